@@ -1,0 +1,1 @@
+"""Spark drivers: read datasets, map pipelines functions over Arrow batches, write datasets."""

@@ -1,0 +1,147 @@
+"""Generic job runner: distribute work over Spark (or in-process), write kept and
+quarantined rows as datasets, and sum the counters into their manifests.
+
+Writers run on the executors and write Parquet through pipelines.storage (local disk or
+S3 via pyarrow/boto3, no Hadoop S3A needed); only small metadata (part entries and
+counters as JSON) comes back to the driver, which publishes the manifests last.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
+
+import pyarrow as pa
+from tqdm import tqdm
+
+from pipelines.config import Settings
+from pipelines.counters import StageCounters
+from pipelines.datasets import DatasetRef, DatasetWriter, iter_batches, make_version, part_keys, read_manifest
+from pipelines.stage import MapStage
+from pipelines.storage import open_storage
+
+log = logging.getLogger(__name__)
+Engine = Literal["spark", "local"]
+TaskFn = Callable[[dict[str, Any]], list[dict[str, Any]]]
+
+
+def distribute(items: list[dict[str, Any]], fn: TaskFn, *, engine: Engine, spark: Any = None,
+               desc: str = "tasks") -> list[dict[str, Any]]:
+    """Run ``fn(item) -> [result, ...]`` for every item; results are small JSON-able dicts.
+
+    With ``engine="spark"`` each item is one Spark task, run by ``mapInPandas``; the driver
+    only collects the results. Returns results in item order (deterministic).
+    """
+    if not items:
+        return []
+    if engine == "local":
+        out: list[dict[str, Any]] = []
+        for item in tqdm(items, desc=desc, unit="task", disable=None):
+            out.extend(fn(item))
+        return out
+    import pandas as pd
+
+    payload = [(i, json.dumps(it, sort_keys=True)) for i, it in enumerate(items)]
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for pdf in batches:
+            rows = []
+            for i, blob in zip(pdf["i"], pdf["item"], strict=True):
+                for j, res in enumerate(fn(json.loads(blob))):
+                    rows.append((int(i), j, json.dumps(res, sort_keys=True)))
+            yield pd.DataFrame(rows, columns=["i", "j", "result"])
+
+    df = spark.createDataFrame(payload, "i long, item string").repartition(len(items))
+    rows = df.mapInPandas(run, "i long, j long, result string").collect()
+    rows.sort(key=lambda r: (r["i"], r["j"]))
+    return [json.loads(r["result"]) for r in rows]
+
+
+def publish_pair(
+    kept: DatasetWriter, quarantine: DatasetWriter, results: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any], StageCounters]:
+    """Register task results ({"dataset", "entry"} / {"counters"}) and publish both datasets."""
+    counters = StageCounters()
+    for r in results:
+        if "counters" in r:
+            counters.merge(r["counters"])
+        elif r["dataset"] == "kept":
+            kept.add_files([r["entry"]])
+        else:
+            quarantine.add_files([r["entry"]])
+    qm = quarantine.publish(StageCounters(input=counters.input, dropped=counters.dropped.copy()))
+    km = kept.publish(counters)
+    return km, qm, counters
+
+
+# --------------------------------------------------------------------------------------------
+# map stages
+
+
+def _map_task(stage: MapStage, storage_root: str, storage_options: dict[str, Any],
+              out_staging: str, q_staging: str, batch_size: int) -> TaskFn:
+    from pipelines.datasets import read_part, write_part
+
+    def task(item: dict[str, Any]) -> list[dict[str, Any]]:
+        storage = open_storage(storage_root, storage_options)
+        key, idx = item["key"], item["index"]
+        counters = StageCounters()
+        kept_tables, q_tables = [], []
+        table = read_part(storage, key)
+        for batch in table.to_batches(max_chunksize=batch_size):
+            res = stage.fn(pa.Table.from_batches([batch], schema=table.schema))
+            kept_tables.append(res.kept.cast(stage.kept_schema))
+            if res.quarantined is not None and res.quarantined.num_rows:
+                q_tables.append(res.quarantined.cast(stage.quarantine_schema))
+            counters.merge(res.counters)
+        name = f"part-{idx:05d}.parquet"
+        out = [{"dataset": "kept", "entry": write_part(
+            storage, out_staging, name, pa.concat_tables(kept_tables) if kept_tables
+            else stage.kept_schema.empty_table())}]
+        if q_tables:
+            out.append({"dataset": "quarantine",
+                        "entry": write_part(storage, q_staging, name, pa.concat_tables(q_tables))})
+        out.append({"counters": counters.to_dict()})
+        return out
+
+    return task
+
+
+def run_map_stage(
+    settings: Settings,
+    stage: MapStage,
+    inputs: DatasetRef,
+    logical_date: str,
+    *,
+    engine: Engine = "spark",
+    spark: Any = None,
+) -> tuple[DatasetRef, dict[str, Any], dict[str, Any]]:
+    """Apply ``stage.fn`` to every batch of ``inputs``; publish kept + quarantine datasets."""
+    storage = open_storage(settings.data_root, settings.storage_options())
+    in_manifest = read_manifest(storage, inputs)
+    version = make_version(logical_date, {"stage": stage.name, "params": stage.params, "parents": [inputs.key]})
+    ref = DatasetRef(stage.zone, stage.name, version)
+    cfg = {"stage": stage.name, "params": stage.params}
+    kept = DatasetWriter(storage, ref, logical_date=logical_date, config=cfg, parents=[inputs],
+                         schema=stage.kept_schema)
+    quar = DatasetWriter(storage, ref.quarantine(), logical_date=logical_date, config=cfg, parents=[inputs],
+                         schema=stage.quarantine_schema)
+    items = [{"key": k, "index": i} for i, k in enumerate(part_keys(storage, inputs, in_manifest))]
+    if engine == "spark" and spark is None:
+        from jobs.spark import get_spark
+
+        spark = get_spark(settings)
+    fn = _map_task(stage, settings.data_root, settings.storage_options(), kept.staging,
+                   quar.staging, settings.spark.arrow_batch_size)
+    results = distribute(items, fn, engine=engine, spark=spark, desc=stage.name)
+    km, qm, counters = publish_pair(kept, quar, results)
+    log.info("%s -> %s: %s", inputs, ref, counters.summary())
+    return ref, km, qm
+
+
+def stream_dataset(settings: Settings, ref: DatasetRef, batch_size: int = 1024) -> Iterator[pa.RecordBatch]:
+    """Convenience for drivers and reports: stream a published dataset."""
+    storage = open_storage(settings.data_root, settings.storage_options())
+    yield from iter_batches(storage, ref, batch_size)

@@ -1,0 +1,292 @@
+"""Versioned datasets: the data contract every stage honours.
+
+A dataset is ``<data_root>/<zone>/<name>/<version>/`` holding Parquet parts and a
+``_manifest.json`` that is written LAST. No manifest means not published: readers refuse it.
+The version is ``<logical date>_<config hash>``, so re-running an interval with the same
+configuration rewrites the same version with byte-identical content.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.config import config_hash
+from pipelines.counters import StageCounters
+from pipelines.storage import LocalStorage, Storage, StorageError
+
+MANIFEST = "_manifest.json"
+FORMAT = "sciforge.dataset/1"
+REASON = "reason"  # the column every quarantine dataset carries
+STAGING = "_staging"
+# zstd level 3 (Arrow's default level) with dictionary encoding: a good size/speed trade.
+PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "use_dictionary": True, "write_statistics": True}
+VERSION_HASH_CHARS = 12
+
+
+class DatasetNotPublished(StorageError):
+    """The dataset has no manifest (missing, half-written or being rewritten)."""
+
+
+class DatasetCorrupt(StorageError):
+    """A part does not match the checksum or row count its manifest records."""
+
+
+@dataclass(frozen=True, order=True)
+class DatasetRef:
+    zone: str
+    name: str
+    version: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.zone}/{self.name}/{self.version}"
+
+    def quarantine(self) -> DatasetRef:
+        return DatasetRef("quarantine", self.name, self.version)
+
+    def to_dict(self) -> dict[str, str]:
+        return {"zone": self.zone, "name": self.name, "version": self.version}
+
+    @classmethod
+    def parse(cls, s: str) -> DatasetRef:
+        parts = s.strip("/").split("/")
+        if len(parts) != 3:
+            raise ValueError(f"dataset reference {s!r} is not <zone>/<name>/<version>")
+        return cls(*parts)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def make_version(logical_date: str | dt.date | dt.datetime, cfg: Any) -> str:
+    """Version id from the run's logical date and the hash of the stage's configuration.
+
+    ``cfg`` should include the parent versions so that a changed input gives a new version.
+    """
+    if isinstance(logical_date, dt.datetime):
+        day = logical_date.date().isoformat()
+    elif isinstance(logical_date, dt.date):
+        day = logical_date.isoformat()
+    else:
+        day = dt.date.fromisoformat(str(logical_date)[:10]).isoformat()
+    return f"{day}_{config_hash(cfg)[:VERSION_HASH_CHARS]}"
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    from pipelines import __version__
+
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
+
+
+def table_to_parquet_bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, **PARQUET_OPTIONS)
+    return buf.getvalue()
+
+
+def write_part(storage: Storage, prefix: str, part_name: str, table: pa.Table) -> dict[str, Any]:
+    """Write one Parquet part under ``prefix``; returns its manifest entry.
+
+    Pure enough to run on a Spark executor: needs only a (picklable) storage.
+    """
+    data = table_to_parquet_bytes(table)
+    storage.write_bytes(f"{prefix}/{part_name}", data)
+    return {
+        "path": part_name,
+        "rows": table.num_rows,
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+
+
+def schema_to_json(schema: pa.Schema) -> list[dict[str, str]]:
+    return [{"name": f.name, "type": str(f.type)} for f in schema]
+
+
+class DatasetWriter:
+    """Write parts to staging, then publish with the manifest last.
+
+    Locally the staged folder is renamed into place atomically and the manifest written
+    with temp-file + rename. On S3 (no renames) the old manifest is deleted first, the
+    parts are written in place, and the manifest is the last PUT.
+    """
+
+    def __init__(
+        self,
+        storage: Storage,
+        ref: DatasetRef,
+        *,
+        logical_date: str | None = None,
+        config: dict[str, Any] | None = None,
+        parents: Iterable[DatasetRef] = (),
+        schema: pa.Schema | None = None,
+        inputs: dict[str, Any] | None = None,
+    ) -> None:
+        self.storage = storage
+        self.inputs = inputs or {}  # recorded, not hashed (e.g. where raw files were read from)
+        self.ref = ref
+        self.logical_date = logical_date
+        self.config = config or {}
+        self.parents = sorted(set(parents))
+        self.schema = schema
+        self.files: list[dict[str, Any]] = []
+        self.counters = StageCounters()
+        self._local = isinstance(storage, LocalStorage)
+        if self._local:
+            self.staging = f"{STAGING}/{ref.key}"
+        else:
+            self.staging = ref.key
+            storage.delete(f"{ref.key}/{MANIFEST}")  # unpublish first: readers now refuse it
+        storage.delete_prefix(self.staging)
+
+    def write(self, table: pa.Table, part_name: str | None = None) -> dict[str, Any]:
+        if self.schema is None:
+            self.schema = table.schema
+        elif table.schema != self.schema:
+            table = table.cast(self.schema)
+        name = part_name or f"part-{len(self.files):05d}.parquet"
+        entry = write_part(self.storage, self.staging, name, table)
+        self.files.append(entry)
+        return entry
+
+    def add_files(self, entries: Iterable[dict[str, Any]]) -> None:
+        """Register parts written elsewhere (e.g. by Spark executors) into ``self.staging``."""
+        self.files.extend(entries)
+
+    def publish(self, counters: StageCounters | dict[str, Any] | None = None) -> dict[str, Any]:
+        if counters is not None:
+            self.counters.merge(counters)
+        if self.schema is None:
+            raise ValueError(f"{self.ref}: no schema (write at least one part or pass schema=)")
+        if not self.files:  # an empty dataset is still a dataset: one empty part carries the schema
+            self.write(self.schema.empty_table())
+        files = sorted(self.files, key=lambda f: f["path"])
+        manifest = {
+            "format": FORMAT,
+            "zone": self.ref.zone,
+            "name": self.ref.name,
+            "version": self.ref.version,
+            "logical_date": self.logical_date,
+            "config_hash": config_hash(self.config),
+            "config": self.config,
+            "parents": [p.to_dict() for p in self.parents],
+            "inputs": self.inputs,
+            "code_version": code_version(),
+            "schema": schema_to_json(self.schema),
+            "rows": sum(f["rows"] for f in files),
+            "files": files,
+            "counters": self.counters.to_dict(),
+        }
+        blob = (json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n").encode()
+        if self._local:
+            assert isinstance(self.storage, LocalStorage)
+            self.storage.delete_prefix(self.ref.key)
+            self.storage.rename_prefix(self.staging, self.ref.key)
+        self.storage.write_bytes(f"{self.ref.key}/{MANIFEST}", blob)
+        return manifest
+
+
+def write_dataset(
+    storage: Storage,
+    ref: DatasetRef,
+    tables: Iterable[pa.Table],
+    *,
+    schema: pa.Schema | None = None,
+    counters: StageCounters | None = None,
+    **kw: Any,
+) -> dict[str, Any]:
+    w = DatasetWriter(storage, ref, schema=schema, **kw)
+    for t in tables:
+        w.write(t)
+    return w.publish(counters)
+
+
+def read_manifest(storage: Storage, ref: DatasetRef) -> dict[str, Any]:
+    key = f"{ref.key}/{MANIFEST}"
+    try:
+        blob = storage.read_bytes(key)
+    except StorageError as e:
+        if "no such object" not in str(e):
+            raise
+        raise DatasetNotPublished(
+            f"dataset {ref} at {storage.uri(ref.key)} has no {MANIFEST}: it was never published, "
+            "is being written, or a writer failed; refusing to read it"
+        ) from None
+    return json.loads(blob)
+
+
+def part_keys(storage: Storage, ref: DatasetRef, manifest: dict[str, Any] | None = None) -> list[str]:
+    m = manifest or read_manifest(storage, ref)
+    return [f"{ref.key}/{f['path']}" for f in m["files"]]
+
+
+def read_part(storage: Storage, key: str, columns: list[str] | None = None) -> pa.Table:
+    with storage.open_input(key) as f:
+        return pq.read_table(f, columns=columns)
+
+
+def read_table(storage: Storage, ref: DatasetRef, columns: list[str] | None = None) -> pa.Table:
+    m = read_manifest(storage, ref)
+    tables = [read_part(storage, k, columns) for k in part_keys(storage, ref, m)]
+    if not tables:
+        return pa.schema([]).empty_table()
+    return pa.concat_tables(tables)
+
+
+def iter_batches(
+    storage: Storage, ref: DatasetRef, batch_size: int = 1024, columns: list[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Stream a dataset batch by batch (never the whole dataset in memory)."""
+    for key in part_keys(storage, ref):
+        with storage.open_input(key) as f:
+            yield from pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=columns)
+
+
+def verify(storage: Storage, ref: DatasetRef) -> dict[str, Any]:
+    """Check every part's checksum and row count against the manifest."""
+    m = read_manifest(storage, ref)
+    for f in m["files"]:
+        data = storage.read_bytes(f"{ref.key}/{f['path']}")
+        if hashlib.sha256(data).hexdigest() != f["sha256"]:
+            raise DatasetCorrupt(f"{ref}/{f['path']}: sha256 differs from the manifest")
+        if pq.ParquetFile(io.BytesIO(data)).metadata.num_rows != f["rows"]:
+            raise DatasetCorrupt(f"{ref}/{f['path']}: row count differs from the manifest")
+    return m
+
+
+def list_versions(storage: Storage, zone: str, name: str) -> list[str]:
+    """Published versions of a dataset, oldest first (by version id)."""
+    keys = storage.list(f"{zone}/{name}")
+    return sorted({k.split("/")[2] for k in keys if k.endswith(f"/{MANIFEST}") and k.count("/") == 3})
+
+
+def list_datasets(storage: Storage, zone: str | None = None) -> list[DatasetRef]:
+    refs = set()
+    for k in storage.list(zone or ""):
+        parts = k.split("/")
+        if len(parts) == 4 and parts[3] == MANIFEST and parts[0] != STAGING:
+            refs.add(DatasetRef(*parts[:3]))
+    return sorted(refs)

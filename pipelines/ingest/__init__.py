@@ -1,0 +1,1 @@
+"""Ingest: register raw inputs (WARC records, PDFs, JSONL documents) as raw datasets."""

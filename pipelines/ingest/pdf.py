@@ -1,0 +1,90 @@
+"""PDF files -> raw PDF rows (path, sha256, size, page count, metadata).
+
+The bytes stay in the landing zone; the raw dataset points at them by URI and pins
+them by sha256. Corrupt, encrypted, empty and oversized PDFs are quarantined.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from typing import IO
+
+import pyarrow as pa
+
+from pipelines.counters import StageCounters
+from pipelines.ingest.common import Event, quarantine_row
+
+SCHEMA = pa.schema(
+    [
+        ("doc_id", pa.string()),  # sha256 of the bytes: the same PDF anywhere is one document
+        ("path", pa.string()),
+        ("sha256", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("page_count", pa.int32()),
+        ("pdf_format", pa.string()),
+        ("title", pa.string()),
+        ("metadata", pa.string()),  # JSON of the document info dictionary
+    ]
+)
+_CHUNK = 1 << 20
+
+
+def iter_pdf(
+    fileobj: IO[bytes], source: str, *, size: int, max_pdf_bytes: int, counters: StageCounters
+) -> Iterator[Event]:
+    counters.input += 1
+    h = hashlib.sha256()
+    data = bytearray()
+    while True:  # hash everything; keep bytes only while under the limit
+        buf = fileobj.read(_CHUNK)
+        if not buf:
+            break
+        h.update(buf)
+        if len(data) <= max_pdf_bytes:
+            data.extend(buf)
+    digest = h.hexdigest()
+    if size == 0 or not data:
+        counters.drop("pdf_empty_file")
+        yield "quarantine", quarantine_row(source, "pdf_empty_file", "0 bytes", record_id=digest)
+        return
+    if size > max_pdf_bytes:
+        counters.drop("pdf_too_large")
+        yield "quarantine", quarantine_row(
+            source, "pdf_too_large", f"{size} bytes > max_pdf_bytes={max_pdf_bytes}", record_id=digest
+        )
+        return
+    import pymupdf
+
+    try:
+        doc = pymupdf.open(stream=bytes(data), filetype="pdf")
+    except Exception as e:  # pymupdf raises FileDataError / RuntimeError subclasses
+        counters.drop("pdf_corrupt")
+        yield "quarantine", quarantine_row(source, "pdf_corrupt", f"{type(e).__name__}: {e}", record_id=digest)
+        return
+    with doc:
+        if doc.needs_pass:
+            counters.drop("pdf_encrypted")
+            yield "quarantine", quarantine_row(
+                source, "pdf_encrypted", "password required to open", record_id=digest
+            )
+            return
+        if doc.page_count == 0:
+            counters.drop("pdf_no_pages")
+            yield "quarantine", quarantine_row(source, "pdf_no_pages", "0 pages", record_id=digest)
+            return
+        meta = {k: v for k, v in (doc.metadata or {}).items() if v}
+        counters.kept += 1
+        counters.add("pdf_pages", doc.page_count)
+        counters.add("pdf_bytes", size)
+        yield "kept", {
+            "doc_id": digest,
+            "path": source,
+            "sha256": digest,
+            "size_bytes": size,
+            "page_count": doc.page_count,
+            "pdf_format": meta.get("format", ""),
+            "title": meta.get("title", ""),
+            "metadata": json.dumps(meta, sort_keys=True, ensure_ascii=False),
+        }
