@@ -12,7 +12,7 @@ def calc_diff(x: torch.Tensor, y: torch.Tensor) -> float:
     """
     if x.shape != y.shape:
         raise ValueError(f"shape mismatch: {tuple(x.shape)} vs {tuple(y.shape)}")
-    x, y = x.double(), y.double()
+    x, y = x.detach().double(), y.detach().double()
     denominator = (x * x + y * y).sum()
     if denominator == 0:
         return 0.0

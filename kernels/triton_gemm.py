@@ -90,7 +90,9 @@ def _fp8_gemm_kernel(
             b_ptr, shape=[G * N, K], strides=[K, 1], block_shape=[BLOCK_N, BLOCK_K]
         )
     else:
-        b_desc = tl.make_tensor_descriptor(b_ptr, shape=[N, K], strides=[K, 1], block_shape=[BLOCK_N, BLOCK_K])
+        b_desc = tl.make_tensor_descriptor(
+            b_ptr, shape=[N, K], strides=[K, 1], block_shape=[BLOCK_N, BLOCK_K]
+        )
     num_pid_m = tl.cdiv(M, BLOCK_M)
     num_pid_n = tl.cdiv(N, BLOCK_N)
     k_tiles = tl.cdiv(K, BLOCK_K)
@@ -222,7 +224,9 @@ def fp8_grouped_gemm_triton(
     """Grouped GEMM over the contiguous layout (DeepGEMM's m_grouped ... _contiguous): see the reference."""
     check_gemm_operands(a, a_scale, b, b_scale, grouped=True)
     if m_indices.shape != (a.shape[0],) or m_indices.dtype != torch.int32:
-        raise ValueError(f"m_indices must be int32 [{a.shape[0]}], got {m_indices.dtype} {tuple(m_indices.shape)}")
+        raise ValueError(
+            f"m_indices must be int32 [{a.shape[0]}], got {m_indices.dtype} {tuple(m_indices.shape)}"
+        )
     if a.shape[0] % QUANT_BLOCK != 0:
         raise ValueError(f"grouped M={a.shape[0]} must be a multiple of the {QUANT_BLOCK}-row alignment")
     return _launch(a, a_scale, b.contiguous(), b_scale, out_dtype, m_indices.contiguous(), config)

@@ -75,7 +75,9 @@ def _quant_tile_kernel(
     rows = pid_r * BLOCK_R + tl.arange(0, BLOCK_R)
     cols = pid_c * BLOCK_C + tl.arange(0, BLOCK_C)
     mask = (rows[:, None] < R) & (cols[None, :] < C)
-    x = tl.load(x_ptr + rows[:, None].to(tl.int64) * stride_xr + cols[None, :] * stride_xc, mask=mask, other=0.0)
+    x = tl.load(
+        x_ptr + rows[:, None].to(tl.int64) * stride_xr + cols[None, :] * stride_xc, mask=mask, other=0.0
+    )
     x = x.to(tl.float32)
     if PER_BLOCK:
         scale = _scale_from_amax(tl.max(tl.max(tl.abs(x), axis=1), axis=0), POW2)
@@ -112,12 +114,16 @@ def _quantize(x: torch.Tensor, per_block: bool, pow2_scales: bool) -> tuple[torc
     return q, s
 
 
-def quantize_per_token_triton(x: torch.Tensor, pow2_scales: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def quantize_per_token_triton(
+    x: torch.Tensor, pow2_scales: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Triton twin of :func:`kernels.quant.quantize_per_token`: ``(q [M, K], s [M, ceil(K/128)])``."""
     return _quantize(x, per_block=False, pow2_scales=pow2_scales)
 
 
-def quantize_per_block_triton(x: torch.Tensor, pow2_scales: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def quantize_per_block_triton(
+    x: torch.Tensor, pow2_scales: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Triton twin of :func:`kernels.quant.quantize_per_block`: ``(q [N, K], s [Nb, Kb])``."""
     return _quantize(x, per_block=True, pow2_scales=pow2_scales)
 

@@ -1,0 +1,27 @@
+"""Public FP8 API (what ``model/`` imports): layer, GEMM entries, quantizers, error metric."""
+
+from kernels.linear import Fp8Linear, fp8_linear, fp8_supported
+from kernels.metrics import calc_diff
+from kernels.ops import (
+    fp8_gemm,
+    fp8_grouped_gemm,
+    quantize_activation,
+    quantize_activation_transposed,
+    quantize_weight,
+    select_backend,
+)
+from kernels.reference import contiguous_layout
+
+__all__ = [
+    "Fp8Linear",
+    "calc_diff",
+    "contiguous_layout",
+    "fp8_gemm",
+    "fp8_grouped_gemm",
+    "fp8_linear",
+    "fp8_supported",
+    "quantize_activation",
+    "quantize_activation_transposed",
+    "quantize_weight",
+    "select_backend",
+]
