@@ -77,7 +77,10 @@ class MoETransformer(nn.Module):
 
     def __init__(self, cfg: ModelConfig, linear_cls: LinearFactory) -> None:
         super().__init__()
-        self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
+        # Weights are initialised by SciForgeModel.reset_parameters (skipped on the meta device).
+        self.embed_tokens = nn.Embedding(
+            cfg.vocab_size, cfg.hidden_size, _weight=torch.empty(cfg.vocab_size, cfg.hidden_size)
+        )
         self.layers = nn.ModuleList([Block(cfg, i, linear_cls) for i in range(cfg.num_hidden_layers)])
         self.norm = RMSNorm(cfg.hidden_size, cfg.rms_norm_eps)
         self.rotary = RotaryEmbedding(cfg.head_dim, cfg.rope_theta)
@@ -121,6 +124,8 @@ class SciForgeModel(nn.Module):
     @torch.no_grad()
     def reset_parameters(self) -> None:
         """GPT-2 init: N(0, 0.02), residual-output projections scaled by 1/sqrt(2 * layers)."""
+        if self.lm_head.weight.is_meta:
+            return  # nothing to initialise (and normal_ on meta tensors is slow to first call)
         std = self.config.initializer_range
         resid_std = std / math.sqrt(2 * self.config.num_hidden_layers)
         for name, module in self.named_modules():

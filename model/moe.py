@@ -92,7 +92,8 @@ class MoEFeedForward(nn.Module):
 
     def route(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """Router logits (fp32), probabilities, top-k weights and indices for x: (N, D)."""
-        logits = self.gate(x).float()
+        logits = self.gate(x)
+        logits = logits.to(torch.promote_types(logits.dtype, torch.float32))  # fp32 at least
         probs = logits.softmax(dim=-1)
         weights, idx = probs.topk(self.top_k, dim=-1)
         if self.norm_topk_prob:

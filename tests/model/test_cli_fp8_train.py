@@ -1,0 +1,74 @@
+"""The describe CLI, the fp8 linear hook, and a tiny model that actually learns on CPU."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+import torch
+from torch import nn
+from typer.testing import CliRunner
+
+from model import build_model, get_config
+from model.cli import app
+from model.describe import describe, summarize
+from model.layers import make_linear_cls
+
+
+def test_describe_cli_json_matches_meta_counts():
+    result = CliRunner().invoke(app, ["describe", "tiny", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    total, active = summarize(describe(get_config("tiny")))["TOTAL"]
+    assert payload["summary"]["TOTAL"] == {"total": total, "active": active}
+    assert active < total
+
+
+def test_describe_cli_table_and_bad_name(tmp_path):
+    runner = CliRunner()
+    table = runner.invoke(app, ["describe", "intern_s1"])
+    assert table.exit_code == 0 and "routed experts" in table.output and "241.02B" in table.output
+    bad = runner.invoke(app, ["describe", "nope"])
+    assert bad.exit_code != 0
+
+
+def test_fp8_falls_back_cleanly_without_kernels(monkeypatch):
+    monkeypatch.setitem(sys.modules, "kernels.fp8", None)  # makes `import kernels.fp8` raise ImportError
+    with pytest.warns(UserWarning, match="kernels.fp8"):
+        model = build_model(get_config("tiny", fp8=True, vision=None, time_series=None))
+    assert type(model.model.layers[0].self_attn.q_proj) is nn.Linear
+    assert make_linear_cls(False) is nn.Linear
+
+
+class _RecordingLinear(nn.Linear):
+    pass
+
+
+def test_fp8_hook_builds_projections_with_the_fp8_class(monkeypatch):
+    import types
+
+    fake = types.ModuleType("kernels.fp8")
+    fake.Fp8Linear = _RecordingLinear
+    monkeypatch.setitem(sys.modules, "kernels.fp8", fake)
+    model = build_model(get_config("tiny", fp8=True))
+    attn = model.model.layers[1].self_attn
+    assert all(isinstance(m, _RecordingLinear) for m in (attn.q_proj, attn.k_proj, attn.v_proj, attn.o_proj))
+    assert type(model.model.layers[1].mlp.gate) is nn.Linear  # the router stays high precision
+    assert not any(isinstance(m, _RecordingLinear) for m in model.vision_model.modules())  # ViT stays BF16
+
+
+def test_tiny_model_learns_on_cpu():
+    torch.manual_seed(0)
+    model = build_model(get_config("tiny", vision=None, time_series=None)).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    # a fixed repeating sequence: learnable in a few dozen steps
+    ids = torch.arange(4, 36).repeat(4, 2)
+    losses = []
+    for _ in range(40):
+        out = model(ids, labels=ids)
+        opt.zero_grad()
+        out.loss.backward()
+        opt.step()
+        losses.append(out.lm_loss.item())
+    assert losses[-1] < 0.2 * losses[0]
