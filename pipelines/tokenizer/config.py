@@ -1,0 +1,67 @@
+"""Typed options of the dynamic tokenizer (detectors and vocabulary budgets)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Explicit modality tags of Intern-S1's public tokenizer code (<SMILES>, <SELFIES>, <IUPAC>,
+# <MOLFORMULA>), plus <FASTA> for protein sequences as the issue asks.
+TAGS: dict[str, str] = {
+    "SMILES": "smiles",
+    "SELFIES": "selfies",
+    "IUPAC": "iupac",
+    "FASTA": "protein",
+    "MOLFORMULA": "formula",
+}
+
+
+class DetectorConfig(BaseModel):
+    """Thresholds of the automatic span detectors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Intern-S1 tokenizer code: a SMILES-shaped run of at least 10 units with at least 5 letters,
+    # then an RDKit MolFromSmiles check.
+    smiles_min_units: int = Field(10, ge=1)
+    smiles_min_letters: int = Field(5, ge=0)
+    # Candidates longer than this are left to the text tokenizer instead of being parsed by RDKit
+    # (bounds the cost of a 100k-character line; ChEMBL's longest small-molecule SMILES are ~1.5k
+    # characters). Tagged spans have no limit.
+    smiles_max_chars: int = Field(4000, ge=1)
+    # Intern-S1 tokenizer code: protein FASTA as runs of 27 or more capital letters.
+    protein_min_residues: int = Field(27, ge=1)
+    # Low-complexity guard: natural proteins use 15+ of the 20 residues in any 27-residue window
+    # (SEG's low-complexity regions are the exception); 8 rejects shouting ("AAAA...") and repeats.
+    protein_min_distinct: int = Field(8, ge=1)
+    # O (pyrrolysine) and U (selenocysteine) are under 0.1% of UniProt residues but ~10% of English
+    # letters: a capital run with more than this fraction of O/U is text shouting, not a protein.
+    protein_max_ou_fraction: float = Field(0.02, ge=0.0, le=1.0)
+    # A run whose letters are at least this fraction of the IUPAC nucleotide codes A/C/G/T/U/N is
+    # nucleic acid, not protein (proteins average ~30% A+C+G+T residues; UniProt composition).
+    dna_min_fraction: float = Field(0.9, ge=0.0, le=1.0)
+    # A chemical formula needs at least this many element symbols (H2O, CO2, C6H12O6).
+    formula_min_elements: int = Field(2, ge=1)
+    detect_smiles: bool = True
+    detect_protein: bool = True
+    detect_formula: bool = True
+
+
+class TrainConfig(BaseModel):
+    """Vocabulary budgets of the sub-tokenizers (ids are allotted in this order)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Budget of the whole id space (text + SMILES + protein + special tokens).
+    vocab_size: int = Field(32000, ge=512)
+    # The atom-level SMILES BPE: 4k is where MOSES compression saturates in our bench
+    # (bench/tokenizer_compression.py); Intern-S1 used a separate SentencePiece model per modality.
+    smiles_vocab_size: int = Field(4000, ge=64)
+    # Residue-level protein BPE. 0 = fixed residue k-mers (every 20^k k-mer, k = protein_kmer).
+    protein_vocab_size: int = Field(2000, ge=0)
+    protein_kmer: int = Field(3, ge=1, le=4)
+    # Stereo augmentation: this many training molecules also contribute one random stereoisomer,
+    # so chiral atoms ([C@@H]) and double-bond marks (/ \) get units and merges even when the
+    # SMILES source (MOSES) carries no stereochemistry.
+    stereo_augment: int = Field(20000, ge=0)
+    min_frequency: int = Field(2, ge=1)
+    seed: int = 20250815

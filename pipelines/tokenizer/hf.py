@@ -1,0 +1,107 @@
+"""Hugging Face conventions: a ``transformers`` ``PreTrainedTokenizer`` over :class:`SciTokenizer`.
+
+A saved tokenizer folder holds ``sciforge_tokenizer.json`` (everything, one file), ``tokenizer.json``
+(the text BPE alone, loadable by ``tokenizers``), ``tokenizer_config.json`` with an ``auto_map`` and a
+two-line ``tokenization_sciforge.py``, so with sciforge installed::
+
+    AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+
+returns a :class:`SciforgeTokenizer` whose ids are exactly ``SciTokenizer.encode``'s.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from transformers import PreTrainedTokenizer
+
+from pipelines.tokenizer.tokenizer import CONFIG_FILE, EOD, IMAGE, PAD, TS, SciTokenizer
+
+SHIM = "tokenization_sciforge.py"
+_SHIM_CODE = '''"""Loads the sciforge dynamic tokenizer (needs the `sciforge` package installed)."""
+from pipelines.tokenizer.hf import SciforgeTokenizer
+
+__all__ = ["SciforgeTokenizer"]
+'''
+
+
+class SciforgeTokenizer(PreTrainedTokenizer):
+    """``transformers`` front end; all the work is done by :class:`SciTokenizer`."""
+
+    vocab_files_names = {"sciforge_file": CONFIG_FILE}
+    model_input_names = ["input_ids", "attention_mask"]
+
+    def __init__(self, sciforge_file: str | None = None, sci: SciTokenizer | None = None, **kwargs: Any) -> None:
+        if sci is None:
+            if sciforge_file is None:
+                raise ValueError("give sciforge_file= (a sciforge_tokenizer.json) or sci=")
+            sci = SciTokenizer.load(sciforge_file)
+        self.sci = sci
+        self._names = [sci.id_to_token(i) for i in range(sci.vocab_size)]
+        self._ids: dict[str, int] = {}
+        for i, name in enumerate(self._names):
+            self._ids.setdefault(name, i)
+        for tok, i in sci.special_ids.items():
+            self._ids[tok] = i
+        kwargs.setdefault("eos_token", EOD)
+        kwargs.setdefault("pad_token", PAD)
+        kwargs.setdefault("extra_special_tokens", {"image_token": IMAGE, "ts_token": TS})
+        kwargs.setdefault("clean_up_tokenization_spaces", False)
+        super().__init__(**kwargs)
+
+    @property
+    def vocab_size(self) -> int:
+        return self.sci.vocab_size
+
+    def __len__(self) -> int:
+        return self.sci.vocab_size
+
+    def get_vocab(self) -> dict[str, int]:
+        return dict(self._ids)
+
+    def tokenize(self, text: str, **kwargs: Any) -> list[str]:  # type: ignore[override]
+        return [self._names[i] for i in self.sci.encode(text)]
+
+    def _tokenize(self, text: str, **kwargs: Any) -> list[str]:
+        return self.tokenize(text)
+
+    def _convert_token_to_id(self, token: str) -> int:
+        return self._ids[token]
+
+    def _convert_id_to_token(self, index: int) -> str:
+        return self._names[index]
+
+    def convert_tokens_to_string(self, tokens: list[str]) -> str:
+        return self.sci.decode([self._ids[t] for t in tokens])
+
+    def _decode(self, token_ids: int | list[int], skip_special_tokens: bool = False, **kwargs: Any) -> str:
+        ids = [token_ids] if isinstance(token_ids, int) else list(token_ids)
+        return self.sci.decode(ids, skip_special_tokens=skip_special_tokens)
+
+    def save_vocabulary(self, save_directory: str, filename_prefix: str | None = None) -> tuple[str, ...]:
+        name = f"{filename_prefix}-{CONFIG_FILE}" if filename_prefix else CONFIG_FILE
+        path = Path(save_directory) / name
+        path.write_bytes(self.sci.to_json_bytes())
+        (Path(save_directory) / SHIM).write_text(_SHIM_CODE)
+        return (str(path),)
+
+
+def write_hf_files(tok: SciTokenizer, directory: Path) -> None:
+    """The ``transformers`` side files of a saved :class:`SciTokenizer` folder."""
+    config = {
+        "tokenizer_class": "SciforgeTokenizer",
+        "auto_map": {"AutoTokenizer": ["tokenization_sciforge.SciforgeTokenizer", None]},
+        "sciforge_file": CONFIG_FILE,
+        "eos_token": EOD,
+        "pad_token": PAD,
+        "extra_special_tokens": {"image_token": IMAGE, "ts_token": TS},
+        "clean_up_tokenization_spaces": False,
+        "sciforge_hash": tok.hash,
+        "modality_ranges": {k: list(v) for k, v in tok.modality_ranges.items()},
+    }
+    (directory / "tokenizer_config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+    (directory / "special_tokens_map.json").write_text(
+        json.dumps({"eos_token": EOD, "pad_token": PAD}, indent=2, sort_keys=True) + "\n")
+    (directory / SHIM).write_text(_SHIM_CODE)

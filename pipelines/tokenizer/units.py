@@ -1,0 +1,182 @@
+"""Unit-level sub-tokenizers: BPE over SMILES atoms or protein residues, or fixed residue k-mers.
+
+A string is first split into *units* (SMILES atoms by the standard atom regex, or single residues).
+Every known unit is mapped to one private-use character, so Hugging Face ``tokenizers`` can learn and
+apply BPE merges *over units* (``[C@@H]`` is one symbol, never split into ``[``, ``C``, ``@`` ...).
+Characters outside the unit alphabet (non-ASCII in a tagged span, a FASTA header) are returned as
+*fallback* runs for the text tokenizer, so every input is encodable and decodes back exactly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from tokenizers import Tokenizer, models, trainers
+
+from pipelines.tokenizer.smiles import smiles_units
+
+PUA_BASE = 0xF0000  # Supplementary Private Use Area-A: never produced by real text we keep
+Piece = tuple[bool, str]  # (True: a run of known units as PUA text, False: a fallback text run)
+
+STANDARD_RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
+# Every printable ASCII character is a unit, so an unseen multi-character unit (a rare bracket atom)
+# degrades to its characters instead of leaving the sub-tokenizer.
+PRINTABLE_ASCII = [chr(i) for i in range(0x20, 0x7F)]
+PROTEIN_ALPHABET = [chr(i) for i in range(ord("A"), ord("Z") + 1)] + list("*-\n\r ")
+
+
+def residue_units(s: str) -> list[str]:
+    return list(s)
+
+
+SPLITTERS: dict[str, Callable[[str], list[str]]] = {"smiles": smiles_units, "residue": residue_units}
+
+
+class UnitTokenizer:
+    """Units -> private-use characters -> BPE (or greedy k-mers) -> local ids ``0..len-1``."""
+
+    def __init__(self, splitter: str, units: list[str], *, bpe: Tokenizer | None = None,
+                 kmer_vocab: list[str] | None = None) -> None:
+        if (bpe is None) == (kmer_vocab is None):
+            raise ValueError("give exactly one of bpe= or kmer_vocab=")
+        self.splitter = splitter
+        self.split = SPLITTERS[splitter]
+        self.units = list(units)
+        if len(self.units) > 0xFFFD:
+            raise ValueError("too many units for the private-use plane")
+        self.unit_to_char = {u: chr(PUA_BASE + i) for i, u in enumerate(self.units)}
+        self.char_to_unit = {c: u for u, c in self.unit_to_char.items()}
+        self.bpe = bpe
+        if bpe is not None:
+            vocab = bpe.get_vocab()
+            self.strings = [""] * len(vocab)
+            for tok, i in vocab.items():
+                self.strings[i] = "".join(self.char_to_unit[c] for c in tok)
+            self.max_len = 0
+            self.kmer_ids: dict[str, int] = {}
+        else:
+            assert kmer_vocab is not None
+            self.strings = list(kmer_vocab)
+            self.kmer_ids = {s: i for i, s in enumerate(self.strings)}
+            self.max_len = max(len(s) for s in self.strings)
+
+    def __len__(self) -> int:
+        return len(self.strings)
+
+    @property
+    def mode(self) -> str:
+        return "bpe" if self.bpe is not None else "kmer"
+
+    # ------------------------------------------------------------------------------------------
+    def pieces(self, s: str) -> list[Piece]:
+        """Split ``s`` into runs of known units (as PUA text) and fallback runs (as plain text)."""
+        out: list[Piece] = []
+        known: list[str] = []
+        other: list[str] = []
+        u2c = self.unit_to_char
+        for u in self.split(s):
+            ch = u2c.get(u)
+            chars = [ch] if ch is not None else [u2c.get(x) for x in u] if len(u) > 1 else [None]
+            if all(c is not None for c in chars):
+                if other:
+                    out.append((False, "".join(other)))
+                    other = []
+                known.extend(chars)  # type: ignore[arg-type]
+            else:
+                if known:
+                    out.append((True, "".join(known)))
+                    known = []
+                other.append(u)
+        if known:
+            out.append((True, "".join(known)))
+        if other:
+            out.append((False, "".join(other)))
+        return out
+
+    def encode_runs(self, runs: list[str]) -> list[list[int]]:
+        """Local ids for runs of known units (PUA text from :meth:`pieces`)."""
+        if self.bpe is not None:
+            return [e.ids for e in self.bpe.encode_batch_fast(runs, add_special_tokens=False)]
+        return [self._kmer(self._plain(r)) for r in runs]
+
+    def _plain(self, run: str) -> str:
+        return "".join(self.char_to_unit[c] for c in run)
+
+    def _kmer(self, s: str) -> list[int]:
+        """Greedy longest match, left to right (every single unit is in the vocabulary)."""
+        ids, i, n, table = [], 0, len(s), self.kmer_ids
+        while i < n:
+            for k in range(min(self.max_len, n - i), 0, -1):
+                j = table.get(s[i:i + k])
+                if j is not None:
+                    ids.append(j)
+                    i += k
+                    break
+            else:  # unreachable: single units are always present
+                raise KeyError(s[i])
+        return ids
+
+    # -- persistence -----------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"splitter": self.splitter, "units": self.units, "mode": self.mode}
+        if self.bpe is not None:
+            d["bpe"] = json.loads(self.bpe.to_str())
+        else:
+            d["kmer_vocab"] = self.strings
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> UnitTokenizer:
+        if d["mode"] == "bpe":
+            return cls(d["splitter"], d["units"], bpe=Tokenizer.from_str(json.dumps(d["bpe"])))
+        return cls(d["splitter"], d["units"], kmer_vocab=d["kmer_vocab"])
+
+
+# -- training ------------------------------------------------------------------------------------
+
+
+def unit_alphabet(splitter: str, corpus: Iterable[str], min_frequency: int) -> list[str]:
+    """Base units: the fixed alphabet plus every multi-character unit seen ``min_frequency`` times."""
+    base = PRINTABLE_ASCII if splitter == "smiles" else PROTEIN_ALPHABET
+    counts: Counter[str] = Counter()
+    split = SPLITTERS[splitter]
+    for s in corpus:
+        counts.update(u for u in split(s) if len(u) > 1)
+    extra = sorted((u for u, n in counts.items() if n >= min_frequency), key=lambda u: (-counts[u], u))
+    return list(base) + [u for u in extra if u not in set(base)]
+
+
+def train_unit_bpe(splitter: str, corpus: list[str], vocab_size: int, *, min_frequency: int = 2,
+                   max_units: int | None = None) -> UnitTokenizer:
+    """Learn BPE merges over units (deterministic: HF's trainer breaks ties by pair order)."""
+    units = unit_alphabet(splitter, corpus, min_frequency)
+    if max_units is not None:
+        units = units[:max_units]
+    if vocab_size < len(units):
+        raise ValueError(f"{splitter} vocabulary {vocab_size} is smaller than its {len(units)} base units")
+    probe = UnitTokenizer(splitter, units, kmer_vocab=units)
+    runs = [r for s in corpus for known, r in probe.pieces(s) if known]
+    bpe = Tokenizer(models.BPE())
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size, min_frequency=min_frequency, show_progress=False,
+        initial_alphabet=[probe.unit_to_char[u] for u in units], limit_alphabet=len(units),
+    )
+    bpe.train_from_iterator(runs, trainer=trainer)
+    return UnitTokenizer(splitter, units, bpe=bpe)
+
+
+def kmer_tokenizer(k: int) -> UnitTokenizer:
+    """Fixed residue k-mers: every k-mer (and shorter) over the 20 standard residues, plus the
+    protein alphabet as single units. Needs no training and gives k residues per token on any protein."""
+    vocab = list(PROTEIN_ALPHABET)
+    for n in range(2, k + 1):
+        vocab.extend("".join(p) for p in itertools.product(STANDARD_RESIDUES, repeat=n))
+    return UnitTokenizer("residue", PROTEIN_ALPHABET, kmer_vocab=vocab)
+
+
+def iter_runs(pieces: list[Piece]) -> Iterator[str]:
+    return (r for known, r in pieces if known)

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+import pytest
+
+from pipelines.tokenizer.config import DetectorConfig
+from pipelines.tokenizer.detect import Detector, formula_elements
+
+
+@pytest.fixture(scope="module")
+def det() -> Detector:
+    return Detector()
+
+
+def spans(det: Detector, text: str) -> list[tuple[str, str, str]]:
+    return [(text[s.start:s.end], s.modality, s.source) for s in det.detect(text)]
+
+
+def test_smiles_in_prose_with_offsets(det: Detector) -> None:
+    text = "Aspirin (CC(=O)Oc1ccccc1C(=O)O), and ibuprofen CC(C)Cc1ccc(cc1)[C@@H](C)C(=O)O."
+    assert spans(det, text) == [
+        ("CC(=O)Oc1ccccc1C(=O)O", "smiles", "auto"),
+        ("CC(C)Cc1ccc(cc1)[C@@H](C)C(=O)O", "smiles", "auto"),
+    ]
+
+
+@pytest.mark.parametrize("word", ["POISON", "CISCO", "OPINIONS", "COONS", "**********", "CCCCCCCCCCCC",
+                                  "NSCLC", "BRCA1", "COVID-19", "2-methylpropan-1-ol", "N,N-dimethylformamide",
+                                  "10.1021/acs.jcim.0c00123", "https://example.org/C(C)CCCCC=O",
+                                  "SARS-CoV-2", "IL-6/STAT3", "H2SO4", "CH3CH2OH", "C6H12O6", "(1R,2S)-2-phenylcyclopropan-1-amine"])
+def test_words_acronyms_formulas_are_not_smiles(det: Detector, word: str) -> None:
+    assert [s for s in det.detect(f"the {word} result") if s.modality == "smiles"] == []
+
+
+def test_rdkit_parses_words_that_the_guards_reject() -> None:
+    from pipelines.tokenizer.detect import rdkit_atoms
+
+    # the trap from the issue: naive detectors accept these
+    assert rdkit_atoms("POISON") > 0 and rdkit_atoms("COONS") > 0 and rdkit_atoms("*****") > 0
+
+
+def test_formulas(det: Detector) -> None:
+    assert spans(det, "water H2O, glucose C6H12O6 and Ca(OH)2") == [
+        ("H2O", "formula", "auto"), ("C6H12O6", "formula", "auto"), ("Ca(OH)2", "formula", "auto")]
+    assert formula_elements("C1CCCCC1") == 0  # ring closure '1' is never a formula count
+    assert formula_elements("CNN") == 0  # acronym, no counts
+    assert formula_elements("Xy2O") == 0  # not an element
+
+
+def test_protein_vs_dna(det: Detector) -> None:
+    prot = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVV"
+    dna = "ATGCGTACGTAGCTAGCTAGCTAGCTAGCATCGATCGATCG"
+    got = spans(det, f"protein {prot} and gene {dna}.")
+    assert got == [(prot, "protein", "auto"), (dna, "dna", "auto")]
+
+
+def test_wrapped_fasta_and_blocks(det: Detector) -> None:
+    seq = ">sp|P1|X\nMKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRV\nGDGTQDNLSGAEKAVQVKVKALPDAQFEVV\nnext line"
+    (s,) = det.detect(seq)
+    assert seq[s.start:s.end] == "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRV\nGDGTQDNLSGAEKAVQVKVKALPDAQFEVV"
+    blocks = "SQ   MDAMKRGLCC VLLLCGAVFV SPSQEIHARF RRGAR\n"
+    (b,) = det.detect(blocks)
+    assert b.modality == "protein" and blocks[b.start:b.end] == "MDAMKRGLCC VLLLCGAVFV SPSQEIHARF RRGAR"
+
+
+def test_low_complexity_and_shouting_rejected(det: Detector) -> None:
+    assert det.detect("A" * 40) == []
+    assert det.detect("WHYWONTTHISPRINTERWORKWHYWHYWHYWHY") == []  # few distinct letters
+
+
+def test_tags_balanced_unbalanced_nested(det: Detector) -> None:
+    t = "x <SMILES>CCO</SMILES> y <FASTA>MKV</FASTA> <IUPAC>ethanol</IUPAC> <SMILES>open"
+    got = [(t[s.start:s.end], s.modality, s.content) for s in det.detect(t)]
+    assert [g[:2] for g in got] == [("<SMILES>CCO</SMILES>", "smiles"), ("<FASTA>MKV</FASTA>", "protein"),
+                                    ("<IUPAC>ethanol</IUPAC>", "iupac")]
+    a, b = got[0][2]
+    assert t[a:b] == "CCO"
+    nested = "<SMILES>C<SMILES>O</SMILES>N</SMILES>"
+    (s,) = det.detect(nested)
+    assert nested[s.start:s.end] == "<SMILES>C<SMILES>O</SMILES>" and s.source == "tag"
+    assert det.detect("</SMILES> only a closing tag") == []
+
+
+def test_explain_gives_reasons(det: Detector) -> None:
+    ds = det.decisions("CC(=O)Oc1ccccc1C(=O)O vs 2-methylpropan-1-ol vs C1CCC")
+    assert [(d.accepted, d.kind) for d in ds] == [(True, "smiles"), (False, "smiles")]
+    assert "RDKit" in ds[0].reason and "word" in ds[1].reason
+
+
+def test_huge_single_line_smiles_is_bounded(det: Detector) -> None:
+    huge = "C" + "C(C)" * 25_000  # 100k characters on one line
+    assert len(huge) > 100_000 - 10
+    assert det.detect(huge) == []  # too long for RDKit: left to the text tokenizer (and counted)
+    assert any("too long" in d.reason for d in det.decisions(huge))
+
+
+def test_config_switches_and_validation() -> None:
+    d = Detector(DetectorConfig(detect_smiles=False))
+    assert [s.modality for s in d.detect("CC(=O)Oc1ccccc1C(=O)O")] == []
+    with pytest.raises(ValueError):
+        DetectorConfig(smiles_min_units=0)
+    with pytest.raises(ValueError):
+        DetectorConfig(unknown=1)  # type: ignore[call-arg]

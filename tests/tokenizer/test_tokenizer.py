@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipelines.tokenizer.tokenizer import EOD, IMAGE, TS, SciTokenizer
+
+SCI_ALPHABET = "CNOSPFIBrlcnosp()[]=#@+-/\\%123456789.*HMKTAYIQRVEGDLW <>SMILEFAT\n\t"
+TAG_PIECES = ["<SMILES>", "</SMILES>", "<FASTA>", "</FASTA>", "<SELFIES>", "</SELFIES>", "<IUPAC>",
+              "</IUPAC>", "<MOLFORMULA>", "</MOLFORMULA>", "CC(=O)Oc1ccccc1C(=O)O", "[C@@H]", "é",
+              "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEV", " ", "\n", "H2O", "\udcff", "漢字", "<|smiles|>", "<image>"]
+PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPS
+@given(st.text())
+def test_lossless_any_text(tok: SciTokenizer, s: str) -> None:
+    assert tok.decode(tok.encode(s)) == s
+
+
+@PROPS
+@given(st.text(alphabet=SCI_ALPHABET, max_size=300))
+def test_lossless_scientific_alphabet(tok: SciTokenizer, s: str) -> None:
+    assert tok.decode(tok.encode(s)) == s
+
+
+@PROPS
+@given(st.lists(st.sampled_from(TAG_PIECES), max_size=30).map("".join))
+def test_lossless_tags_spans_surrogates(tok: SciTokenizer, s: str) -> None:
+    assert tok.decode(tok.encode(s)) == s
+
+
+@PROPS
+@given(st.binary(max_size=400))
+def test_lossless_bytes_invalid_utf8(tok: SciTokenizer, b: bytes) -> None:
+    assert tok.decode_bytes(tok.encode_bytes(b)) == b
+
+
+def test_ids_live_in_their_modality_ranges(tok: SciTokenizer) -> None:
+    text = "Aspirin CC(=O)Oc1ccccc1C(=O)O binds MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRV in <SMILES>CCO</SMILES>."
+    ids, counts = tok.encode_batch([text], with_modalities=True)[0]
+    names = [tok.modality_of(i) for i in ids]
+    assert {"text", "smiles", "protein", "special"} <= set(names)
+    assert sum(counts.values()) == len(ids) and counts["smiles"] > 0 and counts["protein"] > 0
+    r = tok.modality_ranges
+    assert r["text"][0] == 0 and r["special"][1] == len(tok) == tok.vocab_size
+    bounds = sorted(r.values())
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))  # disjoint and contiguous
+    for t in (EOD, IMAGE, TS, "<SMILES>", "<|smiles|>"):
+        assert r["special"][0] <= tok.special_ids[t] < r["special"][1]
+    assert tok.image_token_id == tok.special_ids[IMAGE] and tok.ts_token_id == tok.special_ids[TS]
+
+
+def test_smiles_compresses_better_than_text_range(tok: SciTokenizer) -> None:
+    smi = "CC(C)Cc1ccc(cc1)[C@@H](C)C(=O)O"
+    dyn = tok.encode(f"<SMILES>{smi}</SMILES>")[1:-1]
+    plain = tok.text.encode(smi).ids
+    assert all(tok.modality_of(i) == "smiles" for i in dyn)
+    assert len(dyn) < len(plain)
+
+
+def test_unseen_bracket_atoms_degrade_gracefully(tok: SciTokenizer) -> None:
+    s = "<SMILES>[Pt@@H2+3][99Tc]C</SMILES>"
+    ids = tok.encode(s)
+    assert tok.decode(ids) == s and len(ids) <= len(s)
+
+
+def test_literal_special_strings_stay_text(tok: SciTokenizer) -> None:
+    s = "a <|endoftext|> and <image> in prose"
+    ids = tok.encode(s)
+    assert tok.eod_id not in ids and tok.image_token_id not in ids
+    assert tok.decode(ids) == s
+    assert tok.decode([tok.eod_id], skip_special_tokens=True) == ""
+
+
+def test_huge_single_line_smiles_tagged(tok: SciTokenizer) -> None:
+    huge = "C" + "C(C)" * 25_000
+    s = f"<SMILES>{huge}</SMILES>"
+    ids = tok.encode(s)
+    assert tok.decode(ids) == s and len(ids) < len(huge) / 2
+
+
+def test_save_load_roundtrip_and_hash(tok: SciTokenizer, tmp_path: Path) -> None:
+    tok.save(tmp_path / "t")
+    files = {p.name for p in (tmp_path / "t").iterdir()}
+    assert {"sciforge_tokenizer.json", "tokenizer.json", "tokenizer_config.json", "tokenization_sciforge.py"} <= files
+    again = SciTokenizer.load(tmp_path / "t")
+    assert again.hash == tok.hash and again.modality_ranges == tok.modality_ranges
+    text = "x CC(=O)Oc1ccccc1C(=O)O y"
+    assert again.encode(text) == tok.encode(text)
+    blob = json.loads((tmp_path / "t" / "sciforge_tokenizer.json").read_text())
+    blob["format"] = "other"
+    with pytest.raises(ValueError, match="not a sciforge tokenizer"):
+        SciTokenizer.from_dict(blob)
+    with pytest.raises(FileNotFoundError):
+        SciTokenizer.load(tmp_path / "missing")
+
+
+def test_transformers_autotokenizer_loads_it(tok: SciTokenizer, tmp_path: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tok.save(tmp_path / "hf")
+    hf = AutoTokenizer.from_pretrained(str(tmp_path / "hf"), trust_remote_code=True)
+    text = "Caffeine Cn1cnc2c1c(=O)n(C)c(=O)n2C is <SMILES>CCO</SMILES>"
+    ids = hf(text)["input_ids"]
+    assert ids == tok.encode(text)
+    assert hf.decode(ids) == text
+    assert len(hf) == len(tok) and hf.eos_token_id == tok.eod_id and hf.pad_token_id == tok.pad_id
+    hf.save_pretrained(tmp_path / "hf2")
+    assert SciTokenizer.load(tmp_path / "hf2").hash == tok.hash
+
+
+def test_default_training_is_deterministic(tok: SciTokenizer) -> None:
+    from pipelines.tokenizer.default import train_default
+
+    assert train_default().hash == tok.hash
