@@ -91,6 +91,11 @@ def test_triton_gemm_dense_grouped_and_row_scaled_match_reference() -> None:
         ref = R.fp8_grouped_gemm_reference(aq, a_s, wq, ws, m_idx, torch.float32)
         assert torch.allclose(out, ref, rtol=1e-5, atol=1e-4)
         assert (out[m_idx < 0] == 0).all()
+        # the dispatcher's entry and its once-per-device self-check take the same kernels
+        from kernels import ops
+        assert torch.equal(ops.fp8_grouped_gemm(aq, a_s, wq, ws, m_idx, torch.float32, backend="triton"), out)
+        ok, diff = ops.self_check("triton", torch.device("cpu"))
+        assert ok, diff
         print("ok")
         """
     )
