@@ -26,6 +26,7 @@ SCHEMA = pa.schema(
         ("pdf_format", pa.string()),
         ("title", pa.string()),
         ("metadata", pa.string()),  # JSON of the document info dictionary
+        ("repaired", pa.bool_()),  # the xref was broken and rebuilt by MuPDF: parse with care
     ]
 )
 _CHUNK = 1 << 20
@@ -75,6 +76,9 @@ def iter_pdf(
             yield "quarantine", quarantine_row(source, "pdf_no_pages", "0 pages", record_id=digest)
             return
         meta = {k: v for k, v in (doc.metadata or {}).items() if v}
+        repaired = bool(getattr(doc, "is_repaired", False))
+        if repaired:
+            counters.add("pdf_repaired")
         counters.kept += 1
         counters.add("pdf_pages", doc.page_count)
         counters.add("pdf_bytes", size)
@@ -87,4 +91,5 @@ def iter_pdf(
             "pdf_format": meta.get("format", ""),
             "title": meta.get("title", ""),
             "metadata": json.dumps(meta, sort_keys=True, ensure_ascii=False),
+            "repaired": repaired,
         }

@@ -1,0 +1,47 @@
+# sciforge: `make demo` and `make test` work as the first command on a fresh machine.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.sciforge-installed
+export SPARK_LOCAL_IP ?= 127.0.0.1
+export PYTHONHASHSEED ?= 0
+
+.PHONY: setup demo test test-all lint bench services-up services-down services-status clean help
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+setup: $(STAMP)  ## create .venv and install everything (system packages too, when root)
+
+$(STAMP): pyproject.toml constraints.txt infra/setup.sh
+	bash infra/setup.sh
+	@touch $(STAMP)
+
+demo: setup  ## generate the sample corpus and run corpus_refresh through Airflow, print the funnel
+	$(VENV)/bin/sciforge demo
+
+test: setup  ## the default suite (fast but real: Spark, Airflow, SeaweedFS S3, standalone cluster)
+	@$(VENV)/bin/pytest -q; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests (exit 5): the suite is broken" >&2; fi; \
+	exit $$rc
+
+test-all: setup  ## everything, slow tests included
+	$(VENV)/bin/pytest -q -m ""
+
+lint: setup  ## ruff everywhere, mypy on pipelines/
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy pipelines
+
+bench: setup  ## run the benchmarks (they read ../shared/data; see bench/README.md)
+	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+services-up: setup  ## local Spark standalone (master + 2 workers) and SeaweedFS S3 on 127.0.0.1
+	$(PY) -m infra.services up
+
+services-down:  ## stop what services-up started
+	$(PY) -m infra.services down
+
+services-status:
+	$(PY) -m infra.services status
+
+clean:  ## remove generated data (var/), keep the venv
+	rm -rf var/

@@ -1,0 +1,1 @@
+"""DAG folder (also importable as the `dags` package for task bodies)."""

@@ -1,0 +1,198 @@
+"""The `sciforge` command line.
+
+Engine-free commands live here; commands that run a Spark job or an Airflow DAG import
+`jobs` / `infra.airflow_env` lazily, inside the command, so `pipelines` itself never imports
+Spark or Airflow. Stage packages add sub-commands through `pipelines/<stage>/cli.py:app`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import shutil
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    name="sciforge",
+    help="sciforge: an open reproduction of the Intern-S1 data-and-training pipeline.\n\n"
+    "Configuration: profile from SCIFORGE_PROFILE (local|cluster), YAML in infra/config/, "
+    "overrides as SCIFORGE_<SECTION>__<KEY> (e.g. SCIFORGE_DATA_ROOT, SCIFORGE_SPARK__MASTER).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is_help=True)
+datasets_app = typer.Typer(help="List, show and verify published datasets.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+app.add_typer(datasets_app, name="datasets")
+console = Console()
+
+# Sub-command groups contributed by stage packages (mounted when the module exists).
+SUBAPPS = {
+    "web": "pipelines.web.cli",
+    "pdf": "pipelines.pdf.cli",
+    "dedup": "pipelines.dedup.cli",
+    "tokenizer": "pipelines.tokenizer.cli",
+    "corpus": "pipelines.corpus.cli",
+    "model": "model.cli",
+    "kernels": "kernels.cli",
+}
+
+
+def _mount_subapps() -> None:
+    for name, module in SUBAPPS.items():
+        if importlib.util.find_spec(module.split(".")[0]) is None:
+            continue
+        try:
+            spec = importlib.util.find_spec(module)
+        except ModuleNotFoundError:
+            spec = None
+        if spec is None:
+            continue
+        mod = importlib.import_module(module)
+        sub = getattr(mod, "app", None)
+        if sub is not None:
+            app.add_typer(sub, name=name)
+
+
+def _settings() -> Any:
+    from pipelines.config import get_settings
+
+    return get_settings()
+
+
+@config_app.command("show")
+def config_show(as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of YAML")] = False) -> None:
+    """Print the effective configuration (profile + YAML + environment), secrets masked."""
+    import yaml
+
+    data = _settings().masked()
+    print(json.dumps(data, indent=2, sort_keys=True) if as_json else yaml.safe_dump(data, sort_keys=True))
+
+
+@app.command("demo-data")
+def demo_data(out_dir: Annotated[Path, typer.Argument(help="folder to write warc/, pdf/, jsonl/ into")]) -> None:
+    """Write the deterministic sample corpus (see pipelines/demo_data.py for what it plants)."""
+    from pipelines.demo_data import write_demo_corpus
+
+    planted = write_demo_corpus(out_dir)
+    console.print(f"wrote {len(planted['web'])} web pages, {len(planted['pdf'])} PDFs, "
+                  f"{len(planted['jsonl'])} JSONL records to {out_dir} (see planted.json)")
+
+
+@app.command("ingest")
+def ingest(
+    source: Annotated[str, typer.Option(help="folder or s3://bucket/prefix with the raw files")],
+    kind: Annotated[str, typer.Option(help="warc | pdf | jsonl")],
+    date: Annotated[str, typer.Option(help="logical date YYYY-MM-DD: names the dataset version")],
+    engine: Annotated[str, typer.Option(help="spark (default) or local (in-process)")] = "spark",
+) -> None:
+    """Register raw inputs as a raw dataset; bad records are quarantined with reasons."""
+    from jobs.ingest import run_ingest
+
+    logging.basicConfig(level=logging.WARNING)
+    ref, km, qm = run_ingest(_settings(), source, kind, date, engine=engine)  # type: ignore[arg-type]
+    _print_stage_summary(f"ingest {kind}", ref.key, km, qm)
+
+
+def _print_stage_summary(title: str, ref: str, km: dict[str, Any], qm: dict[str, Any]) -> None:
+    c = km["counters"]
+    console.print(f"[bold]{title}[/bold] -> {ref}: {c['input']} in, {km['rows']} registered, "
+                  f"{qm['rows']} quarantined")
+    for reason, n in c["dropped"].items():
+        console.print(f"    quarantined {n:>5}  {reason}")
+
+
+@datasets_app.command("list")
+def datasets_list(zone: Annotated[str | None, typer.Option(help="raw | clean | quarantine | corpus")] = None) -> None:
+    """List published datasets under the data root."""
+    from pipelines.datasets import list_datasets, read_manifest
+    from pipelines.storage import open_storage
+
+    s = _settings()
+    storage = open_storage(s.data_root, s.storage_options())
+    t = Table("dataset", "rows", "files", "kept", "dropped")
+    for ref in list_datasets(storage, zone):
+        m = read_manifest(storage, ref)
+        c = m.get("counters", {})
+        t.add_row(ref.key, str(m["rows"]), str(len(m["files"])), str(c.get("kept", "")),
+                  str(sum((c.get("dropped") or {}).values())))
+    console.print(t)
+
+
+@datasets_app.command("show")
+def datasets_show(ref: Annotated[str, typer.Argument(help="zone/name/version")]) -> None:
+    """Print a dataset's manifest."""
+    from pipelines.datasets import DatasetRef, read_manifest
+    from pipelines.storage import open_storage
+
+    s = _settings()
+    print(json.dumps(read_manifest(open_storage(s.data_root, s.storage_options()), DatasetRef.parse(ref)),
+                     indent=2))
+
+
+@datasets_app.command("verify")
+def datasets_verify(ref: Annotated[str, typer.Argument(help="zone/name/version")]) -> None:
+    """Check every part's sha256 and row count against the manifest."""
+    from pipelines.datasets import DatasetRef, verify
+    from pipelines.storage import open_storage
+
+    s = _settings()
+    m = verify(open_storage(s.data_root, s.storage_options()), DatasetRef.parse(ref))
+    console.print(f"{ref}: {len(m['files'])} files, {m['rows']} rows: OK")
+
+
+@app.command("demo")
+def demo(
+    date: Annotated[str, typer.Option(help="logical date of the demo run")] = "2026-01-01",
+    engine: Annotated[str, typer.Option(help="spark or local")] = "spark",
+    fresh: Annotated[bool, typer.Option(help="regenerate the sample corpus first")] = True,
+) -> None:
+    """Generate the sample corpus, run `corpus_refresh` through Airflow, print the funnel."""
+    from infra.airflow_env import run_dag_test
+    from pipelines.demo_data import write_demo_corpus
+
+    s = _settings()
+    landing = Path(s.resolve_path(s.ingest.landing_root)) / f"dt={date}"
+    if fresh and landing.exists():
+        shutil.rmtree(landing)
+    if not landing.exists():
+        write_demo_corpus(landing)
+    console.print(f"sample corpus: {landing}")
+    dr = run_dag_test(s, "corpus_refresh", date, {"engine": engine})
+    state = str(getattr(dr, "state", "unknown"))
+    console.print(f"corpus_refresh run for {date}: [bold]{state}[/bold]")
+    _print_funnel(s, date)
+    if "success" not in state:
+        raise typer.Exit(1)
+
+
+def _print_funnel(s: Any, date: str) -> None:
+    from pipelines.storage import open_storage
+
+    storage = open_storage(s.data_root, s.storage_options())
+    key = f"reports/corpus_refresh/{date}/funnel.json"
+    if not storage.exists(key):
+        console.print("[red]no funnel report was written[/red]")
+        return
+    rows = json.loads(storage.read_bytes(key))
+    t = Table("stage", "in", "kept", "dropped", "why dropped", "dataset", title=f"funnel {date}")
+    for r in rows:
+        why = "\n".join(f"{k}: {v}" for k, v in r["reasons"].items()) or "-"
+        t.add_row(r["stage"], str(r["input"]), str(r["kept"]), str(r["dropped"]), why, r["dataset"])
+    console.print(t)
+    console.print(f"report: {storage.uri(key).replace('.json', '.md')} (+ funnel.png)")
+
+
+def main() -> None:
+    _mount_subapps()
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Ingest on the sample corpus and on generated bad inputs (in-process engine: no Spark)."""
+
+import gzip
+import io
+import json
+import random
+
+import pyarrow as pa
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from jobs.ingest import run_ingest
+from pipelines.counters import StageCounters
+from pipelines.datasets import read_table
+from pipelines.ingest.jsonl import iter_jsonl
+from pipelines.ingest.warc import iter_warc, registered_domain
+from pipelines.storage import open_storage
+
+
+def _warc(records):
+    buf = io.BytesIO()
+    w = WARCWriter(buf, gzip=True)
+    for url, body in records:
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http))
+    return buf.getvalue()
+
+
+def test_registered_domain_is_public_suffix_aware():
+    assert registered_domain("news.bbc.co.uk") == "bbc.co.uk"
+    assert registered_domain("a.b.example.com") == "example.com"
+    assert registered_domain("127.0.0.1") == "127.0.0.1"
+
+
+def test_truncated_warc_keeps_records_before_the_break():
+    noisy = random.Random(0).randbytes(4000).hex().encode()  # incompressible: the cut lands inside it
+    data = _warc([("https://a.org/1", b"<p>one</p>" * 50), ("https://a.org/2", noisy)])
+    c = StageCounters()
+    events = list(iter_warc(io.BytesIO(data[: len(data) - 300]), "t.warc.gz", max_record_bytes=10**6, counters=c))
+    kinds = [k for k, _ in events]
+    assert kinds[0] == "kept" and events[0][1]["url"] == "https://a.org/1"
+    assert "quarantine" in kinds
+    assert c.kept == 1 and c.total_dropped == 1
+
+
+def test_oversized_record_is_quarantined_not_loaded():
+    data = _warc([("https://a.org/big", b"x" * 5000), ("https://a.org/ok", b"y" * 10)])
+    c = StageCounters()
+    events = list(iter_warc(io.BytesIO(data), "t.warc.gz", max_record_bytes=1000, counters=c))
+    assert [(k, r.get("reason")) for k, r in events] == [("quarantine", "record_too_large"), ("kept", None)]
+
+
+def test_jsonl_bad_lines_are_quarantined_one_by_one():
+    lines = b'{"text": "ok"}\n{"text": \n\xff\xfe\n[1, 2]\n{"title": "x"}\n{"id": "a", "text": "fine"}\n'
+    c = StageCounters()
+    events = list(iter_jsonl(io.BytesIO(lines), "x.jsonl", counters=c))
+    assert [r["reason"] for k, r in events if k == "quarantine"] == [
+        "invalid_json", "invalid_utf8", "not_an_object", "missing_text"]
+    assert c.kept == 2 and [r["doc_id"] for k, r in events if k == "kept"][1] == "a"
+
+
+def test_ingest_sample_corpus(settings, demo_corpus):
+    planted = json.loads((demo_corpus / "planted.json").read_text())
+    ref, km, qm = run_ingest(settings, str(demo_corpus / "warc"), "warc", "2026-01-01", engine="local")
+    web = read_table(open_storage(settings.data_root), ref).to_pandas()
+    assert set(planted_urls := {p["url"] for p in planted["web"]}) <= set(web["url"])
+    assert len(web) == len(planted_urls) + 1  # + the intact record of the truncated file
+    assert km["counters"]["dropped"] == {"truncated_record": 1}
+    assert set(web["domain"]) >= {"general-news-portal.co.uk", "quantum-lecture-notes.org"}
+    assert (web.loc[web.url.str.endswith("/missing"), "http_status"] == 404).all()
+    q = read_table(open_storage(settings.data_root), ref.quarantine()).to_pandas()
+    assert q["reason"].tolist() == ["truncated_record"] and q["source"].iloc[0].endswith("truncated.warc.gz")
+
+    ref, km, qm = run_ingest(settings, str(demo_corpus / "pdf"), "pdf", "2026-01-01", engine="local")
+    pdf = read_table(open_storage(settings.data_root), ref).to_pandas()
+    reasons = read_table(open_storage(settings.data_root), ref.quarantine()).to_pandas()
+    assert sorted(reasons["reason"]) == ["pdf_corrupt", "pdf_empty_file", "pdf_encrypted"]
+    assert set(pdf["path"]) == {"paper_catalysis.pdf", "paper_quantum.pdf", "report_proteomics.pdf",
+                                "scanned_notebook.pdf", "truncated_paper.pdf"}
+    assert pdf.set_index("path").loc["paper_quantum.pdf", "page_count"] == 4
+    assert pdf.set_index("path").loc["truncated_paper.pdf", "repaired"]
+    assert km["inputs"]["source"].endswith("pdf")
+
+    ref, km, qm = run_ingest(settings, str(demo_corpus / "jsonl"), "jsonl", "2026-01-01", engine="local")
+    assert km["rows"] == 8 and qm["rows"] == 3
+
+
+def test_missing_source_gives_an_empty_dataset(settings, tmp_path):
+    ref, km, qm = run_ingest(settings, str(tmp_path / "nothing-here"), "warc", "2026-01-01", engine="local")
+    assert km["rows"] == 0 and km["inputs"]["files"] == 0
+
+
+def test_gzip_jsonl_truncated(settings, tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    blob = gzip.compress(b"".join(b'{"text": "doc %d"}\n' % i for i in range(200)))
+    (src / "a.jsonl.gz").write_bytes(blob[: len(blob) // 2])
+    ref, km, qm = run_ingest(settings, str(src), "jsonl", "2026-01-01", engine="local")
+    assert km["counters"]["dropped"] == {"corrupt_file": 1}
+
+
+@pytest.mark.parametrize("kind", ["warc", "pdf", "jsonl"])
+def test_rerun_is_byte_identical(settings, demo_corpus, kind):
+    st = open_storage(settings.data_root)
+    ref, _, _ = run_ingest(settings, str(demo_corpus / kind), kind, "2026-01-01", engine="local")
+    first = {k: st.read_bytes(k) for k in st.list(ref.key)}
+    ref2, _, _ = run_ingest(settings, str(demo_corpus / kind), kind, "2026-01-01", engine="local")
+    assert ref2 == ref and {k: st.read_bytes(k) for k in st.list(ref.key)} == first
+    assert pa is not None
