@@ -155,9 +155,14 @@ class SciForgeModel(nn.Module):
         """Token embeddings with image / series features written over their placeholder tokens, in order."""
         cfg = self.config
         x = self.model.embed_tokens(input_ids)
-        if cfg.image_token_id is not None:
+        if pixel_values is not None and self.vision_model is None:
+            raise ValueError("pixel_values given but this model has no vision encoder")
+        if time_series and self.time_series_model is None:
+            raise ValueError("time series given but this model has no time-series encoder")
+        # Placeholder ids are ordinary tokens for a model without the matching encoder.
+        if self.vision_model is not None and cfg.image_token_id is not None:
             x = self._splice(x, input_ids == cfg.image_token_id, "image", self._encode_images(pixel_values))
-        if cfg.ts_token_id is not None:
+        if self.time_series_model is not None and cfg.ts_token_id is not None:
             x = self._splice(
                 x,
                 input_ids == cfg.ts_token_id,
@@ -167,19 +172,15 @@ class SciForgeModel(nn.Module):
         return x
 
     def _encode_images(self, pixel_values: torch.Tensor | None) -> torch.Tensor | None:
-        if pixel_values is None:
+        if pixel_values is None or self.vision_model is None:
             return None
-        if self.vision_model is None:
-            raise ValueError("pixel_values given but this model has no vision encoder")
         return self.vision_model(pixel_values).flatten(0, 1)
 
     def _encode_series(
         self, series: Sequence[torch.Tensor] | None, rates: Sequence[float] | None
     ) -> torch.Tensor | None:
-        if series is None or len(series) == 0:
+        if series is None or len(series) == 0 or self.time_series_model is None:
             return None
-        if self.time_series_model is None:
-            raise ValueError("time series given but this model has no time-series encoder")
         if rates is None:
             raise ValueError("ts_sampling_rates is required with time_series")
         return torch.cat(self.time_series_model(series, rates), dim=0)
@@ -298,8 +299,12 @@ class SciForgeModel(nn.Module):
     def lm_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Next-token cross-entropy over text targets only (placeholders and -100 are skipped)."""
         target = labels[:, 1:].clone()
-        for special in (self.config.image_token_id, self.config.ts_token_id):
-            if special is not None:
+        specials = (
+            (self.config.image_token_id, self.vision_model),
+            (self.config.ts_token_id, self.time_series_model),
+        )
+        for special, encoder in specials:
+            if special is not None and encoder is not None:
                 target[target == special] = IGNORE_INDEX
         pred = logits[:, : target.shape[1]]
         return F.cross_entropy(

@@ -72,3 +72,35 @@ def test_tiny_model_learns_on_cpu():
         opt.step()
         losses.append(out.lm_loss.item())
     assert losses[-1] < 0.2 * losses[0]
+
+
+def test_real_fp8_linear_is_used_when_kernels_are_importable():
+    fp8 = pytest.importorskip("kernels.fp8")
+    cfg = get_config("tiny", vision=None, time_series=None)
+    fp8_model = build_model(cfg.replace(fp8=True), seed=0)
+    assert isinstance(fp8_model.model.layers[0].self_attn.q_proj, fp8.Fp8Linear)
+    ids = torch.randint(4, cfg.vocab_size, (2, 8))
+    out = fp8_model(ids, labels=ids)
+    out.loss.backward()
+    assert fp8_model.model.layers[0].self_attn.q_proj.weight.grad is not None
+    if not torch.cuda.is_available():  # off-GPU Fp8Linear runs the unquantized GEMM: identical logits
+        assert torch.equal(out.logits, build_model(cfg, seed=0)(ids).logits)
+
+
+def test_bfloat16_training_step_and_generation():
+    from model import generate
+
+    model = build_model(get_config("tiny"), dtype=torch.bfloat16)
+    ids = torch.randint(4, model.config.vocab_size, (2, 10))
+    out = model(ids, labels=ids)
+    assert out.logits.dtype == torch.bfloat16 and torch.isfinite(out.loss)
+    out.loss.backward()
+    gen = generate(model, [[5, 6, 7]], 4, temperature=0, stop_token_ids=[])
+    assert len(gen.tokens[0]) == 4
+
+
+def test_placeholder_ids_are_plain_tokens_without_an_encoder(text_model, text_cfg):
+    ids = torch.tensor([[5, text_cfg.image_token_id, 6]])
+    assert text_model(ids).logits.shape == (1, 3, text_cfg.vocab_size)
+    with pytest.raises(ValueError, match="no vision encoder"):
+        text_model(ids, pixel_values=torch.zeros(1, 3, 56, 56))
