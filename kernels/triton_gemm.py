@@ -79,7 +79,7 @@ def _fp8_gemm_kernel(
     a_ptr, a_s_ptr, b_ptr, b_s_ptr, c_ptr, m_idx_ptr,
     M, N, K, G,
     stride_as_m, stride_as_k, stride_bs_n, stride_bs_k, stride_bs_g,
-    NUM_PROGRAMS: tl.constexpr,
+    num_programs,
     B_ROW_SCALED: tl.constexpr, GROUPED: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr,
 ):  # fmt: skip
@@ -97,7 +97,7 @@ def _fp8_gemm_kernel(
     num_pid_n = tl.cdiv(N, BLOCK_N)
     k_tiles = tl.cdiv(K, BLOCK_K)
     num_tiles = num_pid_m * num_pid_n
-    for tile_id in tl.range(tl.program_id(0), num_tiles, NUM_PROGRAMS):
+    for tile_id in tl.range(tl.program_id(0), num_tiles, num_programs):
         pid_m, pid_n = _tile_coords(tile_id, num_pid_m, num_pid_n, GROUP_M)
         off_m = pid_m * BLOCK_M
         off_n = pid_n * BLOCK_N
@@ -192,7 +192,7 @@ def _launch(
         a_p, a_scale, b_p, bs, out, m_idx,
         m, n, k_p, num_groups,
         a_scale.stride(0), a_scale.stride(1), bs.stride(1), bs.stride(2), bs.stride(0),
-        NUM_PROGRAMS=num_programs, B_ROW_SCALED=row_scaled, GROUPED=grouped,
+        num_programs, B_ROW_SCALED=row_scaled, GROUPED=grouped,
         BLOCK_M=cfg.block_m, BLOCK_N=cfg.block_n, BLOCK_K=cfg.block_k, GROUP_M=cfg.group_m,
         num_warps=cfg.num_warps, num_stages=cfg.num_stages,
     )  # fmt: skip
@@ -249,10 +249,10 @@ def compile_for_sm90(
         "c_ptr": "*bf16", "m_idx_ptr": "*i32",
         "M": "i32", "N": "i32", "K": "i32", "G": "i32",
         "stride_as_m": "i32", "stride_as_k": "i32", "stride_bs_n": "i32", "stride_bs_k": "i32",
-        "stride_bs_g": "i32",
+        "stride_bs_g": "i32", "num_programs": "i32",
     }  # fmt: skip
     constexprs = {
-        "NUM_PROGRAMS": 132, "B_ROW_SCALED": b_row_scaled, "GROUPED": grouped,
+        "B_ROW_SCALED": b_row_scaled, "GROUPED": grouped,
         "BLOCK_M": cfg.block_m, "BLOCK_N": cfg.block_n, "BLOCK_K": cfg.block_k, "GROUP_M": cfg.group_m,
     }  # fmt: skip
     signature.update({name: "constexpr" for name in constexprs})
