@@ -1,0 +1,94 @@
+"""Cleaning: running headers/footers, page numbers, ligatures, hyphenation, parser artefacts."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from pipelines.pdf import text as T
+
+_PAGE_NUMBER_RE = re.compile(
+    r"^\s*(?:(?:page|p\.|seite|pág\.?)\s*)?[-–—(\[]?\s*(?:\d{1,5}|[ivxlcdm]{1,7})\s*[-–—)\]]?"
+    r"(?:\s*(?:/|of|von|de)\s*\d{1,5})?\s*$",
+    re.IGNORECASE,
+)
+_KEY_DROP_RE = re.compile(r"[^a-z#]+")
+
+
+def margin_key(text: str) -> str:
+    """A header/footer line's identity across pages: lowercase letters, digits masked as '#'."""
+    return _KEY_DROP_RE.sub("", re.sub(r"\d+", "#", text.lower()))
+
+
+def is_page_number(text: str) -> bool:
+    return bool(_PAGE_NUMBER_RE.match(text)) and len(text.strip()) <= 16
+
+
+def in_margin(bbox: tuple[float, float, float, float], height: float, margin_share: float) -> bool:
+    return bbox[3] <= height * margin_share or bbox[1] >= height * (1 - margin_share)
+
+
+def margin_keys(blocks: Iterable[tuple[tuple[float, float, float, float], str]], height: float,
+                margin_share: float) -> set[str]:
+    """Keys of the (short) blocks lying in the top/bottom margins of one page."""
+    out = set()
+    for bbox, text in blocks:
+        if in_margin(bbox, height, margin_share) and 0 < len(text) <= 300:
+            k = margin_key(text)
+            if len(k) >= 3:
+                out.add(k)
+    return out
+
+
+def running_keys(page: int, keys_by_page: Mapping[int, set[str]], window: int, min_repeat: int) -> set[str]:
+    """Margin keys of ``page`` that recur on >= min_repeat pages of [page-window, page+window].
+
+    Depends only on the page's own neighbourhood, so the answer is the same however the
+    document is split into page ranges across tasks."""
+    own = keys_by_page.get(page, set())
+    if not own:
+        return set()
+    counts: Counter[str] = Counter()
+    for q in range(page - window, page + window + 1):
+        counts.update(keys_by_page.get(q, set()) & own)
+    return {k for k in own if counts[k] >= min_repeat}
+
+
+# Artefacts some parsers leave in markdown: pymupdf4llm's omitted-picture notes, page-break
+# markers, empty emphasis, runs of blank lines.
+_ARTEFACT_RES = (
+    re.compile(r"^\*\*==> picture \[[^\]]*\] intentionally omitted <==\*\*\s*$", re.MULTILINE),
+    re.compile(r"^\*\*----- (Start|End) of picture text -----\*\*(<br>)?\s*$", re.MULTILINE),
+    re.compile(r"^-{5,}\s*$", re.MULTILINE),
+    re.compile(r"<!--.*?-->", re.DOTALL),
+    re.compile(r"\*\*\s*\*\*|(?<!\*)\*\s+\*(?!\*)"),
+)
+_BLANKS_RE = re.compile(r"\n{3,}")
+_TRAILING_WS_RE = re.compile(r"[ \t]+\n")
+
+
+def clean_markdown(md: str) -> str:
+    """Parser-independent final clean-up of one page's markdown."""
+    md = T.normalize_text(md)
+    for rx in _ARTEFACT_RES:
+        md = rx.sub("", md)
+    md = md.replace("<br>", " ")
+    md = _TRAILING_WS_RE.sub("\n", md)
+    md = _BLANKS_RE.sub("\n\n", md)
+    return md.strip() + "\n" if md.strip() else ""
+
+
+def strip_margin_lines(md: str, running: set[str], edge_lines: int = 3) -> str:
+    """Drop running headers and page numbers among the first/last ``edge_lines`` non-blank
+    lines of an expensive parser's markdown (its layout boxes are not available here)."""
+    lines = md.split("\n")
+    nonblank = [i for i, ln in enumerate(lines) if ln.strip()]
+    edges = set(nonblank[:edge_lines] + nonblank[-edge_lines:])
+    out = []
+    for i, ln in enumerate(lines):
+        bare = ln.strip().strip("#*_ ").strip()
+        if i in edges and bare and (is_page_number(bare) or margin_key(bare) in running):
+            continue
+        out.append(ln)
+    return "\n".join(out)

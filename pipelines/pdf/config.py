@@ -1,0 +1,84 @@
+"""Typed options of the PDF parsing stage (``stages: {pdf: {...}}`` in the profile YAML)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PdfConfig(BaseModel):
+    """Every threshold of the stage, with where its default comes from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # --- parallelism ---------------------------------------------------------------------
+    # Pages per Spark task. At the cheap path's ~100-200 pages/s per core a task of 64 pages
+    # lasts about half a second to a second: long enough to amortise task start-up, short
+    # enough that a 500-page PDF spreads over ~8 executors (issue 4, step 6).
+    pages_per_task: int = Field(64, ge=1)
+    # Documents above this many pages are quarantined (`pdf_too_many_pages`) instead of parsed:
+    # the longest printed reference works run to a few thousand pages; a 10,000-page "PDF" is
+    # almost always generated junk (issue 4, bad input). Raise it for archives of bound volumes.
+    max_pages_per_doc: int = Field(5000, ge=1)
+
+    # --- router (documented rule set, see pipelines/pdf/router.py) -------------------------
+    # A page with fewer visible text-layer characters than this is "no text layer" (MinerU's
+    # classifier treats pages under ~100 chars of extractable text as image pages; 32 keeps
+    # short title/section pages on the cheap path).
+    min_text_chars: int = Field(32, ge=0)
+    # Images covering at least this share of the page make a text-less page a scan.
+    scan_min_image_coverage: float = Field(0.3, ge=0, le=1)
+    # A page image this large, with a text layer that is mostly invisible or garbled, is a scan
+    # carrying a (noisy) hidden OCR layer: re-OCR it rather than trust the layer.
+    ocr_layer_min_image_coverage: float = Field(0.6, ge=0, le=1)
+    ocr_layer_max_visible_ratio: float = Field(0.5, ge=0, le=1)
+    # ... or whose text layer is noisier than this (half the garbled threshold: OCR noise under a
+    # page image is reason enough to re-OCR, not to drop the page).
+    ocr_layer_max_garble: float = Field(0.05, ge=0, le=1)
+    # Vector paths above this count on a page without text: text converted to outlines -> OCR.
+    outline_text_min_paths: int = Field(200, ge=0)
+    # Math: share of characters set in math fonts (CMMI/CMSY/CMEX/MSAM/MSBM, STIX Math, Cambria
+    # Math, Symbol, ...) or share of mathematical code points. A prose page of a physics paper
+    # with a few inline symbols stays under 2-3%; display-math pages exceed 5%. Intern-S1 sends
+    # ~5% of archive pages to the expensive parser; these defaults give 2-8% on papers.
+    math_font_share: float = Field(0.06, ge=0, le=1)
+    math_char_share: float = Field(0.04, ge=0, le=1)
+    # Both shares count only when the page has this many math characters (one equation line).
+    math_min_chars: int = Field(24, ge=0)
+    # Garbled-text score (bad code points + mojibake + junk tokens, see garble.py) above which a
+    # page is quarantined. 0.1 = one character in ten unreadable: such text harms an LM corpus
+    # (FineWeb drops documents with >10% odd characters in the same spirit).
+    garbled_score: float = Field(0.1, ge=0, le=1)
+
+    # --- cheap parser -----------------------------------------------------------------------
+    # find_tables costs ~200 ms per page, so it runs only on pages with a ruled grid.
+    table_min_hlines: int = Field(3, ge=0)
+    table_min_vlines: int = Field(2, ge=0)
+    # Running headers/footers: a margin line recurring (digits masked) on this many pages of
+    # a window of +-`header_window` pages around the page is boilerplate (the usual
+    # repeated-line rule, cf. Gopher/FineWeb line-level repetition filters).
+    header_window: int = Field(4, ge=1)
+    header_min_repeat: int = Field(3, ge=2)
+    # Top/bottom share of the page height that is the header/footer zone.
+    margin_share: float = Field(0.1, ge=0, le=0.5)
+
+    # --- expensive parsers -----------------------------------------------------------------
+    # "auto": Tesseract if its binary is installed, else RapidOCR (both offline); "none": scans
+    # are quarantined as scan_not_ocred (e.g. a text-only first pass over a huge archive).
+    ocr_backend: Literal["auto", "tesseract", "rapidocr", "none"] = "auto"
+    # "auto": marker-pdf when installed with local weights, else pymupdf4llm's layout mode.
+    math_backend: Literal["auto", "pymupdf4llm", "marker", "cheap"] = "auto"
+    # Tesseract's documentation: accuracy is best at >= 300 dpi; 200 dpi halves the cost and
+    # loses little on 10 pt text (STACK.md measured ~2.3 s/page at 150-200 dpi on one core).
+    ocr_dpi: int = Field(200, ge=72, le=600)
+    ocr_language: str = "eng"
+    # Per-page limits of the expensive path (subprocess killed on expiry; memory via RLIMIT_AS).
+    # 120 s is ~50x Tesseract's measured cost per page on these machines.
+    page_timeout_s: float = Field(120.0, gt=0)
+    page_memory_mb: int = Field(6144, ge=256)
+    # marker-pdf weights folder (never downloaded): None -> $MARKER_MODELS_DIR.
+    marker_models_dir: str | None = None
+
+    # Timings make outputs differ run to run; turn off for byte-identical re-runs.
+    record_timings: bool = True

@@ -1,0 +1,168 @@
+"""Cheap parser: PyMuPDF text blocks -> per-page markdown.
+
+Headings from font size relative to the page's body size, reading order for two-column
+layouts, bullet and numbered lists, code blocks (monospace), captions, and ruled tables via
+``find_tables`` (only on pages whose vector lines form a grid: it costs ~200 ms a page).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from pipelines.pdf import text as T
+from pipelines.pdf.clean import in_margin, is_page_number, margin_key
+from pipelines.pdf.features import Block, PageFeatures
+
+# Heading levels by font size / body size (the usual 1.2x type-scale steps used by LaTeX
+# classes and word processors: \Large ~1.44, \large ~1.2 of \normalsize).
+HEADING_RATIOS = ((1.6, 1), (1.3, 2), (1.12, 3))
+MAX_HEADING_CHARS = 160
+MAX_HEADING_LINES = 3
+# A column block may overhang the page's middle by this share of the page width.
+COLUMN_TOLERANCE = 0.03
+_BULLET_RE = re.compile(r"^\s*([•●◦▪▫■□‣⁃∙·\-–—*])\s+")
+_NUMBERED_RE = re.compile(r"^\s*(\(?\d{1,3}[.)]|\(?[a-z][.)]|\(?[ivx]{1,4}[.)])\s+")
+_CAPTION_RE = re.compile(r"^(Figure|Fig\.|Table|Listing|Algorithm|Scheme|Chart)\s*[A-Z]?\d+[.:]?\s", re.I)
+_SECTION_RE = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.)\s+\S")
+
+
+@dataclass
+class _Item:
+    bbox: tuple[float, float, float, float]
+    md: str
+
+
+def body_size(blocks: list[Block]) -> float:
+    """The most common font size, weighted by characters."""
+    c: Counter[float] = Counter()
+    for b in blocks:
+        for ln in b.lines:
+            for s in ln.spans:
+                c[round(s.size * 2) / 2] += len(s.text)
+    return c.most_common(1)[0][0] if c else 10.0
+
+
+def _heading_level(block: Block, body: float) -> int:
+    text = block.text.strip()
+    if not text or len(text) > MAX_HEADING_CHARS or len(block.lines) > MAX_HEADING_LINES:
+        return 0
+    spans = [s for ln in block.lines for s in ln.spans if s.text.strip()]
+    if not spans:
+        return 0
+    size = max(s.size for s in spans)
+    for ratio, level in HEADING_RATIOS:
+        if size >= body * ratio and sum(c.isalpha() for c in text) >= 2:
+            return level
+    if all(s.bold for s in spans) and len(block.lines) == 1 and len(text) <= 80 \
+            and _SECTION_RE.match(text) and not text.endswith((".", ":", ",")):
+        return 3
+    return 0
+
+
+def _render_block(block: Block, body: float, code_blocks: bool = True) -> str:
+    spans = [s for ln in block.lines for s in ln.spans if s.text.strip()]
+    if code_blocks and spans and all(s.mono for s in spans):
+        code = "\n".join(ln.text.rstrip() for ln in block.lines)
+        return f"```\n{code}\n```"
+    level = _heading_level(block, body)
+    if level:
+        return "#" * level + " " + T.join_lines([ln.text for ln in block.lines])
+    lines = [ln.text for ln in block.lines]
+    if any(_BULLET_RE.match(x) or _NUMBERED_RE.match(x) for x in lines[:1]):
+        items: list[list[str]] = []
+        for x in lines:
+            if _BULLET_RE.match(x) or _NUMBERED_RE.match(x) or not items:
+                items.append([x])
+            else:
+                items[-1].append(x)
+        out = []
+        for it in items:
+            first = it[0]
+            m = _BULLET_RE.match(first)
+            body_text = T.join_lines([first[m.end():] if m else first] + it[1:])
+            out.append(f"- {body_text}" if m else body_text)
+        return "\n".join(out)
+    para = T.join_lines(lines)
+    if _CAPTION_RE.match(para):
+        return f"*{para}*"
+    return para
+
+
+def _reading_order(items: list[_Item], width: float) -> list[_Item]:
+    """Two-column aware order: full-width items split the page into bands; inside a band the
+    left column is read before the right one. One-column pages are read top to bottom."""
+    mid, tol = width / 2, width * COLUMN_TOLERANCE
+
+    def col(it: _Item) -> int:
+        x0, _, x1, _ = it.bbox
+        if x1 <= mid + tol:
+            return 0
+        if x0 >= mid - tol:
+            return 1
+        return 2
+
+    cols = [col(it) for it in items]
+    if cols.count(0) < 2 or cols.count(1) < 2:
+        return sorted(items, key=lambda it: (round(it.bbox[1] / 3), it.bbox[0]))
+    out: list[_Item] = []
+    band: list[tuple[int, _Item]] = []
+    for c, it in sorted(zip(cols, items, strict=True), key=lambda ci: (ci[1].bbox[1], ci[1].bbox[0])):
+        if c == 2:
+            out.extend(it for _, it in sorted(band, key=lambda ci: (ci[0], ci[1].bbox[1])))
+            band = []
+            out.append(it)
+        else:
+            band.append((c, it))
+    out.extend(it for _, it in sorted(band, key=lambda ci: (ci[0], ci[1].bbox[1])))
+    return out
+
+
+def _tables(page: Any, feats: PageFeatures, min_h: int, min_v: int) -> list[_Item]:
+    if feats.hlines < min_h or feats.vlines < min_v:
+        return []
+    out = []
+    try:
+        g = feats.grid_bbox
+        clip = (g[0] - 2, g[1] - 2, g[2] + 2, g[3] + 2)  # search only where the rules are (~3x faster)
+        found = page.find_tables(strategy="lines", clip=clip)
+    except Exception:  # a malformed drawing list must not lose the page's text
+        return []
+    for tab in found.tables:
+        if tab.row_count >= 2 and tab.col_count >= 2:
+            md = tab.to_markdown(clean=True).strip()
+            if md:
+                out.append(_Item(tuple(tab.bbox), md))
+    feats.tables = len(out)
+    return out
+
+
+def _inside(b: tuple[float, float, float, float], r: tuple[float, float, float, float]) -> bool:
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    return r[0] <= cx <= r[2] and r[1] <= cy <= r[3]
+
+
+def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, running: set[str],
+                  margin_share: float, table_min_hlines: int, table_min_vlines: int,
+                  code_blocks: bool = True) -> str:
+    """Markdown of one page from its text blocks, without running headers and page numbers.
+    ``code_blocks=False`` for OCR text pages (their glyph-less font reports as monospace)."""
+    tables = _tables(page, feats, table_min_hlines, table_min_vlines)
+    body = body_size(blocks)
+    items: list[_Item] = list(tables)
+    for b in blocks:
+        if tables and any(_inside(b.bbox, t.bbox) for t in tables):
+            continue
+        text = b.text.strip()
+        if not text:
+            continue
+        if in_margin(b.bbox, feats.height, margin_share) and (
+            is_page_number(text) or margin_key(text) in running
+        ):
+            continue
+        md = _render_block(b, body, code_blocks)
+        if md:
+            items.append(_Item(b.bbox, md))
+    return "\n\n".join(it.md for it in _reading_order(items, feats.width))

@@ -1,0 +1,326 @@
+"""Parse a range of pages of one PDF: features -> route -> cheap markdown -> expensive
+backend where the route asks for it -> cleaning -> kept rows and quarantined rows.
+
+Engine-free: ``jobs/pdf_parse.py`` calls :func:`parse_segment` inside Spark tasks, tests and
+the CLI call it directly. Nothing here raises for bad input: it quarantines with a reason.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from pipelines.counters import StageCounters
+from pipelines.pdf.backends import BACKENDS, select_backend
+from pipelines.pdf.clean import clean_markdown, margin_keys, running_keys, strip_margin_lines
+from pipelines.pdf.config import PdfConfig
+from pipelines.pdf.isolate import BackendError, IsolatedWorker, PageTimeout, WorkerCrashed
+from pipelines.pdf.router import route_page
+from pipelines.pdf.text import garble_score
+
+SOURCE = "pdf"
+KEPT_SCHEMA = pa.schema([
+    ("doc_id", pa.string()),
+    ("page", pa.int32()),  # 1-based page number
+    ("source", pa.string()),
+    ("url", pa.string()),  # the PDF's path relative to the raw dataset's source
+    ("domain", pa.string()),
+    ("field", pa.string()),
+    ("text", pa.string()),  # markdown
+    ("route", pa.string()),  # text | math | scan
+    ("route_reason", pa.string()),
+    ("parser", pa.string()),  # pymupdf | tesseract | rapidocr | pymupdf4llm | marker
+    ("flags", pa.list_(pa.string())),  # e.g. expensive_timeout, symbol_font_repaired
+    ("features", pa.string()),  # JSON of PageFeatures
+    ("cheap_ms", pa.float32()),
+    ("expensive_ms", pa.float32()),
+])
+QUARANTINE_SCHEMA = pa.schema([
+    ("doc_id", pa.string()),
+    ("page", pa.int32()),  # -1 when the whole document failed
+    ("source", pa.string()),
+    ("url", pa.string()),
+    ("route", pa.string()),
+    ("parser", pa.string()),
+    ("reason", pa.string()),
+    ("detail", pa.string()),
+    ("text", pa.string()),  # what was extracted (for inspection), may be empty
+    ("features", pa.string()),
+])
+CHEAP_PARSER = "pymupdf"
+# Wall-clock allowance of the cheap path per page: ~1000x its median cost (a few ms). A page
+# that takes longer (pathological content stream) is killed and quarantined as page_timeout.
+CHEAP_PAGE_TIMEOUT_S = 20.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    doc_id: str
+    path: str  # relative path (recorded as url)
+    start: int  # 0-based, inclusive
+    end: int  # 0-based, exclusive
+    page_count: int
+
+
+@dataclass
+class SegmentResult:
+    kept: list[dict[str, Any]] = field(default_factory=list)
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    counters: StageCounters = field(default_factory=StageCounters)
+
+
+# ---------------------------------------------------------------------------------------------
+# stage 1: cheap pass (runs in an isolated worker so that a hanging page cannot stick the task)
+
+
+def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, Any]:
+    """Features, route and cheap markdown of pages [start, end) of the PDF at ``pdf_file``.
+
+    Returns {"error": str} when the document cannot be opened, else {"page_count", "pages": [...]}
+    with one dict per page: page, features, route, reason, md, cheap_ms or error."""
+    import pymupdf
+
+    from pipelines.pdf.features import add_graphics_features, extract_blocks
+    from pipelines.pdf.markdown import page_markdown
+
+    pymupdf._get_layout = None  # PyMuPDF 2 activates its layout model on import: 5-10x slower
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
+    cfg = PdfConfig.model_validate_json(cfg_json)
+    try:
+        doc = pymupdf.open(pdf_file, filetype="pdf")
+    except Exception as e:
+        return {"error": f"pdf_open_failed: {type(e).__name__}: {e}"}
+    with doc:
+        if doc.needs_pass and not doc.authenticate(""):
+            return {"error": "pdf_encrypted: password required"}
+        n = doc.page_count
+        repaired = bool(getattr(doc, "is_repaired", False))  # MuPDF rebuilt a broken xref/trailer
+        lo, hi = max(0, start - cfg.header_window), min(n, end + cfg.header_window)
+        keys: dict[int, set[str]] = {}
+        extracted: dict[int, Any] = {}
+        errors: dict[int, str] = {}
+        t_page: dict[int, float] = {}
+        for pno in range(lo, hi):
+            t0 = time.perf_counter()
+            try:
+                page = doc[pno]
+                if start <= pno < end:
+                    blocks, feats = extract_blocks(page)
+                    extracted[pno] = (page, blocks, feats)
+                    keys[pno] = margin_keys(((b.bbox, b.text) for b in blocks), feats.height, cfg.margin_share)
+                else:  # context page for running headers: cheaper block listing
+                    h = page.rect.height
+                    keys[pno] = margin_keys(((tuple(b[:4]), b[4]) for b in page.get_text("blocks")
+                                             if b[6] == 0), h, cfg.margin_share)
+            except Exception as e:
+                if start <= pno < end:
+                    errors[pno] = f"{type(e).__name__}: {e}"
+            t_page[pno] = time.perf_counter() - t0
+        pages = []
+        for pno in range(start, min(end, n)):
+            if pno in errors:
+                pages.append({"page": pno, "error": errors[pno]})
+                continue
+            page, blocks, feats = extracted[pno]
+            t0 = time.perf_counter()
+            try:
+                add_graphics_features(page, feats, visibility_min_coverage=min(
+                    cfg.ocr_layer_min_image_coverage, cfg.scan_min_image_coverage))
+                route = route_page(feats, cfg)
+                running = running_keys(pno, keys, cfg.header_window, cfg.header_min_repeat)
+                md = "" if route.label == "empty" else page_markdown(
+                    page, blocks, feats, running=running, margin_share=cfg.margin_share,
+                    table_min_hlines=cfg.table_min_hlines, table_min_vlines=cfg.table_min_vlines)
+            except Exception as e:
+                pages.append({"page": pno, "error": f"{type(e).__name__}: {e}"})
+                continue
+            pages.append({
+                "page": pno, "features": feats.to_dict(), "route": route.label, "reason": route.reason,
+                "md": md, "running": sorted(running),
+                "cheap_ms": 1000 * (t_page[pno] + time.perf_counter() - t0),
+            })
+        return {"page_count": n, "pages": pages, "repaired": repaired}
+
+
+# ---------------------------------------------------------------------------------------------
+# stage 2+3: expensive backends and final decisions (runs in the task's own process)
+
+
+class PageParser:
+    """Parses segments; owns the isolated workers (cheap and expensive), reused across calls."""
+
+    def __init__(self, cfg: PdfConfig, *, isolate_cheap: bool = True) -> None:
+        self.cfg = cfg
+        self.cfg_json = cfg.model_dump_json()
+        self.isolate_cheap = isolate_cheap
+        self.cheap_worker = IsolatedWorker(memory_mb=cfg.page_memory_mb)
+        self.expensive_worker = IsolatedWorker(memory_mb=cfg.page_memory_mb)
+        self._backend: dict[str, tuple[str | None, str]] = {}
+
+    def close(self) -> None:
+        self.cheap_worker.close()
+        self.expensive_worker.close()
+
+    def __enter__(self) -> PageParser:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def backend(self, route: str) -> tuple[str | None, str]:
+        if route not in self._backend:
+            self._backend[route] = select_backend(route, self.cfg)
+        return self._backend[route]
+
+    # -- cheap pass with time limits ----------------------------------------------------------
+    def _cheap(self, pdf_file: str, start: int, end: int) -> dict[str, Any]:
+        if not self.isolate_cheap:
+            return cheap_pass(pdf_file, start, end, self.cfg_json)
+        ref = "pipelines.pdf.parse:cheap_pass"
+        try:
+            return self.cheap_worker.call(ref, (pdf_file, start, end, self.cfg_json),
+                                          CHEAP_PAGE_TIMEOUT_S * (end - start) + 30)
+        except (PageTimeout, WorkerCrashed, BackendError) as first:
+            if end - start == 1:
+                kind = "page_timeout" if isinstance(first, PageTimeout) else "page_crashed"
+                return {"pages": [{"page": start, "error": f"{kind}: {first}"}], "page_count": -1}
+        # Something in the range hangs or crashes: redo page by page to isolate it.
+        out: dict[str, Any] = {"pages": [], "page_count": -1}
+        for pno in range(start, end):
+            r = self._cheap(pdf_file, pno, pno + 1)
+            if "error" in r:
+                return r
+            out["pages"].extend(r["pages"])
+            out["page_count"] = max(out["page_count"], r.get("page_count", -1))
+        return out
+
+    # -- one segment ------------------------------------------------------------------------
+    def parse_segment(self, pdf_file: str, seg: Segment) -> SegmentResult:
+        res = SegmentResult()
+        c = res.counters
+        n_pages = seg.end - seg.start
+        c.input += n_pages
+        base = {"doc_id": seg.doc_id, "source": SOURCE, "url": seg.path}
+        if seg.page_count > self.cfg.max_pages_per_doc:
+            c.drop("pdf_too_many_pages", n_pages)
+            if seg.start == 0:
+                res.quarantined.append(self._q(base, -1, "", "", "pdf_too_many_pages",
+                                               f"{seg.page_count} pages > max_pages_per_doc="
+                                               f"{self.cfg.max_pages_per_doc}"))
+            return res
+        out = self._cheap(pdf_file, seg.start, seg.end)
+        if "error" in out:
+            reason, _, detail = out["error"].partition(": ")
+            c.drop(reason, n_pages)
+            res.quarantined.append(self._q(base, -1, "", "", reason, detail))
+            return res
+        seen = set()
+        if out.get("repaired"):
+            c.add("pages_in_repaired_pdfs", n_pages)
+        for p in out["pages"]:
+            seen.add(p["page"])
+            p["repaired"] = bool(out.get("repaired"))
+            self._finish_page(base, p, pdf_file, res)
+        for pno in range(seg.start, seg.end):  # pages the file no longer has (truncated, repaired)
+            if pno not in seen:
+                c.drop("page_missing")
+                res.quarantined.append(self._q(base, pno + 1, "", "", "page_missing",
+                                               f"document has {out.get('page_count')} pages"))
+        return res
+
+    def _q(self, base: dict[str, Any], page: int, route: str, parser: str, reason: str, detail: str,
+           text: str = "", features: str = "") -> dict[str, Any]:
+        return {**base, "page": page, "route": route, "parser": parser, "reason": reason,
+                "detail": detail[:2000], "text": text, "features": features}
+
+    def _finish_page(self, base: dict[str, Any], p: dict[str, Any], pdf_file: str, res: SegmentResult) -> None:
+        cfg, c = self.cfg, res.counters
+        page = p["page"] + 1
+        if "error" in p:
+            reason = p["error"].split(":", 1)[0] if p["error"].startswith("page_") else "page_parse_error"
+            c.drop(reason)
+            res.quarantined.append(self._q(base, page, "", CHEAP_PARSER, reason, p["error"]))
+            return
+        route, md, feats = p["route"], p["md"], p["features"]
+        fjson = json.dumps(feats, sort_keys=True)
+        c.add(f"route_{route}")
+        flags: list[str] = []
+        if feats.get("symbol_latin_chars"):
+            flags.append("symbol_font_repaired")
+        if feats.get("tables"):
+            flags.append("tables")
+        if p.get("repaired"):
+            flags.append("pdf_repaired")
+        if route == "empty":
+            c.drop("empty_page")
+            detail = p["reason"] + ("; the PDF was damaged and repaired" if p.get("repaired") else "")
+            res.quarantined.append(self._q(base, page, route, CHEAP_PARSER, "empty_page", detail,
+                                           features=fjson))
+            return
+        if route == "garbled":
+            c.drop("garbled_text")
+            res.quarantined.append(self._q(base, page, route, CHEAP_PARSER, "garbled_text", p["reason"],
+                                           md, fjson))
+            return
+        parser, exp_ms = CHEAP_PARSER, 0.0
+        if route in ("math", "scan"):
+            c.add("pages_expensive")
+            name, why = self.backend(route)
+            if name is None:
+                flags.append("expensive_unavailable")
+                c.add("expensive_unavailable")
+            else:
+                opts = {"dpi": cfg.ocr_dpi, "language": cfg.ocr_language, "margin_share": cfg.margin_share,
+                        "marker_models_dir": cfg.marker_models_dir}
+                t0 = time.perf_counter()
+                try:
+                    emd = self.expensive_worker.call(BACKENDS[name], (pdf_file, p["page"], opts),
+                                                     cfg.page_timeout_s)
+                    md, parser = strip_margin_lines(emd, set(p["running"])), name
+                except PageTimeout as e:
+                    flags.append("expensive_timeout")
+                    why = str(e)
+                except WorkerCrashed as e:
+                    flags.append("expensive_crashed")
+                    why = str(e)
+                except BackendError as e:
+                    flags.append("expensive_error")
+                    why = str(e)
+                exp_ms = 1000 * (time.perf_counter() - t0)
+                c.add(f"parser_{name}")
+                if parser == CHEAP_PARSER:
+                    c.add("expensive_fallback")
+                    p["reason"] += f"; fell back to the cheap output: {why.splitlines()[0][:300]}"
+        md = clean_markdown(md)
+        if parser != CHEAP_PARSER and garble_score(md) >= cfg.garbled_score:
+            detail = f"{parser} output garble score {garble_score(md):.2f}"
+            if route == "math" and p["md"].strip():  # the text layer was fine: keep the cheap output
+                flags.append("expensive_garbled")
+                c.add("expensive_fallback")
+                md, parser = clean_markdown(p["md"]), CHEAP_PARSER
+                p["reason"] += f"; fell back to the cheap output: {detail}"
+            else:
+                c.drop("garbled_text")
+                res.quarantined.append(self._q(base, page, route, parser, "garbled_text", detail, md, fjson))
+                return
+        if not md.strip():
+            reason = "no_text_extracted" if parser != CHEAP_PARSER or route != "scan" else "scan_not_ocred"
+            c.drop(reason)
+            res.quarantined.append(self._q(base, page, route, parser, reason, p["reason"], "", fjson))
+            return
+        c.kept += 1
+        keep_t = cfg.record_timings
+        res.kept.append({**base, "page": page, "domain": "", "field": "", "text": md, "route": route,
+                         "route_reason": p["reason"], "parser": parser, "flags": flags, "features": fjson,
+                         "cheap_ms": round(p["cheap_ms"], 3) if keep_t else 0.0,
+                         "expensive_ms": round(exp_ms, 3) if keep_t else 0.0})
+
+
+def to_tables(res: SegmentResult) -> tuple[pa.Table, pa.Table]:
+    return (pa.Table.from_pylist(res.kept, schema=KEPT_SCHEMA),
+            pa.Table.from_pylist(res.quarantined, schema=QUARANTINE_SCHEMA))

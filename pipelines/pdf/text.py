@@ -1,0 +1,143 @@
+"""Character-level analysis and repair of page text: math code points, garbled-text score,
+Symbol-font Latin letters standing for Greek, ligatures and end-of-line hyphenation."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Mathematical code points: Greek, letterlike symbols, arrows, mathematical operators, misc
+# technical, math alphanumerics, supplemental operators/arrows, miscellaneous math symbols.
+_MATH_RANGES = (
+    "\u0391-\u03a9\u03b1-\u03c9\u03d1\u03d5\u03d6\u03f0\u03f1\u03f5"
+    "\u2102\u2107-\u2113\u2115\u2118-\u211d\u2124\u2128\u212c\u212d\u212f-\u2131\u2133-\u2138"
+    "\u2190-\u21ff\u2200-\u22ff\u2308-\u230b\u27c0-\u27ef\u27f0-\u27ff\u2900-\u297f"
+    "\u2980-\u29ff\u2a00-\u2aff\U0001d400-\U0001d7ff"
+    "\u00b1\u00d7\u00f7\u00ac\u00b7\u2032-\u2034\u2016"
+)
+MATH_CHAR_RE = re.compile(f"[{_MATH_RANGES}]")
+# Fonts whose glyphs are mathematics (TeX's Computer Modern math, AMS, STIX, Cambria Math,
+# Symbol, MathType's MT Extra, Mathematica, Euclid, Lucida Math).
+MATH_FONT_RE = re.compile(
+    r"(^|[+_-])(CMMI|CMSY|CMEX|CMBSY|CMMIB|MSAM|MSBM|EUFM|EUSM|RSFS|LMMATH|TXSY|TXEX|PXSY|"
+    r"STIXMath|STIXGeneral-Italic|STIXSizeOne|STIXNonUnicode|CambriaMath|Cambria-Math|"
+    r"Symbol|MTExtra|MT-Extra|Mathematica|Euclid|LucidaMath|MathJax|XITSMath|LatinModernMath)",
+    re.IGNORECASE,
+)
+SYMBOL_FONT_RE = re.compile(r"(^|[+_-])(Symbol|SymbolMT|Symbol-)", re.IGNORECASE)
+
+# Adobe Symbol encoding: ASCII letters in a Symbol-font span stand for Greek (PyMuPDF reports
+# the font's codes when the PDF lacks a ToUnicode map, giving "a b g" for "alpha beta gamma").
+_SYMBOL_ENCODING = {
+    "a": "α", "b": "β", "c": "χ", "d": "δ", "e": "ε", "f": "φ", "g": "γ", "h": "η", "i": "ι",
+    "j": "ϕ", "k": "κ", "l": "λ", "m": "μ", "n": "ν", "o": "ο", "p": "π", "q": "θ", "r": "ρ",
+    "s": "σ", "t": "τ", "u": "υ", "v": "ϖ", "w": "ω", "x": "ξ", "y": "ψ", "z": "ζ",
+    "A": "Α", "B": "Β", "C": "Χ", "D": "Δ", "E": "Ε", "F": "Φ", "G": "Γ", "H": "Η", "I": "Ι",
+    "J": "ϑ", "K": "Κ", "L": "Λ", "M": "Μ", "N": "Ν", "O": "Ο", "P": "Π", "Q": "Θ", "R": "Ρ",
+    "S": "Σ", "T": "Τ", "U": "Υ", "V": "ς", "W": "Ω", "X": "Ξ", "Y": "Ψ", "Z": "Ζ",
+}
+SYMBOL_TO_GREEK = str.maketrans(_SYMBOL_ENCODING)
+
+LIGATURES = {
+    "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+    "\ufb05": "st", "\ufb06": "st", "\u0132": "IJ", "\u0133": "ij", "\u0152": "OE", "\u0153": "oe",
+}
+_LIG_RE = re.compile("[" + "".join(LIGATURES) + "]")
+
+# Code points that mean "the glyph had no Unicode mapping" or binary junk.
+_BAD_CHAR_RE = re.compile("[\ufffd\ue000-\uf8ff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# UTF-8 decoded as cp1252/latin-1 (classic mojibake): Ã©, â€™, Â , Ã¼ ...
+_MOJIBAKE_RE = re.compile("(?:Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u02c6\u2018-\u203a]"
+                          "|â€[\u0080-\u00bf\u2018-\u203a\u2122\u0153\u0161\u017e]?|Â[\u00a0-\u00bf])")
+_CID_RE = re.compile(r"\(cid:\d+\)")
+_WORD_RE = re.compile(r"\S+")
+_LATIN_LETTER_RE = re.compile(r"[A-Za-z]")
+_VOWEL_RE = re.compile(r"[aeiouyAEIOUY]")
+_ALNUM_MIX_RE = re.compile(r"(?=.*[A-Za-z])(?=.*[0-9|!\\\\/])")
+
+
+def math_char_count(text: str) -> int:
+    return len(MATH_CHAR_RE.findall(text))
+
+
+def is_math_font(font: str) -> bool:
+    return bool(MATH_FONT_RE.search(font))
+
+
+def is_symbol_font(font: str) -> bool:
+    return bool(SYMBOL_FONT_RE.search(font))
+
+
+def symbol_latin_to_greek(text: str) -> str:
+    """Repair a Symbol-font span whose letters came out as Latin."""
+    return text.translate(SYMBOL_TO_GREEK)
+
+
+def bad_char_count(text: str) -> int:
+    """Unmapped glyphs (U+FFFD, private use), control characters, mojibake, (cid:N) codes."""
+    n = len(_BAD_CHAR_RE.findall(text))
+    n += sum(len(m) for m in _MOJIBAKE_RE.findall(text))
+    n += sum(len(m) for m in _CID_RE.findall(text))
+    return n
+
+
+def junk_token_share(text: str) -> float:
+    """Share of Latin-letter tokens that no language writes: no vowel in 5+ letters, or letters
+    mixed with digits inside one short token ("l1l", "rn0"). Noisy OCR layers and
+    wrong font encodings produce these; real prose stays under ~5%."""
+    # Markdown table pipes separate cells, they are not part of words.
+    tokens = [t for t in _WORD_RE.findall(text.replace("|", " ")) if _LATIN_LETTER_RE.search(t)]
+    if len(tokens) < 20:
+        return 0.0
+    junk = 0
+    for t in tokens:
+        core = t.strip(".,;:()[]{}\"'!?")
+        letters = sum(c.isalpha() for c in core)
+        if letters >= 5 and core.isalpha() and core.isascii() and not _VOWEL_RE.search(core):
+            junk += 1
+        elif 2 <= len(core) <= 6 and any(c.isdigit() or c == "\\" for c in core) and \
+                letters >= 2 and not core[0].isdigit() and not any(c in "=+-_^/" for c in core):
+            junk += 1
+    return junk / len(tokens)
+
+
+# Weight of the junk-token share in the garbled score: a junk token is weaker evidence than an
+# unmapped glyph (abbreviations, identifiers and formulas produce some).
+JUNK_TOKEN_WEIGHT = 0.5
+
+
+def garble_score(text: str) -> float:
+    """0 = clean text, 1 = nothing readable. Share of bad characters plus weighted junk tokens."""
+    visible = sum(1 for c in text if not c.isspace())
+    if visible == 0:
+        return 0.0
+    return min(1.0, bad_char_count(text) / visible + JUNK_TOKEN_WEIGHT * junk_token_share(text))
+
+
+def fix_ligatures(text: str) -> str:
+    return _LIG_RE.sub(lambda m: LIGATURES[m.group(0)], text)
+
+
+_HYPHEN_END_RE = re.compile(r"(\w)[-\u00ad\u2010]$")
+
+
+def join_lines(lines: list[str]) -> str:
+    """Join the lines of one paragraph, undoing end-of-line hyphenation ("exam-" + "ple")."""
+    out = ""
+    for ln in lines:
+        ln = ln.strip()
+        if not ln:
+            continue
+        if not out:
+            out = ln
+        elif _HYPHEN_END_RE.search(out) and ln[:1].islower():
+            out = out[:-1] + ln  # soft/hard hyphen at a line end before a lowercase word
+        else:
+            out = out + " " + ln
+    return out.replace("\u00ad", "")
+
+
+def normalize_text(text: str) -> str:
+    """Unicode NFC, ligatures expanded, odd spaces made plain."""
+    text = fix_ligatures(unicodedata.normalize("NFC", text))
+    return text.replace("\u00a0", " ").replace("\u2009", " ").replace("\u200b", "")
