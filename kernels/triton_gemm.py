@@ -233,9 +233,14 @@ def fp8_grouped_gemm_triton(
 
 
 def compile_for_sm90(
-    grouped: bool = False, b_row_scaled: bool = False, config: GemmConfig | None = None
+    grouped: bool = False,
+    b_row_scaled: bool = False,
+    config: GemmConfig | None = None,
+    capability: int = 90,
 ) -> triton.compiler.CompiledKernel:
     """Compile the GEMM kernel for sm_90a without a GPU (``triton.compile`` + ``GPUTarget("cuda", 90, 32)``).
+
+    ``capability=89`` compiles for Ada instead (mma.sync e4m3; descriptors lowered to plain loads).
 
     Returns the compiled kernel; ``.asm["ptx"]`` should contain ``wgmma.mma_async`` (e4m3) and
     ``cp.async.bulk.tensor`` (TMA).
@@ -259,6 +264,6 @@ def compile_for_sm90(
     src = ASTSource(fn=_fp8_gemm_kernel, signature=signature, constexprs=constexprs)
     return triton.compile(
         src,
-        target=GPUTarget("cuda", 90, 32),
+        target=GPUTarget("cuda", capability, 32),
         options={"num_warps": cfg.num_warps, "num_stages": cfg.num_stages},
     )

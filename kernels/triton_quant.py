@@ -22,7 +22,8 @@ _TOKEN_ROWS_PER_PROGRAM = 32
 
 @triton.jit
 def _scale_from_amax(amax, POW2: tl.constexpr):
-    scale = tl.maximum(amax, AMAX_EPS_C) / FP8_MAX_C
+    # IEEE division (div.rn), as torch does: the default fp32 "/" lowers to the approximate div.full.f32.
+    scale = tl.math.div_rn(tl.maximum(amax, AMAX_EPS_C), FP8_MAX_C)
     if POW2:
         bits = scale.to(tl.int32, bitcast=True)
         exponent = ((bits >> 23) & 0xFF) + ((bits & 0x7FFFFF) != 0).to(tl.int32)
@@ -133,3 +134,21 @@ def quantize_per_token_transposed_triton(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Quantize ``x.T`` per 1x128 tile without materializing the transpose: ``(q [K, M], s [K, Mb])``."""
     return _quantize(x.t(), per_block=False, pow2_scales=pow2_scales)
+
+
+def compile_for_sm90(per_block: bool = False, pow2_scales: bool = False) -> triton.compiler.CompiledKernel:
+    """Compile the quantizer for sm_90a without a GPU (bf16 input); ``.asm["ptx"]`` for inspection."""
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import ASTSource
+
+    constexprs = {
+        "BLOCK_R": QUANT_BLOCK if per_block else _TOKEN_ROWS_PER_PROGRAM, "BLOCK_C": QUANT_BLOCK,
+        "PER_BLOCK": per_block, "POW2": pow2_scales, "INTERPRET_RTNE": False,
+    }  # fmt: skip
+    signature = {
+        "x_ptr": "*bf16", "q_ptr": "*fp8e4nv", "s_ptr": "*fp32", "R": "i32", "C": "i32",
+        "stride_xr": "i32", "stride_xc": "i32", "CB": "i32",
+    }  # fmt: skip
+    signature.update({name: "constexpr" for name in constexprs})
+    src = ASTSource(fn=_quant_tile_kernel, signature=signature, constexprs=constexprs)
+    return triton.compile(src, target=GPUTarget("cuda", 90, 32), options={"num_warps": 8 if per_block else 4})

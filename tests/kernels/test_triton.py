@@ -114,6 +114,22 @@ def test_triton_gemm_compiles_to_sm90a_wgmma_and_tma(grouped: bool, row_scaled: 
     assert compiled.asm.get("cubin"), "ptxas produced no cubin"
 
 
+@pytest.mark.parametrize("per_block", [False, True])
+def test_triton_quantizer_compiles_with_hardware_rtne_cast_and_exact_division(per_block: bool) -> None:
+    from kernels.triton_quant import compile_for_sm90
+
+    ptx = compile_for_sm90(per_block=per_block, pow2_scales=True).asm["ptx"]
+    assert "cvt.rn.satfinite.e4m3x2.f32" in ptx
+    assert "div.full.f32" not in ptx, "approximate division would make scales differ from torch"
+
+
+def test_triton_gemm_also_compiles_for_ada_sm89() -> None:
+    from kernels.triton_gemm import compile_for_sm90
+
+    ptx = compile_for_sm90(capability=89).asm["ptx"]
+    assert re.search(r"mma\.sync\.aligned\.m16n8k32\.row\.col\.f32\.e4m3\.e4m3", ptx)
+
+
 def test_select_config_is_deterministic_and_valid() -> None:
     from kernels.triton_gemm import select_config
 
