@@ -42,6 +42,7 @@ _FORMULA_RE = re.compile(
 _AMINO = "ACDEFGHIKLMNPQRSTVWYBXZUO"  # 20 standard + B Z (ambiguous) X (any) U (Sec) O (Pyl)
 _NUCLEOTIDE = set("ACGTUN")
 _DNA_MIN_DISTINCT = 3  # a nucleic-acid run uses at least 3 of A/C/G/T (poly-A is low complexity)
+_LETTER_RUN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{4,}(?![A-Za-z0-9])")
 _TAG_RE = re.compile(r"<(/?)(" + "|".join(TAGS) + r")>")
 
 
@@ -254,6 +255,11 @@ class Detector:
         c = self.config
         if c.detect_smiles:
             out.extend(self.smiles_decisions(text))
+            for m in _LETTER_RUN_RE.finditer(text):  # explain why words RDKit would accept are skipped
+                if rdkit_atoms(m.group(0)) > 0:
+                    out.append(Decision(m.start(), m.end(), m.group(0), "smiles", False, "",
+                                        "letters only: RDKit parses it, but so it does words and acronyms "
+                                        "(POISON, CISCO); not a candidate"))
         if c.detect_protein:
             out.extend(self.protein_decisions(text))
         if c.detect_formula:
