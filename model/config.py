@@ -230,8 +230,8 @@ class ModelConfig:
             "modality_ranges": ranges,
             "image_token_id": _special_id(tok, "<image>", "image_token"),
             "ts_token_id": _special_id(tok, "<ts>", "ts_token"),
-            "pad_token_id": getattr(tok, "pad_token_id", None),
-            "eos_token_id": getattr(tok, "eos_token_id", None),
+            "pad_token_id": _first_int(tok, "pad_token_id", "pad_id"),
+            "eos_token_id": _first_int(tok, "eos_token_id", "eod_id", "eos_id"),
         }
         if changes["image_token_id"] is None and cfg.vision is not None:
             changes["vision"] = None
@@ -246,6 +246,14 @@ def _build(klass: type, data: Any) -> Any:
         return data
     known = {f.name for f in dataclasses.fields(klass)}
     return klass(**{k: v for k, v in data.items() if k in known})
+
+
+def _first_int(tok: Any, *attrs: str) -> int | None:
+    for attr in attrs:
+        value = getattr(tok, attr, None)
+        if isinstance(value, int):
+            return value
+    return None
 
 
 def _special_id(tok: Any, token: str, attr: str) -> int | None:

@@ -244,6 +244,7 @@ class SciForgeModel(nn.Module):
         ts_sampling_rates: Sequence[float] | None = None,
         cache: KVCache | None = None,
         num_logits_to_keep: int | None = None,
+        label_weights: torch.Tensor | None = None,
     ) -> ModelOutput:
         """input_ids (B, T). `attention_mask` (B, cache_len + T) marks real tokens (1) vs padding (0);
         `doc_ids` (B, T) marks packed documents (attention and RoPE positions stay inside a document);
@@ -288,7 +289,7 @@ class SciForgeModel(nn.Module):
             out.tokens_per_expert = torch.stack([s.tokens_per_expert for s in stats])
             out.dropped_assignments = sum(s.dropped for s in stats)
         if labels is not None:
-            out.lm_loss = self.lm_loss(logits, labels)
+            out.lm_loss = self.lm_loss(logits, labels, label_weights)
             out.loss = out.lm_loss
             if out.aux_loss is not None and out.z_loss is not None:
                 out.loss = (
@@ -296,8 +297,14 @@ class SciForgeModel(nn.Module):
                 )
         return out
 
-    def lm_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Next-token cross-entropy over text targets only (placeholders and -100 are skipped)."""
+    def lm_loss(
+        self, logits: torch.Tensor, labels: torch.Tensor, label_weights: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Next-token cross-entropy over text targets only (placeholders and -100 are skipped).
+
+        `label_weights` (B, T), aligned with `labels`, weights each target (e.g. Intern-S1's per-sample
+        l^-1/2 weighting); the loss is then sum(w * ce) / sum(w) over the targets that count.
+        """
         target = labels[:, 1:].clone()
         specials = (
             (self.config.image_token_id, self.vision_model),
@@ -306,10 +313,12 @@ class SciForgeModel(nn.Module):
         for special, encoder in specials:
             if special is not None and encoder is not None:
                 target[target == special] = IGNORE_INDEX
-        pred = logits[:, : target.shape[1]]
-        return F.cross_entropy(
-            pred.reshape(-1, pred.shape[-1]).float(), target.reshape(-1), ignore_index=IGNORE_INDEX
-        )
+        pred = logits[:, : target.shape[1]].reshape(-1, logits.shape[-1]).float()
+        if label_weights is None:
+            return F.cross_entropy(pred, target.reshape(-1), ignore_index=IGNORE_INDEX)
+        ce = F.cross_entropy(pred, target.reshape(-1), ignore_index=IGNORE_INDEX, reduction="none")
+        w = label_weights[:, 1:].reshape(-1).float() * (target.reshape(-1) != IGNORE_INDEX)
+        return (ce * w).sum() / w.sum().clamp_min(torch.finfo(torch.float32).tiny)
 
     def new_cache(self, batch: int, max_len: int) -> KVCache:
         p = self.lm_head.weight

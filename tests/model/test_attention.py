@@ -81,3 +81,16 @@ def test_out_of_vocab_ids_raise(text_model, text_cfg):
 
     with pytest.raises(ValueError, match="token ids"):
         text_model(torch.tensor([[text_cfg.vocab_size]]))
+
+
+def test_label_weights_weight_each_target(text_model, text_cfg):
+    torch.manual_seed(4)
+    ids = torch.randint(4, text_cfg.vocab_size, (2, 8))
+    plain = text_model(ids, labels=ids).lm_loss
+    ones = text_model(ids, labels=ids, label_weights=torch.ones(2, 8)).lm_loss
+    torch.testing.assert_close(plain, ones)
+    # weight only sample 0: equals the loss of sample 0 alone
+    w = torch.tensor([[1.0] * 8, [0.0] * 8])
+    torch.testing.assert_close(
+        text_model(ids, labels=ids, label_weights=w).lm_loss, text_model(ids[:1], labels=ids[:1]).lm_loss
+    )

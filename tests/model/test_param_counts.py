@@ -69,3 +69,27 @@ def test_counts_on_a_real_model_equal_meta_counts(text_cfg):
     real = SciForgeModel(text_cfg)
     assert [r.total for r in count_parameters(real, text_cfg)] == [r.total for r in describe(text_cfg)]
     assert sum(r.total for r in describe(text_cfg)) == sum(p.numel() for p in real.parameters())
+
+
+def _hf_lm_count(name: str) -> int:
+    transformers = pytest.importorskip("transformers")
+    from model.checkpoint import hf_config_dict
+
+    cfg = get_config(name, vision=None, time_series=None, shared_expert_intermediate_size=0)
+    with torch.device("meta"):
+        hf = transformers.Qwen3MoeForCausalLM(
+            transformers.Qwen3MoeConfig(**hf_config_dict(cfg, torch.bfloat16))
+        )
+    return sum(p.numel() for p in hf.parameters())
+
+
+def test_lm_count_equals_transformers_qwen3_moe_small():
+    cfg = get_config("small", vision=None, time_series=None)
+    assert _hf_lm_count("small") == summarize(describe(cfg))["language model"][0]
+
+
+@pytest.mark.slow
+def test_lm_count_equals_transformers_qwen3_moe_paper_scale():
+    """Independent reference: transformers' own Qwen3-MoE at the 235B shapes (about 20 s on meta)."""
+    cfg = get_config("intern_s1", vision=None, time_series=None)
+    assert _hf_lm_count("intern_s1") == summarize(describe(cfg))["language model"][0]
