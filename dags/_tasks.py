@@ -12,9 +12,10 @@ log = logging.getLogger("sciforge.dags")
 
 
 def _date(context: dict[str, Any]) -> str:
-    # The data interval's start is the partition a run owns; never now().
-    start = context.get("data_interval_start") or context["logical_date"]
-    return start.date().isoformat()  # type: ignore[union-attr]
+    # The logical date names the partition a run owns (scheduled and backfill runs: the start of
+    # the daily data interval; manual runs: the date asked for); never now().
+    when = context.get("logical_date") or context["data_interval_start"]
+    return when.date().isoformat()  # type: ignore[union-attr]
 
 
 def ingest_interval(kind: str, context: dict[str, Any]) -> dict[str, Any]:

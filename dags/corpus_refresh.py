@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
 
 DEFAULT_ARGS = {
     "owner": "data-eng",
@@ -25,7 +26,10 @@ DEFAULT_ARGS = {
 
 @dag(
     dag_id="corpus_refresh",
-    schedule="@daily",
+    # Daily data intervals [day, day+1): the run for a day starts after the day closes, and its
+    # logical date (= interval start) names the partition it owns. Airflow 3's plain "@daily"
+    # would be a CronTriggerTimetable without intervals.
+    schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
