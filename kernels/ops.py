@@ -42,6 +42,7 @@ _PROBE_SMALL_M = 48
 _TRITON_MIN_CAPABILITY = (8, 9)
 
 _verified: dict[tuple[str, str], bool] = {}
+_usable_cache: dict[tuple[str, str], tuple[bool, str]] = {}
 
 
 def _device_key(device: torch.device) -> str:
@@ -63,13 +64,18 @@ def _triton_usable(device: torch.device) -> tuple[bool, str]:
 
 
 def _usable(backend: Backend, device: torch.device) -> tuple[bool, str]:
+    """Cached per (backend, device) and process: a failed extension build is not retried on every GEMM."""
     if backend == "reference":
         return True, ""
-    if backend == "triton":
-        return _triton_usable(device)
-    from kernels import cuda_ext
+    key = (backend, _device_key(device))
+    if key not in _usable_cache:
+        if backend == "triton":
+            _usable_cache[key] = _triton_usable(device)
+        else:
+            from kernels import cuda_ext
 
-    return cuda_ext.cuda_ext_usable(device)
+            _usable_cache[key] = cuda_ext.cuda_ext_usable(device)
+    return _usable_cache[key]
 
 
 def _dense_impl(backend: Backend) -> Callable[..., torch.Tensor]:
@@ -213,7 +219,9 @@ def fp8_grouped_gemm(
 
 
 def _fused_quantizers(device: torch.device) -> bool:
-    return device.type == "cuda" and _triton_usable(device)[0] and os.environ.get(ENV_BACKEND) != "reference"
+    return (
+        device.type == "cuda" and _usable("triton", device)[0] and os.environ.get(ENV_BACKEND) != "reference"
+    )
 
 
 def quantize_activation(x: torch.Tensor, pow2_scales: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
