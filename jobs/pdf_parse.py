@@ -56,34 +56,44 @@ def plan_tasks(docs: list[dict[str, Any]], pages_per_task: int) -> list[list[dic
     return tasks
 
 
+_PARSERS: dict[str, PageParser] = {}
+
+
+def _parser(cfg_json: str) -> PageParser:
+    """One PageParser (and its worker processes) per Python worker and config: Spark reuses its
+    Python workers across tasks, so the workers' start-up (~1 s) is paid once, not per task."""
+    if cfg_json not in _PARSERS:
+        _PARSERS[cfg_json] = PageParser(PdfConfig.model_validate_json(cfg_json))
+    return _PARSERS[cfg_json]
+
+
 def _task(source: str, options: dict[str, Any], data_root: str, cfg_json: str, kept_staging: str,
           q_staging: str) -> Any:
     def task(item: dict[str, Any]) -> list[dict[str, Any]]:
-        cfg = PdfConfig.model_validate_json(cfg_json)
+        parser = _parser(cfg_json)
         src = open_storage(source, options)
         out_storage = open_storage(data_root, options)
         total = SegmentResult()
         tmp = tempfile.mkdtemp(prefix="sciforge-pdf-")
         try:
-            with PageParser(cfg) as parser:
-                for s in item["segments"]:
-                    seg = Segment(**s)
-                    local = os.path.join(tmp, "doc.pdf")
-                    try:
-                        with src.open_input(seg.path) as fin, open(local, "wb") as fout:
-                            shutil.copyfileobj(fin, fout, 1 << 20)
-                    except Exception as e:  # the raw file vanished or the store refused it
-                        total.counters.input += seg.end - seg.start
-                        total.counters.drop("pdf_unreadable", seg.end - seg.start)
-                        total.quarantined.append({"doc_id": seg.doc_id, "page": -1, "source": "pdf",
-                                                  "url": seg.path, "route": "", "parser": "",
-                                                  "reason": "pdf_unreadable", "detail": str(e)[:2000],
-                                                  "text": "", "features": ""})
-                        continue
-                    r = parser.parse_segment(local, seg)
-                    total.kept.extend(r.kept)
-                    total.quarantined.extend(r.quarantined)
-                    total.counters.merge(r.counters)
+            for s in item["segments"]:
+                seg = Segment(**s)
+                local = os.path.join(tmp, f"{seg.doc_id}.pdf")  # by content: workers cache open docs by path
+                try:
+                    with src.open_input(seg.path) as fin, open(local, "wb") as fout:
+                        shutil.copyfileobj(fin, fout, 1 << 20)
+                except Exception as e:  # the raw file vanished or the store refused it
+                    total.counters.input += seg.end - seg.start
+                    total.counters.drop("pdf_unreadable", seg.end - seg.start)
+                    total.quarantined.append({"doc_id": seg.doc_id, "page": -1, "source": "pdf",
+                                              "url": seg.path, "route": "", "parser": "",
+                                              "reason": "pdf_unreadable", "detail": str(e)[:2000],
+                                              "text": "", "features": ""})
+                    continue
+                r = parser.parse_segment(local, seg)
+                total.kept.extend(r.kept)
+                total.quarantined.extend(r.quarantined)
+                total.counters.merge(r.counters)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         name = f"part-{item['index']:05d}.parquet"

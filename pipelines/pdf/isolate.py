@@ -42,6 +42,17 @@ def resolve(ref: str) -> Any:
     return getattr(importlib.import_module(mod), name)
 
 
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: SIGKILL the worker when its parent (the Spark task's Python) dies."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def _write_msg(f: BinaryIO, obj: Any) -> None:
     blob = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     f.write(_HEADER.pack(len(blob)) + blob)
@@ -103,7 +114,8 @@ class IsolatedWorker:
         env.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract/ONNX: one thread per worker
         env.setdefault("OMP_NUM_THREADS", "1")
         cmd = [sys.executable, "-m", "pipelines.pdf.isolate", str(self.memory_mb or 0)]
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                      preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         self.starts += 1
         return self._proc
 

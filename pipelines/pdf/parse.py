@@ -296,6 +296,14 @@ class PageParser:
                 if parser == CHEAP_PARSER:
                     c.add("expensive_fallback")
                     p["reason"] += f"; fell back to the cheap output: {why.splitlines()[0][:300]}"
+        if route == "scan" and parser == CHEAP_PARSER:
+            # No OCR output: whatever text layer a scan has is hidden/noisy (that is why it was
+            # routed here), so it is not kept as the page's text.
+            c.drop("scan_not_ocred")
+            why = ", ".join(flags[-1:]) or "no OCR"
+            res.quarantined.append(self._q(base, page, route, parser, "scan_not_ocred",
+                                           f"{p['reason']} ({why})", md, fjson))
+            return
         md = clean_markdown(md)
         if parser != CHEAP_PARSER and garble_score(md) >= cfg.garbled_score:
             detail = f"{parser} output garble score {garble_score(md):.2f}"
@@ -309,9 +317,9 @@ class PageParser:
                 res.quarantined.append(self._q(base, page, route, parser, "garbled_text", detail, md, fjson))
                 return
         if not md.strip():
-            reason = "no_text_extracted" if parser != CHEAP_PARSER or route != "scan" else "scan_not_ocred"
-            c.drop(reason)
-            res.quarantined.append(self._q(base, page, route, parser, reason, p["reason"], "", fjson))
+            c.drop("no_text_extracted")
+            res.quarantined.append(self._q(base, page, route, parser, "no_text_extracted", p["reason"], "",
+                                           fjson))
             return
         c.kept += 1
         keep_t = cfg.record_timings
