@@ -13,7 +13,7 @@ import torch
 from model.checkpoint import load_pretrained, save_pretrained
 from model.config import PRESETS, ModelConfig, TimeSeriesConfig, VisionConfig, get_config
 from model.generate import GenerationOutput, generate
-from model.layers import KVCache
+from model.layers import KVCache, doc_ids_from_separators
 from model.model import ModelOutput, MoETransformer, SciForgeModel
 from model.moe import MoEFeedForward, load_balancing_loss, router_z_loss
 from model.timeseries import TimeSeriesEncoder
@@ -33,6 +33,7 @@ __all__ = [
     "VisionConfig",
     "VisionEncoder",
     "build_model",
+    "doc_ids_from_separators",
     "generate",
     "get_config",
     "load_balancing_loss",

@@ -166,9 +166,14 @@ class Attention(nn.Module):
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if cache is not None:
             k, v = cache.update(self.layer_idx, k, v)
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, is_causal=mask is None, enable_gqa=self.n_kv != self.n_heads
-        )
+        gqa = self.n_kv != self.n_heads
+        if gqa and mask is not None and q.is_cuda:
+            # CUDA's memory-efficient kernel takes a mask but not enable_gqa: repeat the KV heads so a
+            # masked call does not fall back to the O(T^2)-memory math kernel.
+            k = k.repeat_interleave(self.n_heads // self.n_kv, dim=1)
+            v = v.repeat_interleave(self.n_heads // self.n_kv, dim=1)
+            gqa = False
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=mask is None, enable_gqa=gqa)
         return self.o_proj(y.transpose(1, 2).reshape(b, t, self.n_heads * self.head_dim))
 
 
@@ -180,6 +185,13 @@ def positions_from_doc_ids(doc_ids: torch.Tensor) -> torch.Tensor:
     start[:, 1:] = doc_ids[:, 1:] != doc_ids[:, :-1]
     first = torch.where(start, idx, torch.zeros_like(idx)).cummax(dim=1).values
     return idx - first
+
+
+def doc_ids_from_separators(input_ids: torch.Tensor, sep_id: int) -> torch.Tensor:
+    """Document index of each token in a packed row whose documents each END with `sep_id` (EOD):
+    the separator belongs to the document it closes, the next token starts a new one."""
+    ends = (input_ids == sep_id).long()
+    return ends.cumsum(dim=-1) - ends
 
 
 def build_attention_mask(

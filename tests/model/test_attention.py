@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from model.layers import build_attention_mask, positions_from_doc_ids
+from model.layers import build_attention_mask, doc_ids_from_separators, positions_from_doc_ids
 
 
 def test_shapes_and_losses(tiny_model, tiny_cfg):
@@ -94,3 +94,8 @@ def test_label_weights_weight_each_target(text_model, text_cfg):
     torch.testing.assert_close(
         text_model(ids, labels=ids, label_weights=w).lm_loss, text_model(ids[:1], labels=ids[:1]).lm_loss
     )
+
+
+def test_doc_ids_from_eod_separators():
+    ids = torch.tensor([[7, 8, 3, 9, 3, 5, 6]])  # eod = 3 closes each document
+    assert doc_ids_from_separators(ids, 3).tolist() == [[0, 0, 0, 1, 1, 2, 2]]
