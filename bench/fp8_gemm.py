@@ -233,7 +233,7 @@ def run_gpu(args: argparse.Namespace) -> dict:
         ws = torch.stack([quantize_per_block_triton(w[i])[1] for i in range(groups)])
         ref = torch.cat([a[i * m_per : (i + 1) * m_per] @ w[i].t() for i in range(groups)])
         flops = 2.0 * groups * m_per * n * k
-        grouped = {"ours-triton": fp8_grouped_gemm_triton}
+        grouped: dict[str, Callable[..., torch.Tensor]] = {"ours-triton": fp8_grouped_gemm_triton}
         if "ours-cuda" in backends:
             grouped["ours-cuda"] = cuda_ext.fp8_grouped_gemm_cuda
         row = {"groups": groups, "m_per_group": m_per, "n": n, "k": k}
@@ -260,14 +260,17 @@ def run_gpu(args: argparse.Namespace) -> dict:
 
         t_fp8 = _time_gpu(_train_step, (fp8, x, dy), warmup, iters, flush)
         t_bf16 = _time_gpu(_train_step, (bf16, x, dy), warmup, iters, flush)
-        fp8.zero_grad(), bf16.zero_grad()
+        fp8.zero_grad()
+        bf16.zero_grad()
         x.grad = None
         y8 = fp8(x)
         y8.backward(dy)
+        assert fp8.weight.grad is not None and x.grad is not None
         g8, gx8 = fp8.weight.grad.clone(), x.grad.clone()
         x.grad = None
         yb = bf16(x)
         yb.backward(dy)
+        assert bf16.weight.grad is not None and x.grad is not None
         diffs = (calc_diff(y8, yb), calc_diff(gx8, x.grad), calc_diff(g8, bf16.weight.grad))
         row = {"tokens": tokens, "in": d_in, "out": d_out, "fp8_tok_s": tokens / t_fp8, "bf16_tok_s": tokens / t_bf16,
                "diff_y_dx_dw": diffs}  # fmt: skip

@@ -75,6 +75,31 @@ def _tile_coords(tile_id, num_pid_m, num_pid_n, GROUP_M: tl.constexpr):
 
 
 @triton.jit
+def _k_loop(
+    a_desc, b_desc, a_s_ptr, b_s_base,
+    rows, cols, row_ok, col_ok, off_m, off_n, b_row, k_tiles,
+    stride_as_m, stride_as_k, stride_bs_n, stride_bs_k,
+    B_ROW_SCALED: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr,
+):  # fmt: skip
+    """Main loop over 128-wide K blocks of one output tile; returns the promoted FP32 accumulator."""
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+    for ki in range(k_tiles):
+        off_k = ki * BLOCK_K
+        a = a_desc.load([off_m, off_k])
+        b = b_desc.load([b_row, off_k])
+        a_s = tl.load(a_s_ptr + rows * stride_as_m + ki * stride_as_k, mask=row_ok, other=0.0)
+        if B_ROW_SCALED:
+            b_s = tl.load(b_s_base + cols * stride_bs_n + ki * stride_bs_k, mask=col_ok, other=0.0)
+            scale = a_s[:, None] * b_s[None, :]
+        else:
+            b_s = tl.load(b_s_base + (off_n // BLOCK_K) * stride_bs_n + ki * stride_bs_k)
+            scale = a_s[:, None] * b_s
+        # Fresh accumulator per 128-wide K block, promoted with its scales (DeepGEMM's scheme).
+        acc += tl.dot(a, b.T) * scale
+    return acc
+
+
+@triton.jit
 def _fp8_gemm_kernel(
     a_ptr, a_s_ptr, b_ptr, b_s_ptr, c_ptr, m_idx_ptr,
     M, N, K, G,
@@ -105,28 +130,26 @@ def _fp8_gemm_kernel(
         cols = off_n + tl.arange(0, BLOCK_N)
         row_ok = rows < M
         col_ok = cols < N
-        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
-        expert = 0
         if GROUPED:
             # Segments are aligned to 128 rows, so a tile's first row names its expert (-1: padding tile).
             expert = tl.load(m_idx_ptr + off_m)
             row_ok = row_ok & (tl.load(m_idx_ptr + rows, mask=row_ok, other=-1) >= 0)
-        if expert >= 0:
-            b_row = expert * N + off_n
-            b_s_base = b_s_ptr + expert.to(tl.int64) * stride_bs_g
-            for ki in range(k_tiles):
-                off_k = ki * BLOCK_K
-                a = a_desc.load([off_m, off_k])
-                b = b_desc.load([b_row, off_k])
-                a_s = tl.load(a_s_ptr + rows * stride_as_m + ki * stride_as_k, mask=row_ok, other=0.0)
-                if B_ROW_SCALED:
-                    b_s = tl.load(b_s_base + cols * stride_bs_n + ki * stride_bs_k, mask=col_ok, other=0.0)
-                    scale = a_s[:, None] * b_s[None, :]
-                else:
-                    b_s = tl.load(b_s_base + (off_n // BLOCK_K) * stride_bs_n + ki * stride_bs_k)
-                    scale = a_s[:, None] * b_s
-                # Fresh accumulator per 128-wide K block, promoted with its scales (DeepGEMM's scheme).
-                acc += tl.dot(a, b.T) * scale
+            acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+            if expert >= 0:
+                acc = _k_loop(
+                    a_desc, b_desc, a_s_ptr, b_s_ptr + expert.to(tl.int64) * stride_bs_g,
+                    rows, cols, row_ok, col_ok, off_m, off_n, expert * N + off_n, k_tiles,
+                    stride_as_m, stride_as_k, stride_bs_n, stride_bs_k,
+                    B_ROW_SCALED, BLOCK_M, BLOCK_N, BLOCK_K,
+                )  # fmt: skip
+        else:
+            # No branch around the dense main loop: nothing stands between it and software pipelining.
+            acc = _k_loop(
+                a_desc, b_desc, a_s_ptr, b_s_ptr,
+                rows, cols, row_ok, col_ok, off_m, off_n, off_n, k_tiles,
+                stride_as_m, stride_as_k, stride_bs_n, stride_bs_k,
+                B_ROW_SCALED, BLOCK_M, BLOCK_N, BLOCK_K,
+            )  # fmt: skip
         c_ptrs = c_ptr + rows[:, None].to(tl.int64) * N + cols[None, :]
         acc = tl.where(row_ok[:, None], acc, 0.0)
         tl.store(c_ptrs, acc.to(c_ptr.dtype.element_ty), mask=(rows[:, None] < M) & col_ok[None, :])
