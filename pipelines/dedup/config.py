@@ -1,0 +1,68 @@
+"""Typed options of the dedup stage (``settings.stage("dedup")``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class DedupConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # -- shingling ------------------------------------------------------------------------
+    # Word 5-grams: datasketch's and text-dedup's MinHash examples and datatrove's
+    # MinhashConfig (n_grams=5) all use 5; also the issue's reference measurement.
+    ngram: int = Field(5, ge=1, le=64)
+    # Replace every digit with 0 before shingling: datatrove TextNormConfig(norm_numbers=True).
+    # Page numbers, years and counters then do not hide a repeated template page.
+    norm_numbers: bool = True
+    # Pages longer than this (characters) are MinHashed on their first `max_minhash_chars`
+    # only (counted as `minhash_truncated`); the exact hash still covers the whole text.
+    # 1M chars is ~250 dense PDF pages: no real page is that long, so this only bounds cost.
+    max_minhash_chars: int = Field(1_000_000, ge=1_000)
+
+    # -- MinHash / LSH --------------------------------------------------------------------
+    num_perm: int = Field(128, ge=2, le=1024)  # datasketch MinHash default
+    seed: int = 1  # datasketch MinHash default seed (same permutations as datasketch)
+    # Jaccard threshold of a near duplicate: the issue's target; datasketch's MinHashLSH
+    # examples and the Intern-S1-style "near identical page" both sit at 0.8.
+    threshold: float = Field(0.8, gt=0.0, lt=1.0)
+    # Weights of the false-positive / false-negative areas when choosing (bands, rows):
+    # datasketch MinHashLSH defaults (0.5, 0.5).
+    false_positive_weight: float = Field(0.5, ge=0.0)
+    false_negative_weight: float = Field(0.5, ge=0.0)
+    bands: int | None = Field(None, ge=1, description="override the optimal (b, r)")
+    rows: int | None = Field(None, ge=1)
+    # Verify every LSH candidate edge before it joins a component: by the MinHash
+    # estimate (drops most band false positives, as the issue measured for datasketch),
+    # by the exact Jaccard of the shingle sets (costlier: ships both texts), or not at all.
+    verify: Literal["none", "estimate", "exact"] = "estimate"
+
+    # -- decisions ------------------------------------------------------------------------
+    # A (near-)identical page found in at least this many DISTINCT documents is a template
+    # (copyright page, front matter, cookie wall) and is removed from every document.
+    # Intern-S1 does not publish its K; 2 copies are an ordinary duplicate (one is kept),
+    # 3+ unrelated documents sharing a page is the boilerplate signal.
+    boilerplate_min_docs: int = Field(3, ge=2)
+    # Count only multi-page documents (PDFs, books) towards `boilerplate_min_docs`: a web
+    # document IS its single page, so the same article on 3 sites is a duplicate (keep one),
+    # not a template page inside documents (remove everywhere).
+    boilerplate_multi_page_only: bool = True
+    # What happens to the non-representative members of a duplicate component:
+    #  page:     each duplicate page is dropped (global page-level dedup, the default)
+    #  document: a duplicate page is dropped only when ALL remaining pages of its document
+    #            are duplicates (whole-document copies go, documents are never punched holes in)
+    #  off:      only exact/near duplicates of earlier snapshots and boilerplate pages go
+    near_dup_scope: Literal["page", "document", "off"] = "page"
+    # Large-star/small-star converges in O(log^2 n) rounds (Kiveris et al., SoCC 2014);
+    # 50 rounds covers any realistic graph; hitting it is an error, not a silent cut.
+    cc_max_iterations: int = Field(50, ge=1)
+
+    @model_validator(mode="after")
+    def _bands_rows(self) -> DedupConfig:
+        if (self.bands is None) != (self.rows is None):
+            raise ValueError("set both `bands` and `rows`, or neither (then they are optimized)")
+        if self.bands is not None and self.rows is not None and self.bands * self.rows > self.num_perm:
+            raise ValueError(f"bands*rows={self.bands * self.rows} exceeds num_perm={self.num_perm}")
+        return self

@@ -1,0 +1,145 @@
+"""Per-page dedup features for one Arrow batch of pages (the map side of the job).
+
+Input: a batch following the PAGE-TEXT CONTRACT (at least ``text``). Output, row-aligned:
+``status`` (ok | empty | invalid_utf8), ``n_words``, ``norm_chars`` (length of the normalized
+text, the "longest" of the representative rule), ``content_hash`` (exact-duplicate key),
+``minhash`` (num_perm little-endian uint64 as bytes), ``bands`` (one int64 bucket key per band),
+``minhash_truncated``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.dedup.config import DedupConfig
+from pipelines.dedup.lsh import optimal_params
+from pipelines.dedup.minhash import (
+    Permutations,
+    band_hashes,
+    content_hashes,
+    ngram_hashes,
+    normalize,
+    signatures,
+    token_hashes,
+)
+
+# Contract columns every input page carries (see FOUNDATION_API.md, PAGE-TEXT CONTRACT).
+PAGE_COLUMNS = ("doc_id", "page", "source", "url", "domain", "field", "text")
+PAGE_SCHEMA = pa.schema([
+    ("doc_id", pa.string()), ("page", pa.int32()), ("source", pa.string()), ("url", pa.string()),
+    ("domain", pa.string()), ("field", pa.string()), ("text", pa.string()),
+])
+
+STATUS_OK = "ok"
+EMPTY = "empty"  # no letters or digits at all after normalization
+INVALID_UTF8 = "invalid_utf8"
+
+FEATURE_SCHEMA = pa.schema([
+    ("status", pa.string()),
+    ("n_words", pa.int64()),
+    ("norm_chars", pa.int64()),
+    ("content_hash", pa.string()),
+    ("minhash", pa.binary()),
+    ("bands", pa.list_(pa.int64())),
+    ("minhash_truncated", pa.bool_()),
+])
+
+
+@dataclass(frozen=True)
+class Featurizer:
+    """Picklable: holds the config and the permutations (built once per task)."""
+
+    cfg: DedupConfig
+
+    @property
+    def bands_rows(self) -> tuple[int, int]:
+        c = self.cfg
+        if c.bands is not None and c.rows is not None:
+            return c.bands, c.rows
+        return optimal_params(c.threshold, c.num_perm, c.false_positive_weight, c.false_negative_weight)
+
+    def __call__(self, texts: pa.Array | pa.ChunkedArray) -> pa.Table:
+        return page_features(texts, self.cfg, self.bands_rows, _perms(self.cfg.num_perm, self.cfg.seed))
+
+
+_PERM_CACHE: dict[tuple[int, int], Permutations] = {}
+
+
+def _perms(num_perm: int, seed: int) -> Permutations:
+    key = (num_perm, seed)
+    if key not in _PERM_CACHE:
+        _PERM_CACHE[key] = Permutations.make(num_perm, seed)
+    return _PERM_CACHE[key]
+
+
+def _utf8_texts(texts: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """Texts as a valid large_string array plus a mask of rows that were not valid UTF-8
+    (those become empty strings here and are quarantined as ``invalid_utf8``)."""
+    n = len(texts)
+    bad = np.zeros(n, dtype=bool)
+    if pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type):
+        try:
+            texts.validate(full=True)
+            return texts.cast(pa.large_string()), bad
+        except pa.ArrowInvalid:
+            texts = texts.cast(pa.large_binary())
+    if not (pa.types.is_binary(texts.type) or pa.types.is_large_binary(texts.type)):
+        raise TypeError(f"`text` must be a string or binary column, got {texts.type}")
+    out: list[str | None] = []
+    for i, v in enumerate(texts.to_pylist()):
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            out.append(v.decode("utf-8"))
+        except UnicodeDecodeError:
+            bad[i] = True
+            out.append("")
+    return pa.array(out, pa.large_string()), bad
+
+
+def page_features(texts: pa.Array | pa.ChunkedArray, cfg: DedupConfig, bands_rows: tuple[int, int],
+                  perms: Permutations) -> pa.Table:
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    bands, rows = bands_rows
+    texts, bad = _utf8_texts(texts)
+    raw_chars = pc.fill_null(pc.utf8_length(texts), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    truncated = raw_chars > cfg.max_minhash_chars
+    norm = normalize(texts, norm_numbers=cfg.norm_numbers, max_chars=cfg.max_minhash_chars)
+    toks, offsets = token_hashes(norm)
+    n_words = np.diff(offsets)
+    shingles, soffsets = ngram_hashes(toks, offsets, cfg.ngram)
+    sig = signatures(shingles, soffsets, perms)
+    bucket = band_hashes(sig, bands, rows).view(np.int64)
+    norm_chars = pc.utf8_length(norm).to_numpy(zero_copy_only=False).astype(np.int64)
+    status = np.where(bad, INVALID_UTF8, np.where(n_words == 0, EMPTY, STATUS_OK))
+    n = len(texts)
+    sig_bytes = sig.astype("<u8", copy=False).tobytes()
+    width = perms.num_perm * 8
+    minhash = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(width), n, [None, pa.py_buffer(sig_bytes)]).cast(pa.binary())
+    band_list = pa.ListArray.from_arrays(
+        pa.array(np.arange(0, (n + 1) * bands, bands, dtype=np.int32)), pa.array(bucket.reshape(-1)))
+    return pa.table({
+        "status": pa.array(status.astype(object), pa.string()),
+        "n_words": pa.array(n_words, pa.int64()),
+        "norm_chars": pa.array(norm_chars, pa.int64()),
+        "content_hash": pa.array(content_hashes(norm, raw_chars, truncated, texts), pa.string()),
+        "minhash": minhash,
+        "bands": band_list,
+        "minhash_truncated": pa.array(truncated, pa.bool_()),
+    }, schema=FEATURE_SCHEMA)
+
+
+def decode_minhash(blobs: list[bytes] | pa.Array, num_perm: int) -> np.ndarray:
+    """(n, num_perm) uint64 from the ``minhash`` column."""
+    if isinstance(blobs, pa.Array | pa.ChunkedArray):
+        blobs = blobs.to_pylist()
+    if not blobs:
+        return np.zeros((0, num_perm), dtype=np.uint64)
+    return np.frombuffer(b"".join(blobs), dtype="<u8").reshape(len(blobs), num_perm).astype(np.uint64)

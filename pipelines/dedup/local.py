@@ -1,0 +1,156 @@
+"""The whole dedup in one process (pandas + union-find): the reference the Spark job is
+tested against, and the `engine="local"` path for small inputs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from pipelines.counters import StageCounters
+from pipelines.dedup.config import DedupConfig
+from pipelines.dedup.decide import (
+    KEEP,
+    KEPT_SCHEMA,
+    PREVIOUS,
+    QUARANTINE_SCHEMA,
+    UnionFind,
+    apply_scope,
+    component_id,
+    page_key,
+    page_reasons,
+)
+from pipelines.dedup.features import PAGE_COLUMNS, STATUS_OK, Featurizer, decode_minhash
+from pipelines.dedup.minhash import exact_jaccard, jaccard_estimate, shingle_sets
+
+# Representative order: earlier snapshots first, then the longest normalized text, then a
+# total order on the page identity (deterministic whatever the input order).
+RANK_COLUMNS = ["is_prev", "norm_chars", "source", "doc_id", "page", "content_hash"]
+RANK_ASCENDING = [False, False, True, True, True, True]
+
+
+@dataclass
+class DedupResult:
+    kept: pa.Table
+    quarantined: pa.Table
+    counters: StageCounters
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def contract_table(table: pa.Table) -> pa.Table:
+    """The contract columns, nulls in key columns replaced, types normalized."""
+    missing = [c for c in PAGE_COLUMNS if c not in table.column_names]
+    if missing:
+        raise ValueError(f"input pages lack the PAGE-TEXT CONTRACT columns {missing}; "
+                         f"got {table.column_names}")
+    cols = {}
+    for c in PAGE_COLUMNS:
+        col = table[c]
+        if c == "page":
+            col = col.cast(pa.int32()).fill_null(0)
+        elif c != "text":
+            col = col.cast(pa.string()).fill_null("")
+        cols[c] = col
+    return pa.table(cols)
+
+
+def verify_edges(edges: pd.DataFrame, cfg: DedupConfig, sig: np.ndarray,
+                 texts: pa.ChunkedArray | None) -> np.ndarray:
+    """Mask of edges (columns u, v: row indices) that pass `cfg.verify`."""
+    if cfg.verify == "none" or edges.empty:
+        return np.ones(len(edges), dtype=bool)
+    u, v = edges["u"].to_numpy(), edges["v"].to_numpy()
+    if cfg.verify == "estimate":
+        return jaccard_estimate(sig[u], sig[v]) >= cfg.threshold
+    assert texts is not None
+    nodes = np.unique(np.concatenate([u, v]))
+    sets = dict(zip(nodes.tolist(), shingle_sets(texts.take(pa.array(nodes)).to_pylist(), cfg.ngram,
+                                                  norm_numbers=cfg.norm_numbers), strict=True))
+    return np.array([exact_jaccard(sets[a], sets[b]) >= cfg.threshold for a, b in zip(u, v, strict=True)])
+
+
+def dedup_tables(pages: pa.Table, cfg: DedupConfig, previous: pa.Table | None = None) -> DedupResult:
+    new = contract_table(pages)
+    n_new = new.num_rows
+    allp = pa.concat_tables([new, contract_table(previous)]) if previous is not None else new
+    feats = Featurizer(cfg)(allp["text"])
+    b, r = Featurizer(cfg).bands_rows
+    df = pd.DataFrame({c: allp[c].to_numpy(zero_copy_only=False) for c in PAGE_COLUMNS if c != "text"})
+    for c in ("status", "n_words", "norm_chars", "content_hash", "minhash_truncated"):
+        df[c] = feats[c].to_numpy(zero_copy_only=False)
+    df["is_prev"] = np.arange(len(df)) >= n_new
+    # nid = position in representative order
+    order = df.sort_values(RANK_COLUMNS, ascending=RANK_ASCENDING, kind="mergesort").index.to_numpy()
+    nid = np.empty(len(df), dtype=np.int64)
+    nid[order] = np.arange(len(df))
+    df["nid"] = nid
+    row_of_nid = order  # row index holding node id k
+    ok = (df["status"] == STATUS_OK).to_numpy()
+    df["exact_rep"] = df["nid"]
+    df.loc[ok, "exact_rep"] = df[ok].groupby("content_hash")["nid"].transform("min")
+    rep_rows = np.flatnonzero(ok & (df["exact_rep"] == df["nid"]).to_numpy())
+
+    # LSH: every band bucket becomes a star of edges to its smallest node
+    bands = np.asarray(feats["bands"].combine_chunks().flatten().to_numpy()).reshape(-1, b)
+    bk = pd.DataFrame({"nid": np.repeat(nid[rep_rows], b), "band": np.tile(np.arange(b), len(rep_rows)),
+                       "bucket": bands[rep_rows].reshape(-1)})
+    bk["m"] = bk.groupby(["band", "bucket"])["nid"].transform("min")
+    cand = bk.loc[bk["nid"] != bk["m"], ["nid", "m"]].drop_duplicates()
+    edges = pd.DataFrame({"u": row_of_nid[cand["nid"].to_numpy()], "v": row_of_nid[cand["m"].to_numpy()]})
+    sig = decode_minhash(feats["minhash"].combine_chunks(), cfg.num_perm)
+    passed = verify_edges(edges, cfg, sig, allp["text"] if cfg.verify == "exact" else None)
+    uf = UnionFind(len(df))
+    for u_, v_ in zip(nid[edges["u"].to_numpy()[passed]], nid[edges["v"].to_numpy()[passed]], strict=True):
+        uf.union(int(u_), int(v_))
+    roots_by_nid = uf.roots()
+    df["root"] = roots_by_nid[df["exact_rep"].to_numpy()]
+    df.loc[~ok, "root"] = df.loc[~ok, "nid"]
+    root_rows = row_of_nid[df["root"].to_numpy()]
+    df["root_is_prev"] = df["is_prev"].to_numpy()[root_rows]
+    doc_pages = df.groupby(["source", "doc_id"])["page"].transform("nunique").to_numpy()
+    okdf = df[ok]
+    bp = okdf[doc_pages[ok] > 1] if cfg.boilerplate_multi_page_only else okdf
+    docs = okdf[["root", "source", "doc_id"]].drop_duplicates().groupby("root").size()
+    bp_docs = bp[["root", "source", "doc_id"]].drop_duplicates().groupby("root").size()
+    sizes = okdf.groupby("root").size()
+    df["comp_docs"] = df["root"].map(docs).fillna(1).astype(np.int64)
+    df["comp_bp_docs"] = df["root"].map(bp_docs).fillna(0).astype(np.int64)
+    df["comp_size"] = df["root"].map(sizes).fillna(1).astype(np.int64)
+    df["reason"] = page_reasons(df, cfg)
+    df["doc_has_keep"] = (df["reason"] == KEEP).groupby([df["source"], df["doc_id"]]).transform("any")
+    df["reason"] = apply_scope(df["reason"].to_numpy(), df["doc_has_keep"].to_numpy(), cfg)
+    rep_keys = [page_key(s, d, p) for s, d, p in zip(df["source"].to_numpy()[root_rows],
+                                                     df["doc_id"].to_numpy()[root_rows],
+                                                     df["page"].to_numpy()[root_rows], strict=True)]
+    df["representative"] = np.where(ok, np.array(rep_keys, dtype=object), "")
+    df["component_id"] = [component_id(k) if o else "" for k, o in zip(rep_keys, ok, strict=True)]
+
+    out = pa.table({c: allp[c] for c in PAGE_COLUMNS})
+    for c in ("content_hash", "n_words", "component_id", "representative", "reason"):
+        out = out.append_column(c, pa.array(df[c].to_numpy()))
+    out = out.append_column("component_size", pa.array(df["comp_size"].to_numpy(), pa.int64()))
+    out = out.append_column("component_docs", pa.array(df["comp_docs"].to_numpy(), pa.int64()))
+    reasons = df["reason"].to_numpy()
+    sort_keys = [("source", "ascending"), ("doc_id", "ascending"), ("page", "ascending"),
+                 ("content_hash", "ascending")]
+    kept = out.filter(pa.array(reasons == KEEP)).sort_by(sort_keys).select(KEPT_SCHEMA.names).cast(KEPT_SCHEMA)
+    qmask = (reasons != KEEP) & (reasons != PREVIOUS)
+    quarantined = out.filter(pa.array(qmask)).sort_by(sort_keys).select(QUARANTINE_SCHEMA.names) \
+        .cast(QUARANTINE_SCHEMA)
+
+    counters = StageCounters(input=n_new, kept=kept.num_rows)
+    for reason, n in pd.Series(reasons[qmask]).value_counts().sort_index().items():
+        counters.drop(str(reason), int(n))
+    counters.add("previous_pages", int(len(df) - n_new))
+    counters.add("minhash_truncated", int(df["minhash_truncated"][: n_new].sum()))
+    counters.add("lsh_bands", b)
+    counters.add("lsh_rows", r)
+    counters.add("candidate_edges", len(edges))
+    counters.add("verified_edges", int(passed.sum()))
+    comp = df.loc[ok & ~df["is_prev"].to_numpy(), "comp_size"]
+    counters.add("duplicate_components", int(df.loc[ok & (df["comp_size"] > 1).to_numpy(), "root"].nunique()))
+    counters.add("largest_component", int(comp.max()) if len(comp) else 0)
+    return DedupResult(kept, quarantined, counters, {"bands": b, "rows": r})

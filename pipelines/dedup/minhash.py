@@ -1,0 +1,218 @@
+"""Normalization, word n-gram shingles and vectorized MinHash signatures.
+
+The permutation scheme is datasketch's ``affine64`` (datasketch >= 2.0): each 64-bit shingle
+hash is pre-mixed once with the MurmurHash3 finalizer, then permutation k maps it to
+``a_k * h + b_k mod 2^64`` with odd ``a_k``; ``a, b`` are drawn exactly as datasketch draws
+them from ``np.random.RandomState(seed)``. Given the same shingle hashes, our signatures are
+bit-identical to ``datasketch.MinHash(num_perm, seed, scheme="affine64")`` (tested), so the
+Jaccard estimates are too. What differs is speed: shingles of a whole batch of pages are
+hashed and permuted as numpy arrays instead of one Python call per shingle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+U64 = np.uint64
+MAX_HASH = np.iinfo(np.uint64).max
+# MurmurHash3 64-bit finalizer constants (Appleby; same as datasketch's _FMIX_CONSTANTS[64]).
+_FMIX_M1 = U64(0xFF51AFD7ED558CCD)
+_FMIX_M2 = U64(0xC4CEB9FE1A85EC53)
+_S33 = U64(33)
+# Odd 64-bit multiplier for combining token hashes into an n-gram hash (the golden ratio
+# constant of Fibonacci hashing, Knuth TAOCP 6.4); any odd constant keeps order sensitivity.
+_NGRAM_MULT = U64(0x9E3779B97F4A7C15)
+# Shingles permuted per numpy block: bounds the temporary (block x num_perm x 8 bytes),
+# 4096 x 128 x 8 = 4 MiB, small enough to stay in L2/L3 cache.
+_BLOCK = 4096
+
+
+def fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finalizer (an avalanching bijection); wraps mod 2^64."""
+    h = h ^ (h >> _S33)
+    h = h * _FMIX_M1
+    h = h ^ (h >> _S33)
+    h = h * _FMIX_M2
+    return h ^ (h >> _S33)
+
+
+@dataclass(frozen=True)
+class Permutations:
+    a: np.ndarray  # (num_perm,) uint64, odd
+    b: np.ndarray  # (num_perm,) uint64
+
+    @classmethod
+    def make(cls, num_perm: int, seed: int) -> Permutations:
+        """Draw (a, b) exactly as datasketch.MinHash(scheme="affine64") does."""
+        gen = np.random.RandomState(seed)
+        a = gen.randint(0, 1 << 63, num_perm, dtype=np.uint64) * U64(2) + U64(1)
+        b = gen.randint(0, 1 << 64, num_perm, dtype=np.uint64)
+        return cls(a=a, b=b)
+
+    @property
+    def num_perm(self) -> int:
+        return len(self.a)
+
+
+def signatures(shingles: np.ndarray, offsets: np.ndarray, perms: Permutations) -> np.ndarray:
+    """MinHash signatures of many sets at once.
+
+    ``shingles``: uint64 hashes of all sets concatenated; set i is
+    ``shingles[offsets[i]:offsets[i+1]]``. Returns (n_sets, num_perm) uint64; an empty set
+    gets all ``MAX_HASH`` (datasketch's empty MinHash). Works block by block, so memory is
+    bounded whatever the size of one set.
+    """
+    offsets = np.asarray(offsets, dtype=np.int64)
+    n = len(offsets) - 1
+    sig = np.full((n, perms.num_perm), MAX_HASH, dtype=np.uint64)
+    total = int(offsets[-1]) if n >= 0 and len(offsets) else 0
+    if total == 0:
+        return sig
+    lengths = np.diff(offsets)
+    owner = np.repeat(np.arange(n, dtype=np.int64), lengths)  # set index of every shingle
+    mixed = fmix64(np.asarray(shingles, dtype=np.uint64))
+    a, b = perms.a[None, :], perms.b[None, :]
+    for start in range(0, total, _BLOCK):
+        stop = min(total, start + _BLOCK)
+        own = owner[start:stop]
+        phv = mixed[start:stop, None] * a
+        phv += b
+        firsts = np.flatnonzero(np.r_[True, own[1:] != own[:-1]])
+        red = np.minimum.reduceat(phv, firsts, axis=0)
+        sets = own[firsts]  # unique, ascending: plain fancy assignment is safe
+        sig[sets] = np.minimum(sig[sets], red)
+    return sig
+
+
+def jaccard_estimate(s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
+    """Fraction of equal signature slots (datasketch MinHash.jaccard), row-wise."""
+    return np.count_nonzero(np.asarray(s1) == np.asarray(s2), axis=-1) / np.asarray(s1).shape[-1]
+
+
+# ---------------------------------------------------------------------------------------
+# normalization and shingles
+
+
+def normalize(texts: pa.Array, *, norm_numbers: bool, max_chars: int | None = None) -> pa.Array:
+    """NFKC, lowercase, digits -> 0 (optional), every run of non letters/digits -> one space.
+
+    The same simplification datatrove's ``simplify_text`` and text-dedup apply before
+    shingling, done with Arrow compute kernels (no Python loop per page).
+    """
+    s = pc.fill_null(texts.cast(pa.large_string()), "")
+    if max_chars is not None:
+        s = pc.utf8_slice_codeunits(s, 0, max_chars)
+    s = pc.utf8_normalize(s, "NFKC")
+    s = pc.utf8_lower(s)
+    if norm_numbers:
+        s = pc.replace_substring_regex(s, r"\p{Nd}", "0")
+    s = pc.replace_substring_regex(s, r"[^\p{L}\p{N}\p{M}]+", " ")
+    return pc.utf8_trim(s, " ")
+
+
+def token_hashes(normalized: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Split normalized texts on spaces; returns (uint64 hash per token, offsets per text).
+
+    Tokens are dictionary-encoded first, so only distinct tokens are hashed (SipHash-2-4
+    with a fixed key via pandas: deterministic across processes, unlike ``hash()``).
+    """
+    lists = pc.split_pattern(normalized, " ")
+    # "" splits into [""]: an empty text must have no tokens.
+    lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
+    empty = pc.equal(pc.utf8_length(normalized), 0).to_numpy(zero_copy_only=False)
+    flat = pc.list_flatten(lists)
+    if empty.any():
+        keep = np.repeat(~empty, lengths)
+        flat = flat.filter(pa.array(keep))
+        lengths = np.where(empty, 0, lengths)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if len(flat) == 0:
+        return np.zeros(0, dtype=np.uint64), offsets
+    enc = pc.dictionary_encode(flat).combine_chunks() if isinstance(flat, pa.ChunkedArray) \
+        else pc.dictionary_encode(flat)
+    vocab = enc.dictionary.to_numpy(zero_copy_only=False).astype(object)
+    vocab_hash = pd.util.hash_array(vocab, categorize=False).astype(np.uint64)
+    idx = enc.indices.to_numpy(zero_copy_only=False)
+    return vocab_hash[idx], offsets
+
+
+def ngram_hashes(tokens: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hash every word n-gram that lies inside one text; a text with 1..n-1 tokens gets one
+    shingle of all its tokens (as datasketch/text-dedup examples do). Returns (hashes, offsets)."""
+    lengths = np.diff(offsets)
+    total = len(tokens)
+    owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    starts = np.arange(total, dtype=np.int64)
+    valid = starts + n <= offsets[1:][owner] if total else np.zeros(0, dtype=bool)
+    m = max(total - n + 1, 0)
+    h = tokens[:m].copy()
+    for k in range(1, n):
+        h *= _NGRAM_MULT
+        h ^= tokens[k : k + m]
+    pos = starts[:m][valid[:m]]
+    hashes = h[valid[:m]]
+    counts = np.maximum(lengths - n + 1, 0)
+    short = np.flatnonzero((lengths > 0) & (lengths < n))
+    if len(short):
+        extra = np.empty(len(short), dtype=np.uint64)
+        with np.errstate(over="ignore"):  # wrapping mod 2^64 is the intent
+            for j, i in enumerate(short):
+                acc = U64(tokens[offsets[i]])
+                for t in tokens[offsets[i] + 1 : offsets[i + 1]]:
+                    acc = acc * _NGRAM_MULT ^ t
+                extra[j] = acc
+        counts[short] = 1
+        pos = np.concatenate([pos, offsets[short]])
+        hashes = np.concatenate([hashes, extra])
+        order = np.argsort(pos, kind="stable")
+        hashes = hashes[order]
+    out_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out_offsets[1:])
+    return hashes, out_offsets
+
+
+def shingle_sets(texts: list[str], n: int, *, norm_numbers: bool = True) -> list[set[int]]:
+    """Exact shingle sets (same hashes as the MinHash path): for ground truth and verification."""
+    norm = normalize(pa.array(texts, pa.large_string()), norm_numbers=norm_numbers)
+    toks, offs = token_hashes(norm)
+    hashes, hoffs = ngram_hashes(toks, offs, n)
+    return [set(hashes[hoffs[i] : hoffs[i + 1]].tolist()) for i in range(len(texts))]
+
+
+def exact_jaccard(a: set[int], b: set[int]) -> float:
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+def content_hashes(normalized: pa.Array, raw_lengths: np.ndarray, truncated: np.ndarray,
+                   raw: pa.Array) -> list[str]:
+    """128-bit BLAKE2b of the normalized text (hex): the exact-duplicate key. A truncated
+    (huge) page also hashes its raw full text so two huge pages sharing a prefix differ."""
+    out = []
+    for i, s in enumerate(normalized.to_pylist()):
+        h = hashlib.blake2b(s.encode("utf-8"), digest_size=16)
+        if truncated[i]:
+            h.update(b"\x00%d\x00" % int(raw_lengths[i]))
+            h.update((raw[i].as_py() or "").encode("utf-8", "surrogatepass"))
+        out.append(h.hexdigest())
+    return out
+
+
+def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """(n, bands) uint64 bucket keys: band i hashes signature slots [i*rows, (i+1)*rows)."""
+    n = sig.shape[0]
+    blocks = sig[:, : bands * rows].reshape(n, bands, rows)
+    h = np.zeros((n, bands), dtype=np.uint64)
+    for j in range(rows):
+        h *= _NGRAM_MULT
+        h ^= blocks[:, :, j]
+        h = fmix64(h)
+    return h

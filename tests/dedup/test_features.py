@@ -1,0 +1,55 @@
+"""Per-page features: bad input is flagged, never fatal."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from pipelines.dedup.config import DedupConfig
+from pipelines.dedup.features import EMPTY, INVALID_UTF8, STATUS_OK, Featurizer, decode_minhash
+
+
+def _invalid_utf8_string_array() -> pa.Array:
+    good, bad = b"valid text here", b"caf\xe9 \xff\xfe broken"
+    data = good + bad
+    offsets = np.array([0, len(good), len(data)], dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)])
+
+
+def test_statuses_and_columns() -> None:
+    f = Featurizer(DedupConfig())
+    t = f(pa.array(["Some words here.", "", None, " ... ", "one"]))
+    assert t["status"].to_pylist() == [STATUS_OK, EMPTY, EMPTY, EMPTY, STATUS_OK]
+    assert t["n_words"].to_pylist() == [3, 0, 0, 0, 1]
+    b, r = f.bands_rows
+    assert all(len(x) == b for x in t["bands"].to_pylist())
+    assert decode_minhash(t["minhash"].combine_chunks(), 128).shape == (5, 128)
+
+
+def test_invalid_utf8_in_string_and_binary_columns() -> None:
+    f = Featurizer(DedupConfig())
+    t = f(_invalid_utf8_string_array())
+    assert t["status"].to_pylist() == [STATUS_OK, INVALID_UTF8]
+    t2 = f(pa.array([b"fine bytes", b"\xff\xfe"], pa.binary()))
+    assert t2["status"].to_pylist() == [STATUS_OK, INVALID_UTF8]
+
+
+def test_exact_hash_ignores_case_punctuation_and_numbers() -> None:
+    t = Featurizer(DedupConfig())(pa.array(["Copyright 2024, Press.", "COPYRIGHT 1999 press", "Copyright press"]))
+    h = t["content_hash"].to_pylist()
+    assert h[0] == h[1] != h[2]
+
+
+def test_huge_page_is_truncated_for_minhash_only() -> None:
+    cfg = DedupConfig(max_minhash_chars=1000)
+    prefix = "alpha beta gamma delta " * 100  # 2300 chars
+    t = Featurizer(cfg)(pa.array([prefix + "x", prefix + "y"]))
+    assert t["minhash_truncated"].to_pylist() == [True, True]
+    assert t["minhash"][0] == t["minhash"][1]  # same first 1000 chars
+    assert t["content_hash"][0] != t["content_hash"][1]  # but not exact duplicates
+
+
+def test_deterministic() -> None:
+    texts = pa.array([f"page {i} about lattice {i % 7} and enzyme {i % 3}" for i in range(50)])
+    a, b = Featurizer(DedupConfig())(texts), Featurizer(DedupConfig())(texts)
+    assert a.equals(b)

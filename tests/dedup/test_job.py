@@ -1,0 +1,124 @@
+"""jobs/dedup.py: the Spark job against the in-memory reference, connected components,
+earlier snapshots, manifests and determinism."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from jobs.dedup import connected_components, run_dedup
+from pipelines.datasets import DatasetRef, read_manifest, read_table, write_dataset
+from pipelines.dedup.decide import UnionFind
+from pipelines.dedup.features import PAGE_SCHEMA
+from pipelines.storage import open_storage
+from tests.dedup.fixtures import corpus, mutate, page, words, write_pages
+
+SORT = [("source", "ascending"), ("doc_id", "ascending"), ("page", "ascending")]
+
+
+def _invalid_utf8_ref(settings: Any) -> DatasetRef:
+    """A raw-text-like dataset mapped to the contract, with one page that is not UTF-8."""
+    good, bad = b"a perfectly fine note about enzymes and lattices", b"caf\xe9 \xff broken bytes"
+    data = good + bad
+    offsets = np.array([0, len(good), len(data)], dtype=np.int32)
+    text = pa.Array.from_buffers(pa.string(), 2, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)])
+    cols = {"doc_id": pa.array(["t1", "t2"]), "page": pa.array([0, 0], pa.int32()),
+            "source": pa.array(["text", "text"]), "url": pa.array(["", ""]), "domain": pa.array(["", ""]),
+            "field": pa.array(["", ""]), "text": text}
+    ref = DatasetRef("clean", "text_pages", "2026-01-01_test")
+    write_dataset(open_storage(settings.data_root, settings.storage_options()), ref,
+                  [pa.table(cols, schema=PAGE_SCHEMA)], schema=PAGE_SCHEMA, logical_date="2026-01-01")
+    return ref
+
+
+def _inputs(settings: Any) -> tuple[list[DatasetRef], list[DatasetRef]]:
+    web, pdf, _ = corpus()
+    rng = random.Random(7)
+    old = [page(f"old{i}", 0, "web", words(rng, 120)) for i in range(4)]
+    web += [page("re_crawl", 0, "web", old[0]["text"]), page("re_near", 0, "web", mutate(rng, old[1]["text"], 0.005))]
+    prev_src = write_pages(settings, "web_pages", old, version="2025-12-31_test")
+    prev = run_dedup(settings, [prev_src], "2025-12-31", engine="local")
+    refs = [write_pages(settings, "web_pages", web), write_pages(settings, "pdf_pages", pdf), _invalid_utf8_ref(settings)]
+    return refs, [prev]
+
+
+def _tables(settings: Any, ref: DatasetRef) -> tuple[pa.Table, pa.Table, dict]:
+    st = open_storage(settings.data_root, settings.storage_options())
+    return read_table(st, ref), read_table(st, ref.quarantine()), read_manifest(st, ref)
+
+
+@pytest.mark.spark
+def test_spark_job_matches_local_reference(spark: Any, settings: Any) -> None:
+    refs, prev = _inputs(settings)
+    local = run_dedup(settings, refs, "2026-01-01", engine="local", previous=prev)
+    kl, ql, ml = _tables(settings, local)
+    remote = run_dedup(settings, refs, "2026-01-01", engine="spark", spark=spark, previous=prev)
+    assert remote == local  # same version id: same inputs and config
+    ks, qs, ms = _tables(settings, remote)
+    assert ks.sort_by(SORT).equals(kl.sort_by(SORT))
+    assert qs.sort_by(SORT).equals(ql.sort_by(SORT))
+    reasons = {(r["doc_id"], r["page"]): r["reason"] for r in qs.drop(["text"]).to_pylist()}
+    assert reasons[("re_crawl", 0)] == reasons[("re_near", 0)] == "already_published"
+    assert reasons[("t2", 0)] == "invalid_utf8" and reasons[("w_exact", 0)] == "exact_duplicate"
+    assert {reasons[(f"p{d}", 3)] for d in range(4)} == {"boilerplate_page"}
+    c = ms["counters"]
+    assert c["input"] == c["kept"] + sum(c["dropped"].values()) == ks.num_rows + qs.num_rows
+    assert c["metrics"]["cc_rounds"] >= 1 and c["metrics"]["previous_pages"] == 4
+    ml["counters"]["metrics"]["cc_rounds"] = c["metrics"]["cc_rounds"]
+    assert c == ml["counters"]
+    assert [p["name"] for p in ms["parents"]] == sorted(["pages", "pdf_pages", "text_pages", "web_pages"])
+    # all pages of a document are in one part, in page order
+    st = open_storage(settings.data_root, settings.storage_options())
+    from pipelines.datasets import part_keys, read_part
+
+    seen: dict[tuple, str] = {}
+    for key in part_keys(st, remote):
+        t = read_part(st, key).drop(["text"]).to_pylist()
+        assert t == sorted(t, key=lambda r: (r["source"], r["doc_id"], r["page"], r["content_hash"]))
+        for r in t:
+            assert seen.setdefault((r["source"], r["doc_id"]), key) == key
+
+
+@pytest.mark.spark
+def test_connected_components_match_union_find(spark: Any) -> None:
+    rng = np.random.default_rng(0)
+    edges = [tuple(map(int, e)) for e in rng.integers(0, 300, size=(200, 2))]
+    edges += [(1000, 1001 + i) for i in range(400)]  # a big star (boilerplate-like hub)
+    edges += [(2000 + i, 2001 + i) for i in range(60)]  # a long path (many rounds)
+    edges += [(5, 5)]  # a self loop
+    df = spark.createDataFrame(edges, "u long, v long")
+    roots, rounds = connected_components(spark, df, 50)
+    got = {r["node"]: r["root"] for r in roots.collect()}
+    nodes = sorted({x for e in edges for x in e})
+    index = {x: i for i, x in enumerate(nodes)}
+    uf = UnionFind(len(nodes))
+    for a, b in edges:
+        uf.union(index[a], index[b])
+    want = {x: nodes[uf.find(index[x])] for x in nodes if any(x in e and e[0] != e[1] for e in edges)}
+    assert got == want
+    assert rounds > 1
+
+
+def test_local_engine_is_byte_identical_on_rerun(tmp_path: Any) -> None:
+    from pipelines.config import load_settings
+
+    shas = []
+    for i in range(2):
+        s = load_settings(storage={"data_root": str(tmp_path / f"root{i}")})
+        web, pdf, _ = corpus()
+        refs = [write_pages(s, "web_pages", web), write_pages(s, "pdf_pages", pdf)]
+        ref = run_dedup(s, refs, "2026-01-01", engine="local")
+        m = read_manifest(open_storage(s.data_root, s.storage_options()), ref)
+        shas.append([f["sha256"] for f in m["files"]])
+    assert shas[0] == shas[1]
+
+
+def test_unpublished_input_is_refused(settings: Any) -> None:
+    from pipelines.datasets import DatasetNotPublished
+
+    with pytest.raises(DatasetNotPublished):
+        run_dedup(settings, [DatasetRef("clean", "web_pages", "2026-01-01_missing")], "2026-01-01", engine="local")
