@@ -313,11 +313,12 @@ class SciForgeModel(nn.Module):
         for special, encoder in specials:
             if special is not None and encoder is not None:
                 target[target == special] = IGNORE_INDEX
-        pred = logits[:, : target.shape[1]].reshape(-1, logits.shape[-1]).float()
+        pred = logits[:, : target.shape[1]].reshape(-1, logits.shape[-1])
+        pred = pred.to(torch.promote_types(pred.dtype, torch.float32))  # fp32 at least
         if label_weights is None:
             return F.cross_entropy(pred, target.reshape(-1), ignore_index=IGNORE_INDEX)
         ce = F.cross_entropy(pred, target.reshape(-1), ignore_index=IGNORE_INDEX, reduction="none")
-        w = label_weights[:, 1:].reshape(-1).float() * (target.reshape(-1) != IGNORE_INDEX)
+        w = label_weights[:, 1:].reshape(-1).to(ce.dtype) * (target.reshape(-1) != IGNORE_INDEX)
         return (ce * w).sum() / w.sum().clamp_min(torch.finfo(torch.float32).tiny)
 
     def new_cache(self, batch: int, max_len: int) -> KVCache:

@@ -7,8 +7,15 @@ import torch
 
 from model import build_model, get_config
 
-# One intra-op thread: tiny GEMMs gain nothing from more, and the CI machines are shared (2 cores).
-torch.set_num_threads(1)
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """One intra-op thread: tiny GEMMs gain nothing from more, and the CI machines are shared (2 cores).
+    Restored afterwards so other test areas keep their own setting."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -133,3 +133,40 @@ def test_router_losses_have_gradients_into_router():
     _, stats = layer(x)
     (stats.aux_loss + stats.z_loss).backward()
     assert layer.gate.weight.grad is not None and layer.gate.weight.grad.abs().sum() > 0
+
+
+def test_whole_model_directional_gradient_float64(tiny_cfg):
+    """Autograd vs central differences along a random direction over ALL parameters of the tiny
+    multimodal model (LM, router, experts, vision and time-series encoders), in float64."""
+    torch.manual_seed(0)
+    model = SciForgeModel(tiny_cfg).double().eval()  # eval: drop-free routing, deterministic
+    ids = torch.tensor(
+        [model.expand_placeholders([10, tiny_cfg.image_token_id, 11, tiny_cfg.ts_token_id, 12], [(64, 10.0)])]
+    )
+    size = tiny_cfg.vision.image_size
+    kw = {
+        "pixel_values": torch.randn(1, 3, size, size, dtype=torch.float64),
+        "time_series": [torch.randn(64, 2, dtype=torch.float64)],
+        "ts_sampling_rates": [10.0],
+    }
+    params = [p for p in model.parameters() if p.requires_grad]
+    direction = [torch.randn_like(p) for p in params]
+
+    def loss_at(step: float) -> torch.Tensor:
+        with torch.no_grad():
+            for p, d in zip(params, direction, strict=True):
+                p.add_(d, alpha=step)
+        loss = model(ids, labels=ids, **kw).loss
+        with torch.no_grad():
+            for p, d in zip(params, direction, strict=True):
+                p.sub_(d, alpha=step)
+        return loss.detach()
+
+    loss = model(ids, labels=ids, **kw).loss
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    analytic = sum((g * d).sum() for g, d in zip(grads, direction, strict=True) if g is not None)
+    eps = 1e-6
+    numeric = (loss_at(eps) - loss_at(-eps)) / (2 * eps)
+    torch.testing.assert_close(analytic, numeric, rtol=1e-4, atol=1e-6)
+    unused = [n for (n, _), g in zip(model.named_parameters(), grads, strict=True) if g is None]
+    assert not unused, f"parameters without gradient: {unused}"
