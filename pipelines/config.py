@@ -84,10 +84,10 @@ class Settings(BaseSettings):
 
     profile: Literal["local", "cluster"] = "local"
     seed: int = 20250815  # Intern-S1 technical report date; any fixed seed works
-    storage: StorageSettings = Field(default_factory=StorageSettings)
-    spark: SparkSettings = Field(default_factory=SparkSettings)
-    airflow: AirflowSettings = Field(default_factory=AirflowSettings)
-    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    storage: StorageSettings = StorageSettings()
+    spark: SparkSettings = SparkSettings()
+    airflow: AirflowSettings = AirflowSettings()
+    ingest: IngestSettings = IngestSettings()
     stages: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-stage options (web, pdf, dedup, tokenizer, ...)"
     )
@@ -190,13 +190,6 @@ class _ShortcutEnv(PydanticBaseSettingsSource):
     def __call__(self) -> dict[str, Any]:
         root = os.environ.get("SCIFORGE_DATA_ROOT")
         return {"storage": {"data_root": root}} if root else {}
-
-
-def _deep_merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    out = dict(a)
-    for k, v in b.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
-    return out
 
 
 def load_settings(**overrides: Any) -> Settings:

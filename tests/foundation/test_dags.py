@@ -82,7 +82,7 @@ def test_corpus_refresh_dag_test_is_idempotent(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1200,
                          env=_airflow_env(tmp_path))
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
-    line = next(l for l in out.stdout.splitlines() if l.startswith("SNAPSHOTS"))
+    line = next(x for x in out.stdout.splitlines() if x.startswith("SNAPSHOTS"))
     first, second = json.loads(line.split(" ", 1)[1])
     assert first == second
     names = set(first)
