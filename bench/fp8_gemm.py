@@ -20,6 +20,7 @@ on one shape, with calc_diff. That is a numerics/overhead check, not a kernel be
     python bench/fp8_gemm.py                 # everything available on this machine
     python bench/fp8_gemm.py --quick         # GPU: M=4096 only, fewer iterations
     python bench/fp8_gemm.py --cpu-shape 256x1024x1024
+    python bench/fp8_gemm.py --quick --tune 4096x7168x16384 64x2112x7168   # + Triton config sweep
 """
 
 from __future__ import annotations
@@ -179,7 +180,7 @@ def run_gpu(args: argparse.Namespace) -> dict:
     header = f"{'M':>5} {'N':>6} {'K':>6} | " + " ".join(
         f"{n:>12}" for n in [*backends, "cublas-fp8", "bf16"]
     )
-    print("\nDense GEMM, TFLOPS (calc_diff vs BF16 in the checks above each row when failing)")
+    print("\nDense GEMM, TFLOPS (a backend with calc_diff vs BF16 >= 1e-3 is flagged with !! above its row)")
     print(header + " | best/cublas best/bf16 best/peak")
     for m in ms:
         for n, k in DEFAULT_NKS:
@@ -278,9 +279,60 @@ def run_gpu(args: argparse.Namespace) -> dict:
               f"{tokens / t_bf16:,.0f} tok/s, ratio {t_bf16 / t_fp8:.2f}x | calc_diff y/dx/dW "
               + "/".join(f"{d:.1e}" for d in diffs))  # fmt: skip
         results["linear"].append(row)
+    if args.tune:
+        results["tune"] = _tune_triton(args.tune, dev, warmup, iters, flush)
     results["all_correct"] = all_ok
     print(f"\ncorrectness: {'all backends within calc_diff < 1e-3' if all_ok else 'FAILURES above'}")
     return results
+
+
+# Candidate Triton configs for --tune: (BLOCK_M, BLOCK_N, num_warps, num_stages); BLOCK_K is the scale block.
+TUNE_CONFIGS = (
+    (128, 128, 8, 3), (128, 128, 8, 4), (128, 128, 8, 5), (128, 64, 4, 5), (128, 64, 8, 5),
+    (64, 128, 4, 5), (64, 128, 4, 6), (64, 64, 4, 6), (256, 128, 8, 3),
+)  # fmt: skip
+
+
+def _tune_triton(
+    shapes: list[tuple[int, int, int]], dev: torch.device, warmup: int, iters: int, flush: torch.Tensor
+) -> list[dict]:
+    """Time every TUNE_CONFIGS entry on each shape (to revisit triton_gemm.select_config with real data)."""
+    from kernels.triton_gemm import GemmConfig, fp8_gemm_triton, select_config
+    from kernels.triton_quant import quantize_per_block_triton, quantize_per_token_triton
+
+    out = []
+    print("\nTriton config sweep (TFLOPS; * = the heuristic's pick)")
+    for m, n, k in shapes:
+        a = torch.randn(m, k, device=dev, dtype=torch.bfloat16)
+        b = torch.randn(n, k, device=dev, dtype=torch.bfloat16)
+        aq, a_s = quantize_per_token_triton(a)
+        bq, b_s = quantize_per_block_triton(b)
+        ref = a @ b.t()
+        picked = select_config(m, n, torch.cuda.get_device_properties(dev).multi_processor_count)
+        cells = []
+        for bm, bn, warps, stages in TUNE_CONFIGS:
+            cfg = GemmConfig(bm, bn, 128, warps, stages)
+            try:
+                c = fp8_gemm_triton(aq, a_s, bq, b_s, torch.bfloat16, config=cfg)
+                diff = calc_diff(c, ref)
+                tflops = (
+                    2.0
+                    * m
+                    * n
+                    * k
+                    / _time_gpu(
+                        fp8_gemm_triton, (aq, a_s, bq, b_s, torch.bfloat16, cfg), warmup, iters, flush
+                    )
+                    / 1e12
+                )
+                cell = f"{tflops:.0f}" + ("" if diff < CALC_DIFF_TOLERANCE else f"(BAD {diff:.1e})")
+            except Exception as exc:  # e.g. out of shared memory for this config: report it, keep sweeping
+                tflops, cell = 0.0, f"err:{type(exc).__name__}"
+            mark = "*" if cfg == picked else ""
+            cells.append(f"{bm}x{bn}/w{warps}/s{stages}{mark}={cell}")
+            out.append({"m": m, "n": n, "k": k, "config": [bm, bn, warps, stages], "tflops": tflops})
+        print(f"M={m} N={n} K={k}: " + "  ".join(cells))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------ CPU
@@ -340,6 +392,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3, help="CPU timing repeats (median)")
     p.add_argument(
         "--cuda-probe-timeout", type=int, default=240, help="seconds for the CUDA build+self-check"
+    )
+    p.add_argument(
+        "--tune",
+        type=_parse_shape,
+        nargs="*",
+        metavar="MxNxK",
+        help="GPU: also sweep Triton block configs on these shapes (e.g. --tune 4096x7168x16384)",
     )
     p.add_argument("--json", type=Path, help="also write the results as JSON here")
     args = p.parse_args(argv)
