@@ -42,13 +42,29 @@ def find_nvcc() -> str | None:
     return shutil.which("nvcc")
 
 
-def nvcc_compile(out_dir: Path, fmt: str = "cubin", extra: list[str] | None = None) -> tuple[Path, str]:
-    """Compile the kernel source (no torch) to ``fmt`` ("cubin" or "ptx") with nvcc: (file, nvcc's log)."""
+def torch_nvcc_defines() -> list[str]:
+    """The defines torch.utils.cpp_extension adds to every nvcc call (no implicit half/bf16 conversions)."""
+    try:
+        from torch.utils.cpp_extension import COMMON_NVCC_FLAGS
+
+        return list(COMMON_NVCC_FLAGS)
+    except ImportError:  # pragma: no cover - private constant moved
+        return []
+
+
+def nvcc_compile(out_dir: Path, fmt: str = "o", extra: list[str] | None = None) -> tuple[Path, str]:
+    """Compile the kernel source (no torch headers) with nvcc and torch's extension defines.
+
+    ``fmt``: "o" (host + device object, as the extension build does), "cubin" or "ptx" (device code only).
+    Returns (output file, nvcc's log).
+    """
     nvcc = find_nvcc()
     if nvcc is None:
         raise FileNotFoundError("nvcc not found (set CUDA_HOME or put nvcc on PATH)")
     out = Path(out_dir) / f"fp8_gemm_sm90.{fmt}"
-    cmd = [nvcc, *NVCC_FLAGS, f"-{fmt}", "-o", str(out), str(KERNEL_SOURCE), *(extra or [])]
+    mode = "-c" if fmt == "o" else f"-{fmt}"
+    flags = [*NVCC_FLAGS, *(f for f in torch_nvcc_defines() if f not in NVCC_FLAGS)]
+    cmd = [nvcc, *flags, mode, "-o", str(out), str(KERNEL_SOURCE), *(extra or [])]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"nvcc failed ({' '.join(cmd)}):\n{proc.stderr}")
