@@ -44,6 +44,11 @@ class PdfConfig(BaseModel):
     # ~5% of archive pages to the expensive parser; these defaults give 2-8% on papers.
     math_font_share: float = Field(0.06, ge=0, le=1)
     math_char_share: float = Field(0.04, ge=0, le=1)
+    # Display-equation lines that make a page "math": sub/superscripts, fractions and operator
+    # layout of a display equation are lost by plain text extraction ("a2 + 8 = 12"), which is
+    # what the formula-aware parser is for. docling's ground truth labels a page with a single
+    # formula item as containing math, hence 1.
+    math_min_equation_lines: int = Field(1, ge=1)
     # Both shares count only when the page has this many math characters (one equation line).
     math_min_chars: int = Field(24, ge=0)
     # Garbled-text score (bad code points + mojibake + junk tokens, see garble.py) above which a

@@ -3,6 +3,7 @@ markdown parser then reuses (so the features cost little beyond plain text extra
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -72,6 +73,7 @@ class PageFeatures:
     math_chars: int = 0  # mathematical code points (operators, Greek, math alphanumerics ...)
     math_char_share: float = 0.0
     symbol_latin_chars: int = 0  # Symbol-font Latin letters repaired to Greek
+    equation_lines: int = 0  # lines that look like display equations (see is_equation_line)
     bad_chars: int = 0
     garble_score: float = 0.0
     image_count: int = 0
@@ -89,6 +91,24 @@ class PageFeatures:
             if isinstance(v, float):
                 d[k] = round(v, 4)
         return d
+
+
+_RELATION_RE = re.compile("[=<>≤≥≈≡∝∼≃≅→←⇒⇔∈⊂⊆]")
+_PROSE_WORD_RE = re.compile(r"[^\W\d_]{4,}")
+# A display equation has at most this many prose words ("where", "for all" ...).
+EQUATION_MAX_PROSE_WORDS = 3
+
+
+def is_equation_line(line: Line) -> bool:
+    """A line set (partly) in a math font or with math code points, with a relation sign and
+    (almost) no prose words: "a2 + 8 = 12" in CMMI/CMR, "E = mc2", "x ∈ A ⇒ f(x) ≤ 1"."""
+    text = line.text
+    if not _RELATION_RE.search(text) or len(text) > 200:
+        return False
+    # One arrow or Greek letter in a line is common in prose and CJK lists ("A → B"): without a
+    # math font, ask for two math code points.
+    mathy = any(T.is_math_font(s.font) for s in line.spans) or len(T.MATH_CHAR_RE.findall(text)) >= 2
+    return mathy and len(_PROSE_WORD_RE.findall(text)) <= EQUATION_MAX_PROSE_WORDS
 
 
 def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFeatures]:
@@ -121,8 +141,11 @@ def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFe
                         t = fixed
                 spans.append(Span(t, font, round(s["size"], 1), s["flags"], tuple(s["bbox"])))
             if spans:
-                lines.append(Line(spans, tuple(ln["bbox"])))
-                all_text.append("".join(sp.text for sp in spans))
+                line = Line(spans, tuple(ln["bbox"]))
+                lines.append(line)
+                all_text.append(line.text)
+                if is_equation_line(line):
+                    feats.equation_lines += 1
         if lines:
             blocks.append(Block(lines, tuple(b["bbox"])))
     text = "\n".join(all_text)

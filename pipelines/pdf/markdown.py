@@ -26,6 +26,7 @@ COLUMN_TOLERANCE = 0.03
 _BULLET_RE = re.compile(r"^\s*([•●◦▪▫■□‣⁃∙·\-–—*])\s+")
 _NUMBERED_RE = re.compile(r"^\s*(\(?\d{1,3}[.)]|\(?[a-z][.)]|\(?[ivx]{1,4}[.)])\s+")
 _CAPTION_RE = re.compile(r"^(Figure|Fig\.|Table|Listing|Algorithm|Scheme|Chart)\s*[A-Z]?\d+[.:]?\s", re.I)
+_RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew, Arabic, Syriac, Thaana
 _SECTION_RE = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.)\s+\S")
 
 
@@ -132,11 +133,25 @@ def _tables(page: Any, feats: PageFeatures, min_h: int, min_v: int) -> list[_Ite
         return []
     for tab in found.tables:
         if tab.row_count >= 2 and tab.col_count >= 2:
-            md = tab.to_markdown(clean=True).strip()
+            md = table_markdown(tab.extract())
             if md:
                 out.append(_Item(tuple(tab.bbox), md))
     feats.tables = len(out)
     return out
+
+
+def table_markdown(rows: list[list[str | None]]) -> str:
+    """A pipe table from extracted cell texts; merged cells (None) stay empty instead of being
+    repeated, no synthetic "ColN" headers, no HTML escapes."""
+    clean = [[" ".join((c or "").split()).replace("|", "\\|") for c in row] for row in rows]
+    clean = [row for row in clean if any(row)]
+    if len(clean) < 2:
+        return ""
+    width = max(len(r) for r in clean)
+    clean = [r + [""] * (width - len(r)) for r in clean]
+    lines = ["| " + " | ".join(clean[0]) + " |", "|" + "---|" * width]
+    lines += ["| " + " | ".join(r) + " |" for r in clean[1:]]
+    return "\n".join(lines)
 
 
 def _inside(b: tuple[float, float, float, float], r: tuple[float, float, float, float]) -> bool:
@@ -149,10 +164,15 @@ def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, runnin
                   code_blocks: bool = True) -> str:
     """Markdown of one page from its text blocks, without running headers and page numbers.
     ``code_blocks=False`` for OCR text pages (their glyph-less font reports as monospace)."""
-    tables = _tables(page, feats, table_min_hlines, table_min_vlines)
+    # find_tables returns right-to-left scripts in visual (reversed) order: keep block text there.
+    rtl = any(_RTL_RE.search(b.text) for b in blocks)
+    tables = [] if rtl else _tables(page, feats, table_min_hlines, table_min_vlines)
     body = body_size(blocks)
-    items: list[_Item] = list(tables)
+    items: list[_Item] = []
+    pending = sorted(tables, key=lambda t: t.bbox[1])
     for b in blocks:
+        while pending and pending[0].bbox[1] <= b.bbox[1]:  # a table goes before the first block below it
+            items.append(pending.pop(0))
         if tables and any(_inside(b.bbox, t.bbox) for t in tables):
             continue
         text = b.text.strip()
@@ -165,4 +185,5 @@ def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, runnin
         md = _render_block(b, body, code_blocks)
         if md:
             items.append(_Item(b.bbox, md))
+    items.extend(pending)
     return "\n\n".join(it.md for it in _reading_order(items, feats.width))

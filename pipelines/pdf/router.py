@@ -8,8 +8,10 @@ Rules, first match wins (thresholds are PdfConfig fields):
              or a text-less page drawn with >= outline_text_min_paths vector paths (text as outlines);
 3. ``empty`` no usable text layer and nothing to OCR;
 4. ``garbled`` garble score >= garbled_score (unmapped glyphs, mojibake, junk tokens): quarantined;
-5. ``math``  math-font character share >= math_font_share or math code point share >=
-             math_char_share, with at least math_min_chars math characters;
+5. ``math``  >= math_min_equation_lines display-equation lines (math font or math code points,
+             a relation sign, almost no prose words), or math-font character share >=
+             math_font_share, or math code point share >= math_char_share (with at least
+             math_min_chars math characters);
 6. ``text``  everything else (the cheap parser's output is final).
 
 ``math`` and ``scan`` are the expensive routes.
@@ -56,6 +58,8 @@ def route_page(f: PageFeatures, cfg: PdfConfig) -> Route:
     if f.garble_score >= cfg.garbled_score:
         return Route("garbled", f"garble score {f.garble_score:.2f} >= {cfg.garbled_score} "
                                 f"({f.bad_chars} unmapped/odd chars)")
+    if f.equation_lines >= cfg.math_min_equation_lines:
+        return Route("math", f"{f.equation_lines} display equation line(s)")
     if f.math_font_chars + f.math_chars >= cfg.math_min_chars:
         if f.math_font_share >= cfg.math_font_share:
             return Route("math", f"{f.math_font_share:.1%} of chars in math fonts")

@@ -1,0 +1,134 @@
+"""PDF stage evaluation on real PDFs (../shared/data/pdf): text fidelity against docling's
+ground truth (per page and per document, ours vs plain PyMuPDF get_text in the same run), OCR
+fidelity against docling's OCR ground truth, and routing precision/recall + expensive share.
+
+    .venv/bin/python bench/pdf_eval.py [--data ../shared/data] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from statistics import mean
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.pdf_common import (  # noqa: E402
+    DEFAULT_DATA,
+    born_digital,
+    gt_markdown,
+    gt_pages,
+    load_avg,
+    ocr_gt_markdown,
+    scanned,
+    similarity,
+)
+from bench.pdf_stage import doc_markdown, page_routes, run_stage  # noqa: E402
+from pipelines.pdf.config import PdfConfig  # noqa: E402
+
+
+def _get_text_pages(pdf: Path) -> list[str]:
+    import pymupdf
+
+    pymupdf._get_layout = None
+    with pymupdf.open(pdf) as d:
+        return [p.get_text() for p in d]
+
+
+def _pr(pairs: list[tuple[str, str]], label: str) -> tuple[float, float, int]:
+    tp = sum(1 for g, p in pairs if g == label and p == label)
+    fp = sum(1 for g, p in pairs if g != label and p == label)
+    fn = sum(1 for g, p in pairs if g == label and p != label)
+    prec = tp / (tp + fp) if tp + fp else float("nan")
+    rec = tp / (tp + fn) if tp + fn else float("nan")
+    return prec, rec, tp + fn
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder (default ../shared/data)")
+    ap.add_argument("--json", type=Path, help="write the figures here too")
+    a = ap.parse_args(argv)
+    if not (a.data / "pdf").is_dir():
+        ap.error(f"{a.data}/pdf not found: pass --data")
+    cfg = PdfConfig()
+    digital, scans = born_digital(a.data), scanned(a.data)
+    print(f"load average {load_avg()}; running the stage on {len(digital)} born-digital + {len(scans)} scanned PDFs")
+    res, _ = run_stage(digital + scans, cfg)
+
+    # --- text fidelity vs docling ground truth ---------------------------------------------------
+    page_ours, page_base, doc_ours, doc_base = [], [], [], []
+    pairs: list[tuple[str, str]] = []
+    for pdf in digital:
+        gt = gt_pages(a.data, pdf)
+        md = gt_markdown(a.data, pdf)
+        if gt is None or md is None:
+            continue
+        base_pages = _get_text_pages(pdf)
+        ours = {r["page"]: r["text"] for r in res[pdf.name]["kept"]}
+        routes = page_routes(res[pdf.name])
+        for pno, g in gt.items():
+            pairs.append((g["label"], routes.get(pno, "failed")))
+            if g["label"] in ("text", "math") and g["text"].strip():
+                page_ours.append(similarity(ours.get(pno, ""), g["text"]))
+                page_base.append(similarity(base_pages[pno - 1], g["text"]))
+        doc_ours.append(similarity(doc_markdown(res[pdf.name]), md))
+        doc_base.append(similarity("\n".join(base_pages), md))
+    # --- OCR fidelity --------------------------------------------------------------------------
+    ocr_ours, ocr_names = [], []
+    for pdf in scans:
+        for p in range(1, res[pdf.name]["pages"] + 1):
+            pairs.append(("scan", page_routes(res[pdf.name]).get(p, "failed")))
+        gt_md = ocr_gt_markdown(a.data, pdf)
+        if gt_md is not None:
+            ocr_ours.append(similarity(doc_markdown(res[pdf.name]), gt_md))
+            ocr_names.append(pdf.stem)
+    # --- routing ------------------------------------------------------------------------------
+    math_p, math_r, math_n = _pr(pairs, "math")
+    scan_p, scan_r, scan_n = _pr(pairs, "scan")
+    routes_digital = Counter(r for pdf in digital for r in page_routes(res[pdf.name]).values())
+    n_digital = sum(routes_digital.values())
+    exp_digital = routes_digital["math"] + routes_digital["scan"]
+    gt_docs = [pdf for pdf in digital if gt_pages(a.data, pdf) is not None]
+    routes_gt = Counter(r for pdf in gt_docs for r in page_routes(res[pdf.name]).values())
+    parsers = Counter(r["parser"] for v in res.values() for r in v["kept"])
+    flags = Counter(f for v in res.values() for r in v["kept"] for f in r["flags"])
+    fig = {
+        "page_similarity_ours": mean(page_ours), "page_similarity_get_text": mean(page_base),
+        "doc_similarity_ours": mean(doc_ours), "doc_similarity_get_text": mean(doc_base),
+        "pages_compared": len(page_ours), "docs_compared": len(doc_ours),
+        "ocr_doc_similarity_ours": mean(ocr_ours) if ocr_ours else None, "ocr_docs": ocr_names,
+        "math_precision": math_p, "math_recall": math_r, "math_gt_pages": math_n,
+        "scan_precision": scan_p, "scan_recall": scan_r, "scan_gt_pages": scan_n,
+        "route_shares_born_digital": {k: v / n_digital for k, v in routes_digital.most_common()},
+        "expensive_share_born_digital": exp_digital / n_digital,
+        "expensive_share_docling_papers": (routes_gt["math"] + routes_gt["scan"]) / sum(routes_gt.values()),
+        "parsers": dict(parsers), "flags": dict(flags), "load_average": load_avg(),
+    }
+    print("\n== text fidelity vs docling ground truth (normalised edit similarity) ==")
+    print(f"per page ({len(page_ours)} pages): ours {fig['page_similarity_ours']:.3f} | "
+          f"get_text {fig['page_similarity_get_text']:.3f} | ratio "
+          f"{fig['page_similarity_ours'] / fig['page_similarity_get_text']:.3f}")
+    print(f"per document ({len(doc_ours)} docs): ours {fig['doc_similarity_ours']:.3f} | "
+          f"get_text {fig['doc_similarity_get_text']:.3f} | ratio "
+          f"{fig['doc_similarity_ours'] / fig['doc_similarity_get_text']:.3f}")
+    if ocr_ours:
+        print(f"OCR pages vs docling OCR ground truth ({', '.join(ocr_names)}): ours "
+              f"{fig['ocr_doc_similarity_ours']:.3f} (get_text: 0.000, these PDFs have no text layer)")
+    print("\n== routing ==")
+    print(f"math: precision {math_p:.2f} recall {math_r:.2f} ({math_n} ground-truth pages)")
+    print(f"scan: precision {scan_p:.2f} recall {scan_r:.2f} ({scan_n} ground-truth pages)")
+    print("route shares (born-digital): " + ", ".join(f"{k} {v:.1%}" for k, v in fig["route_shares_born_digital"].items()))
+    print(f"expensive share: {fig['expensive_share_born_digital']:.1%} of all born-digital pages, "
+          f"{fig['expensive_share_docling_papers']:.1%} of the docling papers")
+    print(f"parsers used: {dict(parsers)}; flags: {dict(flags)}")
+    if a.json:
+        a.json.write_text(json.dumps(fig, indent=2))
+    return fig
+
+
+if __name__ == "__main__":
+    main()
