@@ -1,5 +1,6 @@
 """Public FP8 API (what ``model/`` imports): layer, GEMM entries, quantizers, error metric."""
 
+from kernels.grouped_linear import fp8_grouped_linear, quantize_stacked_weight
 from kernels.linear import Fp8Linear, fp8_linear, fp8_supported
 from kernels.metrics import calc_diff
 from kernels.ops import (
@@ -18,10 +19,12 @@ __all__ = [
     "contiguous_layout",
     "fp8_gemm",
     "fp8_grouped_gemm",
+    "fp8_grouped_linear",
     "fp8_linear",
     "fp8_supported",
     "quantize_activation",
     "quantize_activation_transposed",
+    "quantize_stacked_weight",
     "quantize_weight",
     "select_backend",
 ]

@@ -49,9 +49,7 @@ def test_nvcc_builds_sm90a_kernel_with_wgmma_tma_setmaxnreg_and_no_spills(tmp_pa
     tool = _cuobjdump()
     if tool is None:
         pytest.skip("no cuobjdump to disassemble the cubin")
-    sass = subprocess.run(
-        [tool, "--dump-sass", str(obj)], capture_output=True, text=True, check=True
-    ).stdout
+    sass = subprocess.run([tool, "--dump-sass", str(obj)], capture_output=True, text=True, check=True).stdout
     assert re.search(r"QGMMA\.64x128x32\.F32\.E4M3\.E4M3", sass), "no FP8 tensor-core (QGMMA) instructions"
     assert "UTMALDG" in sass, "no TMA loads"
     # 8 instantiations: BLOCK_M {64, 128} x {dense, grouped} x {bf16, fp32 out}
