@@ -35,7 +35,7 @@ def train(
     smiles_vocab: Annotated[int | None, typer.Option(help="SMILES sub-vocabulary")] = None,
     protein_vocab: Annotated[int | None, typer.Option(help="protein BPE size (0 = fixed k-mers)")] = None,
     protein_kmer: Annotated[int | None, typer.Option(help="k of the fixed protein k-mers")] = None,
-    stereo_augment: Annotated[int | None, typer.Option(help="molecules that also give a random stereoisomer")] = None,
+    augment: Annotated[int | None, typer.Option(help="molecules that also give a stereoisomer, Kekulé form, random order")] = None,
     max_smiles: Annotated[int, typer.Option(help="read at most this many SMILES per file")] = 200_000,
     max_docs: Annotated[int, typer.Option(help="read at most this many text documents in all")] = 1_000_000,
     seed_default: Annotated[bool, typer.Option("--default", help="train the DEFAULT tokenizer from the shipped seeds")] = False,
@@ -52,7 +52,7 @@ def train(
     base = DEFAULT_TRAIN if seed_default else TrainConfig(**stage.get("train", {}))
     overrides = {k: v for k, v in {"vocab_size": vocab_size, "smiles_vocab_size": smiles_vocab,
                                    "protein_vocab_size": protein_vocab, "protein_kmer": protein_kmer,
-                                   "stereo_augment": stereo_augment}.items() if v is not None}
+                                   "augment": augment}.items() if v is not None}
     cfg = TrainConfig(**{**base.model_dump(), **overrides})
     if seed_default:
         tok = train_default(cfg)

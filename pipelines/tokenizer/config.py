@@ -63,9 +63,9 @@ class TrainConfig(BaseModel):
     # proteins while 3-mers give exactly 3 residues per token on any protein.
     protein_vocab_size: int = Field(0, ge=0)
     protein_kmer: int = Field(3, ge=1, le=4)
-    # Stereo augmentation: this many training molecules also contribute one random stereoisomer,
-    # so chiral atoms ([C@@H]) and double-bond marks (/ \) get units and merges even when the
-    # SMILES source (MOSES) carries no stereochemistry.
-    stereo_augment: int = Field(5000, ge=0)
+    # SMILES augmentation: this many training molecules also contribute a random stereoisomer, their
+    # Kekulé form and a random atom order, so [C@@H], /C=C/, C1=CC=CC=C1 and non-canonical orders get
+    # units and merges even when the SMILES source (MOSES) is canonical, aromatic and stereo-free.
+    augment: int = Field(5000, ge=0)
     min_frequency: int = Field(2, ge=1)
     seed: int = 20250815

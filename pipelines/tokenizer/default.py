@@ -22,7 +22,7 @@ SEED_DIR = Path(__file__).with_name("seed")
 # Small budgets so the whole tokenizer trains in a few seconds on 2 cores: 16k ids, of which 1k SMILES
 # units/merges and the 8.4k fixed residue 3-mers (protein_vocab_size=0: no protein training data needed).
 DEFAULT_TRAIN = TrainConfig(vocab_size=16384, smiles_vocab_size=1024, protein_vocab_size=0, protein_kmer=3,
-                            stereo_augment=0, min_frequency=2)
+                            augment=0, min_frequency=2)
 RANDOM_SMILES_PER_MOLECULE = 40  # randomized SMILES per seed molecule (RDKit MolToRandomSmilesVect)
 SEED_PROTEINS = 300
 SEED_PROTEIN_LENGTH = (50, 400)
@@ -63,6 +63,8 @@ def seed_hash(cfg: TrainConfig = DEFAULT_TRAIN) -> str:
     h = hashlib.sha256()
     h.update((SEED_DIR / "text.txt.gz").read_bytes())
     h.update(json.dumps([MOLECULES, cfg.model_dump(), FORMAT], sort_keys=True).encode())
+    for src in sorted(Path(__file__).parent.glob("*.py")):  # the code that trains it is part of the key
+        h.update(src.read_bytes())
     return h.hexdigest()[:16]
 
 

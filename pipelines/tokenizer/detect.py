@@ -43,6 +43,45 @@ _AMINO = "ACDEFGHIKLMNPQRSTVWYBXZUO"  # 20 standard + B Z (ambiguous) X (any) U 
 _NUCLEOTIDE = set("ACGTUN")
 _DNA_MIN_DISTINCT = 3  # a nucleic-acid run uses at least 3 of A/C/G/T (poly-A is low complexity)
 _LETTER_RUN_RE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{4,}(?![A-Za-z0-9])")
+
+
+def _table(classes: dict[bytes, str]) -> bytes:
+    """A bytes.translate table: each byte of a class string maps to its class byte, all others to b' '."""
+    t = bytearray(b" " * 256)
+    for cls, chars in classes.items():
+        for ch in chars.encode():
+            t[ch] = cls[0]
+    return bytes(t)
+
+
+# Fast pre-filters (C speed): the text is mapped byte-per-character (non-ASCII -> '?') into classes, split
+# at everything else, and only the maximal runs that can hold a match go to the (slower) regexes.
+_SMILES_TABLE = _table({b"L": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+-.*$%:", b"X": "0123456789()=#[]@/\\"})
+_FORMULA_TABLE = _table({b"U": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"l": "abcdefghijklmnopqrstuvwxyz",
+                         b"d": "0123456789", b"(": "(", b")": ")", b"+": "+-"})
+_PROTEIN_TABLE = _table({b"A": "ACDEFGHIKLMNPQRSTVWYBXZUO", b"_": " "})
+
+
+def _class_bytes(text: str, table: bytes) -> bytes:
+    return text.encode("ascii", "replace").translate(table)  # one byte per character: offsets match
+
+
+def _runs(tb: bytes, needle: bytes, min_len: int) -> list[tuple[int, int]]:
+    """(start, end) of every maximal non-space run of ``tb`` that contains ``needle`` and has at least
+    ``min_len`` bytes, in order. Work is proportional to the runs holding the needle, not to the words."""
+    out = []
+    n = len(tb)
+    i = tb.find(needle)
+    while i >= 0:
+        a = tb.rfind(b" ", 0, i) + 1
+        b = tb.find(b" ", i)
+        b = n if b < 0 else b
+        if b - a >= min_len:
+            out.append((a, b))
+        i = tb.find(needle, b)
+    return out
+
+
 _TAG_RE = re.compile(r"<(/?)(" + "|".join(TAGS) + r")>")
 
 
@@ -177,7 +216,13 @@ class Detector:
     # SMILES ----------------------------------------------------------------------------------
     def smiles_decisions(self, text: str) -> Iterator[Decision]:
         c = self.config
-        for m in self._cand_re.finditer(text):
+        n = c.smiles_min_units
+        for a, b in _runs(_class_bytes(text, _SMILES_TABLE), b"X", n):
+            yield from self._smiles_in_run(text, a, b)
+
+    def _smiles_in_run(self, text: str, a: int, b: int) -> Iterator[Decision]:
+        c = self.config
+        for m in self._cand_re.finditer(text, a, b):
             raw = m.group(0)
             lt, rt = _strip_candidate(raw)
             s = raw[lt:rt]
@@ -218,6 +263,9 @@ class Detector:
     # proteins ------------------------------------------------------------------------------
     def protein_decisions(self, text: str) -> Iterator[Decision]:
         c = self.config
+        tb = _class_bytes(text, _PROTEIN_TABLE)
+        if b"A" * c.protein_min_residues not in tb and b"AAAAAAAAAA_AAAAAAAAAA_" not in tb:
+            return  # no run that long: nothing for the regex to find
         for m in self._protein_re.finditer(text):
             s = m.group(0)
             letters = [ch for ch in s if ch.isalpha()]
@@ -241,7 +289,9 @@ class Detector:
 
     # formulas --------------------------------------------------------------------------------
     def formula_decisions(self, text: str) -> Iterator[Decision]:
-        for m in _FORMULA_RE.finditer(text):
+        tb = _class_bytes(text, _FORMULA_TABLE)
+        runs = [(a, b) for a, b in _runs(tb, b"d", 2) if any(x in tb[a:b] for x in (b"Ud", b"Uld", b")d"))]
+        for m in (m for a, b in runs for m in _FORMULA_RE.finditer(text, a, b)):
             n = formula_elements(m.group(0), self.config.formula_min_elements)
             if n:
                 yield Decision(m.start(), m.end(), m.group(0), "formula", True, "formula",
@@ -271,7 +321,7 @@ class Detector:
         spans = self.tagged(text)
         c = self.config
         auto: list[Decision] = []
-        if c.detect_smiles and self._cand_re.search(text):
+        if c.detect_smiles:
             auto.extend(d for d in self.smiles_decisions(text) if d.accepted)
         if c.detect_protein:
             auto.extend(d for d in self.protein_decisions(text) if d.accepted)

@@ -29,4 +29,4 @@ def smiles_units(s: str) -> list[str]:
 
 
 def count_units(s: str) -> int:
-    return sum(1 for _ in SMILES_UNIT_RE.finditer(s))
+    return len(SMILES_UNIT_RE.findall(s))

@@ -48,11 +48,13 @@ def strip_unit_spans(texts: Iterable[str], detector: Detector) -> Iterator[str]:
         yield t[pos:]
 
 
-def stereo_augment(smiles: list[str], n: int, seed: int) -> list[str]:
-    """One random stereoisomer (isomeric SMILES) for ``n`` molecules drawn with ``seed``.
+def augment_smiles(smiles: list[str], n: int, seed: int) -> list[str]:
+    """Other spellings of ``n`` training molecules (drawn with ``seed``): a random stereoisomer (isomeric
+    SMILES), the Kekulé form and a random atom order.
 
-    MOSES-like sources carry no stereochemistry; without this, ``[C@@H]`` and ``/C=C/`` in real
-    (ChEMBL) SMILES would be unseen units that split into characters.
+    MOSES-like sources are canonical, aromatic and carry no stereochemistry; real text also writes
+    ``[C@@H]``, ``/C=C/``, ``C1=CC=CC=C1`` and non-canonical atom orders (NCI, ChEMBL, patents). Without
+    these the vocabulary splits such SMILES into many more tokens (the stereo-rich bench set).
     """
     if n <= 0 or not smiles:
         return []
@@ -69,10 +71,12 @@ def stereo_augment(smiles: list[str], n: int, seed: int) -> list[str]:
             continue
         opts = StereoEnumerationOptions(maxIsomers=1, rand=rng.randrange(1 << 30), onlyUnassigned=True)
         for iso in EnumerateStereoisomers(mol, options=opts):
-            s = Chem.MolToSmiles(iso)
-            if s != smiles[i]:
-                out.append(s)
-    return out
+            out.append(Chem.MolToSmiles(iso))
+        kek = Chem.Mol(mol)
+        Chem.Kekulize(kek, clearAromaticFlags=True)
+        out.append(Chem.MolToSmiles(kek, kekuleSmiles=True))
+        out.extend(Chem.MolToRandomSmilesVect(mol, 1, randomSeed=rng.randrange(1 << 30)))
+    return [s for s in out if s]
 
 
 def protein_vocab_len(cfg: TrainConfig) -> int:
@@ -94,8 +98,8 @@ def train_tokenizer(texts: Iterable[str], smiles: list[str], proteins: list[str]
     text = train_text_bpe(strip_unit_spans(texts, Detector(detector)), n_text)
     if text.get_vocab_size() != n_text:  # a small corpus cannot fill the budget: pad to keep ranges fixed
         log.warning("text corpus filled %d of %d text tokens", text.get_vocab_size(), n_text)
-    aug = stereo_augment(smiles, cfg.stereo_augment, cfg.seed)
-    log.info("training SMILES BPE (%d) on %d SMILES + %d stereoisomers", cfg.smiles_vocab_size, len(smiles), len(aug))
+    aug = augment_smiles(smiles, cfg.augment, cfg.seed)
+    log.info("training SMILES BPE (%d) on %d SMILES + %d augmented", cfg.smiles_vocab_size, len(smiles), len(aug))
     smi = train_unit_bpe("smiles", smiles + aug, cfg.smiles_vocab_size, min_frequency=cfg.min_frequency)
     prot: UnitTokenizer
     if cfg.protein_vocab_size == 0:
@@ -104,7 +108,7 @@ def train_tokenizer(texts: Iterable[str], smiles: list[str], proteins: list[str]
         if not proteins:
             raise ValueError("no protein sequences to train the protein BPE on (or set protein_vocab_size=0)")
         prot = train_unit_bpe("residue", proteins, cfg.protein_vocab_size, min_frequency=cfg.min_frequency)
-    meta = {"train": cfg.model_dump(), "sources": {"smiles": len(smiles), "stereo_augmented": len(aug),
+    meta = {"train": cfg.model_dump(), "sources": {"smiles": len(smiles), "augmented": len(aug),
                                                     "proteins": len(proteins)}}
     return SciTokenizer(text, smi, prot, detector, meta)
 

@@ -26,6 +26,30 @@ STANDARD_RESIDUES = "ACDEFGHIKLMNPQRSTVWY"
 # Every printable ASCII character is a unit, so an unseen multi-character unit (a rare bracket atom)
 # degrades to its characters instead of leaving the sub-tokenizer.
 PRINTABLE_ASCII = [chr(i) for i in range(0x20, 0x7F)]
+
+
+def _bracket_atoms() -> list[str]:
+    """Common bracket atoms as single units, seen in training or not: an unseen ``[CH]`` or ``[N+]`` must not
+    fall apart into four characters (old NCI files write ``[CH]``; salts and nitro groups carry charges).
+    Organic-subset and aromatic atoms with 0-3 H, charge 0/+/-, and chirality @/@@ with 0-1 H; halide and
+    common metal ions."""
+    organic = ["B", "C", "N", "O", "P", "S", "Si", "Se", "b", "c", "n", "o", "p", "s", "se"]
+    out = []
+    for el in organic:
+        for h in ("", "H", "H2", "H3"):
+            for q in ("", "+", "-"):
+                out.append(f"[{el}{h}{q}]")
+        for chir in ("@", "@@"):
+            for h in ("", "H"):
+                out.append(f"[{el}{chir}{h}]")
+    ions = ["F-", "Cl-", "Br-", "I-", "Li+", "Na+", "K+", "Mg+2", "Ca+2", "Zn+2", "Fe+2", "Fe+3", "Cu+2", "Al+3",
+            "NH4+", "H+", "Fe", "Co", "Ni", "Cu", "Zn", "Pt", "Pd", "Ag", "Au", "Hg", "Sn", "Ti", "Mn", "Cr", "Ru", "Rh",
+            "Ce", "Gd", "Co+2", "Ni+2", "Mn+2", "Pt+2", "Pd+2", "Ag+", "Hg+2", "As", "Ge", "Te", "Bi", "Sb", "Ga"]
+    out += [f"[{x}]" for x in ions]
+    return list(dict.fromkeys(out))
+
+
+BRACKET_ATOMS = _bracket_atoms()
 PROTEIN_ALPHABET = [chr(i) for i in range(ord("A"), ord("Z") + 1)] + list("*-\n\r ")
 
 
@@ -141,7 +165,7 @@ class UnitTokenizer:
 
 def unit_alphabet(splitter: str, corpus: Iterable[str], min_frequency: int) -> list[str]:
     """Base units: the fixed alphabet plus every multi-character unit seen ``min_frequency`` times."""
-    base = PRINTABLE_ASCII if splitter == "smiles" else PROTEIN_ALPHABET
+    base = PRINTABLE_ASCII + BRACKET_ATOMS if splitter == "smiles" else PROTEIN_ALPHABET
     counts: Counter[str] = Counter()
     split = SPLITTERS[splitter]
     for s in corpus:

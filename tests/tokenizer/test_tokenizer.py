@@ -13,7 +13,7 @@ SCI_ALPHABET = "CNOSPFIBrlcnosp()[]=#@+-/\\%123456789.*HMKTAYIQRVEGDLW <>SMILEFA
 TAG_PIECES = ["<SMILES>", "</SMILES>", "<FASTA>", "</FASTA>", "<SELFIES>", "</SELFIES>", "<IUPAC>",
               "</IUPAC>", "<MOLFORMULA>", "</MOLFORMULA>", "CC(=O)Oc1ccccc1C(=O)O", "[C@@H]", "é",
               "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEV", " ", "\n", "H2O", "\udcff", "漢字", "<|smiles|>", "<image>"]
-PROPS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPS
