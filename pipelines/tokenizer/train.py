@@ -96,7 +96,7 @@ def train_tokenizer(texts: Iterable[str], smiles: list[str], proteins: list[str]
         raise ValueError("no SMILES to train the SMILES sub-tokenizer on")
     log.info("training text BPE (%d)", n_text)
     text = train_text_bpe(strip_unit_spans(texts, Detector(detector)), n_text)
-    if text.get_vocab_size() != n_text:  # a small corpus cannot fill the budget: pad to keep ranges fixed
+    if text.get_vocab_size() != n_text:  # a small corpus cannot fill the budget: the id space shrinks
         log.warning("text corpus filled %d of %d text tokens", text.get_vocab_size(), n_text)
     aug = augment_smiles(smiles, cfg.augment, cfg.seed)
     log.info("training SMILES BPE (%d) on %d SMILES + %d augmented", cfg.smiles_vocab_size, len(smiles), len(aug))
