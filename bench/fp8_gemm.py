@@ -11,8 +11,10 @@ reference with DeepGEMM's calc_diff on DeepSeek-V3-like shapes (M in {64, 128, 4
   bf16         torch.matmul in BF16
 
 with the L2 cache flushed before every timed launch, and prints TFLOPS and the ratios
-best-ours / cublas-fp8 and best-ours / bf16. Also: the grouped (MoE) GEMM vs a per-expert BF16 loop, and an
-Fp8Linear forward+backward vs nn.Linear BF16 step.
+best-ours / cublas-fp8 and best-ours / bf16. Also: the grouped (MoE) GEMM vs a per-expert BF16 loop, an
+Fp8Linear forward+backward vs nn.Linear BF16 step, and fp8_grouped_linear (MoE experts) forward+backward vs a
+per-expert BF16 F.linear loop. The CUDA extension is built and self-checked in a child process with a
+timeout first, so a kernel that hangs on its first launch cannot stall the run.
 
 Without a GPU it says so and runs what a CPU can: the reference FP8 GEMM vs torch matmul (BF16 and FP32)
 on one shape, with calc_diff. That is a numerics/overhead check, not a kernel benchmark.
@@ -56,6 +58,8 @@ L2_FLUSH_BYTES = 256 * 1024 * 1024
 GROUPED_SHAPES = ((4, 8192, 4096, 7168), (8, 4096, 7168, 2048))
 # Fp8Linear step: tokens x in -> out (an expert/attention projection of the 1b..V3 range).
 LINEAR_SHAPES = ((8192, 4096, 4096), (8192, 7168, 2048))
+# MoE expert projection step: (experts on this GPU, tokens routed to them, in, out); DeepSeek-V3-like widths.
+MOE_SHAPES = ((8, 16384, 7168, 2048), (16, 16384, 2048, 7168))
 
 
 def _parse_shape(text: str) -> tuple[int, int, int]:
@@ -102,6 +106,24 @@ def _train_step(layer: torch.nn.Module, x: torch.Tensor, dy: torch.Tensor) -> No
     layer(x).backward(dy)
 
 
+def _bf16_grouped_linear(x: torch.Tensor, w: torch.Tensor, counts: list[int]) -> torch.Tensor:
+    return torch.cat([F.linear(xe, w[e]) for e, xe in enumerate(torch.split(x, counts))])
+
+
+def _moe_step(
+    fn: Callable[..., torch.Tensor], x: torch.Tensor, w: torch.Tensor, counts: list[int], dy
+) -> None:  # type: ignore[no-untyped-def]
+    fn(x, w, counts).backward(dy)
+
+
+def _uneven_counts(tokens: int, experts: int) -> list[int]:
+    """A fixed, uneven routing split (expert e gets a share proportional to e + 1), summing to ``tokens``."""
+    weights = [e + 1 for e in range(experts)]
+    counts = [tokens * wt // sum(weights) for wt in weights]
+    counts[-1] += tokens - sum(counts)
+    return counts
+
+
 def _pick_cublas(aq, a_s, bq, b_s, ref) -> tuple[bool | None, str]:  # type: ignore[no-untyped-def]
     """Which scale convention cuBLAS reproduces the BF16 result with (None: baseline unavailable)."""
     errors = []
@@ -146,6 +168,7 @@ def _probe_cuda_extension(timeout_s: int) -> tuple[bool, str]:
 
 def run_gpu(args: argparse.Namespace) -> dict:
     from kernels import cuda_ext, ops
+    from kernels.grouped_linear import fp8_grouped_linear
     from kernels.linear import Fp8Linear
     from kernels.triton_gemm import fp8_gemm_triton, fp8_grouped_gemm_triton
     from kernels.triton_quant import quantize_per_block_triton, quantize_per_token_triton
@@ -156,7 +179,7 @@ def run_gpu(args: argparse.Namespace) -> dict:
 
     print(f"GPU: {props.name} (sm_{props.major}{props.minor}, {props.multi_processor_count} SMs), "
           f"torch {torch.__version__}, triton {triton.__version__}, CUDA {torch.version.cuda}")  # fmt: skip
-    results: dict = {"device": props.name, "dense": [], "grouped": [], "linear": []}
+    results: dict = {"device": props.name, "dense": [], "grouped": [], "linear": [], "moe": []}
     backends: dict[str, Callable[..., torch.Tensor]] = {}
     all_ok = True
     if "cuda" in args.backends:
@@ -279,6 +302,23 @@ def run_gpu(args: argparse.Namespace) -> dict:
               f"{tokens / t_bf16:,.0f} tok/s, ratio {t_bf16 / t_fp8:.2f}x | calc_diff y/dx/dW "
               + "/".join(f"{d:.1e}" for d in diffs))  # fmt: skip
         results["linear"].append(row)
+    print("\nMoE experts forward+backward: fp8_grouped_linear vs a per-expert F.linear loop (BF16), tokens/s")
+    for experts, tokens, d_in, d_out in MOE_SHAPES[:1] if args.quick else MOE_SHAPES:
+        counts = _uneven_counts(tokens, experts)
+        x = torch.randn(tokens, d_in, device=dev, dtype=torch.bfloat16, requires_grad=True)
+        w = torch.randn(experts, d_out, d_in, device=dev, dtype=torch.bfloat16) / d_in**0.5
+        w.requires_grad_(True)
+        dy = torch.randn(tokens, d_out, device=dev, dtype=torch.bfloat16)
+        t_fp8 = _time_gpu(_moe_step, (fp8_grouped_linear, x, w, counts, dy), warmup, iters, flush)
+        t_bf16 = _time_gpu(_moe_step, (_bf16_grouped_linear, x, w, counts, dy), warmup, iters, flush)
+        y8 = fp8_grouped_linear(x, w, counts)
+        yb = _bf16_grouped_linear(x, w, counts)
+        diff = calc_diff(y8, yb)
+        all_ok &= diff < CALC_DIFF_TOLERANCE
+        print(f"E={experts} tokens={tokens} {d_in}->{d_out}: fp8 {tokens / t_fp8:,.0f} tok/s, bf16 loop "
+              f"{tokens / t_bf16:,.0f} tok/s, ratio {t_bf16 / t_fp8:.2f}x | calc_diff y {diff:.1e}")  # fmt: skip
+        results["moe"].append({"experts": experts, "tokens": tokens, "in": d_in, "out": d_out,
+                               "fp8_tok_s": tokens / t_fp8, "bf16_tok_s": tokens / t_bf16, "diff": diff})  # fmt: skip
     if args.tune:
         results["tune"] = _tune_triton(args.tune, dev, warmup, iters, flush)
     results["all_correct"] = all_ok
