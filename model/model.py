@@ -305,7 +305,8 @@ class SciForgeModel(nn.Module):
         `label_weights` (B, T), aligned with `labels`, weights each target (e.g. Intern-S1's per-sample
         l^-1/2 weighting); the loss is then sum(w * ce) / sum(w) over the targets that count.
         """
-        target = labels[:, 1:].clone()
+        # Shift the targets rather than slicing the logits: slicing would cost a (B, T, V) copy in backward.
+        target = F.pad(labels[:, 1:], (0, 1), value=IGNORE_INDEX)
         specials = (
             (self.config.image_token_id, self.vision_model),
             (self.config.ts_token_id, self.time_series_model),
@@ -313,12 +314,14 @@ class SciForgeModel(nn.Module):
         for special, encoder in specials:
             if special is not None and encoder is not None:
                 target[target == special] = IGNORE_INDEX
-        pred = logits[:, : target.shape[1]].reshape(-1, logits.shape[-1])
+        pred = logits.reshape(-1, logits.shape[-1])
         pred = pred.to(torch.promote_types(pred.dtype, torch.float32))  # fp32 at least
         if label_weights is None:
             return F.cross_entropy(pred, target.reshape(-1), ignore_index=IGNORE_INDEX)
         ce = F.cross_entropy(pred, target.reshape(-1), ignore_index=IGNORE_INDEX, reduction="none")
-        w = label_weights[:, 1:].reshape(-1).to(ce.dtype) * (target.reshape(-1) != IGNORE_INDEX)
+        w = F.pad(label_weights[:, 1:], (0, 1)).reshape(-1).to(ce.dtype) * (
+            target.reshape(-1) != IGNORE_INDEX
+        )
         return (ce * w).sum() / w.sum().clamp_min(torch.finfo(torch.float32).tiny)
 
     def new_cache(self, batch: int, max_len: int) -> KVCache:
