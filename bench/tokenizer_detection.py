@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tokenizer_data import SEED, data_arg, load  # noqa: E402
 
-from pipelines.tokenizer.detect import Detector, rdkit_atoms  # noqa: E402
+from pipelines.tokenizer.detect import Detector, _strip_candidate, rdkit_atoms  # noqa: E402
 from pipelines.tokenizer.smiles import count_units  # noqa: E402
 
 Span = tuple[int, int, str]
@@ -103,9 +103,10 @@ def intern_s1(text: str) -> list[Span]:
     parses; proteins as runs of 27 or more capital letters."""
     out = []
     for m in _RUN.finditer(text):
-        s = m.group(0).rstrip(".,;:")
+        lt, rt = _strip_candidate(m.group(0))  # the same trimming of prose punctuation as ours
+        s = m.group(0)[lt:rt]
         if count_units(s) >= 10 and sum(c.isalpha() for c in s) >= 5 and rdkit_atoms(s) > 0:
-            out.append((m.start(), m.start() + len(s), "smiles"))
+            out.append((m.start() + lt, m.start() + rt, "smiles"))
     taken = [(a, b) for a, b, _ in out]
     out += [(m.start(), m.end(), "protein") for m in _CAPS.finditer(text)
             if all(m.end() <= a or m.start() >= b for a, b in taken)]

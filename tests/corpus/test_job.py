@@ -127,3 +127,20 @@ def test_unpublished_input_is_refused(settings: Any) -> None:
 
     with pytest.raises(DatasetNotPublished):
         run_corpus(settings, DatasetRef("clean", "pages", "nope"), "2026-01-01", engine="local")
+
+
+def test_corpus_cli_info_and_sample(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import pipelines.config as config
+    from pipelines.corpus.cli import app
+
+    s = with_corpus(settings, seq_len=32, num_shards=1)
+    ref = run_corpus(s, make_pages(s), "2026-01-01", engine="local")
+    monkeypatch.setattr(config, "get_settings", lambda: s)
+    runner = CliRunner()
+    r = runner.invoke(app, ["info", str(ref)])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["seq_len"] == 32
+    r = runner.invoke(app, ["sample", str(ref), "--index", "0"])
+    assert r.exit_code == 0 and "--- document" in r.output
