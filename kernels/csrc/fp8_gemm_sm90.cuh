@@ -32,6 +32,7 @@ constexpr int kSwizzleAlign = 1024;  // 128B-swizzled tiles: 8 rows x 128 bytes 
 constexpr int kGroupM = 16;        // CTAs along M sharing a B tile in L2 (rasterization)
 constexpr int kProducerRegs = 40;  // setmaxnreg budget: producer warpgroup (DeepGEMM's split)
 constexpr int kMathRegs = 232;     // setmaxnreg budget: each math warpgroup
+constexpr int kMaxDevices = 64;    // devices whose shared-memory attribute is remembered (others: set per call)
 
 // ---------------------------------------------------------------------------------------------
 // PTX wrappers
@@ -343,7 +344,14 @@ cudaError_t launch(const void* a, const float* a_scale, const void* b, const flo
   }
   auto kernel = fp8_gemm_kernel<kBlockM, kStages, kGrouped, OutT>;
   constexpr size_t smem = SmemLayout<kBlockM, kStages>::kBytes;
-  cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+  // Raise the dynamic shared-memory limit once per instantiation and device.
+  static bool smem_configured[kMaxDevices] = {false};
+  int device = 0;
+  cudaError_t e = cudaGetDevice(&device);
+  if (e == cudaSuccess && (device >= kMaxDevices || !smem_configured[device])) {
+    e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+    if (e == cudaSuccess && device < kMaxDevices) smem_configured[device] = true;
+  }
   if (e != cudaSuccess) {
     snprintf(err, err_len, "cudaFuncSetAttribute(%zu bytes of shared memory): %s", smem, cudaGetErrorString(e));
     return e;
