@@ -100,3 +100,10 @@ def test_config_switches_and_validation() -> None:
         DetectorConfig(smiles_min_units=0)
     with pytest.raises(ValueError):
         DetectorConfig(unknown=1)  # type: ignore[call-arg]
+
+
+def test_rdkit_noise_is_silenced(det: Detector, capfd: pytest.CaptureFixture[str]) -> None:
+    det.detect("bad rings C1CCCCC2CCCC(=O)N and valence C(C)(C)(C)(C)CCCCC and c1cccc1CCCCCC here")
+    out, err = capfd.readouterr()
+    assert "SMILES Parse Error" not in err + out and "Can't kekulize" not in err + out
+    assert "Explicit valence" not in err + out
