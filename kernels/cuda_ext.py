@@ -84,6 +84,7 @@ def load_extension(verbose: bool = False) -> ModuleType:
         raise RuntimeError("this torch has no CUDA support; the extension needs a CUDA torch")
     from torch.utils.cpp_extension import load
 
+    log.info("loading the sm_90a FP8 GEMM extension (built on first use, ~1-2 min; cached afterwards)")
     return load(
         name=EXTENSION_NAME,
         sources=[str(BINDING_SOURCE), str(KERNEL_SOURCE)],
