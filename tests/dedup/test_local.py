@@ -43,7 +43,7 @@ def test_planted_corpus() -> None:
     c = res.counters
     assert c.input == len(web) + len(pdf) and c.kept == res.kept.num_rows
     assert sum(c.dropped.values()) == res.quarantined.num_rows
-    near = [r for r in res.quarantined.to_pylist() if r["reason"] == "near_duplicate"][0]
+    near = [r for r in res.quarantined.to_pylist() if r["doc_id"] == "w02"][0]
     assert near["representative"] == "web:w_near2#0"
     assert near["component_id"] == component_id("web:w_near2#0")
 

@@ -1,0 +1,230 @@
+"""Throughput of the dedup stage vs datasketch and datatrove, on the same input in one run.
+
+Input: 20 Newsgroups posts (headers stripped) plus edited copies up to --docs documents.
+Measured (documents per second, and per core):
+  * datasketch: normalization + 5-gram shingles + MinHash.bulk (128 perm) + MinHashLSH insert
+    and query, one process (what a single-machine user would write);
+  * datatrove: MinhashDedupSignature + MinhashDedupBuckets + MinhashDedupCluster (its minhash
+    stages 1-3, same 5-grams and bands x rows), run in-process, one core;
+  * sciforge pure features (normalize, shingle, MinHash, bands) on one core;
+  * sciforge Spark job end to end (read, features, exact groups, LSH, verification, connected
+    components, decisions, write) with 1 and 2 cores (--masters, default local[1] local[2];
+    pass spark://host:7077 masters to measure 1 vs 2 workers of a standalone cluster).
+Also the peak Python memory of one feature batch at several batch sizes (an executor's
+memory is bounded by its batch size, not by the input size).
+
+    python bench/dedup_throughput.py [--data ../shared/data] [--docs 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import pyarrow as pa
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dedup_common import DEFAULT_DATA, edit, load_20ng, normalized_tokens, shingle_strings  # noqa: E402
+
+from pipelines.dedup.config import DedupConfig  # noqa: E402
+from pipelines.dedup.features import Featurizer  # noqa: E402
+
+BATCH = 2000
+
+
+def make_docs(data: str, n: int, seed: int = 0) -> list[str]:
+    rng = random.Random(seed)
+    base = load_20ng(data)
+    vocab = [w for t in rng.sample(base, 300) for w in t.split()]
+    docs = list(base[:n])
+    while len(docs) < n:
+        docs.append(edit(rng, rng.choice(base), rng.uniform(0.0, 0.3), vocab))
+    return docs
+
+
+def run_datasketch(docs: list[str], cfg: DedupConfig, b: int, r: int) -> float:
+    from datasketch import MinHash, MinHashLSH
+
+    t0 = time.perf_counter()
+    tokens = normalized_tokens(docs)
+    sets = [[s.encode() for s in shingle_strings(t, cfg.ngram)] for t in tokens]
+    mhs = MinHash.bulk(sets, num_perm=cfg.num_perm, seed=cfg.seed)
+    lsh = MinHashLSH(num_perm=cfg.num_perm, params=(b, r))
+    with lsh.insertion_session() as session:
+        for i, m in enumerate(mhs):
+            session.insert(i, m)
+    n_cand = sum(len(lsh.query(m)) - 1 for m in mhs)
+    secs = time.perf_counter() - t0
+    print(f"  datasketch: {n_cand} candidate links")
+    return secs
+
+
+def run_datatrove(docs: list[str], cfg: DedupConfig, b: int, r: int) -> float | None:
+    try:
+        from datatrove.data import Document
+        from datatrove.pipeline.dedup.minhash import (
+            MinhashConfig,
+            MinhashDedupBuckets,
+            MinhashDedupCluster,
+            MinhashDedupSignature,
+        )
+    except ImportError:
+        print("  datatrove: not installed (pip install datatrove) -- skipped")
+        return None
+    from datatrove.utils.hashing import HashConfig
+    from datatrove.utils.word_tokenizers import WordTokenizer
+
+    class Whitespace(WordTokenizer):
+        """datatrove's English default needs spaCy (not installed here): split its simplified
+        text on whitespace instead (cheaper than spaCy, so this favours datatrove)."""
+
+        def word_tokenize(self, text: str) -> list[str]:
+            return text.split()
+
+        def sent_tokenize(self, text: str) -> list[str]:
+            return [text]
+
+        def span_tokenize(self, text: str) -> list[tuple[int, int]]:
+            return [(0, len(text))]
+
+    tmp = tempfile.mkdtemp(prefix="dt_minhash_")
+    # sha1 64-bit shingle hashes: datatrove's xxhash path fails on str input with xxhash 4.x
+    mc = MinhashConfig(n_grams=cfg.ngram, num_buckets=b, hashes_per_bucket=r, seed=cfg.seed,
+                       hash_config=HashConfig(precision=64, hash_fc="sha1"))
+    t0 = time.perf_counter()
+    sig = MinhashDedupSignature(output_folder=f"{tmp}/sigs", config=mc, language=Whitespace())
+    sig.run((Document(text=t, id=str(i)) for i, t in enumerate(docs)), rank=0, world_size=1)
+    buckets = MinhashDedupBuckets(input_folder=f"{tmp}/sigs", output_folder=f"{tmp}/buckets", config=mc)
+    for bi in range(b):
+        buckets.run(None, rank=bi, world_size=b)
+    MinhashDedupCluster(input_folder=f"{tmp}/buckets", output_folder=f"{tmp}/remove", config=mc).run(None, 0, 1)
+    return time.perf_counter() - t0
+
+
+def run_features(docs: list[str], cfg: DedupConfig) -> float:
+    feat = Featurizer(cfg)
+    feat(pa.array(docs[:50], pa.large_string()))  # warm-up: permutations, imports
+    t0 = time.perf_counter()
+    for i in range(0, len(docs), BATCH):
+        feat(pa.array(docs[i:i + BATCH], pa.large_string()))
+    return time.perf_counter() - t0
+
+
+def feature_memory(docs: list[str], cfg: DedupConfig) -> list[tuple[int, float]]:
+    feat = Featurizer(cfg)
+    out = []
+    for size in (500, 2000, 8000):
+        batch = pa.array(docs[:size], pa.large_string())
+        tracemalloc.start()
+        feat(batch)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        out.append((size, peak / 2**20))
+    return out
+
+
+def spark_child(data_root: str, master: str, n_parts: int) -> None:
+    """Run the Spark job once (in its own process, so each master gets a fresh session)."""
+    from jobs.dedup import run_dedup
+    from jobs.spark import get_spark
+    from pipelines.config import load_settings
+    from pipelines.datasets import DatasetRef
+
+    cores = int(master[6:-1]) if master.startswith("local[") else 1
+    settings = load_settings(storage={"data_root": data_root},
+                             spark={"master": master, "shuffle_partitions": max(2, 2 * cores),
+                                    "driver_memory": "4g"})
+    spark = get_spark(settings)
+    spark.range(1).count()  # session start is not part of the job's time
+    t0 = time.perf_counter()
+    run_dedup(settings, [DatasetRef("clean", "web_pages", "2026-01-01_bench")], "2026-01-01", spark=spark)
+    secs = time.perf_counter() - t0
+    print("RESULT " + json.dumps({"master": master, "secs": secs}), flush=True)
+    spark.stop()
+
+
+def run_spark(docs: list[str], masters: list[str]) -> dict[str, float]:
+    from pipelines.datasets import DatasetRef, write_dataset
+    from pipelines.dedup.features import PAGE_SCHEMA
+    from pipelines.storage import LocalStorage
+
+    root = tempfile.mkdtemp(prefix="dedup_bench_")
+    rows = [{"doc_id": f"{i:07d}", "page": 0, "source": "web", "url": f"https://ng/{i}", "domain": "ng",
+             "field": "", "text": t} for i, t in enumerate(docs)]
+    table = pa.Table.from_pylist(rows, schema=PAGE_SCHEMA)
+    n_parts = 8
+    step = -(-len(rows) // n_parts)
+    write_dataset(LocalStorage(root), DatasetRef("clean", "web_pages", "2026-01-01_bench"),
+                  [table.slice(i, step) for i in range(0, len(rows), step)], schema=PAGE_SCHEMA,
+                  logical_date="2026-01-01")
+    out = {}
+    for master in masters:
+        env = dict(os.environ, PYTHONPATH=str(REPO))
+        proc = subprocess.run([sys.executable, __file__, "--spark-child", root, master], env=env,
+                              capture_output=True, text=True, check=False)
+        line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+        if not line:
+            print(proc.stdout[-2000:], proc.stderr[-4000:])
+            raise SystemExit(f"spark run on {master} failed")
+        out[master] = json.loads(line[0][7:])["secs"]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", default=DEFAULT_DATA, help="shared data folder (default ../shared/data)")
+    ap.add_argument("--docs", type=int, default=20000)
+    ap.add_argument("--masters", nargs="*", default=["local[1]", "local[2]"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["datasketch", "datatrove", "spark"])
+    ap.add_argument("--spark-child", nargs=2, metavar=("ROOT", "MASTER"), help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.spark_child:
+        spark_child(a.spark_child[0], a.spark_child[1], 8)
+        return
+    cfg = DedupConfig()
+    b, r = Featurizer(cfg).bands_rows
+    docs = make_docs(a.data, a.docs)
+    words = sum(len(d.split()) for d in docs) / len(docs)
+    print(f"{len(docs)} documents, {words:.0f} words on average; {cfg.num_perm} permutations, "
+          f"{cfg.ngram}-grams, LSH {b}x{r} (threshold {cfg.threshold}); cpus here: {os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+    res: dict[str, tuple[float, int]] = {}  # name -> (seconds, cores)
+    res["sciforge features (1 core)"] = (run_features(docs, cfg), 1)
+    if "datasketch" not in a.skip:
+        res["datasketch MinHash.bulk + LSH (1 core)"] = (run_datasketch(docs, cfg, b, r), 1)
+    if "datatrove" not in a.skip:
+        secs = run_datatrove(docs, cfg, b, r)
+        if secs is not None:
+            res["datatrove minhash stages 1-3 (1 core)"] = (secs, 1)
+    if "spark" not in a.skip:
+        for master, secs in run_spark(docs, a.masters).items():
+            cores = int(master[6:-1]) if master.startswith("local[") else 1
+            res[f"sciforge Spark job end to end ({master})"] = (secs, cores)
+    base = res.get("datasketch MinHash.bulk + LSH (1 core)")
+    print(f"\n{'pipeline':50s} {'seconds':>8s} {'docs/s':>9s} {'docs/s/core':>12s} {'vs datasketch':>14s}")
+    for name, (secs, cores) in res.items():
+        per_core = len(docs) / secs / cores
+        ratio = f"{per_core / (len(docs) / base[0]):.2f}x" if base else "-"
+        print(f"{name:50s} {secs:8.2f} {len(docs) / secs:9.0f} {per_core:12.0f} {ratio:>14s}")
+    spark_runs = [(k, v) for k, v in res.items() if "Spark" in k]
+    if len(spark_runs) == 2:
+        (k1, (s1, c1)), (k2, (s2, c2)) = spark_runs
+        print(f"\nscaling {c1} -> {c2} cores: speedup {s1 / s2:.2f}x (ideal {c2 / c1:.0f}x)")
+    print("\npeak Python memory of one feature batch (tracemalloc):")
+    for size, mib in feature_memory(docs, cfg):
+        print(f"  batch of {size:5d} docs: {mib:7.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()
