@@ -134,6 +134,13 @@ def feature_memory(docs: list[str], cfg: DedupConfig) -> list[tuple[int, float]]
     return out
 
 
+def _cores(master: str) -> int:
+    """local[N] -> N; spark://host:port#N (standalone, N executors of 1 core) -> N."""
+    if master.startswith("local["):
+        return int(master[6:-1])
+    return int(master.split("#")[1]) if "#" in master else 1
+
+
 def spark_child(data_root: str, master: str, n_parts: int) -> None:
     """Run the Spark job once (in its own process, so each master gets a fresh session)."""
     from jobs.dedup import run_dedup
@@ -141,10 +148,14 @@ def spark_child(data_root: str, master: str, n_parts: int) -> None:
     from pipelines.config import load_settings
     from pipelines.datasets import DatasetRef
 
-    cores = int(master[6:-1]) if master.startswith("local[") else 1
+    cores = _cores(master)
+    extra = {} if master.startswith("local") else {"spark.cores.max": str(cores),
+                                                    "spark.driver.host": "127.0.0.1",
+                                                    "spark.driver.bindAddress": "127.0.0.1"}
     settings = load_settings(storage={"data_root": data_root},
-                             spark={"master": master, "shuffle_partitions": max(2, 2 * cores),
-                                    "driver_memory": "4g"})
+                             spark={"master": master.split("#")[0], "shuffle_partitions": max(2, 2 * cores),
+                                    "driver_memory": "2g", "executor_memory": "2g", "executor_cores": 1,
+                                    "extra_conf": extra})
     spark = get_spark(settings)
     spark.range(1).count()  # session start is not part of the job's time
     t0 = time.perf_counter()
@@ -181,11 +192,23 @@ def run_spark(docs: list[str], masters: list[str]) -> dict[str, float]:
     return out
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=DEFAULT_DATA, help="shared data folder (default ../shared/data)")
     ap.add_argument("--docs", type=int, default=20000)
-    ap.add_argument("--masters", nargs="*", default=["local[1]", "local[2]"])
+    ap.add_argument("--masters", nargs="*", default=["local[1]", "local[2]"],
+                    help="Spark masters to time the job on: local[N], or spark://HOST:PORT#N (N executors)")
+    ap.add_argument("--standalone", action="store_true",
+                    help="start a local standalone cluster (2 workers x 1 core, random ports) and time "
+                         "the job with 1 and 2 executors on it instead of --masters")
     ap.add_argument("--skip", nargs="*", default=[], choices=["datasketch", "datatrove", "spark"])
     ap.add_argument("--spark-child", nargs=2, metavar=("ROOT", "MASTER"), help=argparse.SUPPRESS)
     a = ap.parse_args()
@@ -207,10 +230,23 @@ def main() -> None:
         secs = run_datatrove(docs, cfg, b, r)
         if secs is not None:
             res["datatrove minhash stages 1-3 (1 core)"] = (secs, 1)
-    if "spark" not in a.skip:
-        for master, secs in run_spark(docs, a.masters).items():
-            cores = int(master[6:-1]) if master.startswith("local[") else 1
-            res[f"sciforge Spark job end to end ({master})"] = (secs, cores)
+    cluster = None
+    if a.standalone and "spark" not in a.skip:
+        from infra.services.standalone import StandaloneCluster
+
+        port = _free_port()
+        cluster = StandaloneCluster(tempfile.mkdtemp(prefix="dedup_standalone_"), port=port,
+                                    ui_port=_free_port(), workers=2, worker_cores=1, worker_memory="2g")
+        cluster.start()
+        a.masters = [f"{cluster.master_url}#1", f"{cluster.master_url}#2"]
+    try:
+        spark_times = run_spark(docs, a.masters) if "spark" not in a.skip else {}
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    if spark_times:
+        for master, secs in spark_times.items():
+            res[f"sciforge Spark job end to end ({master})"] = (secs, _cores(master))
     base = res.get("datasketch MinHash.bulk + LSH (1 core)")
     print(f"\n{'pipeline':50s} {'seconds':>8s} {'docs/s':>9s} {'docs/s/core':>12s} {'vs datasketch':>14s}")
     for name, (secs, cores) in res.items():

@@ -365,7 +365,10 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     edges = scored.where(passed).select("u", "v")
 
     # 5. connected components of the exact representatives
-    roots, rounds = connected_components(spark, edges, cfg.cc_max_iterations)
+    if n_edges:
+        roots, rounds = connected_components(spark, edges, cfg.cc_max_iterations)
+    else:  # nothing to connect: skip the rounds
+        roots, rounds = spark.createDataFrame([], "node long, root long"), 0
     nodes3 = (nodes2.drop("bands", "minhash")
               .join(roots.withColumnRenamed("node", "exact_rep"), "exact_rep", "left")
               .withColumn("root", F.when(ok, F.coalesce("root", "exact_rep")).otherwise(F.col("nid")))
