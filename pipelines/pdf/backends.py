@@ -132,7 +132,7 @@ def ocr_tesseract(path: str, pno: int, opts: dict[str, Any]) -> str:
                                dpi=int(opts.get("dpi", 200)), full=True, tessdata=tessdata_dir())
     blocks, feats = extract_blocks(page, textpage=tp)
     return page_markdown(page, blocks, feats, running=set(), margin_share=opts.get("margin_share", 0.1),
-                         table_min_hlines=10**9, table_min_vlines=10**9, code_blocks=False)
+                         table_min_crossings=10**9, code_blocks=False)
 
 
 def _osd_rotation(page: Any, opts: dict[str, Any]) -> int:

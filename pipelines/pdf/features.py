@@ -84,6 +84,7 @@ class PageFeatures:
     visible_text_ratio: float = 1.0  # share of text-layer characters that actually render
     tables: int = 0
     grid_bbox: list[float] = field(default_factory=list)  # union of the ruling lines (table search area)
+    grid_crossings: int = 0  # crossings of horizontal and vertical rules (a ruled table has many)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -150,7 +151,7 @@ def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFe
             blocks.append(Block(lines, tuple(b["bbox"])))
     text = "\n".join(all_text)
     math_chars = T.math_char_count(text)
-    feats.text_chars = sum(1 for c in text if not c.isspace())
+    feats.text_chars = T.visible_chars(text)
     feats.text_blocks = len(blocks)
     feats.fonts = sorted(fonts)
     feats.math_font_chars = math_font
@@ -161,6 +162,9 @@ def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFe
     feats.bad_chars = T.bad_char_count(text)
     feats.garble_score = T.garble_score(text)
     return blocks, feats
+
+
+_MAX_CROSSING_PAIRS = 250_000
 
 
 def add_graphics_features(page: Any, feats: PageFeatures, *, visibility_min_coverage: float) -> list[Any]:
@@ -179,9 +183,8 @@ def add_graphics_features(page: Any, feats: PageFeatures, *, visibility_min_cove
         feats.image_coverage = min(1.0, cover / area)
     paths = page.get_cdrawings()
     feats.drawing_paths = len(paths)
-    h = v = 0
-    gx0 = gy0 = float("inf")
-    gx1 = gy1 = float("-inf")
+    hs: list[tuple[float, float, float]] = []  # (x0, x1, y)
+    vs: list[tuple[float, float, float]] = []  # (y0, y1, x)
     for p in paths:
         for it in p.get("items", ()):
             op = it[0]
@@ -193,15 +196,20 @@ def add_graphics_features(page: Any, feats: PageFeatures, *, visibility_min_cove
                 continue
             w, hh = abs(x1 - x0), abs(y1 - y0)
             if hh < 2 and w > 20:  # horizontal rule (a line or a hairline rectangle)
-                h += 1
+                hs.append((min(x0, x1), max(x0, x1), (y0 + y1) / 2))
             elif w < 2 and hh > 8:  # vertical rule
-                v += 1
-            else:
-                continue
-            gx0, gy0 = min(gx0, x0, x1), min(gy0, y0, y1)
-            gx1, gy1 = max(gx1, x0, x1), max(gy1, y0, y1)
+                vs.append((min(y0, y1), max(y0, y1), (x0 + x1) / 2))
+    h, v = len(hs), len(vs)
+    if h * v > _MAX_CROSSING_PAIRS:  # a hatched drawing: do not spend quadratic time on it
+        feats.grid_crossings = h * v
+    else:
+        tol = 2.0
+        feats.grid_crossings = sum(1 for hx0, hx1, hy in hs for vy0, vy1, vx in vs
+                                   if hx0 - tol <= vx <= hx1 + tol and vy0 - tol <= hy <= vy1 + tol)
     if h or v:
-        feats.grid_bbox = [round(gx0, 1), round(gy0, 1), round(gx1, 1), round(gy1, 1)]
+        xs = [x for a in hs for x in a[:2]] + [a[2] for a in vs]
+        ys = [a[2] for a in hs] + [y for a in vs for y in a[:2]]
+        feats.grid_bbox = [round(min(xs), 1), round(min(ys), 1), round(max(xs), 1), round(max(ys), 1)]
     feats.hlines, feats.vlines = h, v
     if feats.text_chars and feats.image_count and feats.image_coverage >= visibility_min_coverage:
         feats.visible_text_ratio = visible_text_ratio(page, feats)

@@ -121,8 +121,8 @@ def _reading_order(items: list[_Item], width: float) -> list[_Item]:
     return out
 
 
-def _tables(page: Any, feats: PageFeatures, min_h: int, min_v: int) -> list[_Item]:
-    if feats.hlines < min_h or feats.vlines < min_v:
+def _tables(page: Any, feats: PageFeatures, min_crossings: int) -> list[_Item]:
+    if feats.grid_crossings < min_crossings:
         return []
     out = []
     try:
@@ -160,13 +160,12 @@ def _inside(b: tuple[float, float, float, float], r: tuple[float, float, float, 
 
 
 def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, running: set[str],
-                  margin_share: float, table_min_hlines: int, table_min_vlines: int,
-                  code_blocks: bool = True) -> str:
+                  margin_share: float, table_min_crossings: int, code_blocks: bool = True) -> str:
     """Markdown of one page from its text blocks, without running headers and page numbers.
     ``code_blocks=False`` for OCR text pages (their glyph-less font reports as monospace)."""
     # find_tables returns right-to-left scripts in visual (reversed) order: keep block text there.
     rtl = any(_RTL_RE.search(b.text) for b in blocks)
-    tables = [] if rtl else _tables(page, feats, table_min_hlines, table_min_vlines)
+    tables = [] if rtl else _tables(page, feats, table_min_crossings)
     body = body_size(blocks)
     items: list[_Item] = []
     pending = sorted(tables, key=lambda t: t.bbox[1])

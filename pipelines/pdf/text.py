@@ -81,23 +81,22 @@ def bad_char_count(text: str) -> int:
     return n
 
 
+_TOKEN_RE = re.compile(r"[^\s|]+")
+# Junk: 5+ ASCII letters without a vowel ("rnnst"), or the OCR confusions l/1 and O/0 inside a
+# lowercase word ("l1l", "rn0del", "d0ne"); chemical formulas and indices (H2O, CO2, x1) are not junk.
+_NO_VOWEL_RE = re.compile(r"^[^A-Za-z]*[B-DF-HJ-NP-TV-XZb-df-hj-np-tv-xz]{5,}[^A-Za-z]*$")
+_MIXED_RE = re.compile(r"[a-z][01][a-z]")
+
+
 def junk_token_share(text: str) -> float:
-    """Share of Latin-letter tokens that no language writes: no vowel in 5+ letters, or letters
-    mixed with digits inside one short token ("l1l", "rn0"). Noisy OCR layers and
-    wrong font encodings produce these; real prose stays under ~5%."""
-    # Markdown table pipes separate cells, they are not part of words.
-    tokens = [t for t in _WORD_RE.findall(text.replace("|", " ")) if _LATIN_LETTER_RE.search(t)]
+    """Share of Latin-letter tokens that no language writes: no vowel in 5+ letters ("rnnst"), or
+    a 0/1 digit inside a lowercase word ("l1l", "rn0del").
+    Noisy OCR layers and wrong font encodings produce these; real prose stays under ~5%.
+    Markdown table pipes separate cells, they are not part of words."""
+    tokens = [t for t in _TOKEN_RE.findall(text) if _LATIN_LETTER_RE.search(t)]
     if len(tokens) < 20:
         return 0.0
-    junk = 0
-    for t in tokens:
-        core = t.strip(".,;:()[]{}\"'!?")
-        letters = sum(c.isalpha() for c in core)
-        if letters >= 5 and core.isalpha() and core.isascii() and not _VOWEL_RE.search(core):
-            junk += 1
-        elif 2 <= len(core) <= 6 and any(c.isdigit() or c == "\\" for c in core) and \
-                letters >= 2 and not core[0].isdigit() and not any(c in "=+-_^/" for c in core):
-            junk += 1
+    junk = sum(1 for t in tokens if _NO_VOWEL_RE.match(t) or _MIXED_RE.search(t))
     return junk / len(tokens)
 
 
@@ -106,9 +105,16 @@ def junk_token_share(text: str) -> float:
 JUNK_TOKEN_WEIGHT = 0.5
 
 
+_SPACE_RE = re.compile(r"\s+")
+
+
+def visible_chars(text: str) -> int:
+    return len(text) - sum(len(m) for m in _SPACE_RE.findall(text))
+
+
 def garble_score(text: str) -> float:
     """0 = clean text, 1 = nothing readable. Share of bad characters plus weighted junk tokens."""
-    visible = sum(1 for c in text if not c.isspace())
+    visible = visible_chars(text)
     if visible == 0:
         return 0.0
     return min(1.0, bad_char_count(text) / visible + JUNK_TOKEN_WEIGHT * junk_token_share(text))
