@@ -1,0 +1,63 @@
+"""`sciforge train cpt|mmpt|sft --config FILE [--set key=value ...]`.
+
+Single process: run it as is. Data-parallel: `torchrun --nproc_per_node N -m model.train.cli cpt ...` or
+`deepspeed --num_gpus N model/train/cli.py cpt ...` (set OMP_NUM_THREADS=1 per rank on CPU).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="Training stages on DeepSpeed: cpt, mmpt, sft (resume automatically).", no_args_is_help=True
+)
+
+
+def _run(stage: str, config: Path, overrides: list[str], run: str | None) -> None:
+    from model.train.config import TrainConfig, _deep_update, parse_override
+    from model.train.trainer import train
+
+    extra: dict = {"stage": stage}
+    for item in overrides:
+        extra = _deep_update(extra, parse_override(item))
+    if run:
+        extra["run"] = run
+    try:
+        cfg = TrainConfig.load(config, **extra)
+    except (ValueError, OSError) as err:
+        raise typer.BadParameter(str(err)) from err
+    summary = train(cfg)
+    import torch.distributed as dist
+
+    if not dist.is_initialized() or dist.get_rank() == 0:
+        typer.echo(json.dumps(summary, indent=2, sort_keys=True))
+
+
+CONFIG = typer.Option(..., "--config", "-c", exists=True, dir_okay=False, help="JSON or YAML TrainConfig")
+SET = typer.Option([], "--set", help="override a field, e.g. --set schedule.lr=1e-3 (repeatable)")
+RUN = typer.Option(None, "--run", help="run name (checkpoints/<stage>/<run>/)")
+
+
+@app.command()
+def cpt(config: Path = CONFIG, set_: list[str] = SET, run: str | None = RUN) -> None:
+    """Continued pre-training on a corpus snapshot (WSD schedule, batch-size warm-up)."""
+    _run("cpt", config, set_, run)
+
+
+@app.command()
+def mmpt(config: Path = CONFIG, set_: list[str] = SET, run: str | None = RUN) -> None:
+    """Multimodal pre-training on generated molecule-image and signal samples."""
+    _run("mmpt", config, set_, run)
+
+
+@app.command()
+def sft(config: Path = CONFIG, set_: list[str] = SET, run: str | None = RUN) -> None:
+    """Supervised fine-tuning: chat template, assistant-only loss, packing, best-of-N."""
+    _run("sft", config, set_, run)
+
+
+if __name__ == "__main__":
+    app()
