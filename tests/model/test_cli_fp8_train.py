@@ -104,3 +104,15 @@ def test_placeholder_ids_are_plain_tokens_without_an_encoder(text_model, text_cf
     assert text_model(ids).logits.shape == (1, 3, text_cfg.vocab_size)
     with pytest.raises(ValueError, match="no vision encoder"):
         text_model(ids, pixel_values=torch.zeros(1, 3, 56, 56))
+
+
+def test_describe_a_checkpoint_folder_and_meta_build(text_model, tmp_path):
+    from model import save_pretrained
+
+    save_pretrained(text_model, tmp_path)
+    result = CliRunner().invoke(app, ["describe", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    total = json.loads(result.output)["summary"]["TOTAL"]["total"]
+    assert total == sum(p.numel() for p in text_model.parameters())
+    meta = build_model("intern_s1", device="meta")
+    assert all(p.is_meta for p in meta.parameters())
