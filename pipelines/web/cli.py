@@ -1,0 +1,120 @@
+"""`sciforge web ...`: train the science classifier, classify text, run the web filter."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from tqdm import tqdm
+
+from pipelines.web.classifier import (
+    LABELS,
+    LEXICON_PATH,
+    SEED_PATH,
+    HashedLinearClassifier,
+    LexiconTeacher,
+    LLMTeacher,
+    TrainConfig,
+    seed_examples,
+    train,
+)
+from pipelines.web.config import DEFAULT_MODEL
+
+app = typer.Typer(help="Web stage: WARC -> science pages, one decision per domain.", no_args_is_help=True)
+console = Console(stderr=True)
+
+
+def _read_texts(path: Path, text_key: str) -> list[str]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    out = []
+    with opener(path, "rt", encoding="utf-8") as f:  # type: ignore[operator]
+        for line in f:
+            if line.strip():
+                row = json.loads(line)
+                if isinstance(row.get(text_key), str) and row[text_key].strip():
+                    out.append(row[text_key])
+    return out
+
+
+@app.command("train-classifier")
+def train_classifier(
+    out: Annotated[Path, typer.Option(help="where to write the model (safetensors)")] = DEFAULT_MODEL,
+    seed: Annotated[Path, typer.Option(help="gold seed set: JSONL with `text` and `label`")] = SEED_PATH,
+    lexicon: Annotated[Path, typer.Option(help="taxonomy lexicon (JSON)")] = LEXICON_PATH,
+    unlabelled: Annotated[list[Path] | None, typer.Option(
+        help="extra JSONL(.gz) text to label with the teacher (silver labels); repeatable")] = None,
+    text_key: Annotated[str, typer.Option(help="text field of the unlabelled JSONL")] = "text",
+    teacher: Annotated[str, typer.Option(help="silver-label teacher: lexicon | llm")] = "lexicon",
+    endpoint: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for --teacher llm")] = None,
+    model: Annotated[str, typer.Option(help="model name for --teacher llm")] = "",
+    l2: Annotated[float, typer.Option(help="L2 penalty")] = TrainConfig.l2,
+) -> None:
+    """Train the page classifier. With no options it rebuilds the shipped default model byte for byte."""
+    texts, labels = seed_examples(seed, lexicon)
+    console.print(f"seed: {len(texts)} gold examples from {seed.name} + {lexicon.name}")
+    if unlabelled:
+        if teacher == "llm":
+            if not endpoint:
+                raise typer.BadParameter("--teacher llm needs --endpoint")
+            t: LexiconTeacher | LLMTeacher = LLMTeacher(endpoint, model, os.environ.get("OPENAI_API_KEY"))
+        elif teacher == "lexicon":
+            t = LexiconTeacher(str(lexicon))
+        else:
+            raise typer.BadParameter(f"unknown teacher {teacher!r}: lexicon | llm")
+        for p in unlabelled:
+            extra = _read_texts(p, text_key)
+            silver = [t.label(x) for x in tqdm(extra, desc=f"labelling {p.name}", unit="doc")]
+            texts += extra
+            labels += silver
+            console.print(f"{p.name}: {len(extra)} silver labels " +
+                          json.dumps({lab: silver.count(lab) for lab in LABELS}))
+    meta: dict[str, object] = {"seed_file": seed.name}
+    if unlabelled:
+        meta.update(teacher=teacher, unlabelled=[p.name for p in unlabelled])
+    clf = train(texts, labels, TrainConfig(l2=l2), meta=meta)
+    clf.save(out)
+    console.print(f"wrote {out} ({out.stat().st_size} bytes, {len(clf.rows)} feature rows)")
+
+
+@app.command()
+def classify(
+    files: Annotated[list[Path] | None, typer.Argument(help="text files (default: stdin)")] = None,
+    model: Annotated[Path, typer.Option(help="model file")] = DEFAULT_MODEL,
+) -> None:
+    """Print P(science), field and subfield of each text."""
+    clf = HashedLinearClassifier.load(model)
+    lex = LexiconTeacher()
+    items = [(str(f), f.read_text(errors="replace")) for f in files] if files else [("-", sys.stdin.read())]
+    for name, text in items:
+        p = clf.predict(text)
+        print(json.dumps({"input": name, "science_score": p.science_score, "field": p.label,
+                          "subfield": lex.subfield(text, p.label), "probs": p.probs}))
+
+
+@app.command()
+def run(
+    input_ref: Annotated[str, typer.Argument(help="raw web dataset: raw/web/<version>")],
+    date: Annotated[str, typer.Option(help="logical date YYYY-MM-DD")],
+    engine: Annotated[str, typer.Option(help="spark | local")] = "spark",
+) -> None:
+    """Run the web filter job (jobs/web_filter.py) and print the funnel."""
+    from jobs.web_filter import run_web_filter
+    from pipelines.config import get_settings
+    from pipelines.counters import StageCounters
+    from pipelines.datasets import DatasetRef, read_manifest
+    from pipelines.storage import open_storage
+
+    s = get_settings()
+    ref = run_web_filter(s, DatasetRef.parse(input_ref), date, engine=engine)  # type: ignore[arg-type]
+    m = read_manifest(open_storage(s.data_root, s.storage_options()), ref)
+    c = StageCounters.from_dict(m["counters"])
+    console.print(f"{ref}: {c.summary()}")
+    for k, v in sorted(c.metrics.items()):
+        if k.startswith(("domains_", "route_", "rewrite_")):
+            console.print(f"  {k}: {v}")

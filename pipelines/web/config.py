@@ -1,0 +1,145 @@
+"""Typed options of the web stage: ``WebConfig(**settings.stage("web"))``.
+
+Every threshold is a named field whose comment cites where the default comes from. A wrong
+key is a clear error (``extra="forbid"``), e.g. ``SCIFORGE_STAGES__WEB__QUALITY__MIN_WORDS=50``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEFAULT_MODEL = DATA_DIR / "classifier.safetensors"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ExtractConfig(_Section):
+    # resiliparse: ~10x trafilatura's speed (bench/web_extract.py); trafilatura: its default extraction.
+    backend: Literal["resiliparse", "trafilatura"] = "resiliparse"
+    # Common Crawl truncates payloads at 1 MiB (CC WARC docs); a bigger HTML page is counted and dropped.
+    max_html_bytes: int = 1 << 20
+    # Share of control / replacement characters above which a payload is binary, not HTML
+    # (file(1)-style text check; 10% tolerates a few mis-decoded bytes in a real page).
+    max_binary_ratio: float = 0.10
+    # Content types we try to extract; anything else (images, PDFs, JSON) is quarantined.
+    html_content_types: tuple[str, ...] = ("text/html", "application/xhtml+xml", "text/plain", "")
+    # Resiliparse main-content options (its docs): comments and post metadata are boilerplate.
+    keep_comments: bool = False
+    keep_post_meta: bool = False
+
+
+class LangIdConfig(_Section):
+    # Languages kept. Intern-S1 targets English and Chinese web text; the quality rules are
+    # word-based and English-tuned (Gopher, C4), so the default keeps English only.
+    languages: tuple[str, ...] = ("en",)
+    # FineWeb keeps pages whose fastText language score is >= 0.65 (datatrove LanguageFilter).
+    min_score: float = 0.65
+    # Characters of text fed to the identifier: enough for a stable guess, bounded cost.
+    max_chars: int = 4000
+
+
+class QualityConfig(_Section):
+    # --- Gopher quality (Rae et al. 2021, App. A; datatrove GopherQualityFilter defaults)
+    min_words: int = 50
+    max_words: int = 100_000
+    min_avg_word_length: float = 3.0
+    max_avg_word_length: float = 10.0
+    max_symbol_word_ratio: float = 0.1  # '#' and '...' per word
+    max_bullet_lines_ratio: float = 0.9
+    max_ellipsis_lines_ratio: float = 0.3
+    max_non_alpha_words_ratio: float = 0.8  # at least 80% of words hold an alphabetic character
+    min_stop_words: int = 2  # of: the, be, to, of, and, that, have, with
+    # --- Gopher repetition (Rae et al. 2021, Table A1; datatrove GopherRepetitionFilter)
+    dup_line_frac: float = 0.3
+    dup_para_frac: float = 0.3
+    dup_line_char_frac: float = 0.2
+    dup_para_char_frac: float = 0.2
+    top_n_grams: tuple[tuple[int, float], ...] = ((2, 0.2), (3, 0.18), (4, 0.16))
+    dup_n_grams: tuple[tuple[int, float], ...] = ((5, 0.15), (6, 0.14), (7, 0.13), (8, 0.12), (9, 0.11),
+                                                  (10, 0.10))
+    # --- C4 (Raffel et al. 2020, sec. 2.2; datatrove C4QualityFilter)
+    c4_min_sentences: int = 5  # pages with fewer sentences are dropped (C4 uses 3 on lines kept, datatrove 5)
+    c4_max_word_length: int = 1000
+    c4_lorem_ipsum: bool = True
+    c4_curly_bracket: bool = False  # C4 drops pages with '{'; off: it would drop LaTeX and code
+    # --- FineWeb (Penedo et al. 2024, sec. 3.4; datatrove FineWebQualityFilter)
+    fineweb_line_punct_thr: float = 0.12
+    fineweb_short_line_thr: float = 0.67
+    fineweb_short_line_length: int = 30
+    fineweb_char_dup_ratio: float = 0.1  # FineWeb's 0.01 is computed after dedup; pre-dedup 0.1
+    fineweb_new_line_ratio: float = 0.3
+
+
+class ClassifierConfig(_Section):
+    model_path: str = Field(str(DEFAULT_MODEL), description="safetensors model from `sciforge web train-classifier`")
+    # A page is "science" when P(science) = 1 - P(other) reaches this. 0.5: the Bayes decision for
+    # equal costs; the domain step, not this threshold, carries the precision.
+    page_threshold: float = 0.5
+
+
+class DomainConfig(_Section):
+    # Intern-S1 (sec. 3.1.1) samples "a few hundred" pages per web domain and labels them; 200 here.
+    sample_size: int = 200
+    # Below this many classifiable pages a domain has no reliable purity: pages are judged alone.
+    min_pages: int = 3
+    # Keep a domain when at least this share of its sampled pages is science. Intern-S1 moved its
+    # web data from ~2% to ~50% target-domain share; 0.5 is that target as a per-domain bar.
+    keep_purity: float = 0.5
+    # Rewrite band: domains between rewrite_purity and keep_purity hold science worth rescuing by
+    # rewriting (Intern-S1: "rewrite with an LLM"); below it, drop.
+    rewrite_purity: float = 0.2
+    # Share of the domain's fetched pages that survive extraction, language and quality rules. A
+    # science-pure domain whose pages mostly fail parsing is rewritten, not kept as is.
+    keep_quality: float = 0.5
+    # A page on a drop domain is rescued when its own P(science) reaches this (counted).
+    rescue_score: float = 0.95
+    # A line is domain boilerplate when it repeats on at least this share of the sampled pages
+    # (and on at least 2 pages): navigation, footers, cookie banners.
+    boilerplate_line_share: float = 0.5
+
+
+class RewriteConfig(_Section):
+    # OpenAI-compatible chat endpoint, e.g. http://127.0.0.1:8000/v1 (vLLM / SGLang). None: the
+    # deterministic cleanup (strip domain-boilerplate and boilerplate-pattern lines).
+    endpoint: str | None = None
+    model: str = ""
+    api_key_env: str = "OPENAI_API_KEY"
+    timeout_s: float = 60.0
+    max_chars: int = 12_000  # bounds the prompt of one page
+    temperature: float = 0.0  # deterministic decoding for reproducible rewrites
+
+
+class WebConfig(_Section):
+    extract: ExtractConfig = Field(default_factory=ExtractConfig)
+    langid: LangIdConfig = Field(default_factory=LangIdConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+    domain: DomainConfig = Field(default_factory=DomainConfig)
+    rewrite: RewriteConfig = Field(default_factory=RewriteConfig)
+    # Only 2xx responses carry a page (a 404 body is an error page, not content).
+    ok_statuses: tuple[int, ...] = (200, 203)
+
+    @model_validator(mode="after")
+    def _check(self) -> WebConfig:
+        d = self.domain
+        if not 0 <= d.rewrite_purity <= d.keep_purity <= 1:
+            raise ValueError("web.domain: need 0 <= rewrite_purity <= keep_purity <= 1")
+        if d.sample_size < d.min_pages:
+            raise ValueError("web.domain: sample_size must be >= min_pages")
+        return self
+
+    def hashed(self) -> dict[str, object]:
+        """The options that determine the output (hashed into the dataset version), incl. the model bytes."""
+        import hashlib
+
+        d = self.model_dump(mode="json")
+        p = Path(self.classifier.model_path)
+        d["classifier"]["model_sha256"] = hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else ""
+        d["classifier"]["model_path"] = p.name
+        return d
