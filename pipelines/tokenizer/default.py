@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -91,10 +92,13 @@ def default_tokenizer() -> SciTokenizer:
         except (ValueError, KeyError, json.JSONDecodeError):
             pass  # a corrupt cache entry: retrain below
     tok = train_default()
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     try:
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
         tok.save(tmp)
-        os.replace(tmp, path) if not path.exists() else None
+        if not path.exists():
+            os.replace(tmp, path)  # atomic: a concurrent reader sees no folder or a whole one
     except OSError:
-        pass  # a read-only home: the in-process cache still works
+        pass  # a read-only home, or another process won the race: the in-process cache still works
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     return tok

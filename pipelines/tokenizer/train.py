@@ -13,6 +13,7 @@ import logging
 import random
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
@@ -123,9 +124,33 @@ def _open_text(path: Path) -> io.TextIOBase:
 
 
 def read_smiles(path: Path, limit: int | None = None) -> list[str]:
-    """First column of a .smi/.csv/.txt (optionally .gz); a header line named SMILES is skipped."""
+    """First column of a .smi/.csv/.txt (optionally .gz); a header line named SMILES is skipped.
+
+    A wheel or zip (``pip download --no-deps molsets`` gives MOSES as a wheel) is read through its
+    ``train.csv.gz`` member (or its first .csv.gz/.smi member).
+    """
+    if path.suffix in (".whl", ".zip"):
+        return _smiles_from_archive(path, limit)
+    return _parse_smiles_lines(_open_text(path), limit)
+
+
+def _smiles_from_archive(path: Path, limit: int | None) -> list[str]:
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        names = sorted(n for n in z.namelist() if n.endswith((".csv.gz", ".smi", ".csv")))
+        if not names:
+            raise ValueError(f"{path}: no .csv.gz/.smi/.csv member with SMILES")
+        name = next((n for n in names if n.endswith("train.csv.gz")), names[0])
+        raw = z.read(name)
+    if name.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    return _parse_smiles_lines(io.StringIO(raw.decode("utf-8", "replace")), limit)
+
+
+def _parse_smiles_lines(f: Any, limit: int | None) -> list[str]:
     out: list[str] = []
-    with _open_text(path) as f:
+    with f:
         for line in f:
             s = line.strip().split(",")[0].split()[0].strip('"') if line.strip() else ""
             if not s or s.lower() == "smiles" or s.startswith("#"):

@@ -55,3 +55,19 @@ def test_demo_corpus_planted_spans(demo_corpus: Path) -> None:
     assert any(m == "protein" for _, m in mods["bio-002"])
     assert {m for _, m in mods["bio-003"]} == {"dna"}
     assert mods["math-001"] == set()
+
+
+def test_read_smiles_from_a_wheel(tmp_path: Path) -> None:
+    import gzip
+    import zipfile
+
+    from pipelines.tokenizer.train import read_fasta, read_smiles
+
+    whl = tmp_path / "molsets-0.3.1-py3-none-any.whl"
+    with zipfile.ZipFile(whl, "w") as z:
+        z.writestr("moses/dataset/data/test.csv.gz", gzip.compress(b"SMILES\nCCN\n"))
+        z.writestr("moses/dataset/data/train.csv.gz", gzip.compress(b"SMILES,SPLIT\nCCO,train\nc1ccccc1,train\n"))
+    assert read_smiles(whl) == ["CCO", "c1ccccc1"]
+    assert read_smiles(whl, limit=1) == ["CCO"]
+    (tmp_path / "x.fa").write_text(">a\nMKV\nLLA\n>b\nQQ\n")
+    assert read_fasta(tmp_path / "x.fa") == ["MKVLLA", "QQ"]
