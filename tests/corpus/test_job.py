@@ -144,3 +144,23 @@ def test_corpus_cli_info_and_sample(settings: Any, monkeypatch: pytest.MonkeyPat
     assert json.loads(r.output)["seq_len"] == 32
     r = runner.invoke(app, ["sample", str(ref), "--index", "0"])
     assert r.exit_code == 0 and "--- document" in r.output
+
+
+@pytest.mark.s3
+def test_snapshot_on_s3_matches_local_and_reads_back(settings: Any, s3_server: Any, tmp_path: Any) -> None:
+    local = with_corpus(settings, seq_len=64, num_shards=2)
+    ref = run_corpus(local, make_pages(local), "2026-01-01", engine="local")
+    opts = s3_server.storage_options()
+    s3 = load_settings(storage={"data_root": "s3://sciforge/corpus-test", "s3_endpoint_url": opts["endpoint_url"],
+                                "s3_access_key_id": opts["access_key"], "s3_secret_access_key": opts["secret_key"]},
+                       stages={"corpus": {"seq_len": 64, "num_shards": 2}})
+    open_storage(s3.data_root, s3.storage_options()).check()
+    ref_s3 = run_corpus(s3, make_pages(s3), "2026-01-01", engine="local")
+    assert ref_s3 == ref
+    m_local = read_manifest(open_storage(local.data_root), ref)
+    m_s3 = read_manifest(open_storage(s3.data_root, s3.storage_options()), ref_s3)
+    assert [f["sha256"] for f in m_local["files"]] == [f["sha256"] for f in m_s3["files"]]
+    snap = CorpusSnapshot.open(s3.data_root, ref_s3, s3.storage_options(), cache_dir=tmp_path / "cache", verify=True)
+    snap_local = CorpusSnapshot.open(local.data_root, ref)
+    assert len(snap) == len(snap_local) > 0
+    assert (snap.sequence(len(snap) - 1)[0] == snap_local.sequence(len(snap) - 1)[0]).all()
