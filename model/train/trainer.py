@@ -60,6 +60,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         (run_dir / "train_config.json").write_text(cfg.model_dump_json(indent=2) + "\n")
     model, source = build_stage(cfg)
     seq_len = source.seq_len
+    counters = getattr(source, "counters", None)
+    if rank == 0 and counters is not None:  # what the data preparation kept and dropped, and why
+        (run_dir / "data_counters.json").write_text(json.dumps(counters.to_dict(), indent=2) + "\n")
     batch = BatchSchedule.from_config(cfg.schedule)
     for p in batch.phases:  # validate every phase before any work
         sequences_per_step(p.global_batch_tokens, seq_len, cfg.micro_batch_size, world)
