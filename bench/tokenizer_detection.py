@@ -1,5 +1,5 @@
 """Detection: precision/recall of SMILES and protein spans on text with planted spans, false positives per MB
-of plain prose; ours vs the Intern-S1 rule (SMILES-unit runs >= 10 with >= 5 letters + RDKit; protein =
+of plain text; ours vs the Intern-S1 rule (SMILES-unit runs >= 10 with >= 5 letters + RDKit; protein =
 27+ capitals) and a naive detector (every whitespace token RDKit parses).
 
 Construction (seeded): each document is 3-8 sentences of held-out 20-newsgroups prose; with probability
@@ -7,9 +7,9 @@ Construction (seeded): each document is 3-8 sentences of held-out 20-newsgroups 
 SMILES in prose templates (bare, in parentheses, after "SMILES:", sentence-final with a period), protein
 sequences from Biopython FASTA (inline, wrapped FASTA records with a header, UniProt blocks of ten).
 Hard negatives planted the same way: words RDKit parses (POISON, CISCO, OPINIONS, COONS), '*' runs,
-formulas, IUPAC names, gene names and acronyms, DNA, URLs, DOIs, hex digests, all-caps shouting.
-A predicted span is a true positive when it overlaps a planted span of the same modality with
-intersection-over-union >= 0.9. False positives per MB: all held-out posts, nothing planted.
+formulas, IUPAC names, gene names and acronyms, DNA, URLs, DOIs, hex digests, all-caps shouting, code, math,
+version strings, condensed formulas (CH2=CH-CH2-OH). A predicted span is a true positive when it overlaps a planted span of the same modality with
+intersection-over-union >= 0.9. False positives per MB: all held-out posts and the docling science markdown, nothing planted.
 
     .venv/bin/python bench/tokenizer_detection.py [--data ../shared/data]
 """
@@ -39,7 +39,12 @@ NEGATIVES = ["POISON", "CISCO", "OPINIONS", "COONS", "*****", "**********", "H2O
              "2-methylpropan-1-ol", "N,N-dimethylformamide", "(2S)-2-aminopropanoic acid", "BRCA1", "TP53",
              "IL-6/STAT3", "COVID-19", "SARS-CoV-2", "https://www.ncbi.nlm.nih.gov/pubmed/12345678",
              "doi:10.1021/acs.jcim.0c00123", "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-             "THISISABSOLUTELYTHEBESTCONFERENCEEVERHELD", "NSCLC", "CCCCCCCCCCCC", "MOLECULES"]
+             "THISISABSOLUTELYTHEBESTCONFERENCEEVERHELD", "NSCLC", "CCCCCCCCCCCC", "MOLECULES",
+             # code, math, versions, identifiers, chemistry written as condensed formulas
+             "x[i]=y(j)+1;", "arr[0][1]=F(N)", "f(x)=x^2+2x+1", "CH2=CH-CH2-OH", "CH3(CH2)10COOH",
+             "v1.2.3-beta+build.45", "ISBN 978-3-16-148410-0", "SO4(2-)", "NO3-", "Fe2(SO4)3",
+             "O(n*log(n))", "P(A|B)=P(B|A)P(A)/P(B)", "C++11/C#", "I/O=0x1F", "CYP3A4", "Cas9-sgRNA",
+             "ACGU-rich", "PEG-400", "NaCl/KCl", "HEPES-NaOH"]
 
 
 def wrap(s: str, n: int) -> str:
@@ -162,7 +167,7 @@ def main() -> None:
     n_p = sum(s[2] == "protein" for _, sp in docs for s in sp)
     print(f"{len(docs)} documents, {sum(len(t) for t, _ in docs) / 1e6:.2f} MB, planted {n_s} SMILES, {n_p} proteins")
     detectors = {"ours": ours_fn(Detector()), "intern-s1 rule": intern_s1, "naive rdkit": naive}
-    prose = d.news_test  # one post at a time, as the corpus job sees documents
+    prose = d.news_test + d.science  # one document at a time, as the corpus job sees them
     mb = sum(len(x.encode()) for x in prose) / 1e6
     print(f"\n{'detector':16s} {'SMILES P':>9s} {'SMILES R':>9s} {'prot P':>8s} {'prot R':>8s} "
           f"{'FP/MB smiles':>13s} {'FP/MB prot':>11s} {'s/MB':>6s}")
@@ -177,7 +182,8 @@ def main() -> None:
         fpp = sum(m == "protein" for _, m in found) / mb
         examples[name] = [x[:50] for x, _ in found[:8]]
         print(f"{name:16s} {sp:9.3f} {sr:9.3f} {pp:8.3f} {pr:8.3f} {fps:13.1f} {fpp:11.1f} {secs / mb:6.2f}")
-    print(f"\nplain prose: {mb:.2f} MB of held-out 20-newsgroups posts (nothing planted); first spans found:")
+    print(f"\nplain text: {mb:.2f} MB of held-out 20-newsgroups posts + docling science markdown (nothing planted);"
+          " first spans found:")
     for name, ex in examples.items():
         print(f"  {name}: {ex}")
     print(f"({time.time() - t0:.0f}s)")
