@@ -64,7 +64,8 @@ def generate(
     """Sample continuations for a batch of prompts (lists of token ids).
 
     `multimodal` (pixel_values, time_series, ts_sampling_rates) is passed to the prompt's forward.
-    `stop_token_ids` defaults to the config's eos_token_id.
+    `stop_token_ids` defaults to the config's eos_token_id. A `generator` must live on the model's
+    device (e.g. `torch.Generator("cuda")`); temperature 0 is greedy.
     """
     if not prompts or any(len(p) == 0 for p in prompts):
         raise ValueError("every prompt needs at least one token")
