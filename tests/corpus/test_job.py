@@ -164,3 +164,21 @@ def test_snapshot_on_s3_matches_local_and_reads_back(settings: Any, s3_server: A
     snap_local = CorpusSnapshot.open(local.data_root, ref)
     assert len(snap) == len(snap_local) > 0
     assert (snap.sequence(len(snap) - 1)[0] == snap_local.sequence(len(snap) - 1)[0]).all()
+
+
+def test_all_pages_empty_gives_an_empty_snapshot_and_a_quarantine(settings: Any) -> None:
+    s = with_corpus(settings, seq_len=16)
+    storage = open_storage(s.data_root)
+    schema = pa.schema([("doc_id", pa.string()), ("page", pa.int32()), ("field", pa.string()), ("text", pa.string())])
+    pages = DatasetRef("clean", "pages", "2026-01-02_empty")
+    write_dataset(storage, pages, [pa.table({"doc_id": ["a", "b"], "page": [0, 0], "field": ["", "physics"],
+                                             "text": ["", "  \n"]}, schema=schema)], schema=schema)
+    ref = run_corpus(s, pages, "2026-01-02", engine="local")
+    m = read_manifest(storage, ref)
+    assert m["counters"]["dropped"] == {"empty_text": 2} and m["counters"]["kept"] == 0
+    q = read_manifest(storage, ref.quarantine())
+    assert q["rows"] == 2
+    snap = CorpusSnapshot.open(s.data_root, ref)
+    assert len(snap) == 0
+    with pytest.raises(ValueError, match="cannot fill"):
+        CorpusLoader(snap, batch_size=1)
