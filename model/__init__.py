@@ -12,7 +12,7 @@ import torch
 
 from model.checkpoint import load_pretrained, save_pretrained
 from model.config import PRESETS, ModelConfig, TimeSeriesConfig, VisionConfig, get_config
-from model.generate import GenerationOutput, generate
+from model.generate import GenerationOutput, generate, token_logprobs
 from model.layers import KVCache, doc_ids_from_separators
 from model.model import ModelOutput, MoETransformer, SciForgeModel
 from model.moe import MoEFeedForward, load_balancing_loss, router_z_loss
@@ -40,6 +40,7 @@ __all__ = [
     "load_pretrained",
     "router_z_loss",
     "save_pretrained",
+    "token_logprobs",
 ]
 
 

@@ -118,3 +118,24 @@ def generate(
         mask = torch.cat([mask, (~done).long()[:, None]], dim=1)
     model.train(was_training)
     return GenerationOutput(out_tokens, out_logprobs, reasons)
+
+
+def token_logprobs(
+    model: SciForgeModel,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor | None = None,
+    temperature: float = 1.0,
+    **multimodal: Any,
+) -> torch.Tensor:
+    """log p(input_ids[:, t] | input_ids[:, :t]) for t >= 1, shape (B, T-1), differentiable.
+
+    What RL losses need for the policy (logp_new) and the reference/behaviour policy (logp_old); with
+    the same temperature it reproduces `generate`'s per-token log-probs. Computed as
+    logit - logsumexp(logits) so no (B, T, V) log-softmax tensor is kept.
+    """
+    logits = model(input_ids, attention_mask=attention_mask, **multimodal).logits[:, :-1]
+    logits = logits.to(torch.promote_types(logits.dtype, torch.float32))
+    if temperature > 0:
+        logits = logits / temperature
+    picked = logits.gather(-1, input_ids[:, 1:, None])[..., 0]
+    return picked - torch.logsumexp(logits, dim=-1)

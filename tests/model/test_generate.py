@@ -87,3 +87,22 @@ def test_bad_arguments(text_model):
         generate(text_model, [[]], 3)
     with pytest.raises(ValueError):
         generate(text_model, [[1]], 3, top_p=0)
+
+
+def test_token_logprobs_reproduce_generation_logprobs(text_model):
+    from model import token_logprobs
+
+    gen = generate(
+        text_model, PROMPTS, 6, temperature=0.8, stop_token_ids=[], generator=torch.Generator().manual_seed(3)
+    )
+    width = max(len(p) + len(t) for p, t in zip(PROMPTS, gen.tokens, strict=True))
+    ids = torch.zeros(len(PROMPTS), width, dtype=torch.long)
+    mask = torch.zeros_like(ids)
+    for i, (p, t) in enumerate(zip(PROMPTS, gen.tokens, strict=True)):
+        seq = p + t
+        ids[i, width - len(seq) :] = torch.tensor(seq)
+        mask[i, width - len(seq) :] = 1
+    lp = token_logprobs(text_model, ids, attention_mask=mask, temperature=0.8)
+    assert lp.shape == (len(PROMPTS), width - 1)
+    for i, t in enumerate(gen.tokens):
+        torch.testing.assert_close(lp[i, -len(t) :], torch.tensor(gen.logprobs[i]), rtol=1e-4, atol=1e-4)
