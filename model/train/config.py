@@ -84,8 +84,10 @@ class TrainConfig(BaseModel):
     optim: OptimConfig = Field(default_factory=OptimConfig)
     micro_batch_size: int = Field(2, ge=1)  # sequences per rank per micro step
     max_steps: int | None = Field(None, ge=1)  # stop early (otherwise: schedule.total_tokens)
-    zero_stage: int = Field(1, ge=0, le=3)
-    precision: Literal["fp32", "bf16"] = "fp32"  # bf16 was slower than fp32 on the CPU machines (STACK.md)
+    # ZeRO stage and precision; None = from `deepspeed_config` (else ZeRO-1, fp32: bf16 was slower than
+    # fp32 on the CPU machines, STACK.md).
+    zero_stage: int | None = Field(None, ge=0, le=3)
+    precision: Literal["fp32", "bf16"] | None = None
     deepspeed_config: str | None = None  # a base JSON (infra/deepspeed/*.json); batch/precision set here
     # DeepSpeed's CPU shared-memory allreduce is JIT-compiled on first use (~100 s): off by default; gloo
     # is used instead. Turn it on for multi-rank CPU runs when the build is cached.
@@ -110,6 +112,20 @@ class TrainConfig(BaseModel):
             data = json.loads(text)
         data = _deep_update(data, overrides)
         return cls.model_validate(data)
+
+    @model_validator(mode="after")
+    def _from_deepspeed_file(self) -> TrainConfig:
+        ds: dict[str, Any] = {}
+        if self.deepspeed_config:
+            path = Path(self.deepspeed_config)
+            if not path.is_file():
+                raise ValueError(f"deepspeed_config {path} does not exist")
+            ds = json.loads(path.read_text())
+        if self.zero_stage is None:
+            self.zero_stage = int(ds.get("zero_optimization", {}).get("stage", 1))
+        if self.precision is None:
+            self.precision = "bf16" if ds.get("bf16", {}).get("enabled") else "fp32"
+        return self
 
     def run_dir(self) -> Path:
         return Path(self.out_dir) / self.stage / self.run

@@ -79,11 +79,11 @@ def deepspeed_config(cfg: TrainConfig, world_size: int, first_batch_sequences: i
         }
     )
     zero = dict(base.get("zero_optimization", {}))
-    zero["stage"] = cfg.zero_stage
+    zero["stage"] = cfg.zero_stage or 0
     out["zero_optimization"] = zero
     out["bf16"] = {"enabled": cfg.precision == "bf16"}
     out.pop("fp16", None)
-    if cfg.zero_stage > 0:
+    if cfg.zero_stage:
         # torch.optim.AdamW is supported by ZeRO; this only silences the check for other torch optimizers.
         out.setdefault("zero_allow_untested_optimizer", True)
     return out

@@ -130,7 +130,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         ckpt.save(engine, {"step": step, "tokens": tokens, "consumed_rows": consumed, "seq_len": seq_len})
     out_dir = run_dir / "export"
     if cfg.export:
-        export(engine, engine.module, out_dir, source.tokenizer(), rank, cfg.zero_stage)
+        export(engine, engine.module, out_dir, source.tokenizer(), rank, cfg.zero_stage or 0)
     metrics.close()
     summary = {
         "stage": cfg.stage,
