@@ -1,7 +1,7 @@
 """Hugging Face conventions: a ``transformers`` ``PreTrainedTokenizer`` over :class:`SciTokenizer`.
 
-A saved tokenizer folder holds ``sciforge_tokenizer.json`` (everything, one file), ``tokenizer.json``
-(the text BPE alone, loadable by ``tokenizers``), ``tokenizer_config.json`` with an ``auto_map`` and a
+A saved tokenizer folder holds ``sciforge_tokenizer.json`` (everything, one file), ``text_bpe.json``
+(the text BPE alone, loadable by ``tokenizers``; deliberately not ``tokenizer.json``), ``tokenizer_config.json`` with an ``auto_map`` and a
 two-line ``tokenization_sciforge.py``, so with sciforge installed::
 
     AutoTokenizer.from_pretrained(folder, trust_remote_code=True)

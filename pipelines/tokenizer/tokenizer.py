@@ -29,7 +29,9 @@ from pipelines.tokenizer.units import UnitTokenizer
 
 FORMAT = "sciforge.tokenizer/1"
 CONFIG_FILE = "sciforge_tokenizer.json"
-TEXT_FILE = "tokenizer.json"  # the text BPE in HF `tokenizers` format (loadable on its own)
+# The text BPE alone, in HF `tokenizers` format. Not named tokenizer.json on purpose: tools that load a
+# tokenizer.json would silently get the text BPE without the modality handling.
+TEXT_FILE = "text_bpe.json"
 
 EOD = "<|endoftext|>"  # document boundary: the packer appends it after every document
 PAD = "<|pad|>"

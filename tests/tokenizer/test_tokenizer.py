@@ -87,7 +87,7 @@ def test_huge_single_line_smiles_tagged(tok: SciTokenizer) -> None:
 def test_save_load_roundtrip_and_hash(tok: SciTokenizer, tmp_path: Path) -> None:
     tok.save(tmp_path / "t")
     files = {p.name for p in (tmp_path / "t").iterdir()}
-    assert {"sciforge_tokenizer.json", "tokenizer.json", "tokenizer_config.json", "tokenization_sciforge.py"} <= files
+    assert {"sciforge_tokenizer.json", "text_bpe.json", "tokenizer_config.json", "tokenization_sciforge.py"} <= files
     again = SciTokenizer.load(tmp_path / "t")
     assert again.hash == tok.hash and again.modality_ranges == tok.modality_ranges
     text = "x CC(=O)Oc1ccccc1C(=O)O y"
