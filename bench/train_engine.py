@@ -1,0 +1,173 @@
+"""Training throughput: our DeepSpeed engine (the CPT stage) vs a plain PyTorch loop, same run.
+
+Same tiny MoE model (same seed), same data (20 Newsgroups sci.* posts, tokenized into a real corpus
+snapshot by the corpus job), same sample order, same AdamW / clipping / LR. Prints tokens/s of both,
+the ratio (engine overhead), and the per-step loss difference. With --world 2 it also runs the CLI
+under `torchrun --nproc_per_node 2` (data parallel) against 1 process, same global batch.
+
+    python bench/train_engine.py --data ../shared/data --steps 30 --world 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from model.train.metrics import read_metrics  # noqa: E402
+
+WARMUP_STEPS = 3  # first steps excluded from tokens/s (allocator, first-call overheads)
+
+
+def build_snapshot(data: Path, root: Path, seq_len: int, n_docs: int) -> str:
+    import pyarrow as pa
+
+    from jobs.corpus import run_corpus
+    from pipelines.config import load_settings
+    from pipelines.datasets import DatasetRef, write_dataset
+    from pipelines.storage import open_storage
+
+    texts = []
+    with gzip.open(data / "domain" / "20newsgroups_train.jsonl.gz", "rt") as fh:
+        for line in fh:
+            rec = json.loads(line)
+            if rec["is_sci"]:
+                body = rec["text"].split("\n\n", 1)[-1].strip()  # drop the Usenet headers
+                if len(body) > 200:
+                    texts.append((rec["id"], body))
+            if len(texts) >= n_docs:
+                break
+    n = len(texts)
+    table = pa.table({"doc_id": [t[0] for t in texts], "page": pa.array([0] * n, pa.int32()),
+                      "source": ["text"] * n, "url": [""] * n, "domain": [""] * n,
+                      "field": ["other"] * n, "text": [t[1] for t in texts]})
+    ref = DatasetRef("clean", "pages", "2026-01-01_bench")
+    write_dataset(open_storage(str(root)), ref, [table], schema=table.schema, logical_date="2026-01-01")
+    settings = load_settings(storage={"data_root": str(root)}, stages={"corpus": {"seq_len": seq_len,
+                                                                                   "num_shards": 1}})
+    return run_corpus(settings, ref, "2026-01-01", engine="local").key
+
+
+def config(root: Path, ref: str, out: Path, args: argparse.Namespace, run: str) -> dict[str, Any]:
+    rows = args.global_rows
+    return {
+        "stage": "cpt", "run": run, "out_dir": str(out), "model": "tiny", "data": {"root": str(root), "ref": ref},
+        "schedule": {"lr": 1e-3, "warmup_tokens": 0, "decay_fraction": 0.0,
+                     "total_tokens": args.steps * rows * args.seq_len,
+                     "batch_phases": [{"global_batch_tokens": rows * args.seq_len}]},
+        "micro_batch_size": args.micro, "save_every": 10**6, "progress": False, "tensorboard": False,
+        "export": False, "zero_stage": 1,
+    }
+
+
+def tokens_per_s(rows: list[dict[str, Any]]) -> float:
+    timed = rows[WARMUP_STEPS:]
+    return sum(r["batch_tokens"] for r in timed) / sum(r["batch_tokens"] / r["tokens_per_s"] for r in timed)
+
+
+def plain_loop(cfg_dict: dict[str, Any]) -> list[dict[str, Any]]:
+    """The baseline: the same model, data order and optimizer in a hand-written PyTorch loop."""
+    from model.train.config import TrainConfig
+    from model.train.data import CorpusSource, SampleStream
+    from model.train.schedules import BatchSchedule, learning_rate
+    from model.train.stages import build_model
+
+    cfg = TrainConfig.model_validate(cfg_dict)
+    torch.manual_seed(cfg.seed)
+    source = CorpusSource(cfg.data.root or "", cfg.data.ref or "")
+    model = build_model(cfg, source.tokenizer(), text_only=True)
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and not n.endswith(".bias")]
+    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and not n.endswith(".bias"))]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.optim.weight_decay},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=cfg.schedule.lr, betas=cfg.optim.betas, eps=cfg.optim.eps)
+    stream, batch = SampleStream(len(source), cfg.seed), BatchSchedule.from_config(cfg.schedule)
+    tokens = consumed = 0
+    out = []
+    for step in range(1, (cfg.schedule.total_tokens // batch.batch_tokens(0)) + 1):
+        t0 = time.perf_counter()
+        bt = batch.batch_tokens(tokens)
+        rows = bt // source.seq_len
+        for g in opt.param_groups:
+            g["lr"] = learning_rate(tokens, cfg.schedule, batch)
+        micro = stream.rank_micro_batches(consumed, rows, 0, 1, cfg.micro_batch_size)
+        total = 0.0
+        for ids in micro:
+            o = model(**source.collate(ids))
+            (o.loss / len(micro)).backward()
+            total += float(o.loss.detach())
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        tokens, consumed = tokens + bt, consumed + rows
+        out.append({"step": step, "loss": total / len(micro), "batch_tokens": bt,
+                    "tokens_per_s": bt / (time.perf_counter() - t0)})
+    return out
+
+
+def cli_run(cfg: dict[str, Any], tmp: Path, nproc: int) -> list[dict[str, Any]]:
+    path = tmp / f"{cfg['run']}.json"
+    path.write_text(json.dumps(cfg))
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
+                                                            "MASTER_PORT")}
+    env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
+    cmd = [sys.executable, "-m", "model.train.cli", "cpt", "--config", str(path)]
+    if nproc > 1:
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+               "-m", "model.train.cli", "cpt", "--config", str(path)]
+    subprocess.run(cmd, cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return read_metrics(Path(cfg["out_dir"]) / "cpt" / cfg["run"] / "metrics.jsonl")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--seq-len", type=int, default=128)
+    ap.add_argument("--micro", type=int, default=4)
+    ap.add_argument("--global-rows", type=int, default=8)
+    ap.add_argument("--docs", type=int, default=600)
+    ap.add_argument("--world", type=int, default=1, help="also compare N-process data parallel vs 1 process")
+    args = ap.parse_args()
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    from model.train import TrainConfig, train
+
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        root = tmp / "data"
+        ref = build_snapshot(args.data, root, args.seq_len, args.docs)
+        print(f"snapshot {ref}, {args.steps} steps x {args.global_rows} rows x {args.seq_len} tokens, "
+              f"threads={torch.get_num_threads()}")
+        plain = plain_loop(config(root, ref, tmp / "ck", args, "plain"))
+        summary = train(TrainConfig.model_validate(config(root, ref, tmp / "ck", args, "engine")))
+        engine = read_metrics(Path(summary["run_dir"]) / "metrics.jsonl")
+        tp, te = tokens_per_s(plain), tokens_per_s(engine)
+        diffs = [abs(a["loss"] - b["loss"]) for a, b in zip(plain, engine, strict=True)]
+        print(f"plain PyTorch loop : {tp:9.1f} tokens/s   loss@{args.steps} {plain[-1]['loss']:.5f}")
+        print(f"DeepSpeed engine   : {te:9.1f} tokens/s   loss@{args.steps} {engine[-1]['loss']:.5f}")
+        print(f"engine / plain     : {te / tp:9.3f}  (overhead {100 * (1 - te / tp):.1f}%)   "
+              f"max |loss diff| over steps {max(diffs):.2e}")
+        if args.world > 1:
+            one = cli_run(config(root, ref, tmp / "ck", args, "w1"), tmp, 1)
+            many = cli_run(config(root, ref, tmp / "ck", args, f"w{args.world}"), tmp, args.world)
+            t1, tn = tokens_per_s(one), tokens_per_s(many)
+            print(f"1 process          : {t1:9.1f} tokens/s   loss@{args.steps} {one[-1]['loss']:.5f}")
+            print(f"{args.world} processes        : {tn:9.1f} tokens/s   loss@{args.steps} "
+                  f"{many[-1]['loss']:.5f}")
+            print(f"{args.world}-proc / 1-proc   : {tn / t1:9.3f}")
+
+
+if __name__ == "__main__":
+    main()
