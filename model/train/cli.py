@@ -59,5 +59,17 @@ def sft(config: Path = CONFIG, set_: list[str] = SET, run: str | None = RUN) -> 
     _run("sft", config, set_, run)
 
 
-if __name__ == "__main__":
+def main() -> None:
+    import sys
+
+    # The `deepspeed` launcher passes --local_rank=N to the script; the rank is also in LOCAL_RANK.
+    sys.argv = [a for a in sys.argv if not a.startswith("--local_rank")]
     app()
+
+
+if __name__ == "__main__":
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `deepspeed model/train/cli.py ...`
+    main()
