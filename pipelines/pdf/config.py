@@ -79,6 +79,10 @@ class PdfConfig(BaseModel):
     # loses little on 10 pt text (STACK.md measured ~2.3 s/page at 150-200 dpi on one core).
     ocr_dpi: int = Field(200, ge=72, le=600)
     ocr_language: str = "eng"
+    # Wall-clock allowance of the cheap pass per page: ~1000x its median cost (a few ms). A range
+    # that overruns is redone page by page; a page that overruns alone is quarantined as
+    # page_timeout (a pathological content stream must not stick the task).
+    cheap_page_timeout_s: float = Field(20.0, gt=0)
     # Per-page limits of the expensive path (subprocess killed on expiry; memory via RLIMIT_AS).
     # 120 s is ~50x Tesseract's measured cost per page on these machines.
     page_timeout_s: float = Field(120.0, gt=0)

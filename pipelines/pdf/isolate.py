@@ -22,6 +22,9 @@ import traceback
 from typing import Any, BinaryIO
 
 _HEADER = struct.Struct("<Q")
+# Start-up allowance (interpreter + preloaded imports) before the per-call limits apply: ~1 s on
+# an idle core, tens of seconds on a loaded executor.
+STARTUP_TIMEOUT_S = 180.0
 
 
 class PageTimeout(RuntimeError):
@@ -73,7 +76,7 @@ def _read_exact(fd: int, n: int, deadline: float | None) -> bytes:
     return bytes(buf)
 
 
-def serve(memory_mb: int | None) -> None:  # pragma: no cover - runs in the child
+def serve(memory_mb: int | None, preload: list[str] | None = None) -> None:  # pragma: no cover - child
     proto_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything the backends print goes to stderr, not into the protocol
     if memory_mb:
@@ -84,6 +87,9 @@ def serve(memory_mb: int | None) -> None:  # pragma: no cover - runs in the chil
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         except (ValueError, OSError):
             pass
+    for mod in preload or []:  # heavy imports happen before the first page's clock starts
+        importlib.import_module(mod)
+    _write_msg(proto_out, (True, "ready"))
     fd_in = sys.stdin.buffer.fileno()
     while True:
         try:
@@ -103,8 +109,9 @@ def serve(memory_mb: int | None) -> None:  # pragma: no cover - runs in the chil
 class IsolatedWorker:
     """One reusable child process. ``call(ref, args, timeout)`` returns ``ref(*args)``."""
 
-    def __init__(self, memory_mb: int | None = None) -> None:
+    def __init__(self, memory_mb: int | None = None, preload: tuple[str, ...] = ()) -> None:
         self.memory_mb = memory_mb
+        self.preload = preload
         self._proc: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
@@ -113,11 +120,21 @@ class IsolatedWorker:
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # same imports as the parent
         env.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract/ONNX: one thread per worker
         env.setdefault("OMP_NUM_THREADS", "1")
-        cmd = [sys.executable, "-m", "pipelines.pdf.isolate", str(self.memory_mb or 0)]
-        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
-                                      preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+        cmd = [sys.executable, "-m", "pipelines.pdf.isolate", str(self.memory_mb or 0), *self.preload]
+        self._proc = proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                                             preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         self.starts += 1
-        return self._proc
+        assert proc.stdout is not None
+        try:
+            (n,) = _HEADER.unpack(_read_exact(proc.stdout.fileno(), _HEADER.size,
+                                              time.monotonic() + STARTUP_TIMEOUT_S))
+            _read_exact(proc.stdout.fileno(), n, time.monotonic() + STARTUP_TIMEOUT_S)
+        except (TimeoutError, EOFError, OSError):
+            code = proc.poll()
+            self.kill()
+            raise WorkerCrashed(f"worker did not start within {STARTUP_TIMEOUT_S:.0f} s (exit code {code})") \
+                from None
+        return proc
 
     def call(self, ref: str, args: tuple[Any, ...], timeout: float) -> Any:
         proc = self._proc if self._proc is not None and self._proc.poll() is None else self._start()
@@ -172,4 +189,4 @@ class IsolatedWorker:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    serve(int(sys.argv[1]) if len(sys.argv) > 1 else None)
+    serve(int(sys.argv[1]) if len(sys.argv) > 1 else None, sys.argv[2:])

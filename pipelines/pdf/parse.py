@@ -52,9 +52,7 @@ QUARANTINE_SCHEMA = pa.schema([
     ("features", pa.string()),
 ])
 CHEAP_PARSER = "pymupdf"
-# Wall-clock allowance of the cheap path per page: ~1000x its median cost (a few ms). A page
-# that takes longer (pathological content stream) is killed and quarantined as page_timeout.
-CHEAP_PAGE_TIMEOUT_S = 20.0
+CHEAP_PASS = "pipelines.pdf.parse:cheap_pass"
 
 
 @dataclass(frozen=True)
@@ -154,12 +152,14 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
 class PageParser:
     """Parses segments; owns the isolated workers (cheap and expensive), reused across calls."""
 
-    def __init__(self, cfg: PdfConfig, *, isolate_cheap: bool = True) -> None:
+    def __init__(self, cfg: PdfConfig, *, isolate_cheap: bool = True, cheap_ref: str = CHEAP_PASS) -> None:
         self.cfg = cfg
+        self.cheap_ref = cheap_ref  # "module:function" with cheap_pass's signature
         self.cfg_json = cfg.model_dump_json()
         self.isolate_cheap = isolate_cheap
-        self.cheap_worker = IsolatedWorker(memory_mb=cfg.page_memory_mb)
-        self.expensive_worker = IsolatedWorker(memory_mb=cfg.page_memory_mb)
+        preload = ("pymupdf", "pipelines.pdf.parse")
+        self.cheap_worker = IsolatedWorker(memory_mb=cfg.page_memory_mb, preload=preload)
+        self.expensive_worker = IsolatedWorker(memory_mb=cfg.page_memory_mb, preload=preload)
         self._backend: dict[str, tuple[str | None, str]] = {}
 
     def close(self) -> None:
@@ -181,10 +181,9 @@ class PageParser:
     def _cheap(self, pdf_file: str, start: int, end: int) -> dict[str, Any]:
         if not self.isolate_cheap:
             return cheap_pass(pdf_file, start, end, self.cfg_json)
-        ref = "pipelines.pdf.parse:cheap_pass"
         try:
-            return self.cheap_worker.call(ref, (pdf_file, start, end, self.cfg_json),
-                                          CHEAP_PAGE_TIMEOUT_S * (end - start) + 30)
+            return self.cheap_worker.call(self.cheap_ref, (pdf_file, start, end, self.cfg_json),
+                                          self.cfg.cheap_page_timeout_s * (end - start))
         except (PageTimeout, WorkerCrashed, BackendError) as first:
             if end - start == 1:
                 kind = "page_timeout" if isinstance(first, PageTimeout) else "page_crashed"

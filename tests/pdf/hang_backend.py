@@ -9,3 +9,13 @@ from typing import Any
 def hang_page(path: str, pno: int, opts: dict[str, Any]) -> str:
     while True:
         time.sleep(1)
+
+
+def hang_on_second_page(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, Any]:
+    """The cheap pass, except that page index 1 never finishes (a pathological content stream)."""
+    from pipelines.pdf.parse import cheap_pass
+
+    if start <= 1 < end:
+        while True:
+            time.sleep(1)
+    return cheap_pass(pdf_file, start, end, cfg_json)

@@ -70,6 +70,16 @@ def test_cheap_markdown_structure(mixed: str) -> None:
 
 
 @needs_tesseract
+def test_scan_page_is_ocred(mixed: str) -> None:
+    res = _parse(mixed, 12, PdfConfig(ocr_backend="tesseract", record_timings=False), start=8, end=9)
+    (row,) = res.kept
+    assert row["route"] == "scan" and row["parser"] == "tesseract" and row["page"] == 9
+    assert "Scanned Report" in row["text"] and "calibration" in row["text"]
+    assert res.counters.metrics["parser_tesseract"] == 1
+
+
+@needs_tesseract
+@pytest.mark.slow  # two OCR pages: ~10 s idle, minutes on a loaded machine
 def test_full_parse_with_ocr_and_quarantine(mixed: str) -> None:
     cfg = PdfConfig(math_backend="cheap", ocr_backend="tesseract", record_timings=False)
     res = _parse(mixed, 12, cfg)
@@ -157,3 +167,30 @@ def test_ten_thousand_page_pdf_is_quarantined_or_parsed_by_range(tmp_path: Path)
                   start=9_984, end=10_000)
     assert [r["page"] for r in tail.kept] == list(range(9_985, 10_001))
     assert "very long generated document" in tail.kept[-1]["text"]
+
+
+@pytest.mark.slow  # three worker (re)starts: ~15 s idle, ~50 s on a loaded machine
+def test_page_that_hangs_the_cheap_parser_is_isolated(tmp_path: Path) -> None:
+    path = _write(tmp_path, "three.pdf", pdfgen.small_text_pdf(3))
+    cfg = PdfConfig(cheap_page_timeout_s=2, ocr_backend="none", math_backend="cheap")
+    with PageParser(cfg, cheap_ref="tests.pdf.hang_backend:hang_on_second_page") as pp:
+        res = pp.parse_segment(path, Segment("d", "three.pdf", 0, 3, 3))
+    assert [r["page"] for r in res.kept] == [1, 3]
+    (q,) = res.quarantined
+    assert q["page"] == 2 and q["reason"] == "page_timeout"
+    assert res.counters.dropped["page_timeout"] == 1 and res.counters.kept == 2
+
+
+def test_cli_parse_prints_routes(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.pdf.cli import app
+
+    path = _write(tmp_path, "two.pdf", pdfgen.small_text_pdf(2))
+    out = tmp_path / "rows.jsonl"
+    r = CliRunner().invoke(app, ["parse", path, "--set", "ocr_backend=none", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "--- page 1 [text] pymupdf" in r.output and "kept=2" in r.output
+    assert len(out.read_text().splitlines()) == 2
+    bad = CliRunner().invoke(app, ["parse", path, "--set", "no_such_option=1"])
+    assert bad.exit_code != 0 and "no_such_option" in str(bad.exception)
