@@ -1,9 +1,13 @@
-"""corpus_refresh: the nightly corpus build, one run per data interval (@daily).
+"""corpus_refresh: the nightly corpus build, one run per daily data interval.
 
-ingest (warc | pdf | jsonl of the interval's landing folder) -> report. Later stages (web filter,
-PDF parsing, dedup, tokenize + pack) hang off the ingest tasks. Every task is idempotent for its
-interval: it writes the dataset version derived from the logical date and its configuration,
-replacing a previous attempt byte for byte. Heavy imports happen inside tasks only.
+    ingest_warc  -> web_filter --.
+    ingest_pdf   -> pdf_parse  ---+-> dedup -> corpus (publishes the `corpus` Asset) -> report
+    ingest_jsonl -> text_pages --'
+
+Every task is idempotent for its interval: it writes the dataset version derived from the logical
+date and its configuration, replacing a previous attempt byte for byte, so retries and backfills are
+safe. Task logs show each stage's counters; `report` writes the funnel (Markdown, PNG, JSON) under
+`<data_root>/reports/corpus_refresh/<day>/`. Heavy imports happen inside tasks only.
 """
 
 from __future__ import annotations
@@ -11,8 +15,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Asset, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
+
+# The published corpus snapshot: training DAGs are scheduled on this Asset.
+CORPUS = Asset(name="corpus", uri="sciforge://corpus/snapshot")
 
 DEFAULT_ARGS = {
     "owner": "data-eng",
@@ -46,13 +53,50 @@ def corpus_refresh() -> None:
         return ingest_interval(kind, context)
 
     @task
+    def web_filter(raw: dict, **context: object) -> dict:
+        from dags._tasks import web_filter as run
+
+        return run(raw, context)
+
+    @task
+    def pdf_parse(raw: dict, **context: object) -> dict:
+        from dags._tasks import pdf_parse as run
+
+        return run(raw, context)
+
+    @task
+    def text_pages(raw: dict, **context: object) -> dict:
+        from dags._tasks import text_pages as run
+
+        return run(raw, context)
+
+    @task
+    def dedup(pages: list[dict], **context: object) -> dict:
+        from dags._tasks import dedup as run
+
+        return run(pages, context)
+
+    @task(outlets=[CORPUS])
+    def corpus(pages: dict, **context: object) -> dict:
+        from dags._tasks import corpus as run
+
+        return run(pages, context)
+
+    @task
     def report(results: list[dict], **context: object) -> dict:
         from dags._tasks import write_report
 
         return write_report(results, context)
 
-    ingested = [ingest.override(task_id=f"ingest_{k}")(k) for k in ("warc", "pdf", "jsonl")]
-    report(ingested)
+    raw_web = ingest.override(task_id="ingest_warc")("warc")
+    raw_pdf = ingest.override(task_id="ingest_pdf")("pdf")
+    raw_text = ingest.override(task_id="ingest_jsonl")("jsonl")
+    web = web_filter(raw_web)
+    pdf = pdf_parse(raw_pdf)
+    text = text_pages(raw_text)
+    pages = dedup([web, pdf, text])
+    snapshot = corpus(pages)
+    report([raw_web, raw_pdf, raw_text, web, pdf, text, pages, snapshot])
 
 
 corpus_refresh()

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pydantic import SecretStr
+
 from pipelines.config import REPO_ROOT, Settings
 
 DAGS_FOLDER = REPO_ROOT / "dags"
@@ -36,6 +38,25 @@ def configure(settings: Settings) -> dict[str, str]:
     Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
     os.environ.update(env)
     return env
+
+
+def settings_with_connection(settings: Settings) -> Settings:
+    """Fill S3 credentials from the Airflow connection ``storage.airflow_conn_id`` (login = access
+    key, password = secret, extra: endpoint_url, region_name) when the settings carry none."""
+    st = settings.storage
+    if not st.airflow_conn_id or st.s3_secret_access_key is not None:
+        return settings
+    from airflow.sdk import Connection
+
+    conn = Connection.get(st.airflow_conn_id)
+    extra = conn.extra_dejson or {}
+    storage = st.model_copy(update={
+        "s3_access_key_id": SecretStr(conn.login) if conn.login else None,
+        "s3_secret_access_key": SecretStr(conn.password) if conn.password else None,
+        "s3_endpoint_url": st.s3_endpoint_url or extra.get("endpoint_url"),
+        "s3_region": extra.get("region_name", st.s3_region),
+    })
+    return settings.model_copy(update={"storage": storage})
 
 
 def ensure_db() -> None:

@@ -40,6 +40,7 @@ SUBAPPS = {
     "tokenizer": "pipelines.tokenizer.cli",
     "corpus": "pipelines.corpus.cli",
     "model": "model.cli",
+    "train": "model.train.cli",
     "kernels": "kernels.cli",
 }
 
@@ -54,7 +55,11 @@ def _mount_subapps() -> None:
             spec = None
         if spec is None:
             continue
-        mod = importlib.import_module(module)
+        try:
+            mod = importlib.import_module(module)
+        except Exception as e:  # one broken stage must not take the whole CLI down
+            console.print(f"[yellow]warning: `sciforge {name}` unavailable: {type(e).__name__}: {e}[/yellow]")
+            continue
         sub = getattr(mod, "app", None)
         if sub is not None:
             app.add_typer(sub, name=name)

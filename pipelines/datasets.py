@@ -239,8 +239,9 @@ def read_manifest(storage: Storage, ref: DatasetRef) -> dict[str, Any]:
 
 
 def part_keys(storage: Storage, ref: DatasetRef, manifest: dict[str, Any] | None = None) -> list[str]:
+    """The Parquet parts of a dataset (a corpus snapshot also lists token shards and JSON files)."""
     m = manifest or read_manifest(storage, ref)
-    return [f"{ref.key}/{f['path']}" for f in m["files"]]
+    return [f"{ref.key}/{f['path']}" for f in m["files"] if f["path"].endswith(".parquet")]
 
 
 def read_part(storage: Storage, key: str, columns: list[str] | None = None) -> pa.Table:
@@ -266,13 +267,13 @@ def iter_batches(
 
 
 def verify(storage: Storage, ref: DatasetRef) -> dict[str, Any]:
-    """Check every part's checksum and row count against the manifest."""
+    """Check every file's checksum (and every Parquet part's row count) against the manifest."""
     m = read_manifest(storage, ref)
     for f in m["files"]:
         data = storage.read_bytes(f"{ref.key}/{f['path']}")
         if hashlib.sha256(data).hexdigest() != f["sha256"]:
             raise DatasetCorrupt(f"{ref}/{f['path']}: sha256 differs from the manifest")
-        if pq.ParquetFile(io.BytesIO(data)).metadata.num_rows != f["rows"]:
+        if f["path"].endswith(".parquet") and pq.ParquetFile(io.BytesIO(data)).metadata.num_rows != f["rows"]:
             raise DatasetCorrupt(f"{ref}/{f['path']}: row count differs from the manifest")
     return m
 

@@ -146,9 +146,78 @@ LYSOZYME = ("KVFGRCELAAAMKRHGLDNYRGYSLGNWVCAAKFESNFNTQATNRNTDGSTDYGILQINSRWWCNDG
 DNA = "ATGGCGTACGTTAGCCTAGGCTAACGTTAGCATCGATCGATCGGATCCGATTACGATCGATCGTAGCTAGCTAGGCTA"
 
 
+# Slot-filled templates give every page its own sentences (real pages do not repeat themselves;
+# Gopher's repetition rules would rightly drop pages that did), while the field's vocabulary
+# (TERMS) keeps each page recognisably about its field.
+TEMPLATES = [
+    "We measured {a} in {n} independent samples and found a spread of {x} percent around the mean.",
+    "The dependence of {a} on {b} follows a power law with an exponent close to {y}.",
+    "Earlier work on {a} assumed that {b} could be neglected, an assumption we revisit here.",
+    "A simple model relating {a} to {b} reproduces the main trend with {n} parameters.",
+    "Section {n} compares {a} with {b} and discusses where the two descriptions disagree.",
+    "Figure {n} shows how {a} changes when {b} is varied by a factor of {y}.",
+    "Our estimate of {a} agrees with the reference value to within {x} percent.",
+    "Controlling {b} turned out to be essential for reproducible measurements of {a}.",
+    "In the limit of small {b}, {a} approaches a constant that depends only on geometry.",
+    "The uncertainty in {a} is dominated by systematic errors in {b} rather than by noise.",
+    "Table {n} lists {a} for each sample together with the measured {b}.",
+    "A second experiment, with {b} held fixed, isolates the contribution of {a}.",
+]
+OTHER_TEMPLATES = [
+    "{a} was spotted near {b} on {day}, and fans shared photos within minutes.",
+    "This week only, {a} is {x} percent off when you order before {day}.",
+    "The {a} beat their rivals {n} to {m} after a late goal near {b}.",
+    "Mix {a} with a spoonful of {b} and leave it to rest for {n} minutes.",
+    "Readers voted {a} the best buy of the month, ahead of {b}.",
+    "Tickets for {a} at {b} go on sale on {day} at noon.",
+    "Our editors tried {a} for {n} days and compared it with {b}.",
+    "{a} announced a new tour that starts in {b} on {day}.",
+]
+TERMS: dict[str, list[str]] = {
+    "mathematics": ["the class number", "the spectral gap", "the Euler characteristic", "the prime gap",
+                    "the convergence rate", "the Galois group order", "the Betti number", "the modular form weight",
+                    "the eigenvalue spacing", "the Hausdorff dimension"],
+    "physics": ["the decoherence time", "the photon flux", "the spin relaxation rate", "the plasma density",
+                "the critical temperature", "the scattering cross section", "the magnetic susceptibility",
+                "the phonon lifetime", "the Rabi frequency", "the neutrino flux"],
+    "chemistry": ["the reaction yield", "the catalyst loading", "the activation energy", "the enantiomeric excess",
+                  "the solvent polarity", "the rate constant", "the pKa shift", "the ligand bite angle",
+                  "the NMR chemical shift", "the crystallisation temperature"],
+    "life_science": ["the gene expression level", "the enzyme turnover", "the cell division rate",
+                     "the protein half-life", "the mutation frequency", "the antibody titer", "the membrane potential",
+                     "the transcription rate", "the microbiome diversity", "the receptor occupancy"],
+    "earth_science": ["the sea surface temperature", "the sediment flux", "the seismic velocity",
+                      "the groundwater level", "the glacier mass balance", "the aerosol optical depth",
+                      "the crustal strain rate", "the river discharge", "the ocean salinity", "the soil moisture"],
+    "materials_science": ["the yield strength", "the grain size", "the band gap", "the fracture toughness",
+                          "the thermal conductivity", "the dislocation density", "the porosity",
+                          "the dielectric constant", "the creep rate", "the coating thickness"],
+    "other": ["the pop star", "the new sneaker line", "the home team", "the lemon cake", "the summer playlist",
+              "the reality show", "the city marathon", "the garden party", "the smartphone deal",
+              "the weekend market"],
+}
+DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+
+
+def _sentences(rng: random.Random, field: str, k: int) -> list[str]:
+    """``k`` distinct sentences about ``field``: a few hand-written ones, the rest slot-filled."""
+    hand = rng.sample(SENTENCES[field], min(2, k))
+    templates = OTHER_TEMPLATES if field == "other" else TEMPLATES
+    chosen = rng.sample(templates, min(k - len(hand), len(templates)))
+    out = []
+    for t in chosen:
+        a, b = rng.sample(TERMS[field], 2)
+        out.append(t.format(a=a, b=b, n=rng.randint(2, 40), m=rng.randint(0, 3), x=rng.randint(2, 30),
+                            y=round(rng.uniform(0.3, 3.5), 2), day=rng.choice(DAYS)))
+        out[-1] = out[-1][0].upper() + out[-1][1:]
+    sents = hand + out
+    rng.shuffle(sents)
+    return sents
+
+
 def _paragraphs(rng: random.Random, field: str, n_par: int, per_par: int) -> list[str]:
-    bank = SENTENCES[field]
-    return [" ".join(rng.sample(bank, per_par)) for _ in range(n_par)]
+    sents = _sentences(rng, field, n_par * per_par)
+    return [" ".join(sents[i * per_par:(i + 1) * per_par]) for i in range(n_par)]
 
 
 def _html(title: str, site: str, paragraphs: list[str], *, lang: str = "en", charset: str = "utf-8",
@@ -174,7 +243,7 @@ def _web_pages(rng: random.Random) -> list[dict[str, Any]]:
 
     for domain, field in SCIENCE_DOMAINS.items():
         for i in range(PAGES_PER_DOMAIN):
-            paras = _paragraphs(rng, field, 4, 4)
+            paras = _paragraphs(rng, field, 3, 4)
             extra = ""
             if field == "mathematics" and i == 0:
                 extra = ('<p>The identity <math><mi>e</mi><mo>^</mo><mi>i&#960;</mi><mo>+</mo><mn>1</mn>'
@@ -189,14 +258,14 @@ def _web_pages(rng: random.Random) -> list[dict[str, Any]]:
     for domain in OTHER_DOMAINS:
         for i in range(PAGES_PER_DOMAIN):
             add(f"https://www.{domain}/post/{i:03d}", _html(f"Post {i}", domain,
-                _paragraphs(rng, "other", 4, 4)), "other", False)
+                _paragraphs(rng, "other", 2, 4)), "other", False)
     # A mixed portal: a science section on its own host, same registered domain.
     for i in range(3):
         add(f"https://{MIXED_HOST_SCIENCE}/story/{i}", _html(f"Science story {i}", "general-news-portal.co.uk",
             _paragraphs(rng, "physics", 3, 4)), "physics", True, mixed_domain=True)
     for i in range(5):
         add(f"https://{MIXED_HOST_OTHER}/news/{i}", _html(f"News {i}", "general-news-portal.co.uk",
-            _paragraphs(rng, "other", 3, 4)), "other", False, mixed_domain=True)
+            _paragraphs(rng, "other", 2, 4)), "other", False, mixed_domain=True)
     # Near-duplicates: the mirror re-posts three science articles with a changed title and one sentence.
     originals = [p for p in pages if p["field"] == "chemistry"][:3]
     for j, orig in enumerate(originals):

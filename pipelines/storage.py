@@ -124,6 +124,8 @@ class S3Storage:
     access_key: str | None = None
     secret_key: str | None = None
     path_style: bool = True
+    # Resolved by the orchestration layer (infra.airflow_env.settings_with_connection), never here:
+    # pipelines does not import Airflow.
     airflow_conn_id: str | None = None
     _client: Any = field(default=None, repr=False, compare=False)
 
@@ -133,25 +135,10 @@ class S3Storage:
             raise ValueError(f"not an s3:// URI: {self.root!r}")
         self.bucket = u.netloc
         self.prefix = _norm(u.path)
-        if (self.access_key is None or self.secret_key is None) and self.airflow_conn_id:
-            self._from_airflow_connection(self.airflow_conn_id)
         if self.access_key is None:
             self.access_key = os.environ.get("AWS_ACCESS_KEY_ID")
         if self.secret_key is None:
             self.secret_key = os.environ.get("AWS_SECRET_ACCESS_KEY")
-
-    def _from_airflow_connection(self, conn_id: str) -> None:
-        try:  # only when running under Airflow; pipelines never requires it
-            from airflow.sdk import Connection  # type: ignore[attr-defined]
-
-            conn = Connection.get(conn_id)
-        except Exception:
-            return
-        self.access_key = self.access_key or conn.login
-        self.secret_key = self.secret_key or conn.password
-        extra = conn.extra_dejson or {}
-        self.endpoint_url = self.endpoint_url or extra.get("endpoint_url")
-        self.region = extra.get("region_name", self.region)
 
     def __getstate__(self) -> dict[str, Any]:  # boto3 clients do not pickle (Spark closures)
         d = dict(self.__dict__)

@@ -59,10 +59,7 @@ def test_dagbag_has_no_import_errors_or_cycles(tmp_path):
     assert "corpus_refresh" in out.stdout
 
 
-@pytest.mark.airflow
-@pytest.mark.spark
-def test_corpus_refresh_dag_test_is_idempotent(tmp_path):
-    """Two runs of the same interval: success both times, byte-identical datasets."""
+def _run_twice(tmp_path: Path, engine: str) -> tuple[dict, dict]:
     code = textwrap.dedent("""
         import hashlib, json, pathlib, sys
         from pipelines.config import get_settings
@@ -72,18 +69,27 @@ def test_corpus_refresh_dag_test_is_idempotent(tmp_path):
         write_demo_corpus(pathlib.Path(s.ingest.landing_root) / "dt=2026-01-01")
         snaps = []
         for attempt in range(2):
-            dr = run_dag_test(s, "corpus_refresh", "2026-01-01", {"engine": "spark"})
+            dr = run_dag_test(s, "corpus_refresh", "2026-01-01", {"engine": sys.argv[1]})
             assert "success" in str(dr.state), dr.state
             root = pathlib.Path(s.data_root)
             snaps.append({str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
                           for p in sorted(root.rglob("*")) if p.is_file()})
         print("SNAPSHOTS", json.dumps(snaps))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1200,
+    out = subprocess.run([sys.executable, "-c", code, engine], capture_output=True, text=True, timeout=1800,
                          env=_airflow_env(tmp_path))
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
     line = next(x for x in out.stdout.splitlines() if x.startswith("SNAPSHOTS"))
     first, second = json.loads(line.split(" ", 1)[1])
+    return first, second
+
+
+@pytest.mark.airflow
+def test_corpus_refresh_dag_test_is_idempotent(tmp_path):
+    """Two runs of the same interval through Airflow: success both times, byte-identical datasets,
+    and the funnel of every stage. (In-process engine: each job's Spark path is tested against it
+    in its own tests; `test_demo_with_spark_is_idempotent` runs this with Spark.)"""
+    first, second = _run_twice(tmp_path, "local")
     assert first == second
     names = set(first)
     assert names, out.stdout[-3000:]
@@ -94,3 +100,18 @@ def test_corpus_refresh_dag_test_is_idempotent(tmp_path):
     by_stage = {r["stage"]: r for r in funnel}
     assert by_stage["ingest_pdf"]["reasons"] == {"pdf_corrupt": 1, "pdf_empty_file": 1, "pdf_encrypted": 1}
     assert by_stage["ingest_warc"]["reasons"] == {"truncated_record": 1}
+    stages = [r["stage"] for r in funnel]
+    assert stages == ["ingest_warc", "ingest_pdf", "ingest_jsonl", "web_filter", "pdf_parse", "text_pages",
+                      "dedup", "corpus"]
+    assert by_stage["web_filter"]["kept"] > 0 and by_stage["corpus"]["kept"] > 0
+    assert any(n.startswith("corpus/snapshot/") and n.endswith("_manifest.json") for n in names)
+    assert by_stage["dedup"]["reasons"].get("boilerplate_page", 0) >= 3  # the shared copyright page
+
+
+@pytest.mark.slow
+@pytest.mark.airflow
+@pytest.mark.spark
+def test_demo_with_spark_is_idempotent(tmp_path):
+    first, second = _run_twice(tmp_path, "spark")
+    assert first == second
+    assert any(n.startswith("corpus/snapshot/") for n in first)
