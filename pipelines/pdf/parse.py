@@ -98,6 +98,7 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
             return {"error": "pdf_encrypted: password required"}
         n = doc.page_count
         repaired = bool(getattr(doc, "is_repaired", False))  # MuPDF rebuilt a broken xref/trailer
+        javascript = _has_javascript(doc)  # never executed (MuPDF has no JS engine here); flagged
         lo, hi = max(0, start - cfg.header_window), min(n, end + cfg.header_window)
         keys: dict[int, set[str]] = {}
         extracted: dict[int, Any] = {}
@@ -142,7 +143,21 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
                 "md": md, "running": sorted(running),
                 "cheap_ms": 1000 * (t_page[pno] + time.perf_counter() - t0),
             })
-        return {"page_count": n, "pages": pages, "repaired": repaired}
+        return {"page_count": n, "pages": pages, "repaired": repaired, "javascript": javascript}
+
+
+def _has_javascript(doc: Any) -> bool:
+    """Document-level JavaScript: an /OpenAction or /AA action, or a /Names /JavaScript tree."""
+    try:
+        cat = doc.pdf_catalog()
+        for key in ("OpenAction", "AA", "Names/JavaScript"):
+            kind, val = doc.xref_get_key(cat, key)
+            if kind != "null" and (key == "Names/JavaScript" or "JavaScript" in val or
+                                   (kind == "xref" and "JavaScript" in doc.xref_object(int(val.split()[0])))):
+                return True
+    except Exception:
+        return False
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -224,6 +239,7 @@ class PageParser:
         for p in out["pages"]:
             seen.add(p["page"])
             p["repaired"] = bool(out.get("repaired"))
+            p["javascript"] = bool(out.get("javascript"))
             self._finish_page(base, p, pdf_file, res)
         for pno in range(seg.start, seg.end):  # pages the file no longer has (truncated, repaired)
             if pno not in seen:
@@ -255,6 +271,8 @@ class PageParser:
             flags.append("tables")
         if p.get("repaired"):
             flags.append("pdf_repaired")
+        if p.get("javascript"):
+            flags.append("pdf_javascript")
         if route == "empty":
             c.drop("empty_page")
             detail = p["reason"] + ("; the PDF was damaged and repaired" if p.get("repaired") else "")

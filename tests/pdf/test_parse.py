@@ -150,6 +150,7 @@ def test_truncated_javascript_and_broken_xref_pdfs_never_crash(tmp_path: Path) -
     cfg = PdfConfig(ocr_backend="none", math_backend="cheap")
     js = _parse(_write(tmp_path, "js.pdf", pdfgen.javascript_pdf()), 1, cfg)
     assert len(js.kept) == 1 and "LEFTCOL0" in js.kept[0]["text"]  # text kept, script never run
+    assert "pdf_javascript" in js.kept[0]["flags"]
     broken = _parse(_write(tmp_path, "xref.pdf", pdfgen.broken_xref_pdf()), 2, cfg)
     assert len(broken.kept) + len(broken.quarantined) >= 1
     assert broken.counters.input == 2 and broken.counters.kept + broken.counters.total_dropped == 2
