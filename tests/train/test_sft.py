@@ -97,10 +97,18 @@ def test_sft_source_and_training_run(tok: Any, tmp_path: Path, threads_1: None) 
         "data": {"path": str(data), "seq_len": 96},
         "schedule": {"lr": 3e-3, "warmup_tokens": 192, "total_tokens": 8 * 192,
                      "batch_phases": [{"global_batch_tokens": 192}]},
-        "micro_batch_size": 1, "save_every": 100, "progress": False, "tensorboard": False, "zero_stage": 2,
+        "micro_batch_size": 1, "save_every": 100, "progress": True, "tensorboard": True, "zero_stage": 2,
     })
     summary = train(cfg)
     rows = read_metrics(Path(summary["run_dir"]) / "metrics.jsonl")
     assert len(rows) == 8 and rows[-1]["lm_loss"] < rows[0]["lm_loss"]
     assert json.loads((Path(summary["run_dir"]) / "data_counters.json").read_text())["kept"] == 12
     assert (Path(summary["export"]) / "model.safetensors").is_file()
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(Path(summary["run_dir"]) / "tensorboard"))
+    events.Reload()
+    tags = set(events.Tags()["scalars"])
+    assert {"train/loss", "train/lr", "train/batch_tokens", "train/grad_norm", "train/tokens_per_s",
+            "train/expert_utilization"} <= tags
+    assert len(events.Scalars("train/loss")) == 8
