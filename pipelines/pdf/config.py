@@ -61,6 +61,9 @@ class PdfConfig(BaseModel):
     # pages whose horizontal and vertical rules cross at least this often: a ruled table of 3 rows
     # x 4 columns has (3+1)x(4+1) = 20 crossings; frames and underlines have 0-8.
     table_min_crossings: int = Field(20, ge=0)
+    # False: never call find_tables (table text then comes out as plain paragraphs); the table
+    # pages of papers are 10-25%, and find_tables is most of the cheap path's CPU time there.
+    find_tables: bool = True
     # Running headers/footers: a margin line recurring (digits masked) on this many pages of
     # a window of +-`header_window` pages around the page is boilerplate (the usual
     # repeated-line rule, cf. Gopher/FineWeb line-level repetition filters).

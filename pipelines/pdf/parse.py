@@ -134,7 +134,7 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
                 running = running_keys(pno, keys, cfg.header_window, cfg.header_min_repeat)
                 md = "" if route.label == "empty" else page_markdown(
                     page, blocks, feats, running=running, margin_share=cfg.margin_share,
-                    table_min_crossings=cfg.table_min_crossings)
+                    table_min_crossings=cfg.table_min_crossings if cfg.find_tables else 10**9)
             except Exception as e:
                 pages.append({"page": pno, "error": f"{type(e).__name__}: {e}"})
                 continue

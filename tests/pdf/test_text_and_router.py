@@ -111,3 +111,11 @@ def test_plan_tasks_splits_long_documents_and_packs_short_ones() -> None:
     assert tasks[-1][-1]["doc_id"] == "s2"  # small docs share the last task
     assert plan_tasks(docs, 64) == tasks  # deterministic
     assert len(plan_tasks([{"doc_id": "x", "path": "x", "page_count": 10_000}], 64)) == 157
+
+
+def test_table_markdown_keeps_merged_cells_empty() -> None:
+    from pipelines.pdf.markdown import table_markdown
+
+    md = table_markdown([["Sample", "T (K)", None], ["A|1", "300", "ok"], [None, None, None], ["B", "4.2", None]])
+    assert md.splitlines() == ["| Sample | T (K) |  |", "|---|---|---|", "| A\\|1 | 300 | ok |", "| B | 4.2 |  |"]
+    assert table_markdown([["only one row"]]) == ""
