@@ -48,6 +48,8 @@ def build_warc(eval_dir: Path, out: Path, repeat: int) -> int:
                 body = gzip.open(eval_dir / "html" / f"{v['file']}.gz").read()
                 http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))],
                                         protocol="HTTP/1.1")
+                if not url.startswith("http"):  # a few eval keys are labels ("hard::<file>"), not URLs
+                    url = f"https://eval.invalid/{v['file']}"
                 rec = w.create_warc_record(f"{url}#r{r}" if r else url, "response", payload=io.BytesIO(body),
                                            http_headers=http)
                 w.write_record(rec)
