@@ -122,3 +122,30 @@ def test_unpublished_input_is_refused(settings: Any) -> None:
 
     with pytest.raises(DatasetNotPublished):
         run_dedup(settings, [DatasetRef("clean", "web_pages", "2026-01-01_missing")], "2026-01-01", engine="local")
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_estimate_verification_document_scope_and_big_component(spark: Any, tmp_path: Any) -> None:
+    """The other verification mode and scope through Spark, with a 3,000-page boilerplate
+    component (one hub every page links to) and 3,000 unique pages."""
+    from pipelines.config import load_settings
+    from tests.dedup.fixtures import COPYRIGHT
+
+    s = load_settings(storage={"data_root": str(tmp_path / "data")},
+                      stages={"dedup": {"verify": "estimate", "near_dup_scope": "document"}})
+    rng = random.Random(11)
+    rows = []
+    for d in range(3000):
+        rows.append(page(f"doc{d:04d}", 0, "pdf", words(rng, 40)))
+        text = COPYRIGHT.format(year=2000 + d % 25, page=d) + (" Reprint." if d % 3 == 0 else "")
+        rows.append(page(f"doc{d:04d}", 1, "pdf", text))
+    web, pdf, _ = corpus()
+    refs = [write_pages(s, "pdf_pages", rows + pdf, rows_per_part=1000), write_pages(s, "web_pages", web)]
+    local = run_dedup(s, refs, "2026-01-01", engine="local")
+    kl, ql, ml = _tables(s, local)
+    remote = run_dedup(s, refs, "2026-01-01", engine="spark", spark=spark)
+    ks, qs, ms = _tables(s, remote)
+    assert ks.sort_by(SORT).equals(kl.sort_by(SORT)) and qs.sort_by(SORT).equals(ql.sort_by(SORT))
+    assert ms["counters"]["dropped"]["boilerplate_page"] == 3004
+    assert ms["counters"]["metrics"]["largest_component"] == 3004
