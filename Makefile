@@ -31,8 +31,19 @@ lint: setup  ## ruff everywhere, mypy on pipelines/
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy pipelines
 
-bench: setup  ## run the benchmarks (they read ../shared/data; see bench/README.md)
-	@for f in bench/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+BENCH_web       := web_extract web_classifier web_throughput
+BENCH_pdf       := pdf_eval pdf_throughput
+BENCH_dedup     := dedup_eval dedup_throughput
+BENCH_tokenizer := tokenizer_compression tokenizer_detection tokenizer_throughput
+BENCH_model     := model_throughput
+BENCH_train     := train_engine
+BENCH_fp8       := fp8_gemm
+BENCH_AREAS     := web pdf dedup tokenizer model train fp8
+
+bench: $(addprefix bench-,$(BENCH_AREAS))  ## run every benchmark (ours vs the named baseline, same run; reads ../shared/data)
+
+bench-%: setup  ## one area's benchmarks, e.g. `make bench-dedup` (see bench/README.md)
+	@for b in $(BENCH_$*); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 
 services-up: setup  ## local Spark standalone (master + 2 workers) and SeaweedFS S3 on 127.0.0.1
 	$(PY) -m infra.services up

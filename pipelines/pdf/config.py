@@ -93,5 +93,6 @@ class PdfConfig(BaseModel):
     # marker-pdf weights folder (never downloaded): None -> $MARKER_MODELS_DIR.
     marker_models_dir: str | None = None
 
-    # Timings make outputs differ run to run; turn off for byte-identical re-runs.
-    record_timings: bool = True
+    # Per-page wall-clock timings make outputs differ run to run, so they are off by default (the
+    # data contract promises byte-identical re-runs); turn on to profile the stage.
+    record_timings: bool = False
