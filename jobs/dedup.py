@@ -85,6 +85,9 @@ def run_dedup(settings: Settings, input_refs: Sequence[DatasetRef], logical_date
     for r in [*input_refs, *previous]:
         read_manifest(storage, r)  # refuses unpublished inputs before any work
     ref = output_ref(cfg, input_refs, logical_date, previous)
+    if any(p.zone == ref.zone and p.name == ref.name and p.version[:10] >= ref.version[:10] for p in previous):
+        raise ValueError(f"previous snapshots must be published before {logical_date}: got "
+                         f"{[p.key for p in previous]} (a re-run would otherwise find its own output)")
     b, r = Featurizer(cfg).bands_rows
     print(describe(cfg.threshold, b, r), flush=True)
     params = {"stage": OUTPUT_NAME, "params": cfg.model_dump(), "bands": b, "rows": r,

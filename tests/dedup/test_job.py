@@ -149,3 +149,11 @@ def test_spark_estimate_verification_document_scope_and_big_component(spark: Any
     assert ks.sort_by(SORT).equals(kl.sort_by(SORT)) and qs.sort_by(SORT).equals(ql.sort_by(SORT))
     assert ms["counters"]["dropped"]["boilerplate_page"] == 3004
     assert ms["counters"]["metrics"]["largest_component"] == 3004
+
+
+def test_previous_must_be_earlier_than_the_run(settings: Any) -> None:
+    web, _, _ = corpus()
+    ref = write_pages(settings, "web_pages", web)
+    out = run_dedup(settings, [ref], "2026-01-01", engine="local")
+    with pytest.raises(ValueError, match="published before"):
+        run_dedup(settings, [ref], "2026-01-01", engine="local", previous=[out])
