@@ -58,7 +58,8 @@ class OptimConfig(BaseModel):
 
 class DataConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    # cpt: a corpus snapshot `root` + `ref` ("corpus/snapshot/<version>").
+    # cpt: a corpus snapshot `ref` ("corpus/snapshot/<version>") under `root` (default: the settings'
+    # data_root, local or s3://).
     root: str | None = None
     ref: str | None = None
     # sft: a JSONL file of {"messages": [...]} or {"prompt", "candidates", "reference"} records.

@@ -51,9 +51,13 @@ def build_stage(cfg: TrainConfig) -> tuple[SciForgeModel, Any]:
     if cfg.stage == "cpt":
         from model.train.data import CorpusSource
 
-        if not (cfg.data.root and cfg.data.ref):
-            raise ValueError("cpt needs data.root and data.ref (a corpus snapshot, e.g. corpus/snapshot/<v>)")
-        source = CorpusSource(cfg.data.root, cfg.data.ref)
+        if not cfg.data.ref:
+            raise ValueError("cpt needs data.ref (a corpus snapshot, e.g. corpus/snapshot/<version>)")
+        from pipelines.config import get_settings
+
+        settings = get_settings()  # the data root (local or s3://) and its credentials by default
+        root = cfg.data.root or str(settings.data_root)
+        source = CorpusSource(root, cfg.data.ref, settings.storage_options() if "://" in root else None)
         return build_model(cfg, source.tokenizer(), text_only=True), source
     tokenizer = load_tokenizer(cfg.data.tokenizer)
     if cfg.stage == "sft":
