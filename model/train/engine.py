@@ -94,7 +94,8 @@ def build_engine(
 ) -> Any:
     import deepspeed
 
-    decay, no_decay = [], []
+    decay: list[torch.nn.Parameter] = []
+    no_decay: list[torch.nn.Parameter] = []
     for name, p in model.named_parameters():
         if not p.requires_grad:
             continue

@@ -52,7 +52,7 @@ def smiles_verifier(candidate: str, record: dict[str, Any]) -> float:
     """1 when the candidate's final answer is a SMILES for the same molecule as the reference (RDKit)."""
     from rdkit import Chem, RDLogger
 
-    RDLogger.DisableLog("rdApp.*")
+    RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
     answer = final_answer(candidate, lower=False)  # SMILES are case-sensitive (aromatic atoms)
     got = Chem.MolFromSmiles(answer.split()[-1] if answer else "")
     want = Chem.MolFromSmiles(str(record["reference"]).strip())

@@ -34,6 +34,7 @@ def build_model(cfg: TrainConfig, tokenizer: Any, text_only: bool) -> SciForgeMo
         from model.checkpoint import load_pretrained
 
         model = load_pretrained(cfg.model)
+        assert isinstance(model, SciForgeModel)
         if model.config.vocab_size < len(tokenizer):
             raise ValueError(f"{cfg.model}: vocab {model.config.vocab_size} < tokenizer's {len(tokenizer)}")
         return model.train()
@@ -48,6 +49,7 @@ def build_model(cfg: TrainConfig, tokenizer: Any, text_only: bool) -> SciForgeMo
 
 
 def build_stage(cfg: TrainConfig) -> tuple[SciForgeModel, Any]:
+    source: Any
     if cfg.stage == "cpt":
         from model.train.data import CorpusSource
 
