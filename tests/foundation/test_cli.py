@@ -8,7 +8,7 @@ def test_every_stage_cli_mounts_and_help_explains():
     assert out.returncode == 0, out.stderr
     assert "unavailable" not in out.stdout + out.stderr
     for cmd in ("demo", "demo-data", "ingest", "config", "datasets", "web", "pdf", "dedup", "tokenizer",
-                "corpus", "model"):
+                "corpus", "model", "train"):
         assert f" {cmd} " in out.stdout, cmd
 
 
