@@ -88,7 +88,12 @@ def dedup(pages: list[dict[str, Any]], context: dict[str, Any]) -> dict[str, Any
 
 def corpus(pages: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     from jobs.corpus import run_corpus
+    from dags.assets import CORPUS
+
     ref = run_corpus(task_settings(), _ref(pages), partition_date(context), engine=_engine(context))  # type: ignore[arg-type]
+    events = context.get("outlet_events")
+    if events is not None:  # the Asset event tells the training DAGs which snapshot to read
+        events[CORPUS].extra = {"ref": ref.key}
     return _summary("corpus", ref)
 
 

@@ -15,11 +15,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-# The published corpus snapshot: training DAGs are scheduled on this Asset.
-CORPUS = Asset(name="corpus", uri="sciforge://corpus/snapshot")
+from dags.assets import CORPUS  # the published snapshot: training DAGs are scheduled on it
 
 DEFAULT_ARGS = {
     "owner": "data-eng",

@@ -75,6 +75,17 @@ class IngestSettings(Section):
     max_pdf_bytes: int = 256 * 1024 * 1024
 
 
+class TrainSettings(Section):
+    """Where the training DAGs find their stage configs and put checkpoints."""
+
+    checkpoint_root: str = "./var/checkpoints"  # checkpoints/<stage>/<run>/ (ARCHITECTURE.md)
+    cpt_config: str = "model/train/configs/cpt_tiny.yaml"
+    mmpt_config: str = "model/train/configs/mmpt_tiny.yaml"
+    sft_config: str = "model/train/configs/sft_tiny.yaml"
+    sft_data: str | None = Field(None, description="JSONL of chat records for SFT (none: the stage is skipped)")
+    max_steps: int | None = Field(None, description="cap every stage's steps (smoke runs)")
+
+
 class Settings(BaseSettings):
     """The effective configuration of sciforge."""
 
@@ -88,6 +99,7 @@ class Settings(BaseSettings):
     spark: SparkSettings = SparkSettings()
     airflow: AirflowSettings = AirflowSettings()
     ingest: IngestSettings = IngestSettings()
+    train: TrainSettings = TrainSettings()
     stages: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="per-stage options (web, pdf, dedup, tokenizer, ...)"
     )

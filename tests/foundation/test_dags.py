@@ -115,3 +115,60 @@ def test_demo_with_spark_is_idempotent(tmp_path):
     first, second = _run_twice(tmp_path, "spark")
     assert first == second
     assert any(n.startswith("corpus/snapshot/") for n in first)
+
+
+@pytest.mark.airflow
+def test_training_dags_chain_on_assets(tmp_path):
+    code = textwrap.dedent("""
+        from pipelines.config import get_settings
+        from infra.airflow_env import configure, ensure_db, DAGS_FOLDER
+        configure(get_settings())
+        ensure_db()
+        from airflow.dag_processing.dagbag import DagBag
+        bag = DagBag(dag_folder=str(DAGS_FOLDER))
+        assert not bag.import_errors, bag.import_errors
+        names = {}
+        for d in ("corpus_refresh", "train_cpt", "train_mmpt", "train_sft"):
+            dag = bag.get_dag(d)
+            outlets = [o.name for t in dag.tasks for o in t.outlets]
+            names[d] = outlets
+        print(names)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                         env=_airflow_env(tmp_path))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "'corpus_refresh': ['corpus']" in out.stdout and "'train_sft': ['checkpoint_sft']" in out.stdout
+
+
+@pytest.mark.airflow
+def test_train_cpt_dag_runs_on_a_corpus_snapshot(tmp_path):
+    """train_cpt through Airflow (`dag.test`) on a real snapshot, then a second run resumes it."""
+    code = textwrap.dedent("""
+        import json, pathlib
+        import pyarrow as pa
+        from pipelines.config import get_settings
+        from pipelines.datasets import DatasetRef, write_dataset
+        from pipelines.storage import open_storage
+        from jobs.corpus import run_corpus
+        from infra.airflow_env import run_dag_test
+        s = get_settings()
+        rows = {"doc_id": [f"d{i}" for i in range(48)], "page": [0] * 48, "source": ["web"] * 48,
+                "url": [f"https://a.org/{i}" for i in range(48)], "domain": ["a.org"] * 48,
+                "field": ["physics"] * 48,
+                "text": [f"Note {i}. A pendulum of length one metre swings with a period near two seconds. " * 3
+                         for i in range(48)]}
+        pages = DatasetRef("clean", "pages", "2026-01-01_fixture")
+        write_dataset(open_storage(s.data_root), pages, [pa.table(rows)], logical_date="2026-01-01")
+        snap = run_corpus(s, pages, "2026-01-01", engine="local")
+        for attempt in range(2):
+            dr = run_dag_test(s, "train_cpt", "2026-01-02", {"corpus_ref": snap.key, "max_steps": 2})
+            assert "success" in str(dr.state), dr.state
+        run = pathlib.Path(s.train.checkpoint_root) / "cpt" / snap.version
+        print("RUN", json.dumps(sorted(p.name for p in run.iterdir())))
+    """)
+    env = {**_airflow_env(tmp_path), "SCIFORGE_TRAIN__CHECKPOINT_ROOT": str(tmp_path / "ckpt"),
+           "SCIFORGE_STAGES__CORPUS__SEQ_LEN": "32", "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1200, env=env)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
+    files = json.loads(next(x for x in out.stdout.splitlines() if x.startswith("RUN")).split(" ", 1)[1])
+    assert {"export", "metrics.jsonl", "summary.json"} <= set(files)
