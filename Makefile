@@ -40,7 +40,10 @@ BENCH_train     := train_engine
 BENCH_fp8       := fp8_gemm
 BENCH_AREAS     := web pdf dedup tokenizer model train fp8
 
-bench: $(addprefix bench-,$(BENCH_AREAS))  ## run every benchmark (ours vs the named baseline, same run; reads ../shared/data)
+bench-deps: setup
+	$(PY) -m pip install -q -c constraints.txt -e '.[bench]'
+
+bench: bench-deps $(addprefix bench-,$(BENCH_AREAS))  ## run every benchmark (ours vs the named baseline, same run; reads ../shared/data)
 
 bench-%: setup  ## one area's benchmarks, e.g. `make bench-dedup` (see bench/README.md)
 	@for b in $(BENCH_$*); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
