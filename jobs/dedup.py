@@ -325,6 +325,9 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     feats = pages.mapInArrow(_feature_fn(cfg), from_arrow_schema(_features_schema()))
     if cfg.verify != "estimate":
         feats = feats.drop("minhash")
+    # the global sort below samples its input first: without this, pages are read and
+    # featurized twice (once for the range bounds, once for the sort)
+    feats = feats.persist(StorageLevel.MEMORY_AND_DISK)
     nodes = (feats.orderBy(F.col("is_prev").desc(), F.col("norm_chars").desc(), "source", "doc_id", "page",
                            "content_hash")
              .withColumn("nid", F.monotonically_increasing_id())
@@ -435,7 +438,7 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     write_split_parts(out, {"kept": kept_w, "quarantine": quar_w}, F.when(F.col("reason") == KEEP, "kept")
                       .otherwise("quarantine"), partition_cols=["source", "doc_id"], sort_cols=_SORT,
                       num_parts=num_parts)
-    for df in (nodes, nodes3, p2):
+    for df in (feats, nodes, nodes3, p2):
         df.unpersist()
     return counters
 
