@@ -82,13 +82,24 @@ def text_pages(raw: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
 
 def dedup(pages: list[dict[str, Any]], context: dict[str, Any]) -> dict[str, Any]:
     from jobs.dedup import run_dedup
-    ref = run_dedup(task_settings(), [_ref(p) for p in pages], partition_date(context), engine=_engine(context))  # type: ignore[arg-type]
+    from pipelines.datasets import DatasetRef, list_versions
+    from pipelines.storage import open_storage
+
+    settings, day = task_settings(), partition_date(context)
+    # Against earlier snapshots (param `previous_snapshots`: how many of the latest `clean/pages`
+    # versions from before this run's date): pages already published are not admitted again.
+    n_prev = int((context.get("params") or {}).get("previous_snapshots", 0) or 0)
+    earlier = [v for v in list_versions(open_storage(settings.data_root, settings.storage_options()),
+                                        "clean", "pages") if v[:10] < day]
+    previous = [DatasetRef("clean", "pages", v) for v in earlier[-n_prev:]] if n_prev else []
+    ref = run_dedup(settings, [_ref(p) for p in pages], day, engine=_engine(context),  # type: ignore[arg-type]
+                    previous=previous)
     return _summary("dedup", ref)
 
 
 def corpus(pages: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
-    from jobs.corpus import run_corpus
     from dags.assets import CORPUS
+    from jobs.corpus import run_corpus
 
     ref = run_corpus(task_settings(), _ref(pages), partition_date(context), engine=_engine(context))  # type: ignore[arg-type]
     events = context.get("outlet_events")

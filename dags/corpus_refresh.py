@@ -41,7 +41,12 @@ DEFAULT_ARGS = {
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
     tags=["sciforge", "data"],
-    params={"engine": "spark"},
+    params={
+        "engine": "spark",  # or "local": the same jobs in-process, no Spark
+        # dedup against the N latest earlier `clean/pages` snapshots (0: off; each one's signatures are
+        # recomputed, so the cost grows with N)
+        "previous_snapshots": 0,
+    },
     doc_md=__doc__,
 )
 def corpus_refresh() -> None:
