@@ -101,7 +101,7 @@ def test_full_parse_with_ocr_and_quarantine(mixed: str) -> None:
 
 
 def test_math_page_goes_to_the_layout_parser(mixed: str) -> None:
-    res = _parse(mixed, 12, PdfConfig(math_backend="pymupdf4llm"), start=6, end=7)
+    res = _parse(mixed, 12, PdfConfig(math_backend="pymupdf4llm", record_timings=True), start=6, end=7)
     (row,) = res.kept
     assert row["route"] == "math" and row["parser"] == "pymupdf4llm"
     assert "Derivation of the main result" in row["text"] and "∑" in row["text"]
