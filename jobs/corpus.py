@@ -127,7 +127,7 @@ def run_corpus(settings: Settings, pages_ref: DatasetRef, logical_date: str, *, 
         c = CorpusConfig.model_validate_json(cfg_json)
         t = _executor_tokenizer(root, opts_json, tok_key, digest)
         table = read_part(st, item["key"])
-        counters, domain_tokens = StageCounters(), Counter()
+        counters, domain_tokens = StageCounters(), Counter[str]()
         buckets: dict[int, list[pa.Table]] = {}
         quarantined = []
         for b in table.to_batches(max_chunksize=batch):
@@ -153,7 +153,7 @@ def run_corpus(settings: Settings, pages_ref: DatasetRef, logical_date: str, *, 
         spark = get_spark(settings)
     items = [{"key": k, "index": i} for i, k in enumerate(part_keys(storage, pages_ref, in_manifest))]
     results = distribute(items, tokenize_task, engine=engine, spark=spark, desc="tokenize")
-    counters, natural = StageCounters(), Counter()
+    counters, natural = StageCounters(), Counter[str]()
     bucket_keys: dict[int, list[str]] = {}
     for r in results:
         if "counters" in r:
@@ -189,7 +189,7 @@ def run_corpus(settings: Settings, pages_ref: DatasetRef, logical_date: str, *, 
 
     items = [{"shard": b, "keys": sorted(bucket_keys.get(b, []))} for b in range(n_buckets)]
     packed = distribute(items, shard_task, engine=engine, spark=spark, desc="pack")
-    doc_counters, realized, modality = StageCounters(), Counter(), Counter()
+    doc_counters, realized, modality = StageCounters(), Counter[str](), Counter[str]()
     shards = []
     for r in packed:
         doc_counters.merge(r["counters"])

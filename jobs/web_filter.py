@@ -88,7 +88,7 @@ def run_web_filter(settings: Settings, raw_web_ref: DatasetRef, logical_date: st
     conf = {"stage": STAGE, "params": params}
     pages_ref = DatasetRef("clean", PAGES, version)
     domains_ref = DatasetRef("clean", DOMAINS, version)
-    kw = {"logical_date": logical_date, "config": conf, "parents": [raw_web_ref, scored_ref]}
+    kw: dict[str, Any] = {"logical_date": logical_date, "config": conf, "parents": [raw_web_ref, scored_ref]}
     pages_w = DatasetWriter(storage, pages_ref, schema=PAGES_SCHEMA, **kw)
     quar_w = DatasetWriter(storage, pages_ref.quarantine(), schema=QUARANTINE_SCHEMA, **kw)
     dom_w = DatasetWriter(storage, domains_ref, schema=DOMAIN_SCHEMA, **kw)

@@ -46,7 +46,7 @@ class CorpusSnapshot:
         if isinstance(storage, LocalStorage):
             self.folder = Path(storage.uri(ref.key))
         else:  # S3: bring the files to local disk once, then memory-map them
-            base = Path(cache_dir or os.environ.get("SCIFORGE_CACHE", Path.home() / ".cache" / "sciforge"))
+            base = Path(cache_dir or os.environ.get("SCIFORGE_CACHE") or Path.home() / ".cache" / "sciforge")
             self.folder = base / "corpus" / ref.key
             for path, f in files.items():
                 dst = self.folder / path

@@ -72,7 +72,7 @@ def select_backend(route: str, cfg: PdfConfig) -> tuple[str | None, str]:
     if route == "scan":
         if cfg.ocr_backend == "none":
             return None, "ocr_backend=none"
-        order = ["tesseract", "rapidocr"] if cfg.ocr_backend == "auto" else [cfg.ocr_backend]
+        order: list[str] = ["tesseract", "rapidocr"] if cfg.ocr_backend == "auto" else [cfg.ocr_backend]
     elif route == "math":
         if cfg.math_backend == "cheap":
             return None, "math_backend=cheap"

@@ -34,7 +34,7 @@ def backends(option: list[str] = typer.Option([], "--set", help="stage option KE
     for name, (ok, why) in backend_status(cfg).items():  # type: ignore[arg-type]
         typer.echo(f"{'yes' if ok else 'no ':4s} {name:12s} {why}")
     for route in ("math", "scan"):
-        name, why = select_backend(route, cfg)  # type: ignore[arg-type]
+        name, why = select_backend(route, cfg)  # type: ignore[arg-type,assignment]
         typer.echo(f"route {route}: {name or 'cheap output (flagged)'}")
 
 

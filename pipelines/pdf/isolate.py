@@ -141,7 +141,7 @@ class IsolatedWorker:
         assert proc.stdin is not None and proc.stdout is not None
         deadline = time.monotonic() + timeout
         try:
-            _write_msg(proc.stdin, (ref, args))
+            _write_msg(proc.stdin, (ref, args))  # type: ignore[arg-type]
             (n,) = _HEADER.unpack(_read_exact(proc.stdout.fileno(), _HEADER.size, deadline))
             ok, value = pickle.loads(_read_exact(proc.stdout.fileno(), n, deadline))
         except TimeoutError:

@@ -126,7 +126,7 @@ class Decision:
 def _quiet_rdkit() -> None:
     from rdkit import RDLogger
 
-    RDLogger.DisableLog("rdApp.*")  # RDKit prints parse errors to stderr: silence it once
+    RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]  # RDKit prints parse errors to stderr: silence it once
 
 
 @lru_cache(maxsize=1 << 16)

@@ -76,7 +76,7 @@ class SciforgeTokenizer(PreTrainedTokenizer):
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
         return self.sci.decode([self._ids[t] for t in tokens])
 
-    def _decode(self, token_ids: int | list[int], skip_special_tokens: bool = False, **kwargs: Any) -> str:
+    def _decode(self, token_ids: int | list[int], skip_special_tokens: bool = False, **kwargs: Any) -> str:  # type: ignore[override]
         ids = [token_ids] if isinstance(token_ids, int) else list(token_ids)
         return self.sci.decode(ids, skip_special_tokens=skip_special_tokens)
 

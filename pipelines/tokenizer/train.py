@@ -62,7 +62,7 @@ def augment_smiles(smiles: list[str], n: int, seed: int) -> list[str]:
     from rdkit import Chem, RDLogger
     from rdkit.Chem.EnumerateStereoisomers import EnumerateStereoisomers, StereoEnumerationOptions
 
-    RDLogger.DisableLog("rdApp.*")
+    RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
     rng = random.Random(seed)
     pick = rng.sample(range(len(smiles)), min(n, len(smiles)))
     out = []

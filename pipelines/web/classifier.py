@@ -15,13 +15,14 @@ byte for byte by ``sciforge web train-classifier`` from what the repository hold
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -142,7 +143,7 @@ class Prediction:
     label: str  # best field when P(science) >= 0.5, else "other"
     field: str  # best science field (level 2), whatever P(science) is
     science_score: float  # level 1: P(science) = 1 - P(other)
-    probs: dict[str, float] = field(default_factory=dict)
+    probs: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 class HashedLinearClassifier:

@@ -91,7 +91,7 @@ def decode_html(data: bytes, content_type: str | None, counters: StageCounters) 
         counters.add("charset_missing")
     from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
-    enc = detect_encoding(data)
+    enc = detect_encoding(data) or "utf-8"
     return bytes_to_str(data, enc), enc
 
 
