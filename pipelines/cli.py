@@ -11,6 +11,7 @@ import importlib
 import json
 import logging
 import shutil
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,7 +31,8 @@ config_app = typer.Typer(help="Inspect the effective configuration.", no_args_is
 datasets_app = typer.Typer(help="List, show and verify published datasets.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 app.add_typer(datasets_app, name="datasets")
-console = Console()
+# Wide enough for the funnel table when piped to a log (rich assumes 80 columns there).
+console = Console() if sys.stdout.isatty() else Console(width=160)
 
 # Sub-command groups contributed by stage packages (mounted when the module exists).
 SUBAPPS = {
