@@ -43,7 +43,7 @@ BENCH_AREAS     := web pdf dedup tokenizer model train fp8
 bench-deps: setup
 	$(PY) -m pip install -q -c constraints.txt -e '.[bench]'
 
-bench: $(addprefix bench-,$(BENCH_AREAS))  ## run every benchmark (ours vs the named baseline, same run; reads ../shared/data)
+bench: $(addprefix bench-,$(BENCH_AREAS))  ## run every benchmark (ours vs the named baseline, same run; reads the shared data folder)
 
 bench-%: bench-deps  ## one area's benchmarks, e.g. `make bench-dedup` (see bench/README.md)
 	@for b in $(BENCH_$*); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
