@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from pipelines.config import Settings
 from pipelines.counters import StageCounters
-from pipelines.datasets import DatasetRef, DatasetWriter, iter_batches, make_version, part_keys, read_manifest
+from pipelines.datasets import DatasetRef, DatasetWriter, make_version, part_keys, read_manifest
 from pipelines.stage import MapStage
 from pipelines.storage import open_storage
 
@@ -139,9 +139,3 @@ def run_map_stage(
     km, qm, counters = publish_pair(kept, quar, results)
     log.info("%s -> %s: %s", inputs, ref, counters.summary())
     return ref, km, qm
-
-
-def stream_dataset(settings: Settings, ref: DatasetRef, batch_size: int = 1024) -> Iterator[pa.RecordBatch]:
-    """Convenience for drivers and reports: stream a published dataset."""
-    storage = open_storage(settings.data_root, settings.storage_options())
-    yield from iter_batches(storage, ref, batch_size)

@@ -50,16 +50,14 @@ def ingest_file(storage: Storage, key: str, params: IngestParams, counters: Stag
         return
     with f:
         if params.kind == "warc":
-            stream: Any = f
-            if key.endswith(".gz"):
-                pass  # warcio detects and decompresses gzip members itself
-            yield from warc.iter_warc(stream, key, max_record_bytes=params.max_record_bytes, counters=counters)
+            # warcio detects and decompresses gzip members itself
+            yield from warc.iter_warc(f, key, max_record_bytes=params.max_record_bytes, counters=counters)
         elif params.kind == "pdf":
             yield from pdf.iter_pdf(
                 f, key, size=size, max_pdf_bytes=params.max_pdf_bytes, counters=counters
             )
         else:
-            stream = f
+            stream: Any = f
             if key.endswith(".gz"):
                 import gzip
 

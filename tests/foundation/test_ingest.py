@@ -5,7 +5,6 @@ import io
 import json
 import random
 
-import pyarrow as pa
 import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
@@ -107,4 +106,3 @@ def test_rerun_is_byte_identical(settings, demo_corpus, kind):
     first = {k: st.read_bytes(k) for k in st.list(ref.key)}
     ref2, _, _ = run_ingest(settings, str(demo_corpus / kind), kind, "2026-01-01", engine="local")
     assert ref2 == ref and {k: st.read_bytes(k) for k in st.list(ref.key)} == first
-    assert pa is not None
