@@ -7,8 +7,9 @@ Wgrad     dW = dy^T x     : both operands quantized along the token dim, dy^T an
                             (DeepSeek-V3 Sec. 3.3: cached activations in 128x1 tiles for the Wgrad).
 The FP8 copy of x^T is what the forward saves for backward (the BF16 activation is not kept).
 
-With ``fp8="auto"`` (default) the FP8 path runs only on a Hopper GPU (sm_90); elsewhere the layer is a plain
-``nn.Linear`` in the input's dtype and says so once per process in the log. ``fp8="on"`` forces the FP8
+With ``fp8="auto"`` (default) the FP8 path runs only on a Hopper GPU (sm_90); elsewhere the layer runs its GEMM
+in BF16 (``fallback_dtype``; the precision the rest of training uses, as the issue asks), returns the input's
+dtype, and says so once per process in the log. ``fp8="on"`` forces the FP8
 numerics anywhere (CPU uses the reference GEMM: slow, for tests and numerics studies); ``"off"`` never.
 """
 
@@ -45,7 +46,8 @@ def _log_fallback_once(reason: str, dtype: torch.dtype) -> None:
     global _fallback_logged
     if not _fallback_logged:
         _fallback_logged = True
-        log.warning("Fp8Linear: FP8 GEMMs disabled (%s); running the unquantized linear in %s", reason, dtype)
+        log.warning("Fp8Linear: FP8 GEMMs disabled (%s); running the linear layers in %s instead", reason,
+                    str(dtype).removeprefix("torch."))
 
 
 class _Fp8LinearFunction(torch.autograd.Function):
@@ -119,8 +121,11 @@ class Fp8Linear(nn.Linear):
         fp8: Fp8Mode = "auto",
         pow2_scales: bool = False,
         backend: Backend | None = None,
+        fallback_dtype: torch.dtype | None = torch.bfloat16,
     ) -> None:
         super().__init__(in_features, out_features, bias=bias, device=device, dtype=dtype)
+        # GEMM dtype when ``fp8="auto"`` finds no Hopper GPU; None keeps the input's dtype (exactly nn.Linear).
+        self.fallback_dtype = fallback_dtype
         if fp8 not in ("auto", "on", "off"):
             raise ValueError(f"fp8 must be 'auto', 'on' or 'off', got {fp8!r}")
         self.fp8: Fp8Mode = fp8
@@ -134,13 +139,17 @@ class Fp8Linear(nn.Linear):
             return True
         ok, reason = fp8_supported(x.device)
         if not ok:
-            _log_fallback_once(reason, x.dtype)
+            _log_fallback_once(reason, self.fallback_dtype or x.dtype)
         return ok
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.uses_fp8(x):
+        if self.uses_fp8(x):
+            return fp8_linear(x, self.weight, self.bias, self.pow2_scales, self.backend)
+        if self.fp8 == "off" or self.fallback_dtype is None or x.dtype == self.fallback_dtype:
             return F.linear(x, self.weight, self.bias)
-        return fp8_linear(x, self.weight, self.bias, self.pow2_scales, self.backend)
+        dt = self.fallback_dtype
+        bias = None if self.bias is None else self.bias.to(dt)
+        return F.linear(x.to(dt), self.weight.to(dt), bias).to(x.dtype)
 
     def extra_repr(self) -> str:
         return f"{super().extra_repr()}, fp8={self.fp8}, pow2_scales={self.pow2_scales}"

@@ -7,6 +7,7 @@ import logging
 import pytest
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 import kernels.linear as linear_mod
 from kernels import CALC_DIFF_TOLERANCE, calc_diff
@@ -92,9 +93,16 @@ def test_auto_mode_falls_back_on_cpu_with_one_log_line(caplog: pytest.LogCapture
     x = torch.randn(2, 32)
     with caplog.at_level(logging.WARNING, logger="kernels.linear"):
         y1, y2 = layer(x), layer(x)
-    assert torch.equal(y1, ref(x)) and torch.equal(y2, y1)  # exactly nn.Linear
+    # The fallback is a BF16 GEMM, returned in the input's dtype (the issue: "falls back to bf16").
+    bf16 = F.linear(x.bfloat16(), ref.weight.bfloat16(), ref.bias.bfloat16()).float()
+    assert y1.dtype == torch.float32 and torch.equal(y1, bf16) and torch.equal(y2, y1)
+    assert not torch.equal(y1, ref(x))
     lines = [r for r in caplog.records if "Fp8Linear" in r.getMessage()]
     assert len(lines) == 1 and "not a CUDA GPU" in lines[0].getMessage()
+    assert "bfloat16" in lines[0].getMessage()
+    exact = Fp8Linear(32, 16, fallback_dtype=None)
+    exact.load_state_dict(ref.state_dict())
+    assert torch.equal(exact(x), ref(x))  # fallback_dtype=None: exactly nn.Linear
 
 
 def test_functional_without_weight_grad_and_backend_selection() -> None:

@@ -83,8 +83,9 @@ def test_real_fp8_linear_is_used_when_kernels_are_importable():
     out = fp8_model(ids, labels=ids)
     out.loss.backward()
     assert fp8_model.model.layers[0].self_attn.q_proj.weight.grad is not None
-    if not torch.cuda.is_available():  # off-GPU Fp8Linear runs the unquantized GEMM: identical logits
-        assert torch.equal(out.logits, build_model(cfg, seed=0)(ids).logits)
+    if not torch.cuda.is_available():  # off-GPU Fp8Linear falls back to BF16 GEMMs: close, not identical
+        ref = build_model(cfg, seed=0)(ids).logits
+        assert torch.allclose(out.logits, ref, atol=0.1, rtol=0.05) and not torch.equal(out.logits, ref)
 
 
 def test_bfloat16_training_step_and_generation():
