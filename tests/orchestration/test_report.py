@@ -1,0 +1,116 @@
+"""The funnel report: numbers checked against the manifests, written into the corpus snapshot and
+registered in its manifest (so `verify` covers it), byte-identical on a re-run."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pytest
+
+from pipelines.counters import StageCounters
+from pipelines.datasets import DatasetCorrupt, DatasetRef, read_manifest, verify, write_dataset
+from pipelines.report import REPORT_FILES, all_checks_pass, funnel_rows, publish_report
+from pipelines.storage import open_storage
+
+DAY = "2026-01-01"
+PAGES = pa.schema([("doc_id", pa.string()), ("page", pa.int32()), ("text", pa.string())])
+Q = PAGES.append(pa.field("reason", pa.string()))
+
+
+def _pages(n: int, prefix: str) -> pa.Table:
+    return pa.table({"doc_id": [f"{prefix}{i}" for i in range(n)], "page": [0] * n,
+                     "text": [f"text {i}" for i in range(n)]}, schema=PAGES)
+
+
+def _quarantine(reasons: list[str]) -> pa.Table:
+    n = len(reasons)
+    return pa.table({"doc_id": [f"q{i}" for i in range(n)], "page": [0] * n, "text": [""] * n,
+                     "reason": reasons}, schema=Q)
+
+
+def _stage(st, stage: str, ref: DatasetRef, kept: pa.Table, reasons: list[str], parents=(),
+           metrics: dict[str, int] | None = None, inputs: int | None = None, n_kept: int | None = None) -> dict:
+    n = kept.num_rows if n_kept is None else n_kept
+    c = StageCounters(input=n + len(reasons) if inputs is None else inputs, kept=n)
+    for r in reasons:
+        c.drop(r)
+    for k, v in (metrics or {}).items():
+        c.add(k, v)
+    m = write_dataset(st, ref, [kept], counters=c, logical_date=DAY, parents=parents)
+    write_dataset(st, ref.quarantine(), [_quarantine(reasons)], logical_date=DAY, parents=parents)
+    return {"stage": stage, "ref": ref.key, "rows": m["rows"], "counters": m["counters"]}
+
+
+def _run(st, web_input: int | None = None) -> list[dict]:
+    raw = DatasetRef("raw", "web", f"{DAY}_aaaa")
+    web = DatasetRef("clean", "web_pages", f"{DAY}_bbbb")
+    pages = DatasetRef("clean", "pages", f"{DAY}_cccc")
+    snap = DatasetRef("corpus", "snapshot", f"{DAY}_dddd")
+    return [
+        _stage(st, "ingest_warc", raw, _pages(6, "r"), ["truncated_record"]),
+        _stage(st, "web_filter", web, _pages(4, "w"), ["http_status", "binary_payload"], [raw],
+               inputs=web_input),
+        _stage(st, "dedup", pages, _pages(3, "p"), ["exact_duplicate"], [web]),
+        # corpus: 3 pages in, 2 documents out (rows), 900 tokens
+        _stage(st, "corpus", snap, _pages(2, "d"), [], [pages], metrics={"documents": 2, "tokens": 900},
+               n_kept=3),
+    ]
+
+
+def test_report_adds_up_and_lands_in_the_snapshot(settings):
+    st = open_storage(settings.data_root)
+    results = _run(st)
+    rows = funnel_rows(results, st)
+    assert all_checks_pass(rows), [c for r in rows for c in r["checks"] if not c["ok"]]
+    by = {r["stage"]: r for r in rows}
+    assert {c["check"] for c in by["web_filter"]["checks"]} == {"balance", "rows", "flow", "quarantine"}
+    assert by["corpus"]["tokens_out"] == 900 and by["corpus"]["documents_out"] == 2
+    assert by["web_filter"]["reasons"] == {"binary_payload": 1, "http_status": 1}
+
+    uris = publish_report(settings, DAY, results)
+    snap = DatasetRef.parse(results[-1]["ref"])
+    m = verify(st, snap)  # checksums of the report files too
+    report = {f["path"]: f for f in m["files"] if f.get("kind") == "report"}
+    assert set(report) == {f"report/{n}" for n in REPORT_FILES}
+    assert all(f["bytes"] > 0 for f in report.values())
+    assert st.read_bytes(f"{snap.key}/report/funnel.png")[:8] == b"\x89PNG\r\n\x1a\n"
+    md = st.read_bytes(f"{snap.key}/report/funnel.md").decode()
+    assert "all numbers add up" in md and "| web_filter | documents → pages | 6 | 4 | 2 |" in md
+    assert uris["funnel.md"].endswith(f"reports/corpus_refresh/{DAY}/funnel.md")
+    assert json.loads(st.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.json"))[0]["stage"] == "ingest_warc"
+    # The rest of the manifest is untouched: same rows, counters, other files.
+    assert m["rows"] == 2 and m["counters"]["metrics"]["tokens"] == 900
+
+    # A re-run replaces the entries (no duplicates) and writes the same bytes.
+    before = st.read_bytes(f"{snap.key}/_manifest.json")
+    publish_report(settings, DAY, results)
+    assert st.read_bytes(f"{snap.key}/_manifest.json") == before
+
+    # Tampering with a report file is caught by verify, like any other file of the snapshot.
+    st.write_bytes(f"{snap.key}/report/funnel.md", b"edited")
+    with pytest.raises(DatasetCorrupt):
+        verify(st, snap)
+
+
+def test_report_flags_numbers_that_do_not_add_up(settings):
+    st = open_storage(settings.data_root)
+    results = _run(st, web_input=9)  # web_filter claims 9 in, but 4 kept + 2 dropped and 6 handed on
+    rows = funnel_rows(results, st)
+    assert not all_checks_pass(rows)
+    bad = {(r["stage"], c["check"]) for r in rows for c in r["checks"] if not c["ok"]}
+    assert bad == {("web_filter", "balance"), ("web_filter", "flow")}
+    publish_report(settings, DAY, results)
+    md = st.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.md").decode()
+    assert "MISMATCH" in md and "| web_filter | balance | ✗ |" in md
+
+
+def test_quarantine_check_needs_the_rejects(settings):
+    st = open_storage(settings.data_root)
+    results = _run(st)
+    # Drop the web stage's quarantine dataset: its 2 dropped documents are no longer accounted for.
+    st.delete(f"{DatasetRef.parse(results[1]['ref']).quarantine().key}/_manifest.json")
+    rows = funnel_rows(results, st)
+    bad = {(r["stage"], c["check"]) for r in rows for c in r["checks"] if not c["ok"]}
+    assert bad == {("web_filter", "quarantine")}
+    assert read_manifest(st, DatasetRef.parse(results[1]["ref"]))["rows"] == 4
