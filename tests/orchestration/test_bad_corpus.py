@@ -1,0 +1,104 @@
+"""The bad-input corpus (pipelines/bad_corpus.py) through the whole corpus_refresh DAG (`dag.test`,
+engine=local): no task fails or retries, every rejected item is in a quarantine dataset with its
+reason, nothing is lost, the funnel report's numbers add up and the report lands in the snapshot."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from pipelines.bad_corpus import CASES_FILE, account, digest, load_cases, problems, summary, write_bad_corpus
+
+DAY = "2026-01-01"
+
+
+def test_generator_is_deterministic_and_plants_enough_bad_cases(tmp_path):
+    cases = write_bad_corpus(tmp_path / "a")
+    write_bad_corpus(tmp_path / "b")
+    assert digest(tmp_path / "a") == digest(tmp_path / "b")
+    assert len({c.id for c in cases}) == len(cases)
+    bad = [c for c in cases if c.expect != "kept"]
+    assert len(bad) >= 30, len(bad)
+    assert Counter(c.kind for c in bad).keys() == {"warc", "pdf", "jsonl"}
+    assert any(c.expect == "kept" for c in cases)  # good items mixed in
+    assert [c.id for c in load_cases(tmp_path / "a" / CASES_FILE)] == [c.id for c in cases]
+    for c in cases:  # every case points at a file that exists
+        assert (tmp_path / "a" / c.kind / c.file).is_file(), c
+
+
+def test_account_finds_a_lost_item(settings):
+    """The accounting itself can fail: an item that is in no dataset at all is reported lost."""
+    from pipelines.bad_corpus import Case
+
+    result = account(object(), {}, [Case("x", "pdf", "nowhere.pdf", "never ingested")])
+    assert result["items"][0]["fate"] == "lost"
+    assert problems(result) == ["x: lost (in no output and no quarantine dataset)"]
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "SCIFORGE_AIRFLOW__HOME": str(tmp_path / "airflow"),
+            "SCIFORGE_DATA_ROOT": str(tmp_path / "data"), "SCIFORGE_INGEST__LANDING_ROOT": str(tmp_path / "landing"),
+            "SPARK_LOCAL_IP": "127.0.0.1", "OMP_NUM_THREADS": "1"}
+
+
+@pytest.mark.airflow
+def test_bad_corpus_through_corpus_refresh(tmp_path):
+    landing = tmp_path / "landing" / f"dt={DAY}"
+    write_bad_corpus(landing)
+    code = textwrap.dedent("""
+        import json, sys
+        from pipelines.config import get_settings
+        from infra.airflow_env import run_dag_test
+        s = get_settings()
+        dr = run_dag_test(s, "corpus_refresh", sys.argv[1], {"engine": "local"})
+        tis = [(ti.task_id, str(ti.state), ti.try_number) for ti in dr.get_task_instances()]
+        print("RESULT", json.dumps({"state": str(dr.state), "tis": tis}))
+    """)
+    out = subprocess.run([sys.executable, "-c", code, DAY], capture_output=True, text=True, timeout=900,
+                         env=_env(tmp_path))
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
+    res = json.loads(next(x for x in out.stdout.splitlines() if x.startswith("RESULT")).split(" ", 1)[1])
+    # Zero task failures, zero retries.
+    assert "success" in res["state"], res
+    assert len(res["tis"]) == 8 and all("success" in st and tries == 1 for _, st, tries in res["tis"]), res["tis"]
+
+    from pipelines.datasets import DatasetRef, verify
+    from pipelines.storage import open_storage
+
+    storage = open_storage(str(tmp_path / "data"))
+    funnel = json.loads(storage.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.json"))
+    # The report's numbers add up: every stage balances, hands on what the next one reads, and
+    # its drops are in its quarantine dataset.
+    failed = [(r["stage"], c["detail"]) for r in funnel for c in r["checks"] if not c["ok"]]
+    assert not failed, failed
+    refs = {r["stage"]: r["dataset"] for r in funnel}
+    assert set(refs) == {"ingest_warc", "ingest_pdf", "ingest_jsonl", "web_filter", "pdf_parse", "text_pages",
+                         "dedup", "corpus"}
+    # Every input item accounted for: kept, or quarantined with a reason; no page lost on the way.
+    result = account(storage, refs, load_cases(landing))
+    assert problems(result) == [], problems(result)
+    fates = summary(result)
+    assert fates.get("lost", 0) == 0 and fates["quarantined"] >= 30 and fates["kept"] >= 10, fates
+    items = {it["id"]: it for it in result["items"]}
+    assert {"dedup:exact_duplicate"} <= set(items["jsonl/exact_duplicate_a"]["reasons"]
+                                           + items["jsonl/exact_duplicate_b"]["reasons"])
+    assert items["pdf/ten_thousand_pages"]["reasons"] == ["pdf_parse:pdf_too_many_pages"]
+    # Every ingest quarantine row carries a reason.
+    for stage in ("ingest_warc", "ingest_pdf", "ingest_jsonl"):
+        q = DatasetRef.parse(refs[stage]).quarantine()
+        from pipelines.datasets import read_table
+
+        assert all(read_table(storage, q, ["reason"]).column("reason").to_pylist())
+    # The report is in the snapshot and covered by its manifest's checksums.
+    snap = DatasetRef.parse(refs["corpus"])
+    m = verify(storage, snap)
+    assert {"report/funnel.md", "report/funnel.png", "report/funnel.json"} <= {f["path"] for f in m["files"]}
+    md = storage.read_bytes(f"{snap.key}/report/funnel.md").decode()
+    assert "all numbers add up" in md and "pdf_too_many_pages" in md
