@@ -2,14 +2,28 @@
 
 Every body takes the run's partition date from the context, runs one job for it and returns a
 small summary (dataset ref + counters) as XCom. The DAG processor skips this file (.airflowignore).
+
+Two ways to run a Spark job (engine "spark"):
+* in-process (default, the `local` profile): the task process is the Spark driver;
+* `spark.submit: true` (the `cluster` profile): the task shells out to
+  `spark-submit --master <spark.master> jobs/<job>.py ...`, so every job is its own Spark application
+  on the cluster; the job prints its output dataset, which the task reads back from the log.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import re
+import subprocess
+import sys
+from collections import deque
 from typing import Any
 
 log = logging.getLogger("sciforge.dags")
+# What a job's main() prints: its output dataset, <zone>/<name>/<YYYY-MM-DD>_<12 hex>.
+_REF = re.compile(r"\b([a-z_]+)/([a-z0-9_]+)/(\d{4}-\d{2}-\d{2}_[0-9a-f]{12})\b")
+_LOG_TAIL = 400  # lines of a spark-submit log kept for the error message
 
 
 def partition_date(context: dict[str, Any]) -> str:
@@ -48,24 +62,99 @@ def _ref(summary: dict[str, Any]) -> Any:
     return DatasetRef.parse(summary["ref"])
 
 
+def _submit(settings: Any, context: dict[str, Any]) -> bool:
+    return bool(settings.spark.submit) and _engine(context) == "spark"
+
+
+def spark_submit_command(settings: Any, job: str, args: list[str]) -> list[str]:
+    """`spark-submit --master <master> --name sciforge-<job> --conf ... jobs/<job>.py <args>`.
+
+    The conf is the same as the in-process session's (jobs.spark.spark_conf): memory, cores, shuffle
+    partitions, Arrow, the workers' Python. Secrets never go on the command line: the S3 credentials
+    reach the driver through its environment (see `submit_env`), the executors through the driver.
+    """
+    from infra.services.standalone import spark_submit
+    from jobs.spark import spark_conf
+    from pipelines.config import REPO_ROOT
+
+    conf = {k: v for k, v in spark_conf(settings).items() if "secret" not in k and "access.key" not in k}
+    cmd = [spark_submit(), "--master", settings.spark.master,
+           "--name", f"{settings.spark.app_name}-{job}"]
+    for k, v in sorted(conf.items()):
+        cmd += ["--conf", f"{k}={v}"]
+    cmd += list(settings.spark.submit_args)
+    return [*cmd, str(REPO_ROOT / "jobs" / f"{job}.py"), *args]
+
+
+def submit_env(settings: Any) -> dict[str, str]:
+    """The driver's environment: this process's, plus the venv's Python for PySpark and the resolved
+    settings the job must see (master, data root, and S3 credentials from the Airflow connection)."""
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
+           "SCIFORGE_SPARK__MASTER": settings.spark.master, "SCIFORGE_DATA_ROOT": settings.data_root}
+    st = settings.storage
+    for key, value in (("S3_ENDPOINT_URL", st.s3_endpoint_url), ("S3_ACCESS_KEY_ID", st.s3_access_key_id),
+                       ("S3_SECRET_ACCESS_KEY", st.s3_secret_access_key)):
+        if value is not None:
+            env[f"SCIFORGE_STORAGE__{key}"] = value if isinstance(value, str) else value.get_secret_value()
+    return env
+
+
+def run_spark_submit(settings: Any, job: str, args: list[str], output: str) -> Any:
+    """Run ``jobs/<job>.py`` through spark-submit; the job's output ref (``output`` = "zone/name") is
+    the last one it prints. The driver's log streams into the task log."""
+    from pipelines.datasets import DatasetRef
+
+    cmd = spark_submit_command(settings, job, args)
+    log.info("spark-submit: %s", " ".join(cmd))
+    tail: deque[str] = deque(maxlen=_LOG_TAIL)
+    found: list[str] = []
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env=submit_env(settings), errors="replace") as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            tail.append(line)
+            log.info("[%s] %s", job, line)
+            found += [m.group(0) for m in _REF.finditer(line) if f"{m.group(1)}/{m.group(2)}" == output]
+    if proc.returncode != 0:
+        raise RuntimeError(f"spark-submit of jobs/{job}.py exited with {proc.returncode}:\n" + "\n".join(tail))
+    if not found:
+        raise RuntimeError(f"jobs/{job}.py did not print its {output}/<version> dataset:\n" + "\n".join(tail))
+    return DatasetRef.parse(found[-1])
+
+
 def ingest_interval(kind: str, context: dict[str, Any]) -> dict[str, Any]:
     from jobs.ingest import run_ingest
     settings = task_settings()
     day = partition_date(context)
     source = f"{settings.resolve_path(settings.ingest.landing_root).rstrip('/')}/dt={day}/{kind}"
-    ref, _, _ = run_ingest(settings, source, kind, day, engine=_engine(context))  # type: ignore[arg-type]
+    if _submit(settings, context):
+        from pipelines.ingest.core import KINDS
+
+        ref = run_spark_submit(settings, "ingest", ["--source", source, "--kind", kind, "--date", day],
+                               f"raw/{KINDS[kind]['dataset']}")
+    else:
+        ref, _, _ = run_ingest(settings, source, kind, day, engine=_engine(context))  # type: ignore[arg-type]
     return _summary(f"ingest_{kind}", ref)
 
 
 def web_filter(raw: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     from jobs.web_filter import run_web_filter
-    ref = run_web_filter(task_settings(), _ref(raw), partition_date(context), engine=_engine(context))  # type: ignore[arg-type]
+    settings, day = task_settings(), partition_date(context)
+    if _submit(settings, context):
+        ref = run_spark_submit(settings, "web_filter", ["--input", raw["ref"], "--date", day], "clean/web_pages")
+    else:
+        ref = run_web_filter(settings, _ref(raw), day, engine=_engine(context))  # type: ignore[arg-type]
     return _summary("web_filter", ref)
 
 
 def pdf_parse(raw: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     from jobs.pdf_parse import run_pdf_parse
-    ref = run_pdf_parse(task_settings(), _ref(raw), partition_date(context), engine=_engine(context))  # type: ignore[arg-type]
+    settings, day = task_settings(), partition_date(context)
+    if _submit(settings, context):
+        ref = run_spark_submit(settings, "pdf_parse", ["--input", raw["ref"], "--date", day], "clean/pdf_pages")
+    else:
+        ref = run_pdf_parse(settings, _ref(raw), day, engine=_engine(context))  # type: ignore[arg-type]
     return _summary("pdf_parse", ref)
 
 
@@ -74,9 +163,15 @@ def text_pages(raw: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     from pipelines.stage import MapStage
     from pipelines.text_pages import PAGE_SCHEMA, QUARANTINE_SCHEMA, text_to_pages
 
+    settings = task_settings()
+    engine = _engine(context)
+    if _submit(settings, context):
+        # No jobs/text_pages.py to submit yet: this one-row-in, one-page-out map runs in the task.
+        log.info("text_pages: no spark-submit entry point, running the map in-process (engine=local)")
+        engine = "local"
     stage = MapStage("text_pages", text_to_pages, PAGE_SCHEMA, QUARANTINE_SCHEMA)
-    ref, _, _ = run_map_stage(task_settings(), stage, _ref(raw), partition_date(context),
-                              engine=_engine(context))  # type: ignore[arg-type]
+    ref, _, _ = run_map_stage(settings, stage, _ref(raw), partition_date(context),
+                              engine=engine)  # type: ignore[arg-type]
     return _summary("text_pages", ref)
 
 
@@ -92,8 +187,12 @@ def dedup(pages: list[dict[str, Any]], context: dict[str, Any]) -> dict[str, Any
     earlier = [v for v in list_versions(open_storage(settings.data_root, settings.storage_options()),
                                         "clean", "pages") if v[:10] < day]
     previous = [DatasetRef("clean", "pages", v) for v in earlier[-n_prev:]] if n_prev else []
-    ref = run_dedup(settings, [_ref(p) for p in pages], day, engine=_engine(context),  # type: ignore[arg-type]
-                    previous=previous)
+    if _submit(settings, context):
+        args = [a for p in pages for a in ("--input", p["ref"])] + [a for p in previous for a in ("--previous", p.key)]
+        ref = run_spark_submit(settings, "dedup", [*args, "--date", day], "clean/pages")
+    else:
+        ref = run_dedup(settings, [_ref(p) for p in pages], day, engine=_engine(context),  # type: ignore[arg-type]
+                        previous=previous)
     return _summary("dedup", ref)
 
 
@@ -101,7 +200,11 @@ def corpus(pages: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     from dags.assets import CORPUS
     from jobs.corpus import run_corpus
 
-    ref = run_corpus(task_settings(), _ref(pages), partition_date(context), engine=_engine(context))  # type: ignore[arg-type]
+    settings, day = task_settings(), partition_date(context)
+    if _submit(settings, context):
+        ref = run_spark_submit(settings, "corpus", ["--pages", pages["ref"], "--date", day], "corpus/snapshot")
+    else:
+        ref = run_corpus(settings, _ref(pages), day, engine=_engine(context))  # type: ignore[arg-type]
     events = context.get("outlet_events")
     if events is not None:  # the Asset event tells the training DAGs which snapshot to read
         events[CORPUS].extra = {"ref": ref.key}

@@ -1,10 +1,20 @@
 """Body of the training DAGs' tasks: resolve the corpus version and the upstream checkpoint, then run
-one stage through model.train (in-process, or `torchrun` when nproc > 1)."""
+one stage through model.train:
+
+* in-process (nproc 1, no hostfile);
+* `torchrun --standalone --nproc_per_node=N` on the Airflow worker (param `nproc` > 1);
+* multi-node: DeepSpeed's runner over a hostfile (setting `train.hostfile` or param `hostfile`):
+  `python -m deepspeed.launcher.runner --hostfile H --master_addr A --master_port P --launcher pdsh
+  --module model.train.cli <stage> --config <run config>`; every host needs the same image, the
+  repository at the same path and `train.checkpoint_root` on shared storage (infra/README.md).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +23,54 @@ from typing import Any
 
 log = logging.getLogger("sciforge.dags.training")
 UPSTREAM_STAGE = {"mmpt": "cpt", "sft": "mmpt"}
+TRAIN_MODULE = "model.train.cli"
+
+
+def read_hostfile(path: str | Path) -> dict[str, int]:
+    """Hosts and slots of a DeepSpeed hostfile (``<host> slots=<n>`` per line, ``#`` comments), checked
+    here so that a typo fails the task with a clear message before any launch."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"hostfile {p} does not exist")
+    hosts: dict[str, int] = {}
+    for n, raw in enumerate(p.read_text().splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        m = re.fullmatch(r"(\S+)\s+slots=(\d+)", line)
+        if not m or int(m.group(2)) < 1:
+            raise ValueError(f"{p}:{n}: expected '<host> slots=<n>' (n >= 1), got {raw!r}")
+        if m.group(1) in hosts:
+            raise ValueError(f"{p}:{n}: host {m.group(1)} listed twice")
+        hosts[m.group(1)] = int(m.group(2))
+    if not hosts:
+        raise ValueError(f"hostfile {p} lists no hosts")
+    return hosts
+
+
+def launch_command(stage: str, cfg_file: str | Path, *, nproc: int = 1, hostfile: str | Path | None = None,
+                   master_addr: str | None = None, master_port: int = 29500, launcher: str = "pdsh",
+                   node_rank: int | None = None, python: str = sys.executable,
+                   module: str = TRAIN_MODULE) -> list[str] | None:
+    """The command that runs one training stage, or None to run it in this process.
+
+    With a hostfile, DeepSpeed's runner starts every rank: from this node over ssh (``launcher``,
+    pdsh by default), or, with ``node_rank``, only this node's ranks without ssh (each node runs the
+    same command with its own rank: a Kubernetes indexed Job, see infra/k8s/training-job.yaml).
+    """
+    tail = [stage, "--config", str(cfg_file)]
+    if hostfile:
+        hosts = read_hostfile(hostfile)
+        if node_rank is not None and not 0 <= node_rank < len(hosts):
+            raise ValueError(f"node_rank {node_rank} is not in [0, {len(hosts)}) for {hostfile}")
+        where = ["--launcher", launcher] if node_rank is None else ["--no_ssh", "--node_rank", str(node_rank)]
+        return [python, "-m", "deepspeed.launcher.runner", "--hostfile", str(hostfile),
+                "--master_addr", master_addr or next(iter(hosts)), "--master_port", str(master_port),
+                *where, "--module", module, *tail]
+    if nproc > 1:
+        return [python, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
+                "-m", module, *tail]
+    return None
 
 
 def _triggering_extra(context: dict[str, Any], asset: Any) -> dict[str, Any]:
@@ -64,13 +122,18 @@ def run_stage(stage: str, context: dict[str, Any], upstream: Any, outlet: Any) -
         log.info("fresh=True: removing %s", run_dir)
         shutil.rmtree(run_dir)
     nproc = int(params.get("nproc") or 1)
-    if nproc > 1:
-        cfg_file = run_dir.parent / f"{version}.train_config.json"
+    hostfile = params.get("hostfile") or t.hostfile
+    cfg_file = run_dir.parent / f"{version}.train_config.json"
+    cmd = launch_command(stage, cfg_file, nproc=nproc,
+                         hostfile=settings.resolve_path(hostfile) if hostfile else None,
+                         master_addr=t.master_addr, master_port=t.master_port, launcher=t.launcher,
+                         node_rank=t.node_rank)
+    if cmd is not None:
         cfg_file.parent.mkdir(parents=True, exist_ok=True)
         cfg_file.write_text(cfg.model_dump_json(indent=2))
-        subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
-                        f"--nproc_per_node={nproc}", "-m", "model.train.cli", stage, "--config", str(cfg_file)],
-                       check=True, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+        log.info("launching: %s", " ".join(cmd))
+        # One thread per rank: N ranks x all cores each would thrash (STACK.md, "Threads").
+        subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
         summary = json.loads((run_dir / "summary.json").read_text())
     else:
         from model.train import train

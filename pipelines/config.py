@@ -54,6 +54,12 @@ class SparkSettings(Section):
     # `s3a`: use Spark's own Hadoop S3A connector (clusters that ship hadoop-aws).
     io_mode: Literal["storage", "s3a"] = "storage"
     extra_conf: dict[str, str] = Field(default_factory=dict)
+    # Run each job as its own Spark application through `spark-submit --master <master> jobs/<job>.py`
+    # (the `cluster` profile) instead of a driver inside the Airflow task process. Off by default: the
+    # embedded profile runs Spark inside the task (STACK.md, "Spark runs fine inside a task").
+    submit: bool = False
+    submit_args: list[str] = Field(default_factory=list,
+                                   description="extra spark-submit arguments, e.g. ['--py-files', 'deps.zip']")
 
 
 class AirflowSettings(Section):
@@ -84,6 +90,15 @@ class TrainSettings(Section):
     sft_config: str = "model/train/configs/sft_tiny.yaml"
     sft_data: str | None = Field(None, description="JSONL of chat records for SFT (none: the stage is skipped)")
     max_steps: int | None = Field(None, description="cap every stage's steps (smoke runs)")
+    # Multi-node training: a DeepSpeed hostfile ("<host> slots=<n>" per line, DeepSpeed's own format).
+    # When set, every stage is launched by DeepSpeed's runner across those hosts instead of torchrun
+    # on the Airflow worker; the hosts need the same image/venv, code and a shared checkpoint_root.
+    hostfile: str | None = Field(None, description="DeepSpeed hostfile for multi-node launches")
+    launcher: Literal["pdsh", "openmpi", "mpich", "impi", "slurm", "mvapich"] = "pdsh"  # DeepSpeed's default
+    master_addr: str | None = Field(None, description="rank 0's address (default: first host in the hostfile)")
+    master_port: int = 29500  # torch.distributed's default port (TORCH_DISTRIBUTED_DEFAULT_PORT)
+    node_rank: int | None = Field(None, description="launch only this node's ranks, without ssh (each node "
+                                  "runs the stage with its own rank, e.g. a Kubernetes indexed Job)")
 
 
 class Settings(BaseSettings):

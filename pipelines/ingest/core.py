@@ -45,6 +45,7 @@ def ingest_file(storage: Storage, key: str, params: IngestParams, counters: Stag
         size = storage.size(key)
         f = storage.open_input(key)
     except (StorageError, OSError) as e:
+        counters.input += 1  # the file is the item (input = kept + dropped, as the funnel report checks)
         counters.drop("unreadable_file")
         yield "quarantine", quarantine_row(key, "unreadable_file", str(e))
         return
@@ -65,6 +66,7 @@ def ingest_file(storage: Storage, key: str, params: IngestParams, counters: Stag
             try:
                 yield from jsonl.iter_jsonl(stream, key, counters=counters)
             except (OSError, EOFError) as e:  # truncated gzip
+                counters.input += 1  # the break is an item of its own (no line is in flight here)
                 counters.drop("corrupt_file")
                 yield "quarantine", quarantine_row(key, "corrupt_file", f"{type(e).__name__}: {e}")
 

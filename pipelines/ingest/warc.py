@@ -152,8 +152,11 @@ def iter_warc(
                 "html": body,
                 "html_bytes": body_len,
             }
-    except (ArchiveLoadFailed, EOFError, OSError, ValueError, UnicodeDecodeError) as e:
+    except (ArchiveLoadFailed, EOFError, OSError, ValueError, UnicodeDecodeError, AttributeError) as e:
         # zlib / gzip / header-parse errors all mean the same thing here: the file breaks at `offset`.
+        # (warcio raises AttributeError on a response record without WARC-Target-URI.) The break is an
+        # input item of its own unless it happened inside a record already counted.
+        counters.input += counters.input == counters.kept + counters.total_dropped
         counters.drop("corrupt_warc")
         yield "quarantine", quarantine_row(
             source, "corrupt_warc", f"{type(e).__name__}: {e}; records before the break were kept",

@@ -42,12 +42,34 @@ def test_account_finds_a_lost_item(settings):
     assert problems(result) == ["x: lost (in no output and no quarantine dataset)"]
 
 
+def test_ingest_of_the_bad_corpus_balances(settings, tmp_path):
+    """Fast check of the ingest part (default suite): every raw item is kept or quarantined with a
+    reason, the counters balance, nothing crashes (a record without WARC-Target-URI used to)."""
+    from jobs.ingest import run_ingest
+    from pipelines.datasets import read_table
+    from pipelines.storage import open_storage
+
+    storage = open_storage(settings.data_root)
+    cases = write_bad_corpus(tmp_path / "landing")
+    for kind, n_files in (("warc", 4), ("pdf", 13), ("jsonl", 2)):
+        ref, km, qm = run_ingest(settings, str(tmp_path / "landing" / kind), kind, DAY, engine="local")
+        c = km["counters"]
+        assert c["input"] == c["kept"] + sum(c["dropped"].values()), (kind, c)
+        assert qm["rows"] == sum(c["dropped"].values()), (kind, c, qm["rows"])
+        assert km["inputs"]["files"] == n_files
+        reasons = read_table(storage, ref.quarantine(), ["reason"]).column("reason").to_pylist()
+        assert reasons and all(reasons)
+        named = {r for c_ in cases if c_.kind == kind and c_.expect == "quarantine" for r in c_.reasons}
+        assert set(reasons) <= named | {"corrupt_warc", "corrupt_file"}, (kind, set(reasons) - named)
+
+
 def _env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "SCIFORGE_AIRFLOW__HOME": str(tmp_path / "airflow"),
             "SCIFORGE_DATA_ROOT": str(tmp_path / "data"), "SCIFORGE_INGEST__LANDING_ROOT": str(tmp_path / "landing"),
             "SPARK_LOCAL_IP": "127.0.0.1", "OMP_NUM_THREADS": "1"}
 
 
+@pytest.mark.slow  # ~60-110 s on 2 busy cores (Airflow DB + every stage); `make test-all` runs it
 @pytest.mark.airflow
 def test_bad_corpus_through_corpus_refresh(tmp_path):
     landing = tmp_path / "landing" / f"dt={DAY}"
@@ -67,9 +89,9 @@ def test_bad_corpus_through_corpus_refresh(tmp_path):
     res = json.loads(next(x for x in out.stdout.splitlines() if x.startswith("RESULT")).split(" ", 1)[1])
     # Zero task failures, zero retries.
     assert "success" in res["state"], res
-    assert len(res["tis"]) == 8 and all("success" in st and tries == 1 for _, st, tries in res["tis"]), res["tis"]
+    assert len(res["tis"]) == 9 and all("success" in st and tries == 1 for _, st, tries in res["tis"]), res["tis"]
 
-    from pipelines.datasets import DatasetRef, verify
+    from pipelines.datasets import DatasetRef, read_table, verify
     from pipelines.storage import open_storage
 
     storage = open_storage(str(tmp_path / "data"))
@@ -93,8 +115,6 @@ def test_bad_corpus_through_corpus_refresh(tmp_path):
     # Every ingest quarantine row carries a reason.
     for stage in ("ingest_warc", "ingest_pdf", "ingest_jsonl"):
         q = DatasetRef.parse(refs[stage]).quarantine()
-        from pipelines.datasets import read_table
-
         assert all(read_table(storage, q, ["reason"]).column("reason").to_pylist())
     # The report is in the snapshot and covered by its manifest's checksums.
     snap = DatasetRef.parse(refs["corpus"])
