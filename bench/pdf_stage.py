@@ -15,27 +15,41 @@ from pipelines.pdf.parse import PageParser, Segment
 def run_stage(pdfs: list[Path], cfg: PdfConfig, progress: bool = True) -> tuple[dict[str, dict[str, Any]], float]:
     """{pdf name: {"kept": rows, "quarantined": rows, "pages": n}}, and the wall seconds the cheap
     worker took to start (interpreter + imports: paid once per Spark Python worker, not per page)."""
-    import pymupdf
-
-    out: dict[str, dict[str, Any]] = {}
     with PageParser(cfg) as pp:
         t0 = time.perf_counter()
         pp.cheap_worker.call("math:sqrt", (1.0,), 60)  # start the worker
         startup = time.perf_counter() - t0
-        for pdf in pdfs:
-            with pymupdf.open(pdf) as d:
-                n = d.page_count
-            doc_id = hashlib.sha256(pdf.read_bytes()).hexdigest()
-            kept, quar = [], []
-            for start in range(0, n, cfg.pages_per_task):
-                r = pp.parse_segment(str(pdf), Segment(doc_id, pdf.name, start, min(n, start + cfg.pages_per_task), n))
-                kept += r.kept
-                quar += r.quarantined
-            out[pdf.name] = {"kept": kept, "quarantined": quar, "pages": n}
-            if progress:
-                routes = [r["route"] for r in kept] + [q["route"] or q["reason"] for q in quar]
-                print(f"  {pdf.name}: {n} pages, routes {sorted(routes)}", flush=True)
+        out = run_parser(pp, pdfs, progress)
     return out, startup
+
+
+def run_parser(pp: PageParser, pdfs: list[Path], progress: bool = False) -> dict[str, dict[str, Any]]:
+    """Parse the PDFs with an existing parser, as the Spark job's tasks do: page ranges of
+    ``pages_per_task`` packed into tasks (``jobs.pdf_parse.plan_tasks``), one worker call per task."""
+    import pymupdf
+
+    from jobs.pdf_parse import plan_tasks
+
+    docs, names = [], {}
+    for pdf in pdfs:
+        with pymupdf.open(pdf) as d:
+            n = d.page_count
+        doc_id = hashlib.sha256(pdf.read_bytes()).hexdigest()
+        docs.append({"doc_id": doc_id, "path": str(pdf), "page_count": n})
+        names[str(pdf)] = (pdf.name, n)
+    out: dict[str, dict[str, Any]] = {pdf.name: {"kept": [], "quarantined": [], "pages": names[str(pdf)][1]}
+                                      for pdf in pdfs}
+    for task in plan_tasks(docs, pp.cfg.pages_per_task):
+        segs = [(s["path"], Segment(s["doc_id"], names[s["path"]][0], s["start"], s["end"], s["page_count"]))
+                for s in task]
+        for (_path, seg), r in zip(segs, pp.parse_segments(segs), strict=True):
+            out[seg.path]["kept"] += r.kept
+            out[seg.path]["quarantined"] += r.quarantined
+    if progress:
+        for name, v in out.items():
+            routes = [r["route"] for r in v["kept"]] + [q["route"] or q["reason"] for q in v["quarantined"]]
+            print(f"  {name}: {v['pages']} pages, routes {sorted(routes)}", flush=True)
+    return out
 
 
 def page_routes(res: dict[str, Any]) -> dict[int, str]:

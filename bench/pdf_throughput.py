@@ -2,16 +2,22 @@
 PyMuPDF ``page.get_text()`` (the speed ceiling) and (b) pymupdf4llm's default to-markdown.
 
 Pages/s are per core: every method runs in one process at a time (the stage's worker
-subprocesses are waited on, never run in parallel). Quality is the document-level normalised
-edit similarity to docling's ground-truth markdown (documents that have one).
+subprocesses are waited on, never run in parallel), and CPU time counts the worker processes
+too. Each method runs ``--repeat`` times over the same PDFs after one warm-up pass and the
+fastest pass counts (the machine is shared: the minimum is the least disturbed figure). The
+stage's worker processes are started before the clock (a Spark Python worker starts them once
+and reuses them for every task); their start-up is reported separately. Quality is the
+document-level normalised edit similarity to docling's ground-truth markdown (documents that
+have one).
 
-    .venv/bin/python bench/pdf_throughput.py [--data ../shared/data] [--skip-pymupdf4llm]
+    .venv/bin/python bench/pdf_throughput.py [--data ../shared/data] [--repeat 3] [--skip-pymupdf4llm]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -23,19 +29,42 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.pdf_common import DEFAULT_DATA, born_digital, gt_markdown, load_avg, similarity  # noqa: E402
-from bench.pdf_stage import doc_markdown, run_stage  # noqa: E402
+from bench.pdf_stage import doc_markdown, run_parser  # noqa: E402
 from pipelines.pdf.config import PdfConfig  # noqa: E402
+from pipelines.pdf.parse import PageParser  # noqa: E402
+
+_TICK = os.sysconf("SC_CLK_TCK")
 
 
-def _cpu() -> float:
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a live process, 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _cpu(pids: list[int]) -> float:
+    """This process + its waited-for children + the live worker processes."""
     s, c = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime
+    return s.ru_utime + s.ru_stime + c.ru_utime + c.ru_stime + sum(_proc_cpu(p) for p in pids)
 
 
-def _measure(fn: Callable[[], dict[str, str]]) -> tuple[dict[str, str], float, float]:
-    c0, t0 = _cpu(), time.perf_counter()
+def _measure(fn: Callable[[], Any], repeat: int, pids: Callable[[], list[int]] = list) -> tuple[Any, float, float]:
+    """Best-of-``repeat`` (wall, CPU) seconds of ``fn()`` after one warm-up call."""
     out = fn()
-    return out, time.perf_counter() - t0, _cpu() - c0
+    best_wall = best_cpu = float("inf")
+    for _ in range(repeat):
+        before = pids()
+        c0, t0 = _cpu(before), time.perf_counter()
+        out = fn()
+        wall = time.perf_counter() - t0
+        # A worker restarted in between is counted by RUSAGE_CHILDREN once it is reaped; the
+        # live ones (old and new) by /proc.
+        cpu = _cpu(sorted(set(before) | set(pids()))) - c0
+        best_wall, best_cpu = min(best_wall, wall), min(best_cpu, cpu)
+    return out, best_wall, best_cpu
 
 
 def _get_text(pdfs: list[Path]) -> dict[str, str]:
@@ -56,9 +85,14 @@ def _pymupdf4llm(pdfs: list[Path]) -> dict[str, str]:
     return {pdf.name: pymupdf4llm.to_markdown(str(pdf), show_progress=False) for pdf in pdfs}
 
 
+def _worker_pids(pp: PageParser) -> list[int]:
+    return [w.pid for w in (pp.cheap_worker, pp.expensive_worker) if w.pid is not None]
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder (default ../shared/data)")
+    ap.add_argument("--repeat", type=int, default=3, help="timed passes per method (the fastest counts)")
     ap.add_argument("--skip-pymupdf4llm", action="store_true", help="skip the slow pymupdf4llm baseline")
     ap.add_argument("--json", type=Path, help="write the figures here too")
     a = ap.parse_args(argv)
@@ -74,45 +108,42 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         with pymupdf.open(p) as d:
             n_pages += d.page_count
     print(f"{len(pdfs)} born-digital PDFs, {n_pages} pages ({len(gts)} with docling ground truth); "
-          f"load average {load_avg()}")
+          f"best of {a.repeat} passes after a warm-up; load average {load_avg()}")
     rows: dict[str, dict[str, Any]] = {}
 
     def record(name: str, texts: dict[str, str], wall: float, cpu: float, **extra: Any) -> None:
         sim = mean(similarity(texts[k], gts[k]) for k in gts)
         rows[name] = {"pages_per_s_wall": n_pages / wall, "pages_per_s_cpu": n_pages / cpu,
                       "doc_similarity": sim, "wall_s": wall, "cpu_s": cpu, **extra}
-        after = f" ({rows[name]['pages_per_s_wall_after_start']:.1f} after the worker's start-up)" \
-            if "pages_per_s_wall_after_start" in rows[name] else ""
-        print(f"  {name:30s} {n_pages / wall:8.1f} pages/s wall{after} {n_pages / cpu:8.1f} pages/s per CPU-s  "
+        print(f"  {name:30s} {n_pages / wall:8.1f} pages/s wall {n_pages / cpu:8.1f} pages/s per CPU-s  "
               f"similarity {sim:.3f}", flush=True)
 
-    texts, wall, cpu = _measure(lambda: _get_text(pdfs))
+    texts, wall, cpu = _measure(lambda: _get_text(pdfs), a.repeat)
     record("get_text", texts, wall, cpu)
 
-    cheap_cfg = PdfConfig(math_backend="cheap", ocr_backend="none")
-    (res, start), wall, cpu = _measure(lambda: run_stage(pdfs, cheap_cfg, progress=False))
-    record("ours (cheap path only)", {k: doc_markdown(v) for k, v in res.items()}, wall, cpu,
-           worker_start_s=start, pages_per_s_wall_after_start=n_pages / (wall - start))
-    no_tab = PdfConfig(math_backend="cheap", ocr_backend="none", find_tables=False)
-    (res, start), wall, cpu = _measure(lambda: run_stage(pdfs, no_tab, progress=False))
-    record("ours (cheap, no find_tables)", {k: doc_markdown(v) for k, v in res.items()}, wall, cpu,
-           worker_start_s=start, pages_per_s_wall_after_start=n_pages / (wall - start))
+    def ours(name: str, cfg: PdfConfig, repeat: int) -> dict[str, Any]:
+        with PageParser(cfg) as pp:
+            t0 = time.perf_counter()
+            pp.cheap_worker.call("math:sqrt", (1.0,), 600)  # start the worker (once per Spark worker)
+            startup = time.perf_counter() - t0
+            res, wall, cpu = _measure(lambda: run_parser(pp, pdfs), repeat, lambda: _worker_pids(pp))
+        record(name, {k: doc_markdown(v) for k, v in res.items()}, wall, cpu, worker_start_s=startup)
+        return res
 
-    (res, start), wall, cpu = _measure(lambda: run_stage(pdfs, PdfConfig(), progress=False))
+    ours("ours (cheap path only)", PdfConfig(math_backend="cheap", ocr_backend="none"), a.repeat)
+    ours("ours (cheap, find_tables)",
+         PdfConfig(math_backend="cheap", ocr_backend="none", table_extractor="find_tables"), 1)
+    res = ours("ours (whole stage)", PdfConfig(record_timings=True), 1)
     kept = [r for v in res.values() for r in v["kept"]]
     exp = [r for r in kept if r["route"] in ("math", "scan")]
     exp_s = sum(r["expensive_ms"] for r in exp) / 1000
-    cheap_s = sum(r["cheap_ms"] for r in kept) / 1000
-    record("ours (whole stage)", {k: doc_markdown(v) for k, v in res.items()}, wall, cpu,
-           expensive_pages=len(exp), expensive_pages_per_s=len(exp) / exp_s if exp_s else None,
-           cheap_pass_pages_per_s=len(kept) / cheap_s if cheap_s else None, worker_start_s=start,
-           pages_per_s_wall_after_start=n_pages / (wall - start))
+    rows["ours (whole stage)"].update(expensive_pages=len(exp),
+                                      expensive_pages_per_s=len(exp) / exp_s if exp_s else None)
     print(f"    expensive path: {len(exp)} pages ({len(exp) / n_pages:.1%}), "
-          f"{rows['ours (whole stage)']['expensive_pages_per_s'] or 0:.2f} pages/s; cheap pass alone (in-worker "
-          f"time): {rows['ours (whole stage)']['cheap_pass_pages_per_s'] or 0:.1f} pages/s")
+          f"{rows['ours (whole stage)']['expensive_pages_per_s'] or 0:.2f} pages/s (wall, in the worker)")
 
     if not a.skip_pymupdf4llm:
-        texts, wall, cpu = _measure(lambda: _pymupdf4llm(pdfs))
+        texts, wall, cpu = _measure(lambda: _pymupdf4llm(pdfs), 1)
         record("pymupdf4llm to_markdown", texts, wall, cpu)
 
     base = rows["get_text"]
@@ -121,10 +152,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"  {name:30s} speed x{r['pages_per_s_cpu'] / base['pages_per_s_cpu']:.3f}  "
               f"similarity x{r['doc_similarity'] / base['doc_similarity']:.3f}")
     if "pymupdf4llm to_markdown" in rows:
-        o, p = rows["ours (whole stage)"], rows["pymupdf4llm to_markdown"]
-        print(f"ours (whole stage) vs pymupdf4llm: speed x{o['pages_per_s_cpu'] / p['pages_per_s_cpu']:.1f}, "
-              f"similarity {o['doc_similarity']:.3f} vs {p['doc_similarity']:.3f}")
-    out = {"pages": n_pages, "load_average_end": load_avg(), "methods": rows}
+        p = rows["pymupdf4llm to_markdown"]
+        for name in ("ours (cheap path only)", "ours (whole stage)"):
+            o = rows[name]
+            print(f"{name} vs pymupdf4llm: speed x{o['pages_per_s_cpu'] / p['pages_per_s_cpu']:.1f}, "
+                  f"similarity {o['doc_similarity']:.3f} vs {p['doc_similarity']:.3f}")
+    out = {"pages": n_pages, "repeat": a.repeat, "load_average_end": load_avg(), "methods": rows}
     if a.json:
         a.json.write_text(json.dumps(out, indent=2))
     return out

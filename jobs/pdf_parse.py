@@ -76,21 +76,32 @@ def _task(source: str, options: dict[str, Any], data_root: str, cfg_json: str, k
         total = SegmentResult()
         tmp = tempfile.mkdtemp(prefix="sciforge-pdf-")
         try:
+            results: list[SegmentResult | None] = []
+            local_segs: list[tuple[str, Segment]] = []
             for s in item["segments"]:
                 seg = Segment(**s)
                 local = os.path.join(tmp, f"{seg.doc_id}.pdf")  # by content: workers cache open docs by path
                 try:
-                    with src.open_input(seg.path) as fin, open(local, "wb") as fout:
-                        shutil.copyfileobj(fin, fout, 1 << 20)
+                    if not os.path.exists(local):  # a document's ranges may share a task
+                        with src.open_input(seg.path) as fin, open(local, "wb") as fout:
+                            shutil.copyfileobj(fin, fout, 1 << 20)
                 except Exception as e:  # the raw file vanished or the store refused it
-                    total.counters.input += seg.end - seg.start
-                    total.counters.drop("pdf_unreadable", seg.end - seg.start)
-                    total.quarantined.append({"doc_id": seg.doc_id, "page": -1, "source": "pdf",
-                                              "url": seg.path, "route": "", "parser": "",
-                                              "reason": "pdf_unreadable", "detail": str(e)[:2000],
-                                              "text": "", "features": ""})
+                    if os.path.exists(local):
+                        os.remove(local)
+                    bad = SegmentResult()
+                    bad.counters.input += seg.end - seg.start
+                    bad.counters.drop("pdf_unreadable", seg.end - seg.start)
+                    bad.quarantined.append({"doc_id": seg.doc_id, "page": -1, "source": "pdf",
+                                            "url": seg.path, "route": "", "parser": "",
+                                            "reason": "pdf_unreadable", "detail": str(e)[:2000],
+                                            "text": "", "features": ""})
+                    results.append(bad)
                     continue
-                r = parser.parse_segment(local, seg)
+                results.append(None)
+                local_segs.append((local, seg))
+            parsed = iter(parser.parse_segments(local_segs))  # one cheap-pass round trip per task
+            for r in results:
+                r = r if r is not None else next(parsed)
                 total.kept.extend(r.kept)
                 total.quarantined.extend(r.quarantined)
                 total.counters.merge(r.counters)

@@ -57,13 +57,14 @@ class PdfConfig(BaseModel):
     garbled_score: float = Field(0.1, ge=0, le=1)
 
     # --- cheap parser -----------------------------------------------------------------------
-    # find_tables costs ~200 ms per page (10-50x the rest of the cheap path), so it runs only on
-    # pages whose horizontal and vertical rules cross at least this often: a ruled table of 3 rows
-    # x 4 columns has (3+1)x(4+1) = 20 crossings; frames and underlines have 0-8.
+    # Ruled tables are looked for only on pages whose horizontal and vertical rules cross at least
+    # this often: a ruled table of 3 rows x 4 columns has (3+1)x(4+1) = 20 crossings; frames and
+    # underlines have 0-8.
     table_min_crossings: int = Field(20, ge=0)
-    # False: never call find_tables (table text then comes out as plain paragraphs); the table
-    # pages of papers are 10-25%, and find_tables is most of the cheap path's CPU time there.
-    find_tables: bool = True
+    # "rules": cells from the page's own rules and words (tables.py, ~1 ms a table page);
+    # "find_tables": PyMuPDF's find_tables (100-600 ms a table page, re-extracts every character);
+    # "none": table text comes out as plain paragraphs.
+    table_extractor: Literal["rules", "find_tables", "none"] = "rules"
     # Running headers/footers: a margin line recurring (digits masked) on this many pages of
     # a window of +-`header_window` pages around the page is boilerplate (the usual
     # repeated-line rule, cf. Gopher/FineWeb line-level repetition filters).

@@ -10,8 +10,14 @@ from typing import Any
 from pipelines.pdf import text as T
 
 # Text extraction flags: ligatures expanded by MuPDF, whitespace kept, clipped to the page box,
-# no image payloads (images are measured separately without decoding them).
+# no image payloads (images are measured separately without decoding them). Not
+# TEXT_COLLECT_VECTORS: it would give path boxes in the same pass, but MuPDF then cuts text
+# blocks at every path, which breaks paragraphs and table rows.
 _BLOCK_TEXT = 0
+# A straight rule: at most this thick (points) and at least this long (horizontal/vertical).
+RULE_MAX_THICKNESS = 2.0
+HRULE_MIN_LENGTH = 20.0
+VRULE_MIN_LENGTH = 8.0
 
 
 def text_flags() -> int:
@@ -20,42 +26,48 @@ def text_flags() -> int:
     return (pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP) & ~pymupdf.TEXT_PRESERVE_LIGATURES
 
 
-@dataclass
-class Span:
-    text: str
-    font: str
-    size: float
-    flags: int
-    bbox: tuple[float, float, float, float]
-
-    @property
-    def bold(self) -> bool:
-        return bool(self.flags & 16) or "bold" in self.font.lower()
-
-    @property
-    def mono(self) -> bool:
-        f = self.font.lower()
-        return bool(self.flags & 8) or "mono" in f or "courier" in f or "consolas" in f
-
-
-@dataclass
+@dataclass(slots=True)
 class Line:
-    spans: list[Span]
+    """One text line, its spans folded into what the markdown renderer and the router use."""
+
+    text: str
     bbox: tuple[float, float, float, float]
+    size: float = 0.0  # largest font size of its non-blank spans (0: blank line)
+    bold: bool = False  # every non-blank span bold
+    mono: bool = False  # every non-blank span monospace
+    math_font: bool = False  # some span in a math font
 
-    @property
-    def text(self) -> str:
-        return "".join(s.text for s in self.spans)
 
-
-@dataclass
+@dataclass(slots=True)
 class Block:
     lines: list[Line]
     bbox: tuple[float, float, float, float]
+    text: str = ""  # the lines' text, newline-joined once
 
-    @property
-    def text(self) -> str:
-        return "\n".join(ln.text for ln in self.lines)
+
+@dataclass(frozen=True, slots=True)
+class FontInfo:
+    math: bool
+    symbol: bool
+    bold: bool
+    mono: bool
+
+
+_FONT_CACHE: dict[tuple[str, int], FontInfo] = {}
+
+
+def font_info(font: str, flags: int) -> FontInfo:
+    """What a font name (and PyMuPDF's span flags) says; cached: a page has few distinct fonts
+    and a corpus a few thousand, but spans number in the hundreds per page."""
+    key = (font, flags & 24)
+    fi = _FONT_CACHE.get(key)
+    if fi is None:
+        low = font.lower()
+        fi = FontInfo(T.is_math_font(font), T.is_symbol_font(font), bool(flags & 16) or "bold" in low,
+                      bool(flags & 8) or "mono" in low or "courier" in low or "consolas" in low)
+        if len(_FONT_CACHE) < 100_000:
+            _FONT_CACHE[key] = fi
+    return fi
 
 
 @dataclass
@@ -67,6 +79,7 @@ class PageFeatures:
     rotation: int = 0
     text_chars: int = 0  # non-space characters of the text layer
     text_blocks: int = 0
+    body_size: float = 10.0  # most common font size, weighted by characters (0.5 pt bins)
     fonts: list[str] = field(default_factory=list)  # distinct font names, sorted
     math_font_chars: int = 0
     math_font_share: float = 0.0
@@ -104,56 +117,91 @@ def is_equation_line(line: Line) -> bool:
     """A line set (partly) in a math font or with math code points, with a relation sign and
     (almost) no prose words: "a2 + 8 = 12" in CMMI/CMR, "E = mc2", "x ∈ A ⇒ f(x) ≤ 1"."""
     text = line.text
-    if not _RELATION_RE.search(text) or len(text) > 200:
+    if len(text) > 200 or not _RELATION_RE.search(text):
         return False
     # One arrow or Greek letter in a line is common in prose and CJK lists ("A → B"): without a
     # math font, ask for two math code points.
-    mathy = any(T.is_math_font(s.font) for s in line.spans) or len(T.MATH_CHAR_RE.findall(text)) >= 2
+    mathy = line.math_font or len(T.MATH_CHAR_RE.findall(text)) >= 2
     return mathy and len(_PROSE_WORD_RE.findall(text)) <= EQUATION_MAX_PROSE_WORDS
 
 
+_SIZE_CACHE: dict[float, tuple[float, float]] = {}
+
+
+def _sizes(raw: float) -> tuple[float, float]:
+    """(size rounded to 0.1 pt, size rounded to 0.5 pt for the body-size histogram)."""
+    r = _SIZE_CACHE.get(raw)
+    if r is None:
+        s1 = round(raw, 1)
+        r = (s1, round(s1 * 2) / 2)
+        if len(_SIZE_CACHE) < 100_000:
+            _SIZE_CACHE[raw] = r
+    return r
+
+
 def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFeatures]:
-    """Text blocks of the page (Symbol-font Latin repaired to Greek) and the text features."""
+    """Text blocks of the page (Symbol-font Latin repaired to Greek) and the text features, from
+    one ``dict`` extraction (pass the page's ``textpage`` to reuse it, e.g. for table words).
+
+    This loop runs over every span of every page, so it is written for speed: fonts and sizes
+    are looked up in caches, and spans are folded into their line at once."""
     feats = PageFeatures(width=page.rect.width, height=page.rect.height, rotation=page.rotation)
     d = page.get_text("dict", flags=text_flags(), textpage=textpage)
     blocks: list[Block] = []
     fonts: set[str] = set()
-    total = math_font = math_chars = sym = 0
+    total = math_font = sym = 0
     all_text: list[str] = []
+    hist: dict[float, int] = {}  # characters per font size (0.5 pt bins)
+    fcache_get = _FONT_CACHE.get
+    scache_get = _SIZE_CACHE.get
     for b in d["blocks"]:
         if b.get("type", 0) != _BLOCK_TEXT:
             continue
         lines = []
         for ln in b["lines"]:
-            spans = []
+            parts: list[str] = []
+            size, bold, mono, mfont, content = 0.0, True, True, False, False
             for s in ln["spans"]:
                 t = s["text"]
                 if not t:
                     continue
-                font = s["font"]
+                font, flags = s["font"], s["flags"]
+                fi = fcache_get((font, flags & 24)) or font_info(font, flags)
                 fonts.add(font)
                 n = len(t) - t.count(" ")
                 total += n
-                if T.is_math_font(font):
+                if fi.math:
+                    mfont = True
                     math_font += n
-                    if T.is_symbol_font(font) and any("A" <= c <= "z" and c.isalpha() for c in t):
+                    if fi.symbol and any("A" <= c <= "z" and c.isalpha() for c in t):
                         fixed = T.symbol_latin_to_greek(t)
-                        sym += sum(a != b for a, b in zip(t, fixed, strict=True))
+                        sym += sum(x != y for x, y in zip(t, fixed, strict=True))
                         t = fixed
-                spans.append(Span(t, font, round(s["size"], 1), s["flags"], tuple(s["bbox"])))
-            if spans:
-                line = Line(spans, tuple(ln["bbox"]))
+                raw = s["size"]
+                s1, s2 = scache_get(raw) or _sizes(raw)
+                hist[s2] = hist.get(s2, 0) + len(t)
+                if n or t.strip():
+                    content = True
+                    if s1 > size:
+                        size = s1
+                    bold = bold and fi.bold
+                    mono = mono and fi.mono
+                parts.append(t)
+            if parts:
+                text = parts[0] if len(parts) == 1 else "".join(parts)
+                line = Line(text, ln["bbox"], size, bold and content, mono and content, mfont)
                 lines.append(line)
-                all_text.append(line.text)
+                all_text.append(text)
                 if is_equation_line(line):
                     feats.equation_lines += 1
         if lines:
-            blocks.append(Block(lines, tuple(b["bbox"])))
+            blocks.append(Block(lines, b["bbox"], "\n".join([ln.text for ln in lines])))
     text = "\n".join(all_text)
     math_chars = T.math_char_count(text)
     feats.text_chars = T.visible_chars(text)
     feats.text_blocks = len(blocks)
     feats.fonts = sorted(fonts)
+    feats.body_size = max(hist.items(), key=lambda kv: kv[1])[0] if hist else 10.0
     feats.math_font_chars = math_font
     feats.math_font_share = math_font / total if total else 0.0
     feats.math_chars = math_chars
@@ -164,27 +212,49 @@ def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFe
     return blocks, feats
 
 
+@dataclass
+class Rules:
+    """The page's straight ruling lines (table borders, underlines, frames)."""
+
+    h: list[tuple[float, float, float]] = field(default_factory=list)  # (x0, x1, y)
+    v: list[tuple[float, float, float]] = field(default_factory=list)  # (y0, y1, x)
+
+    def add_box(self, x0: float, y0: float, x1: float, y1: float) -> bool:
+        """Record the box as a rule if it is one; False when it is not."""
+        w, h = x1 - x0, y1 - y0
+        if h < RULE_MAX_THICKNESS and w > HRULE_MIN_LENGTH:
+            self.h.append((x0, x1, (y0 + y1) / 2))
+        elif w < RULE_MAX_THICKNESS and h > VRULE_MIN_LENGTH:
+            self.v.append((y0, y1, (x0 + x1) / 2))
+        else:
+            return False
+        return True
+
+
 _MAX_CROSSING_PAIRS = 250_000
 
 
-def add_graphics_features(page: Any, feats: PageFeatures, *, visibility_min_coverage: float) -> list[Any]:
-    """Images, vector drawings and, on pages whose images cover at least
-    ``visibility_min_coverage``, text visibility (texttrace costs ~as much as the text itself)."""
+def add_graphics_features(page: Any, feats: PageFeatures, *, visibility_min_coverage: float) -> Rules:
+    """Images, vector rules and, on pages whose images cover at least ``visibility_min_coverage``,
+    text visibility (texttrace costs ~as much as the text itself). Returns the horizontal and
+    vertical rules (the table extractor's input)."""
     area = max(1.0, feats.width * feats.height)
     if page.get_images(full=False):  # cheap xref listing first: most pages have no images
-        infos = page.get_image_info()
-        feats.image_count = len(infos)
-        cover = 0.0
-        prect = page.rect
-        for info in infos:
-            r = _rect(info["bbox"]) & prect
-            if not r.is_empty:
-                cover += r.width * r.height
+        # Image boxes from the bbox device (one content-stream pass, no text page; get_image_info
+        # builds a whole text page with image blocks, ~3x the cost).
+        x0, y0, x1, y1 = page.rect
+        cover, count = 0.0, 0
+        for kind, (a0, b0, a1, b1) in page.get_bboxlog():
+            if kind in ("fill-image", "fill-imgmask"):  # colour images and stencil masks (CCITT scans)
+                count += 1
+                w, h = min(a1, x1) - max(a0, x0), min(b1, y1) - max(b0, y0)
+                if w > 0 and h > 0:
+                    cover += w * h
+        feats.image_count = count
         feats.image_coverage = min(1.0, cover / area)
     paths = page.get_cdrawings()
     feats.drawing_paths = len(paths)
-    hs: list[tuple[float, float, float]] = []  # (x0, x1, y)
-    vs: list[tuple[float, float, float]] = []  # (y0, y1, x)
+    rules = Rules()
     for p in paths:
         for it in p.get("items", ()):
             op = it[0]
@@ -194,15 +264,12 @@ def add_graphics_features(page: Any, feats: PageFeatures, *, visibility_min_cove
                 x0, y0, x1, y1 = it[1][0], it[1][1], it[1][2], it[1][3]
             else:
                 continue
-            w, hh = abs(x1 - x0), abs(y1 - y0)
-            if hh < 2 and w > 20:  # horizontal rule (a line or a hairline rectangle)
-                hs.append((min(x0, x1), max(x0, x1), (y0 + y1) / 2))
-            elif w < 2 and hh > 8:  # vertical rule
-                vs.append((min(y0, y1), max(y0, y1), (x0 + x1) / 2))
+            rules.add_box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+    hs, vs = rules.h, rules.v
     h, v = len(hs), len(vs)
     if h * v > _MAX_CROSSING_PAIRS:  # a hatched drawing: do not spend quadratic time on it
         feats.grid_crossings = h * v
-    else:
+    elif h and v:
         tol = 2.0
         feats.grid_crossings = sum(1 for hx0, hx1, hy in hs for vy0, vy1, vx in vs
                                    if hx0 - tol <= vx <= hx1 + tol and vy0 - tol <= hy <= vy1 + tol)
@@ -213,13 +280,7 @@ def add_graphics_features(page: Any, feats: PageFeatures, *, visibility_min_cove
     feats.hlines, feats.vlines = h, v
     if feats.text_chars and feats.image_count and feats.image_coverage >= visibility_min_coverage:
         feats.visible_text_ratio = visible_text_ratio(page, feats)
-    return paths
-
-
-def _rect(b: Any) -> Any:
-    import pymupdf
-
-    return pymupdf.Rect(b)
+    return rules
 
 
 def visible_text_ratio(page: Any, feats: PageFeatures) -> float:

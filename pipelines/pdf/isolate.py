@@ -136,6 +136,11 @@ class IsolatedWorker:
                 from None
         return proc
 
+    @property
+    def pid(self) -> int | None:
+        """The live worker's process id (None before the first call or after a kill)."""
+        return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
+
     def call(self, ref: str, args: tuple[Any, ...], timeout: float) -> Any:
         proc = self._proc if self._proc is not None and self._proc.poll() is None else self._start()
         assert proc.stdin is not None and proc.stdout is not None

@@ -1,20 +1,20 @@
 """Cheap parser: PyMuPDF text blocks -> per-page markdown.
 
 Headings from font size relative to the page's body size, reading order for two-column
-layouts, bullet and numbered lists, code blocks (monospace), captions, and ruled tables via
-``find_tables`` (only on pages whose vector lines form a grid: it costs ~200 ms a page).
+layouts, bullet and numbered lists, code blocks (monospace), captions, and ruled tables (only on
+pages whose vector lines form a grid; cells from the page's rules and words, see tables.py).
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from pipelines.pdf import text as T
 from pipelines.pdf.clean import in_margin, is_page_number, margin_key
-from pipelines.pdf.features import Block, PageFeatures
+from pipelines.pdf.features import Block, PageFeatures, Rules, text_flags
+from pipelines.pdf.tables import ruled_tables
 
 # Heading levels by font size / body size (the usual 1.2x type-scale steps used by LaTeX
 # classes and word processors: \Large ~1.44, \large ~1.2 of \normalsize).
@@ -36,43 +36,32 @@ class _Item:
     md: str
 
 
-def body_size(blocks: list[Block]) -> float:
-    """The most common font size, weighted by characters."""
-    c: Counter[float] = Counter()
-    for b in blocks:
-        for ln in b.lines:
-            for s in ln.spans:
-                c[round(s.size * 2) / 2] += len(s.text)
-    return c.most_common(1)[0][0] if c else 10.0
-
-
 def _heading_level(block: Block, body: float) -> int:
     text = block.text.strip()
     if not text or len(text) > MAX_HEADING_CHARS or len(block.lines) > MAX_HEADING_LINES:
         return 0
-    spans = [s for ln in block.lines for s in ln.spans if s.text.strip()]
-    if not spans:
+    lines = [ln for ln in block.lines if ln.size]
+    if not lines:
         return 0
-    size = max(s.size for s in spans)
+    size = max(ln.size for ln in lines)
     for ratio, level in HEADING_RATIOS:
         if size >= body * ratio and sum(c.isalpha() for c in text) >= 2:
             return level
-    if all(s.bold for s in spans) and len(block.lines) == 1 and len(text) <= 80 \
+    if all(ln.bold for ln in lines) and len(block.lines) == 1 and len(text) <= 80 \
             and _SECTION_RE.match(text) and not text.endswith((".", ":", ",")):
         return 3
     return 0
 
 
 def _render_block(block: Block, body: float, code_blocks: bool = True) -> str:
-    spans = [s for ln in block.lines for s in ln.spans if s.text.strip()]
-    if code_blocks and spans and all(s.mono for s in spans):
+    if code_blocks and all(ln.mono for ln in block.lines if ln.size) and any(ln.size for ln in block.lines):
         code = "\n".join(ln.text.rstrip() for ln in block.lines)
         return f"```\n{code}\n```"
     level = _heading_level(block, body)
     if level:
         return "#" * level + " " + T.join_lines([ln.text for ln in block.lines])
     lines = [ln.text for ln in block.lines]
-    if any(_BULLET_RE.match(x) or _NUMBERED_RE.match(x) for x in lines[:1]):
+    if _BULLET_RE.match(lines[0]) or _NUMBERED_RE.match(lines[0]):
         items: list[list[str]] = []
         for x in lines:
             if _BULLET_RE.match(x) or _NUMBERED_RE.match(x) or not items:
@@ -121,10 +110,20 @@ def _reading_order(items: list[_Item], width: float) -> list[_Item]:
     return out
 
 
-def _tables(page: Any, feats: PageFeatures, min_crossings: int) -> list[_Item]:
-    if feats.grid_crossings < min_crossings:
+def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, rules: Rules | None,
+            textpage: Any) -> list[_Item]:
+    if feats.grid_crossings < min_crossings or extractor == "none":
         return []
     out = []
+    if extractor == "rules" and rules is not None:
+        tp = textpage if textpage is not None else page.get_textpage(flags=text_flags())
+        words = [w[:5] for w in tp.extractWORDS()]
+        for t in ruled_tables(rules.h, rules.v, words):
+            md = table_markdown(t.rows)
+            if md:
+                out.append(_Item(t.bbox, md))
+        feats.tables = len(out)
+        return out
     try:
         g = feats.grid_bbox
         clip = (g[0] - 2, g[1] - 2, g[2] + 2, g[3] + 2)  # search only where the rules are (~3x faster)
@@ -160,13 +159,16 @@ def _inside(b: tuple[float, float, float, float], r: tuple[float, float, float, 
 
 
 def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, running: set[str],
-                  margin_share: float, table_min_crossings: int, code_blocks: bool = True) -> str:
+                  margin_share: float, table_min_crossings: int, code_blocks: bool = True,
+                  table_extractor: str = "rules", rules: Rules | None = None, textpage: Any = None) -> str:
     """Markdown of one page from its text blocks, without running headers and page numbers.
-    ``code_blocks=False`` for OCR text pages (their glyph-less font reports as monospace)."""
-    # find_tables returns right-to-left scripts in visual (reversed) order: keep block text there.
-    rtl = any(_RTL_RE.search(b.text) for b in blocks)
-    tables = [] if rtl else _tables(page, feats, table_min_crossings)
-    body = body_size(blocks)
+    ``code_blocks=False`` for OCR text pages (their glyph-less font reports as monospace).
+    Tables: ``table_extractor`` "rules" (the page's ``rules`` and the words of its ``textpage``,
+    see tables.py), "find_tables" (PyMuPDF's, ~100x slower) or "none"."""
+    # Table words come in visual (reversed) order for right-to-left scripts: keep block text there.
+    rtl = feats.grid_crossings >= table_min_crossings and any(_RTL_RE.search(b.text) for b in blocks)
+    tables = [] if rtl else _tables(page, feats, table_min_crossings, table_extractor, rules, textpage)
+    body = feats.body_size
     items: list[_Item] = []
     pending = sorted(tables, key=lambda t: t.bbox[1])
     for b in blocks:

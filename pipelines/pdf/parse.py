@@ -53,6 +53,7 @@ QUARANTINE_SCHEMA = pa.schema([
 ])
 CHEAP_PARSER = "pymupdf"
 CHEAP_PASS = "pipelines.pdf.parse:cheap_pass"
+CHEAP_PASS_MANY = "pipelines.pdf.parse:cheap_pass_many"
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
     with one dict per page: page, features, route, reason, md, cheap_ms or error."""
     import pymupdf
 
-    from pipelines.pdf.features import add_graphics_features, extract_blocks
+    from pipelines.pdf.features import add_graphics_features, extract_blocks, text_flags
     from pipelines.pdf.markdown import page_markdown
 
     pymupdf._get_layout = None  # PyMuPDF 2 activates its layout model on import: 5-10x slower
@@ -109,8 +110,9 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
             try:
                 page = doc[pno]
                 if start <= pno < end:
-                    blocks, feats = extract_blocks(page)
-                    extracted[pno] = (page, blocks, feats)
+                    tp = page.get_textpage(flags=text_flags())  # the page's one text extraction
+                    blocks, feats = extract_blocks(page, textpage=tp)
+                    extracted[pno] = (page, tp, blocks, feats)
                     keys[pno] = margin_keys(((b.bbox, b.text) for b in blocks), feats.height, cfg.margin_share)
                 else:  # context page for running headers: cheaper block listing
                     h = page.rect.height
@@ -125,16 +127,17 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
             if pno in errors:
                 pages.append({"page": pno, "error": errors[pno]})
                 continue
-            page, blocks, feats = extracted[pno]
+            page, tp, blocks, feats = extracted.pop(pno)
             t0 = time.perf_counter()
             try:
-                add_graphics_features(page, feats, visibility_min_coverage=min(
+                rules = add_graphics_features(page, feats, visibility_min_coverage=min(
                     cfg.ocr_layer_min_image_coverage, cfg.scan_min_image_coverage))
                 route = route_page(feats, cfg)
                 running = running_keys(pno, keys, cfg.header_window, cfg.header_min_repeat)
                 md = "" if route.label == "empty" else page_markdown(
                     page, blocks, feats, running=running, margin_share=cfg.margin_share,
-                    table_min_crossings=cfg.table_min_crossings if cfg.find_tables else 10**9)
+                    table_min_crossings=cfg.table_min_crossings, table_extractor=cfg.table_extractor,
+                    rules=rules, textpage=tp)
             except Exception as e:
                 pages.append({"page": pno, "error": f"{type(e).__name__}: {e}"})
                 continue
@@ -144,6 +147,15 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
                 "cheap_ms": 1000 * (t_page[pno] + time.perf_counter() - t0),
             })
         return {"page_count": n, "pages": pages, "repaired": repaired, "javascript": javascript}
+
+
+def cheap_pass_many(ref: str, items: list[tuple[str, int, int]], cfg_json: str) -> list[dict[str, Any]]:
+    """``ref`` (cheap_pass or a function with its signature) over several (file, start, end)
+    ranges in one worker call: a Spark task's segments cost one round trip, not one each."""
+    from pipelines.pdf.isolate import resolve
+
+    fn = resolve(ref)
+    return [fn(f, start, end, cfg_json) for f, start, end in items]
 
 
 def _has_javascript(doc: Any) -> bool:
@@ -213,8 +225,27 @@ class PageParser:
             out["page_count"] = max(out["page_count"], r.get("page_count", -1))
         return out
 
-    # -- one segment ------------------------------------------------------------------------
-    def parse_segment(self, pdf_file: str, seg: Segment) -> SegmentResult:
+    # -- segments -----------------------------------------------------------------------------
+    def parse_segments(self, segs: list[tuple[str, Segment]]) -> list[SegmentResult]:
+        """Parse several (local file, segment) pairs, e.g. one Spark task's; the cheap pass of all
+        of them runs in one worker call (its time limit the sum of theirs). When that call times
+        out or crashes, every segment is redone on its own (and page by page inside it), so a
+        bad page still costs only itself."""
+        todo = [i for i, (_, seg) in enumerate(segs) if seg.page_count <= self.cfg.max_pages_per_doc]
+        cheap: dict[int, dict[str, Any]] = {}
+        if self.isolate_cheap and len(todo) > 1:
+            items = [(segs[i][0], segs[i][1].start, segs[i][1].end) for i in todo]
+            pages = sum(end - start for _, start, end in items)
+            try:
+                outs = self.cheap_worker.call(CHEAP_PASS_MANY, (self.cheap_ref, items, self.cfg_json),
+                                              self.cfg.cheap_page_timeout_s * pages)
+                cheap = dict(zip(todo, outs, strict=True))
+            except (PageTimeout, WorkerCrashed, BackendError):
+                cheap = {}
+        return [self.parse_segment(f, seg, cheap=cheap.get(i)) for i, (f, seg) in enumerate(segs)]
+
+    def parse_segment(self, pdf_file: str, seg: Segment, cheap: dict[str, Any] | None = None) -> SegmentResult:
+        """Parse one segment; ``cheap`` is its cheap-pass output when already computed."""
         res = SegmentResult()
         c = res.counters
         n_pages = seg.end - seg.start
@@ -227,7 +258,7 @@ class PageParser:
                                                f"{seg.page_count} pages > max_pages_per_doc="
                                                f"{self.cfg.max_pages_per_doc}"))
             return res
-        out = self._cheap(pdf_file, seg.start, seg.end)
+        out = cheap if cheap is not None else self._cheap(pdf_file, seg.start, seg.end)
         if "error" in out:
             reason, _, detail = out["error"].partition(": ")
             c.drop(reason, n_pages)

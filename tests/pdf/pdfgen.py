@@ -198,3 +198,27 @@ def many_pages_pdf(n: int = 10_000) -> bytes:
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
     return bytes(out)
+
+
+TABLE_ROWS = [["Sample", "Temperature (K)", "Yield (%)"], ["A1", "300", "41.5"], ["B2", "350", "57.0"],
+              ["C3", "400", "63.2"]]
+
+
+def table_pdf() -> bytes:
+    """One page: a paragraph, a fully ruled 4x3 table, and an empty ruled plot grid (not a table)."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=W, height=H)
+    _fonts(page)
+    _para(page, pymupdf.Rect(50, 50, W - 50, 120), LOREM)
+    x_cols, y0, row_h = [60, 200, 360, 520], 150, 24
+    for r, row in enumerate(TABLE_ROWS):
+        for c, cell in enumerate(row):
+            page.insert_text((x_cols[c] + 6, y0 + r * row_h + 16), cell, fontname="dv", fontsize=10)
+    for r in range(len(TABLE_ROWS) + 1):
+        page.draw_line((x_cols[0], y0 + r * row_h), (x_cols[-1], y0 + r * row_h), width=0.5)
+    for x in x_cols:
+        page.draw_line((x, y0), (x, y0 + len(TABLE_ROWS) * row_h), width=0.5)
+    for k in range(6):  # a plot's grid lines: crossings without text in the cells
+        page.draw_line((100, 400 + 40 * k), (500, 400 + 40 * k), width=0.3)
+        page.draw_line((100 + 80 * k, 400), (100 + 80 * k, 600), width=0.3)
+    return to_bytes(doc)
