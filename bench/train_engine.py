@@ -3,9 +3,11 @@
 Same tiny MoE model (same seed), same data (20 Newsgroups sci.* posts, tokenized into a real corpus
 snapshot by the corpus job), same sample order, same AdamW / clipping / LR. Prints tokens/s of both,
 the ratio (engine overhead), and the per-step loss difference. With --world 2 it also runs the CLI
-under `torchrun --nproc_per_node 2` (data parallel) against 1 process, same global batch.
+under `torchrun --nproc_per_node 2` (data parallel) against 1 process, same global batch; adding
+--expert-parallel also runs the N processes with expert parallelism (expert_parallel_size=N: each rank
+owns E/N experts, tokens exchanged by all-to-all) against N-process data parallel (experts replicated).
 
-    python bench/train_engine.py --data ../shared/data --steps 30 --world 2
+    python bench/train_engine.py --data ../shared/data --steps 30 --world 2 [--expert-parallel]
 """
 
 from __future__ import annotations
@@ -61,9 +63,12 @@ def build_snapshot(data: Path, root: Path, seq_len: int, n_docs: int) -> str:
     return run_corpus(settings, ref, "2026-01-01", engine="local").key
 
 
-def config(root: Path, ref: str, out: Path, args: argparse.Namespace, run: str) -> dict[str, Any]:
+def config(
+    root: Path, ref: str, out: Path, args: argparse.Namespace, run: str, ep: int = 1
+) -> dict[str, Any]:
     rows = args.global_rows
     return {
+        "expert_parallel_size": ep,
         "stage": "cpt", "run": run, "out_dir": str(out), "model": "tiny", "data": {"root": str(root), "ref": ref},
         "schedule": {"lr": 1e-3, "warmup_tokens": 0, "decay_fraction": 0.0,
                      "total_tokens": args.steps * rows * args.seq_len,
@@ -142,6 +147,9 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=600)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--world", type=int, default=1, help="also compare N-process data parallel vs 1 process")
+    ap.add_argument("--expert-parallel", action="store_true",
+                    help="with --world N: also N processes with expert_parallel_size=N vs N-process "
+                    "data parallel")
     args = ap.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     from model.train import TrainConfig, train
@@ -175,6 +183,14 @@ def main() -> None:
             print(f"{args.world} processes        : {tn:9.1f} tokens/s   loss@{args.steps} "
                   f"{many[-1]['loss']:.5f}")
             print(f"{args.world}-proc / 1-proc   : {tn / t1:9.3f}")
+            if args.expert_parallel:
+                ep = cli_run(config(root, ref, tmp / "ck", args, f"ep{args.world}", ep=args.world), tmp,
+                             args.world)
+                te2 = tokens_per_s(ep)
+                diff = max(abs(a["loss"] - b["loss"]) for a, b in zip(many, ep, strict=True))
+                print(f"{args.world} processes, EP={args.world}: {te2:9.1f} tokens/s   loss@{args.steps} "
+                      f"{ep[-1]['loss']:.5f}   max |loss diff| vs data parallel {diff:.2e}")
+                print(f"EP / data parallel : {te2 / tn:9.3f}")
 
 
 if __name__ == "__main__":

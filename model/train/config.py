@@ -90,6 +90,10 @@ class TrainConfig(BaseModel):
     zero_stage: int | None = Field(None, ge=0, le=3)
     precision: Literal["fp32", "bf16"] | None = None
     deepspeed_config: str | None = None  # a base JSON (infra/deepspeed/*.json); batch/precision set here
+    # Expert parallelism: each MoE layer's experts are split over groups of this many ranks (all-to-all
+    # token dispatch), expert grads reduced over the remaining expert-data-parallel ranks. Must divide
+    # the world size and num_experts; "auto" = the largest size that does (gcd). 1 = experts replicated.
+    expert_parallel_size: int | Literal["auto"] = 1
     # DeepSpeed's CPU shared-memory allreduce is JIT-compiled on first use (~100 s): off by default; gloo
     # is used instead. Turn it on for multi-rank CPU runs when the build is cached.
     shm_comm: bool = False
@@ -113,6 +117,13 @@ class TrainConfig(BaseModel):
             data = json.loads(text)
         data = _deep_update(data, overrides)
         return cls.model_validate(data)
+
+    @model_validator(mode="after")
+    def _expert_parallel(self) -> TrainConfig:
+        ep = self.expert_parallel_size
+        if ep != "auto" and ep < 1:
+            raise ValueError(f"expert_parallel_size must be >= 1 or 'auto', got {ep}")
+        return self
 
     @model_validator(mode="after")
     def _from_deepspeed_file(self) -> TrainConfig:

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from model.moe import expert_parallel_layers
 from model.train.checkpointing import CheckpointManager, export
 from model.train.config import TrainConfig
 from model.train.data import SampleStream, to_device
@@ -68,6 +69,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         sequences_per_step(p.global_batch_tokens, seq_len, cfg.micro_batch_size, world)
     g0 = batch.phases[0].global_batch_tokens // seq_len
     engine = build_engine(model, cfg, world, g0)
+    ep_layers = expert_parallel_layers(engine.module)
+    ep_size = ep_layers[0][1].expert_parallel.size if ep_layers and ep_layers[0][1].expert_parallel else 1
     dev = device()
     float_dtype = torch.bfloat16 if cfg.precision == "bf16" else None
 
@@ -140,6 +143,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         "last": last,
         "export": str(out_dir) if cfg.export else None,
         "world_size": world,
+        "expert_parallel_size": ep_size,
     }
     if rank == 0:
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")

@@ -187,3 +187,28 @@ def test_grouped_gemm_and_loop_paths_agree_forward_and_backward():
         )
     for a, b in zip(*results, strict=True):
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_enable_expert_parallel_keeps_the_rank_slice_and_checks_divisibility():
+    from model.moe import ExpertParallel
+
+    layer = _layer()
+    full = layer.experts.down_proj.detach().clone()
+    layer.enable_expert_parallel(ExpertParallel(group=None, size=4, rank=2))
+    assert layer.experts.num_experts == 2 and layer.num_experts == 8  # routing stays over all 8
+    assert torch.equal(layer.experts.down_proj, full[4:6])
+    assert layer.experts.down_proj.requires_grad
+    with pytest.raises(RuntimeError, match="already enabled"):
+        layer.enable_expert_parallel(ExpertParallel(group=None, size=4, rank=2))
+    with pytest.raises(ValueError, match="does not divide num_experts"):
+        _layer().enable_expert_parallel(ExpertParallel(group=None, size=3, rank=0))
+
+
+def test_grouped_experts_without_tokens_give_zero_gradients():
+    """Under expert parallelism a rank's experts can receive no rows; they still join the backward."""
+    experts = _layer().experts
+    x = torch.zeros(0, experts.gate_proj.shape[-1], requires_grad=True)
+    y = experts(x, torch.zeros(experts.num_experts, dtype=torch.long))
+    assert y.shape == x.shape
+    y.sum().backward()
+    assert experts.gate_proj.grad is not None and float(experts.gate_proj.grad.abs().sum()) == 0.0
