@@ -74,12 +74,19 @@ def _walk(doc: dict[str, Any], node: dict[str, Any], out: list[dict[str, Any]]) 
         _walk(doc, item, out)
 
 
-def gt_pages(data: Path, pdf: Path) -> dict[int, dict[str, Any]] | None:
+# A docling `formula` item counts as math only if its text holds something a formula is made of:
+# a digit, a Latin or Greek letter, an operator/bracket or a math code point. docling labels the
+# Arabic text boxes of a diagram in right_to_left_02.pdf as a formula; that page has no math.
+_FORMULA_EVIDENCE = re.compile("[0-9A-Za-z=+\\-*/^_<>()\\[\\]{}|\u0391-\u03c9\u2100-\u22ff\u27c0-\u2aff]")
+
+
+def gt_pages(data: Path, pdf: Path, audited: bool = True) -> dict[int, dict[str, Any]] | None:
     """Per page (1-based): {"text": body text in reading order, "label": text|math|scan|empty}.
 
     Labels (issue 4): a page with a `formula` item is math; a page without any body text item
     but with a picture is a scan; a page with nothing at all is empty (a blank page, which no
-    parser can read, is not counted as a missed scan)."""
+    parser can read, is not counted as a missed scan). ``audited``: formula items without any
+    formula character (see _FORMULA_EVIDENCE) are docling mislabels and do not make a page math."""
     p = gt_dir(data) / f"{pdf.stem}.json"
     if not p.exists():
         return None
@@ -94,7 +101,8 @@ def gt_pages(data: Path, pdf: Path) -> dict[int, dict[str, Any]] | None:
         pno = it["prov"][0]["page_no"]
         if it["kind"] == "texts":
             texts[pno].append(it.get("text", ""))
-            if it.get("label") == "formula":
+            if it.get("label") == "formula" and (
+                    not audited or _FORMULA_EVIDENCE.search(it.get("orig") or it.get("text") or "")):
                 formula.add(pno)
         elif it["kind"] == "tables":
             cells = sorted(it["data"]["table_cells"], key=lambda c: (c["start_row_offset_idx"],

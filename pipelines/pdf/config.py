@@ -49,6 +49,14 @@ class PdfConfig(BaseModel):
     # what the formula-aware parser is for. docling's ground truth labels a page with a single
     # formula item as containing math, hence 1.
     math_min_equation_lines: int = Field(1, ge=1)
+    # Lines whose math-font glyphs carry no usable Unicode ("Q% Z a C ðPÞ" for "Q = a C (P)", the
+    # Elsevier/Advent fonts' habit): the cheap text of the formula is wrong, so one such line
+    # is reason enough, as for a display equation.
+    math_min_misencoded_lines: int = Field(1, ge=1)
+    # ... but only a parser that reads glyphs (marker, a VLM) can repair them: pymupdf4llm, the
+    # offline default, reads the same text layer. Off by default (the page stays on the cheap
+    # path with the flag `math_misencoded`); turn on where a glyph-reading math backend runs.
+    math_misencoded_expensive: bool = False
     # Both shares count only when the page has this many math characters (one equation line).
     math_min_chars: int = Field(24, ge=0)
     # Garbled-text score (bad code points + mojibake + junk tokens, see garble.py) above which a

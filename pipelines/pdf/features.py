@@ -4,7 +4,7 @@ markdown parser then reuses (so the features cost little beyond plain text extra
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pipelines.pdf import text as T
@@ -86,7 +86,9 @@ class PageFeatures:
     math_chars: int = 0  # mathematical code points (operators, Greek, math alphanumerics ...)
     math_char_share: float = 0.0
     symbol_latin_chars: int = 0  # Symbol-font Latin letters repaired to Greek
-    equation_lines: int = 0  # lines that look like display equations (see is_equation_line)
+    equation_lines: int = 0  # lines that look like display equations (see is_equation_line), not in figures
+    figure_equation_lines: int = 0  # equation-like lines inside a drawn figure (labels, not counted above)
+    misencoded_math_lines: int = 0  # lines with math-font glyphs that have no usable Unicode (text wrong)
     bad_chars: int = 0
     garble_score: float = 0.0
     image_count: int = 0
@@ -99,16 +101,25 @@ class PageFeatures:
     grid_bbox: list[float] = field(default_factory=list)  # union of the ruling lines (table search area)
     grid_crossings: int = 0  # crossings of horizontal and vertical rules (a ruled table has many)
 
+    # Boxes of the equation lines (for the figure test in add_graphics_features); not serialised.
+    equation_boxes: list[tuple[float, float, float, float]] = field(default_factory=list, repr=False)
+
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        for k, v in d.items():
-            if isinstance(v, float):
-                d[k] = round(v, 4)
+        d: dict[str, Any] = {}
+        for k in _FEATURE_FIELDS:
+            v = getattr(self, k)
+            d[k] = round(v, 4) if isinstance(v, float) else list(v) if isinstance(v, list) else v
         return d
 
 
+_FEATURE_FIELDS = tuple(f.name for f in fields(PageFeatures) if f.name != "equation_boxes")
+
+
 _RELATION_RE = re.compile("[=<>≤≥≈≡∝∼≃≅→←⇒⇔∈⊂⊆]")
-_PROSE_WORD_RE = re.compile(r"[^\W\d_]{4,}")
+_PROSE_WORD_RE = re.compile(r"[^\W\d_]{3,}")
+# Operator names set upright in formulas: words, but not prose.
+MATH_WORDS = frozenset("sin cos tan cot sec csc sinh cosh tanh log ln exp max min sup inf lim det arg mod "
+                       "ker dim deg gcd lcm sgn diag rank var cov softmax argmax argmin erf trace".split())
 # A display equation has at most this many prose words ("where", "for all" ...).
 EQUATION_MAX_PROSE_WORDS = 3
 
@@ -122,7 +133,10 @@ def is_equation_line(line: Line) -> bool:
     # One arrow or Greek letter in a line is common in prose and CJK lists ("A → B"): without a
     # math font, ask for two math code points.
     mathy = line.math_font or len(T.MATH_CHAR_RE.findall(text)) >= 2
-    return mathy and len(_PROSE_WORD_RE.findall(text)) <= EQUATION_MAX_PROSE_WORDS
+    if not mathy:
+        return False
+    prose = sum(1 for w in _PROSE_WORD_RE.findall(text) if w.lower() not in MATH_WORDS)
+    return prose <= EQUATION_MAX_PROSE_WORDS
 
 
 _SIZE_CACHE: dict[float, tuple[float, float]] = {}
@@ -160,7 +174,7 @@ def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFe
         lines = []
         for ln in b["lines"]:
             parts: list[str] = []
-            size, bold, mono, mfont, content = 0.0, True, True, False, False
+            size, bold, mono, mfont, content, misenc = 0.0, True, True, False, False, False
             for s in ln["spans"]:
                 t = s["text"]
                 if not t:
@@ -177,6 +191,8 @@ def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFe
                         fixed = T.symbol_latin_to_greek(t)
                         sym += sum(x != y for x, y in zip(t, fixed, strict=True))
                         t = fixed
+                    if not misenc and T.MISENCODED_MATH_RE.search(t):
+                        misenc = True
                 raw = s["size"]
                 s1, s2 = scache_get(raw) or _sizes(raw)
                 hist[s2] = hist.get(s2, 0) + len(t)
@@ -192,8 +208,11 @@ def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFe
                 line = Line(text, ln["bbox"], size, bold and content, mono and content, mfont)
                 lines.append(line)
                 all_text.append(text)
-                if is_equation_line(line):
+                if misenc:  # counted apart: its relation signs may be letters ("Q Z a" for "Q = a")
+                    feats.misencoded_math_lines += 1
+                elif is_equation_line(line):
                     feats.equation_lines += 1
+                    feats.equation_boxes.append(line.bbox)
         if lines:
             blocks.append(Block(lines, b["bbox"], "\n".join([ln.text for ln in lines])))
     text = "\n".join(all_text)
@@ -254,6 +273,8 @@ def add_graphics_features(page: Any, feats: PageFeatures, *, visibility_min_cove
         feats.image_coverage = min(1.0, cover / area)
     paths = page.get_cdrawings()
     feats.drawing_paths = len(paths)
+    if feats.equation_boxes and paths:
+        _drop_figure_equations(paths, feats)
     rules = Rules()
     for p in paths:
         for it in p.get("items", ()):
@@ -281,6 +302,30 @@ def add_graphics_features(page: Any, feats: PageFeatures, *, visibility_min_cove
     if feats.text_chars and feats.image_count and feats.image_coverage >= visibility_min_coverage:
         feats.visible_text_ratio = visible_text_ratio(page, feats)
     return rules
+
+
+# A drawn region at least this large on both sides (points; ~1.4 cm) and at most this share of
+# the page is a figure (diagram, plot): equation-like lines inside it are its labels
+# ("p = (x, y)" next to an arrow), not display equations. Boxed equations (\\boxed, a frame
+# hugging one line) stay under the minimum side.
+FIGURE_MIN_SIDE = 40.0
+FIGURE_MAX_PAGE_SHARE = 0.5
+
+
+def _drop_figure_equations(paths: list[dict[str, Any]], feats: PageFeatures) -> None:
+    page_area = max(1.0, feats.width * feats.height)
+    figs = []
+    for p in paths:
+        x0, y0, x1, y1 = p["rect"]
+        w, h = x1 - x0, y1 - y0
+        if w >= FIGURE_MIN_SIDE and h >= FIGURE_MIN_SIDE and w * h <= FIGURE_MAX_PAGE_SHARE * page_area:
+            figs.append((x0 - 1, y0 - 1, x1 + 1, y1 + 1))
+    if not figs:
+        return
+    inside = sum(1 for b in feats.equation_boxes
+                 if any(f[0] <= b[0] and f[1] <= b[1] and b[2] <= f[2] and b[3] <= f[3] for f in figs))
+    feats.figure_equation_lines = inside
+    feats.equation_lines -= inside
 
 
 def visible_text_ratio(page: Any, feats: PageFeatures) -> float:

@@ -300,6 +300,8 @@ class PageParser:
             flags.append("symbol_font_repaired")
         if feats.get("tables"):
             flags.append("tables")
+        if feats.get("misencoded_math_lines"):
+            flags.append("math_misencoded")
         if p.get("repaired"):
             flags.append("pdf_repaired")
         if p.get("javascript"):

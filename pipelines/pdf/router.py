@@ -9,9 +9,13 @@ Rules, first match wins (thresholds are PdfConfig fields):
 3. ``empty`` no usable text layer and nothing to OCR;
 4. ``garbled`` garble score >= garbled_score (unmapped glyphs, mojibake, junk tokens): quarantined;
 5. ``math``  >= math_min_equation_lines display-equation lines (math font or math code points,
-             a relation sign, almost no prose words), or math-font character share >=
-             math_font_share, or math code point share >= math_char_share (with at least
-             math_min_chars math characters);
+             a relation sign, almost no prose words; labels inside drawn figures do not count),
+             or (with math_misencoded_expensive) >= math_min_misencoded_lines lines whose
+             math-font glyphs have no usable Unicode (the text layer garbles the formula: only a
+             glyph-reading parser such as marker or a VLM gets it right; pymupdf4llm reads the
+             same text layer, so by default such pages stay on the cheap path, flagged),
+             or math-font character share >= math_font_share, or math code point share >=
+             math_char_share (with at least math_min_chars math characters);
 6. ``text``  everything else (the cheap parser's output is final).
 
 ``math`` and ``scan`` are the expensive routes.
@@ -60,6 +64,8 @@ def route_page(f: PageFeatures, cfg: PdfConfig) -> Route:
                                 f"({f.bad_chars} unmapped/odd chars)")
     if f.equation_lines >= cfg.math_min_equation_lines:
         return Route("math", f"{f.equation_lines} display equation line(s)")
+    if cfg.math_misencoded_expensive and f.misencoded_math_lines >= cfg.math_min_misencoded_lines:
+        return Route("math", f"{f.misencoded_math_lines} line(s) of math glyphs without Unicode mapping")
     if f.math_font_chars + f.math_chars >= cfg.math_min_chars:
         if f.math_font_share >= cfg.math_font_share:
             return Route("math", f"{f.math_font_share:.1%} of chars in math fonts")

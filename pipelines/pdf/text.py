@@ -16,14 +16,24 @@ _MATH_RANGES = (
     "\u00b1\u00d7\u00f7\u00ac\u00b7\u2032-\u2034\u2016"
 )
 MATH_CHAR_RE = re.compile(f"[{_MATH_RANGES}]")
-# Fonts whose glyphs are mathematics (TeX's Computer Modern math, AMS, STIX, Cambria Math,
-# Symbol, MathType's MT Extra, Mathematica, Euclid, Lucida Math).
+# Fonts whose glyphs are mathematics (TeX's Computer Modern math, AMS, newtx/txfonts, STIX,
+# Cambria Math, Symbol, MathType's MT Extra, Mathematica, Euclid, Lucida Math, MathTime
+# (MTMI/MTSY/MTEX), Linotype's Mathematical Pi, and the Advent "AdvMath*" fonts that Elsevier's
+# typesetting embeds).
 MATH_FONT_RE = re.compile(
     r"(^|[+_-])(CMMI|CMSY|CMEX|CMBSY|CMMIB|MSAM|MSBM|EUFM|EUSM|RSFS|LMMATH|TXSY|TXEX|PXSY|"
+    r"TXMI|NTXMI|NTXSY|NewTXMI|NewTXSY|MTMI|MTSY|MTEX|MathematicalPi|MathPi|AdvMath|"
     r"STIXMath|STIXGeneral-Italic|STIXSizeOne|STIXNonUnicode|CambriaMath|Cambria-Math|"
     r"Symbol|MTExtra|MT-Extra|Mathematica|Euclid|LucidaMath|MathJax|XITSMath|LatinModernMath)",
     re.IGNORECASE,
 )
+# Characters that a math font cannot mean: Latin-1 letters and signs (other than the math signs
+# ± × ÷ ¬ · µ ° and the superscript digits) and control codes. They appear when a math font is
+# embedded without a usable ToUnicode map, so the text layer says "Q% Z a C ðPÞ" for
+# "Q = a C (P)": the formula is there but its text is wrong, and only a parser that looks at the
+# glyphs can read it.
+MISENCODED_MATH_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\u00a1-\u00a9\u00ab\u00ae\u00af\u00b4\u00b6"
+                                "\u00b8\u00ba-\u00d6\u00d8-\u00f6\u00f8-\u00ff]")
 SYMBOL_FONT_RE = re.compile(r"(^|[+_-])(Symbol|SymbolMT|Symbol-)", re.IGNORECASE)
 
 # Adobe Symbol encoding: ASCII letters in a Symbol-font span stand for Greek (PyMuPDF reports
@@ -86,6 +96,12 @@ _TOKEN_RE = re.compile(r"[^\s|]+")
 # lowercase word ("l1l", "rn0del", "d0ne"); chemical formulas and indices (H2O, CO2, x1) are not junk.
 _NO_VOWEL_RE = re.compile(r"^[^A-Za-z]*[B-DF-HJ-NP-TV-XZb-df-hj-np-tv-xz]{5,}[^A-Za-z]*$")
 _MIXED_RE = re.compile(r"[a-z][01][a-z]")
+# The same rules as whole-text scans (one C-level pass each instead of a Python loop over
+# tokens): tokens holding a Latin letter, and tokens matching _NO_VOWEL_RE or _MIXED_RE.
+_LATIN_TOKEN_RE = re.compile(r"[^\s|]*[A-Za-z][^\s|]*")
+_JUNK_TOKEN_RE = re.compile(
+    r"(?<![^\s|])(?:[^A-Za-z\s|]*[B-DF-HJ-NP-TV-XZb-df-hj-np-tv-xz]{5,}[^A-Za-z\s|]*(?![^\s|])"
+    r"|[^\s|]*?[a-z][01][a-z][^\s|]*)")
 
 
 def junk_token_share(text: str) -> float:
@@ -93,11 +109,10 @@ def junk_token_share(text: str) -> float:
     a 0/1 digit inside a lowercase word ("l1l", "rn0del").
     Noisy OCR layers and wrong font encodings produce these; real prose stays under ~5%.
     Markdown table pipes separate cells, they are not part of words."""
-    tokens = [t for t in _TOKEN_RE.findall(text) if _LATIN_LETTER_RE.search(t)]
-    if len(tokens) < 20:
+    n = len(_LATIN_TOKEN_RE.findall(text))
+    if n < 20:
         return 0.0
-    junk = sum(1 for t in tokens if _NO_VOWEL_RE.match(t) or _MIXED_RE.search(t))
-    return junk / len(tokens)
+    return len(_JUNK_TOKEN_RE.findall(text)) / n
 
 
 # Weight of the junk-token share in the garbled score: a junk token is weaker evidence than an
@@ -109,7 +124,7 @@ _SPACE_RE = re.compile(r"\s+")
 
 
 def visible_chars(text: str) -> int:
-    return len(text) - sum(len(m) for m in _SPACE_RE.findall(text))
+    return len(text) - len("".join(_SPACE_RE.findall(text)))
 
 
 def garble_score(text: str) -> float:

@@ -60,3 +60,22 @@ def test_table_page_markdown(tmp_path: Path) -> None:
     assert page["features"]["tables"] == 1
     none = cheap_pass(str(path), 0, 1, PdfConfig(table_extractor="none").model_dump_json())["pages"][0]
     assert "|" not in none["md"] and "Temperature (K)" in none["md"]
+
+
+def test_equation_labels_inside_figures_do_not_make_a_math_page(tmp_path: Path) -> None:
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=pdfgen.W, height=pdfgen.H)
+    page.insert_font(fontname="dv", fontfile=pdfgen.DEJAVU)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    page.insert_textbox(pymupdf.Rect(50, 50, 545, 200), pdfgen.LOREM, fontname="dv", fontsize=10)
+    page.draw_rect(pymupdf.Rect(300, 300, 500, 420), color=(0, 0, 0), fill=(0.9, 0.9, 0.9))  # a diagram
+    page.insert_text((320, 360), "p = x", fontname="cmmi", fontsize=10)  # its label
+    page.insert_text((80, 560), "q = y", fontname="cmmi", fontsize=10)  # a display equation
+    path = tmp_path / "fig.pdf"
+    path.write_bytes(pdfgen.to_bytes(doc))
+    cfg = PdfConfig().model_dump_json()
+    (p,) = cheap_pass(str(path), 0, 1, cfg)["pages"]
+    assert p["features"]["figure_equation_lines"] == 1 and p["features"]["equation_lines"] == 1
+    assert p["route"] == "math"

@@ -119,3 +119,28 @@ def test_table_markdown_keeps_merged_cells_empty() -> None:
     md = table_markdown([["Sample", "T (K)", None], ["A|1", "300", "ok"], [None, None, None], ["B", "4.2", None]])
     assert md.splitlines() == ["| Sample | T (K) |  |", "|---|---|---|", "| A\\|1 | 300 | ok |", "| B | 4.2 |  |"]
     assert table_markdown([["only one row"]]) == ""
+
+
+def test_equation_lines_and_prose() -> None:
+    from pipelines.pdf.features import Line, is_equation_line
+
+    def line(text: str, math_font: bool = True) -> Line:
+        return Line(text, (0, 0, 100, 10), 10.0, math_font=math_font)
+
+    assert is_equation_line(line("a2 + 8 = 12"))
+    assert is_equation_line(line("Attn(H) = softmax(QK⊤"))  # operator names are not prose
+    assert not is_equation_line(line("and vj in the sequence (vi, vj ∈S). The function φ"))
+    assert not is_equation_line(line("x = 1", math_font=False))  # no math font, < 2 math code points
+    assert is_equation_line(line("x ∈ A ⇒ f(x) ≤ 1", math_font=False))
+
+
+def test_misencoded_math_glyphs() -> None:
+    assert T.MISENCODED_MATH_RE.search("Q% Z fðPÞ CgðTÞ")  # Advent math fonts without ToUnicode
+    for ok in ["20°", "x² ± 1", "a × b ÷ c", "µm"]:
+        assert not T.MISENCODED_MATH_RE.search(ok), ok
+    assert T.is_math_font("ABCDEF+AdvMathSymb") and T.is_math_font("MTMI")
+    cfg = PdfConfig()
+    page = _f(misencoded_math_lines=3)
+    assert route_page(page, cfg).label == "text"  # pymupdf4llm would read the same broken text
+    m = route_page(page, PdfConfig(math_misencoded_expensive=True))
+    assert m.label == "math" and "without Unicode" in m.reason
