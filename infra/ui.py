@@ -34,6 +34,10 @@ DEFAULT_PARALLELISM = 2
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 ADMIN_USER = "admin"
 TERMINAL_RUN_STATES = ("success", "failed")
+# Task processes call the API server (Airflow 3's Execution API); its default 5 s timeout fails tasks
+# before they start when a small machine is busy (a `PATCH .../run` timed out on 2 loaded cores).
+EXECUTION_API_TIMEOUT_S = 60
+SQLITE_BUSY_TIMEOUT_S = 60  # how long a writer waits for SQLite's lock (sqlite3's default: 5 s)
 
 
 def airflow_bin() -> str:
@@ -61,7 +65,8 @@ class AirflowClient:
     url: str
     username: str
     password: str
-    timeout: float = 30.0
+    timeout: float = 120.0  # generous: on SQLite every component queues for the one writer lock
+    retries: int = 3  # idempotent calls (GET) are retried on a timeout or a refused connection
     _token: str | None = field(default=None, repr=False)
 
     def token(self) -> str:
@@ -78,8 +83,16 @@ class AirflowClient:
     def request(self, method: str, path: str, **kw: Any) -> Any:
         import httpx
 
-        r = httpx.request(method, f"{self.url}/api/v2/{path.lstrip('/')}", timeout=self.timeout,
-                          headers={"Authorization": f"Bearer {self.token()}"}, **kw)
+        attempts = self.retries if method == "GET" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                r = httpx.request(method, f"{self.url}/api/v2/{path.lstrip('/')}", timeout=self.timeout,
+                                  headers={"Authorization": f"Bearer {self.token()}"}, **kw)
+                break
+            except (httpx.TimeoutException, httpx.ConnectError):
+                if attempt == attempts:
+                    raise
+                time.sleep(2.0 * attempt)
         if r.status_code >= 400:
             raise AirflowError(f"{method} {path}: {r.status_code} {r.text[:1000]}")
         return r.json() if r.content else None
@@ -184,6 +197,7 @@ class AirflowStack:
             "AIRFLOW__API__BASE_URL": self.url,
             "AIRFLOW__API__WORKERS": "1",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": str(EXECUTION_API_TIMEOUT_S),
             "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
             "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": str(self.parallelism),
             "AIRFLOW__CORE__AUTH_MANAGER":
@@ -200,6 +214,11 @@ class AirflowStack:
             "SPARK_LOCAL_IP": os.environ.get("SPARK_LOCAL_IP", "127.0.0.1"),
             **self.extra_env,
         }
+        conn = self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        if conn.startswith("sqlite:") and "?" not in conn:
+            # Five processes share one SQLite file: wait for its write lock instead of failing after
+            # sqlite3's default 5 s ("database is locked").
+            self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"{conn}?timeout={SQLITE_BUSY_TIMEOUT_S}"
 
     @property
     def url(self) -> str:
@@ -224,6 +243,7 @@ class AirflowStack:
         self._pw_file.write_text(json.dumps({ADMIN_USER: self.password}))
         self._pw_file.chmod(0o600)
         self.airflow("db", "migrate")
+        self._sqlite_wal()
         for name in self.components:
             log = open(self.logs / f"{name}.log", "ab")
             self.procs[name] = subprocess.Popen([airflow_bin(), name], env=self.env, cwd=REPO_ROOT, stdout=log,
@@ -235,6 +255,20 @@ class AirflowStack:
             self.stop()
             raise
         return self
+
+    def _sqlite_wal(self) -> None:
+        """Write-ahead logging on a SQLite metadata DB (a persistent setting of the file): readers (the
+        UI, the API) then never block the writer (scheduler, tasks) and vice versa."""
+        conn = self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        if not conn.startswith("sqlite:///"):
+            return
+        import sqlite3
+
+        db = sqlite3.connect(conn.removeprefix("sqlite:///").split("?")[0], timeout=SQLITE_BUSY_TIMEOUT_S)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        finally:
+            db.close()
 
     def health(self) -> dict[str, Any]:
         import httpx

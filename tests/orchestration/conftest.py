@@ -75,6 +75,8 @@ def sciforge_env(base: Path, landing: Path) -> dict[str, str]:
             "SCIFORGE_INGEST__LANDING_ROOT": str(landing), "SCIFORGE_TRAIN__CHECKPOINT_ROOT": str(base / "ckpt"),
             "SCIFORGE_SPARK__MASTER": "local[2]", "SCIFORGE_SPARK__DRIVER_MEMORY": "2g",
             "SCIFORGE_STAGES__CORPUS__SEQ_LEN": "32", "SPARK_LOCAL_IP": "127.0.0.1", "OMP_NUM_THREADS": "1",
+            # training DAGs: a few steps per stage, SFT on a small chat file (written by the fixture)
+            "SCIFORGE_TRAIN__MAX_STEPS": "2", "SCIFORGE_TRAIN__SFT_DATA": str(base / "sft.jsonl"),
             "PYTHONPATH": str(REPO_ROOT)}
 
 
@@ -153,6 +155,9 @@ def airflow_ui(landing: Path, baseline: Baseline, tmp_path_factory: pytest.TempP
 
     base = tmp_path_factory.mktemp("ui")
     env = sciforge_env(base, landing)
+    chats = [{"messages": [{"role": "user", "content": f"What is {i} plus {i}?"},
+                           {"role": "assistant", "content": f"{i} plus {i} is {2 * i}."}]} for i in range(64)]
+    (base / "sft.jsonl").write_text("".join(json.dumps(c) + "\n" for c in chats))
     port = free_port()
     log = base / "ui.log"
     proc = subprocess.Popen([sys.executable, "-m", "infra.ui", "--port", str(port), "--no-schedule"], cwd=REPO_ROOT,

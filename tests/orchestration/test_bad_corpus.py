@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.bad_corpus import CASES_FILE, account, digest, load_cases, problems, summary, write_bad_corpus
+from pipelines.bad_corpus import (
+    CASES_FILE,
+    account,
+    account_day,
+    digest,
+    load_cases,
+    problems,
+    summary,
+    write_bad_corpus,
+)
 
 DAY = "2026-01-01"
 
@@ -104,7 +113,7 @@ def test_bad_corpus_through_corpus_refresh(tmp_path):
     assert set(refs) == {"ingest_warc", "ingest_pdf", "ingest_jsonl", "web_filter", "pdf_parse", "text_pages",
                          "dedup", "corpus"}
     # Every input item accounted for: kept, or quarantined with a reason; no page lost on the way.
-    result = account(storage, refs, load_cases(landing))
+    result = account_day(storage, DAY, landing)
     assert problems(result) == [], problems(result)
     fates = summary(result)
     assert fates.get("lost", 0) == 0 and fates["quarantined"] >= 30 and fates["kept"] >= 10, fates
