@@ -67,7 +67,7 @@ def _submit(settings: Any, context: dict[str, Any]) -> bool:
 
 
 def spark_submit_command(settings: Any, job: str, args: list[str]) -> list[str]:
-    """`spark-submit --master <master> --name sciforge-<job> --conf ... jobs/<job>.py <args>`.
+    """`spark-submit --master <master> --conf ... jobs/<job>.py <args>`.
 
     The conf is the same as the in-process session's (jobs.spark.spark_conf): memory, cores, shuffle
     partitions, Arrow, the workers' Python. Secrets never go on the command line: the S3 credentials
@@ -78,8 +78,7 @@ def spark_submit_command(settings: Any, job: str, args: list[str]) -> list[str]:
     from pipelines.config import REPO_ROOT
 
     conf = {k: v for k, v in spark_conf(settings).items() if "secret" not in k and "access.key" not in k}
-    cmd = [spark_submit(), "--master", settings.spark.master,
-           "--name", f"{settings.spark.app_name}-{job}"]
+    cmd = [spark_submit(), "--master", settings.spark.master]
     for k, v in sorted(conf.items()):
         cmd += ["--conf", f"{k}={v}"]
     cmd += list(settings.spark.submit_args)

@@ -509,6 +509,14 @@ def account(storage: Any, refs: dict[str, str], cases: list[Case]) -> dict[str, 
     return {"items": items, "lost_pages": lost_pages}
 
 
+def account_day(storage: Any, day: str, landing_day: str | Path,
+                report_prefix: str = "reports/corpus_refresh") -> dict[str, Any]:
+    """``account`` for the corpus_refresh run of ``day``: the stages' datasets are read from that run's
+    funnel report (``<report_prefix>/<day>/funnel.json``), the cases from ``landing_day``."""
+    funnel = json.loads(storage.read_bytes(f"{report_prefix}/{day}/funnel.json"))
+    return account(storage, {r["stage"]: r["dataset"] for r in funnel}, load_cases(landing_day))
+
+
 def problems(result: dict[str, Any]) -> list[str]:
     """Items whose fate contradicts their case (or that were lost), and pages lost on the way."""
     out = list(result["lost_pages"])
