@@ -53,10 +53,10 @@ def make_docs(data: str, n: int, seed: int = 0) -> list[str]:
     return docs
 
 
-def run_datasketch(docs: list[str], cfg: DedupConfig, b: int, r: int) -> float:
+def run_datasketch(docs: list[str], cfg: DedupConfig, b: int, r: int) -> tuple[float, float]:
     from datasketch import MinHash, MinHashLSH
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     tokens = normalized_tokens(docs)
     sets = [[s.encode() for s in shingle_strings(t, cfg.ngram)] for t in tokens]
     mhs = MinHash.bulk(sets, num_perm=cfg.num_perm, seed=cfg.seed)
@@ -65,12 +65,12 @@ def run_datasketch(docs: list[str], cfg: DedupConfig, b: int, r: int) -> float:
         for i, m in enumerate(mhs):
             session.insert(i, m)
     n_cand = sum(len(lsh.query(m)) - 1 for m in mhs)
-    secs = time.perf_counter() - t0
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(f"  datasketch: {n_cand} candidate links")
-    return secs
+    return secs, cpu
 
 
-def run_datatrove(docs: list[str], cfg: DedupConfig, b: int, r: int) -> float | None:
+def run_datatrove(docs: list[str], cfg: DedupConfig, b: int, r: int) -> tuple[float, float] | None:
     try:
         from datatrove.data import Document
         from datatrove.pipeline.dedup.minhash import (
@@ -102,23 +102,54 @@ def run_datatrove(docs: list[str], cfg: DedupConfig, b: int, r: int) -> float | 
     # sha1 64-bit shingle hashes: datatrove's xxhash path fails on str input with xxhash 4.x
     mc = MinhashConfig(n_grams=cfg.ngram, num_buckets=b, hashes_per_bucket=r, seed=cfg.seed,
                        hash_config=HashConfig(precision=64, hash_fc="sha1"))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sig = MinhashDedupSignature(output_folder=f"{tmp}/sigs", config=mc, language=Whitespace())
     sig.run((Document(text=t, id=str(i)) for i, t in enumerate(docs)), rank=0, world_size=1)
     buckets = MinhashDedupBuckets(input_folder=f"{tmp}/sigs", output_folder=f"{tmp}/buckets", config=mc)
     for bi in range(b):
         buckets.run(None, rank=bi, world_size=b)
     MinhashDedupCluster(input_folder=f"{tmp}/buckets", output_folder=f"{tmp}/remove", config=mc).run(None, 0, 1)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
-def run_features(docs: list[str], cfg: DedupConfig) -> float:
+def run_features(docs: list[str], cfg: DedupConfig) -> tuple[float, float]:
     feat = Featurizer(cfg)
     feat(pa.array(docs[:50], pa.large_string()))  # warm-up: permutations, imports
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for i in range(0, len(docs), BATCH):
         feat(pa.array(docs[i:i + BATCH], pa.large_string()))
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def tree_cpu_seconds(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes and all their descendants,
+    including exited descendants their parents reaped (Linux /proc). With Spark this covers
+    the driver, its JVM, the executors (standalone: under the worker JVMs) and the Python
+    workers: the job's cost in core-seconds whatever else shares the machine."""
+    parent: dict[int, int] = {}
+    stats: dict[int, list[str]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent[int(name)] = int(fields[1])
+        stats[int(name)] = fields
+    children: dict[int, list[int]] = {}
+    for pid, ppid in parent.items():
+        children.setdefault(ppid, []).append(pid)
+    total, stack, seen = 0, list(pids), set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen or pid not in stats:
+            continue
+        seen.add(pid)
+        total += sum(int(x) for x in stats[pid][11:15])  # utime stime cutime cstime
+        stack.extend(children.get(pid, []))
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def feature_memory(docs: list[str], cfg: DedupConfig) -> list[tuple[int, float]]:
@@ -149,23 +180,29 @@ def spark_child(data_root: str, master: str, n_parts: int) -> None:
     from pipelines.datasets import DatasetRef
 
     cores = _cores(master)
-    extra = {} if master.startswith("local") else {"spark.cores.max": str(cores),
+    extra: dict[str, str] = {} if master.startswith("local") else {"spark.cores.max": str(cores),
                                                     "spark.driver.host": "127.0.0.1",
                                                     "spark.driver.bindAddress": "127.0.0.1"}
+    event_log = os.environ.get("DEDUP_BENCH_EVENT_LOG")
+    if event_log:  # Spark event log for per-stage profiles (bench/dedup_profile.py reads it)
+        Path(event_log).mkdir(parents=True, exist_ok=True)
+        extra.update({"spark.eventLog.enabled": "true", "spark.eventLog.dir": Path(event_log).as_uri(),
+                      "spark.eventLog.compress": "false", "spark.eventLog.rolling.enabled": "false"})
     settings = load_settings(storage={"data_root": data_root},
                              spark={"master": master.split("#")[0], "shuffle_partitions": max(2, 2 * cores),
                                     "driver_memory": "2g", "executor_memory": "2g", "executor_cores": 1,
                                     "extra_conf": extra})
     spark = get_spark(settings)
     spark.range(1).count()  # session start is not part of the job's time
-    t0 = time.perf_counter()
+    pids = [os.getpid()] + [int(x) for x in os.environ.get("DEDUP_BENCH_CLUSTER_PIDS", "").split(",") if x]
+    t0, c0 = time.perf_counter(), tree_cpu_seconds(pids)
     run_dedup(settings, [DatasetRef("clean", "web_pages", "2026-01-01_bench")], "2026-01-01", spark=spark)
-    secs = time.perf_counter() - t0
-    print("RESULT " + json.dumps({"master": master, "secs": secs}), flush=True)
+    secs, cpu = time.perf_counter() - t0, tree_cpu_seconds(pids) - c0
+    print("RESULT " + json.dumps({"master": master, "secs": secs, "cpu": cpu}), flush=True)
     spark.stop()
 
 
-def run_spark(docs: list[str], masters: list[str]) -> dict[str, float]:
+def run_spark(docs: list[str], masters: list[str], cluster_pids: list[int]) -> dict[str, tuple[float, float]]:
     from pipelines.datasets import DatasetRef, write_dataset
     from pipelines.dedup.features import PAGE_SCHEMA
     from pipelines.storage import LocalStorage
@@ -181,15 +218,36 @@ def run_spark(docs: list[str], masters: list[str]) -> dict[str, float]:
                   logical_date="2026-01-01")
     out = {}
     for master in masters:
-        env = dict(os.environ, PYTHONPATH=str(REPO))
+        env = dict(os.environ, PYTHONPATH=str(REPO), DEDUP_BENCH_CLUSTER_PIDS=",".join(map(str, cluster_pids)))
         proc = subprocess.run([sys.executable, __file__, "--spark-child", root, master], env=env,
                               capture_output=True, text=True, check=False)
         line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
         if not line:
             print(proc.stdout[-2000:], proc.stderr[-4000:])
             raise SystemExit(f"spark run on {master} failed")
-        out[master] = json.loads(line[0][7:])["secs"]
+        res = json.loads(line[0][7:])
+        out[master] = (res["secs"], res["cpu"])
     return out
+
+
+DATASKETCH = "datasketch MinHash.bulk + LSH (1 core)"
+
+
+def report(res: dict[str, tuple[float, float, int]], n: int) -> None:
+    """Two per-core figures: wall-clock docs/s divided by the cores the run was given, and
+    docs per CPU-second actually used (all processes of the run). On a quiet machine they
+    agree; on a shared one the wall figure of the multi-process Spark runs suffers most."""
+    base = res.get(DATASKETCH)
+    print(f"\n{'pipeline':52s} {'wall s':>7s} {'CPU s':>7s} {'docs/s':>7s} {'docs/s/core':>11s} "
+          f"{'docs/CPU-s':>10s} {'vs datasketch (wall | CPU)':>27s}")
+    for name, (secs, cpu, cores) in res.items():
+        per_core, per_cpu = n / secs / cores, n / cpu
+        ratio = (f"{per_core / (n / base[0]):.2f}x | {per_cpu / (n / base[1]):.2f}x" if base else "-")
+        print(f"{name:52s} {secs:7.1f} {cpu:7.1f} {n / secs:7.0f} {per_core:11.0f} {per_cpu:10.0f} {ratio:>27s}")
+    spark_runs = [v for k, v in res.items() if "Spark" in k]
+    if len(spark_runs) == 2:
+        (s1, _, c1), (s2, _, c2) = spark_runs
+        print(f"\nscaling {c1} -> {c2} cores: speedup {s1 / s2:.2f}x (ideal {c2 / c1:.0f}x)")
 
 
 def _free_port() -> int:
@@ -209,9 +267,13 @@ def main() -> None:
     ap.add_argument("--standalone", action="store_true",
                     help="start a local standalone cluster (2 workers x 1 core, random ports) and time "
                          "the job with 1 and 2 executors on it instead of --masters")
+    ap.add_argument("--event-log", metavar="DIR",
+                    help="write each Spark run's event log under DIR (summarize with bench/dedup_profile.py)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["datasketch", "datatrove", "spark"])
     ap.add_argument("--spark-child", nargs=2, metavar=("ROOT", "MASTER"), help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if a.event_log:
+        os.environ["DEDUP_BENCH_EVENT_LOG"] = str(Path(a.event_log).resolve())
     if a.spark_child:
         spark_child(a.spark_child[0], a.spark_child[1], 8)
         return
@@ -222,15 +284,16 @@ def main() -> None:
     print(f"{len(docs)} documents, {words:.0f} words on average; {cfg.num_perm} permutations, "
           f"{cfg.ngram}-grams, LSH {b}x{r} (threshold {cfg.threshold}); cpus here: {os.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.1f}")
-    res: dict[str, tuple[float, int]] = {}  # name -> (seconds, cores)
-    res["sciforge features (1 core)"] = (run_features(docs, cfg), 1)
+    res: dict[str, tuple[float, float, int]] = {}  # name -> (wall seconds, CPU seconds, cores)
+    res["sciforge features (1 core)"] = (*run_features(docs, cfg), 1)
     if "datasketch" not in a.skip:
-        res["datasketch MinHash.bulk + LSH (1 core)"] = (run_datasketch(docs, cfg, b, r), 1)
+        res[DATASKETCH] = (*run_datasketch(docs, cfg, b, r), 1)
     if "datatrove" not in a.skip:
-        secs = run_datatrove(docs, cfg, b, r)
-        if secs is not None:
-            res["datatrove minhash stages 1-3 (1 core)"] = (secs, 1)
+        dt = run_datatrove(docs, cfg, b, r)
+        if dt is not None:
+            res["datatrove minhash stages 1-3 (1 core)"] = (*dt, 1)
     cluster = None
+    cluster_pids: list[int] = []
     if a.standalone and "spark" not in a.skip:
         from infra.services.standalone import StandaloneCluster
 
@@ -238,25 +301,16 @@ def main() -> None:
         cluster = StandaloneCluster(tempfile.mkdtemp(prefix="dedup_standalone_"), port=port,
                                     ui_port=_free_port(), workers=2, worker_cores=1, worker_memory="2g")
         cluster.start()
+        cluster_pids = [p.pid for p in cluster.procs]
         a.masters = [f"{cluster.master_url}#1", f"{cluster.master_url}#2"]
     try:
-        spark_times = run_spark(docs, a.masters) if "spark" not in a.skip else {}
+        spark_times = run_spark(docs, a.masters, cluster_pids) if "spark" not in a.skip else {}
     finally:
         if cluster is not None:
             cluster.stop()
-    if spark_times:
-        for master, secs in spark_times.items():
-            res[f"sciforge Spark job end to end ({master})"] = (secs, _cores(master))
-    base = res.get("datasketch MinHash.bulk + LSH (1 core)")
-    print(f"\n{'pipeline':50s} {'seconds':>8s} {'docs/s':>9s} {'docs/s/core':>12s} {'vs datasketch':>14s}")
-    for name, (secs, cores) in res.items():
-        per_core = len(docs) / secs / cores
-        ratio = f"{per_core / (len(docs) / base[0]):.2f}x" if base else "-"
-        print(f"{name:50s} {secs:8.2f} {len(docs) / secs:9.0f} {per_core:12.0f} {ratio:>14s}")
-    spark_runs = [(k, v) for k, v in res.items() if "Spark" in k]
-    if len(spark_runs) == 2:
-        (k1, (s1, c1)), (k2, (s2, c2)) = spark_runs
-        print(f"\nscaling {c1} -> {c2} cores: speedup {s1 / s2:.2f}x (ideal {c2 / c1:.0f}x)")
+    for master, (secs, cpu) in spark_times.items():
+        res[f"sciforge Spark job end to end ({master})"] = (secs, cpu, _cores(master))
+    report(res, len(docs))
     print("\npeak Python memory of one feature batch (tracemalloc):")
     for size, mib in feature_memory(docs, cfg):
         print(f"  batch of {size:5d} docs: {mib:7.1f} MiB")

@@ -21,7 +21,9 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.config import Settings, get_settings
 from pipelines.counters import StageCounters
@@ -43,12 +45,12 @@ from pipelines.dedup.decide import (
     PREVIOUS,
     QUARANTINE_SCHEMA,
     apply_scope,
+    min_label_components,
     page_reasons,
 )
-from pipelines.dedup.features import FEATURE_SCHEMA, PAGE_COLUMNS, STATUS_OK, Featurizer, decode_minhash
+from pipelines.dedup.features import FEATURE_SCHEMA, STATUS_OK, Featurizer, minhash_lists
 from pipelines.dedup.local import contract_table, dedup_tables
 from pipelines.dedup.lsh import describe
-from pipelines.dedup.minhash import exact_jaccard, jaccard_estimate, shingle_sets
 from pipelines.storage import open_storage
 
 log = logging.getLogger(__name__)
@@ -131,74 +133,116 @@ def _run_local(storage: Any, cfg: DedupConfig, inputs: Sequence[DatasetRef], pre
 # Spark engine
 
 
-def _pages_schema() -> pa.Schema:
-    return pa.schema([("_rid", pa.int64()), ("is_prev", pa.bool_()), ("doc_id", pa.string()),
-                      ("page", pa.int32()), ("source", pa.string()), ("url", pa.string()),
-                      ("domain", pa.string()), ("field", pa.string()), ("text", pa.string())])
+#
+# Two Python passes over the text, everything between them on small per-page metadata:
+#   scan   one task per input part: read it, compute the features; only metadata (+ the
+#          shingle sets or signatures that verification needs) leaves Python, never the text
+#   JVM    exact groups (window), LSH buckets (collect_list per bucket -> star edges),
+#          verification (array_intersect / zip_with on the candidates' columns), components
+#          (one executor task for graphs up to `cc_local_max_edges`, else large-star /
+#          small-star rounds), component stats and decisions
+#   write  one task per new input part re-reads its text; rows are shuffled once to their
+#          output part and cogrouped with the decisions there, then written from the executor
+# Candidate nodes and component roots are broadcast when small, so the per-page tables are
+# not shuffled to meet a handful of edges.
+
+# A side of a join with at most this many rows (8-16 bytes each, <= ~32 MB) is broadcast:
+# the same order as Spark's autoBroadcastJoinThreshold, used here for sides whose size the
+# job knows exactly (it counted them) while Spark's estimate of them is unknown.
+_BROADCAST_MAX_ROWS = 2_000_000
+# Representative order as ONE comparable struct (smaller = better representative): earlier
+# snapshot first, longest normalized text, then the page identity; `_rid` breaks exact ties
+# the way the local engine's stable sort does (input order).
+_RANK_FIELDS = ("r_new", "r_len", "source", "doc_id", "page", "content_hash", "_rid")
 
 
-def read_pages(spark: Any, settings: Settings, refs: Sequence[DatasetRef], *, is_prev: bool,
-               first_index: int = 0) -> Any:
-    """The contract columns of ``refs`` as one DataFrame, plus a unique deterministic `_rid`
-    and the `is_prev` flag. Executors read the parts (like jobs.io.read_df)."""
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    storage = open_storage(settings.data_root, settings.storage_options())
+def _parts(storage: Any, inputs: Sequence[DatasetRef], previous: Sequence[DatasetRef]) -> list[tuple[int, str, bool]]:
+    """(first _rid, part key, is_prev) of every part: _rid = (dataset index << 20 | part
+    index) << 32 | row index, unique and the same on every run."""
     items = []
-    for i, ref in enumerate(refs, start=first_index):
+    for i, ref in enumerate([*inputs, *previous]):
         for j, key in enumerate(part_keys(storage, ref)):
-            items.append((len(items), (i << 20 | j) << _RID_PART_BITS, key))
-    root, opts = settings.data_root, settings.storage_options()
-    batch_rows = settings.spark.arrow_batch_size
-    schema = _pages_schema()
-
-    def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        st = open_storage(root, opts)
-        for batch in batches:
-            for base, key in zip(batch.column("base").to_pylist(), batch.column("key").to_pylist(),
-                                 strict=True):
-                table = contract_table(read_part(st, key))
-                n = table.num_rows
-                table = table.add_column(0, "is_prev", pa.array([is_prev] * n, pa.bool_()))
-                table = table.add_column(0, "_rid", pa.array(range(base, base + n), pa.int64()))
-                yield from table.cast(schema).to_batches(max_chunksize=batch_rows)
-
-    df = spark.createDataFrame([(i, b, k) for i, b, k in items], "i long, base long, key string")
-    return df.repartition(max(1, len(items)), "i").mapInArrow(read, from_arrow_schema(schema))
+            items.append(((i << 20 | j) << _RID_PART_BITS, key, i >= len(inputs)))
+    return items
 
 
-def _feature_fn(cfg: DedupConfig) -> Any:
+def _parts_df(spark: Any, items: list[tuple[int, str, bool]]) -> Any:
+    """The part list as a DataFrame with exactly one part per partition (one task each)."""
+    rdd = spark.sparkContext.parallelize(items, max(1, len(items)))
+    return spark.createDataFrame(rdd, "base long, key string, is_prev boolean")
+
+
+def _scan_schema(cfg: DedupConfig) -> pa.Schema:
+    fields = [pa.field("_rid", pa.int64()), pa.field("is_prev", pa.bool_()), pa.field("source", pa.string()),
+              pa.field("doc_id", pa.string()), pa.field("page", pa.int32())]
+    fields += [f for f in FEATURE_SCHEMA if f.name != "minhash"]
+    if cfg.verify == "exact":
+        fields.append(pa.field("shingles", pa.list_(pa.int64())))
+    elif cfg.verify == "estimate":
+        fields.append(pa.field("minhash", pa.list_(pa.int64())))
+    return pa.schema(fields)
+
+
+def _scan_fn(cfg: DedupConfig, root: str, opts: dict[str, Any], batch_rows: int) -> Any:
+    """Executor side of the scan: read a part, featurize it batch by batch."""
     feat = Featurizer(cfg)
-    keys = ["_rid", "is_prev", "source", "doc_id", "page"]
+    schema = _scan_schema(cfg)
 
     def fn(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        st = open_storage(root, opts)
         for batch in batches:
-            f = feat(batch.column("text"))
-            cols = [batch.column(k) for k in keys] + [f.column(c).combine_chunks() for c in f.column_names]
-            yield pa.RecordBatch.from_arrays(cols, names=keys + f.column_names)
+            for base, key, is_prev in zip(batch.column("base").to_pylist(), batch.column("key").to_pylist(),
+                                          batch.column("is_prev").to_pylist(), strict=True):
+                table = contract_table(read_part(st, key))
+                for off in range(0, table.num_rows, batch_rows):
+                    t = table.slice(off, batch_rows)
+                    n = t.num_rows
+                    f = feat(t.column("text"), shingle_sets=cfg.verify == "exact")
+                    cols: dict[str, Any] = {
+                        "_rid": pa.array(np.arange(base + off, base + off + n, dtype=np.int64)),
+                        "is_prev": pa.array(np.full(n, bool(is_prev))),
+                        "source": t.column("source"), "doc_id": t.column("doc_id"), "page": t.column("page")}
+                    for c in f.column_names:
+                        cols[c] = f.column(c)
+                    if cfg.verify == "estimate":
+                        cols["minhash"] = minhash_lists(f.column("minhash"), cfg.num_perm)
+                    yield pa.RecordBatch.from_arrays(
+                        [pa.chunked_array(cols[x.name]).combine_chunks() if not isinstance(cols[x.name], pa.Array)
+                         else cols[x.name] for x in schema], schema=schema)
 
     return fn
 
 
-def _features_schema() -> pa.Schema:
-    base = _pages_schema()
-    return pa.schema([base.field(k) for k in ("_rid", "is_prev", "source", "doc_id", "page")]
-                     + list(FEATURE_SCHEMA))
+def _text_fn(root: str, opts: dict[str, Any], batch_rows: int) -> Any:
+    """Executor side of the write's second pass: the contract columns of a part, with _rid."""
+    schema = _pages_schema()
 
-
-def _verify_fn(cfg: DedupConfig) -> Any:
     def fn(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        st = open_storage(root, opts)
         for batch in batches:
-            if cfg.verify == "estimate":
-                s1 = decode_minhash(batch.column("mh_u"), cfg.num_perm)
-                s2 = decode_minhash(batch.column("mh_v"), cfg.num_perm)
-                sim = jaccard_estimate(s1, s2)
-            else:
-                t1 = shingle_sets(batch.column("text_u").to_pylist(), cfg.ngram, norm_numbers=cfg.norm_numbers)
-                t2 = shingle_sets(batch.column("text_v").to_pylist(), cfg.ngram, norm_numbers=cfg.norm_numbers)
-                sim = [exact_jaccard(a, b) for a, b in zip(t1, t2, strict=True)]
-            yield pa.RecordBatch.from_arrays([batch.column("u"), batch.column("v"), pa.array(sim, pa.float64())],
-                                             names=["u", "v", "sim"])
+            for base, key in zip(batch.column("base").to_pylist(), batch.column("key").to_pylist(), strict=True):
+                table = contract_table(read_part(st, key))
+                table = table.add_column(0, "_rid", pa.array(np.arange(base, base + table.num_rows, dtype=np.int64)))
+                yield from table.cast(schema).to_batches(max_chunksize=batch_rows)
+
+    return fn
+
+
+def _pages_schema() -> pa.Schema:
+    return pa.schema([("_rid", pa.int64()), ("doc_id", pa.string()), ("page", pa.int32()), ("source", pa.string()),
+                      ("url", pa.string()), ("domain", pa.string()), ("field", pa.string()), ("text", pa.string())])
+
+
+def _local_cc_fn() -> Any:
+    """All edges in one task: vectorized components (`decide.min_label_components`)."""
+
+    def fn(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        tables = [pa.Table.from_batches([b]) for b in batches if b.num_rows]
+        if not tables:
+            return
+        t = pa.concat_tables(tables)
+        nodes, roots = min_label_components(t.column("u").to_numpy(), t.column("v").to_numpy())
+        yield pa.RecordBatch.from_arrays([pa.array(nodes), pa.array(roots)], names=["node", "root"])
 
     return fn
 
@@ -246,19 +290,24 @@ def connected_components(spark: Any, edges: Any, max_iterations: int) -> tuple[A
     return roots, rounds
 
 
-def _phase1_fn(cfg: DedupConfig) -> Any:
+
+def _reasons_fn(cfg: DedupConfig) -> Any:
+    """Phase 1 (+ phase 2 when the scope needs no per-document view) of the decisions."""
     import pandas as pd
 
     def fn(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for pdf in frames:
             pdf = pdf.copy()
-            pdf["reason"] = page_reasons(pdf, cfg)
+            reasons = page_reasons(pdf, cfg)
+            if cfg.near_dup_scope != "document":
+                reasons = apply_scope(reasons, np.zeros(len(pdf), dtype=bool), cfg)
+            pdf["reason"] = reasons
             yield pdf
 
     return fn
 
 
-def _phase2_fn(cfg: DedupConfig) -> Any:
+def _scope_fn(cfg: DedupConfig) -> Any:
     import pandas as pd
 
     def fn(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
@@ -270,149 +319,138 @@ def _phase2_fn(cfg: DedupConfig) -> Any:
     return fn
 
 
-def write_split_parts(df: Any, writers: dict[str, DatasetWriter], route: Any, *, partition_cols: list[str],
-                      sort_cols: list[str], num_parts: int) -> None:
-    """Write ``df`` into several datasets in ONE pass from the executors: ``route`` (a column
-    expression) names the writer of each row. Rows are hash-partitioned by ``partition_cols``
-    (all pages of a document land in one part number) and sorted by ``sort_cols`` inside a
-    part, so a re-run writes the same bytes. Arrow end to end (no pandas), so text passes
-    through untouched. Registers the part entries with their writers."""
-    from pyspark.sql import functions as F
+def _write_fn(targets: dict[str, tuple[Any, str, pa.Schema]]) -> Any:
+    """Cogroup side of the write: the text rows and the decisions of ONE output part meet
+    here; both datasets' parts are written from the executor, rows sorted (byte-identical
+    re-runs). Returns (dest, manifest entry) per written file."""
 
-    targets = {name: (w.storage, w.staging, w.schema) for name, w in writers.items()}
+    def fn(text: pa.Table, dec: pa.Table) -> pa.Table:
+        names: list[str] = []
+        entries: list[str] = []
+        if text.num_rows and dec.num_rows:
+            p = int(dec.column("_part")[0].as_py())
+            t = text.drop_columns(["_part"]).join(dec.drop_columns(["_part"]), "_rid")
+            t = t.sort_by([(c, "ascending") for c in [*_SORT, "_rid"]])
+            keep = pc.equal(t.column("reason"), KEEP)
+            for name, mask in (("kept", keep), ("quarantine", pc.invert(keep))):
+                storage, prefix, schema = targets[name]
+                g = t.filter(mask)
+                if g.num_rows:
+                    entry = write_part(storage, prefix, f"part-{p:05d}.parquet", g.select(schema.names).cast(schema))
+                    names.append(name)
+                    entries.append(json.dumps(entry, sort_keys=True))
+        return pa.table({"dest": pa.array(names, pa.string()), "entry": pa.array(entries, pa.string())})
 
-    def write(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        tables = [pa.Table.from_batches([b]) for b in batches if b.num_rows]
-        out_names, out_entries = [], []
-        if tables:
-            t = pa.concat_tables(tables)
-            parts = t.column("_part").to_numpy()
-            dest = t.column("_dest").to_numpy(zero_copy_only=False)
-            for p in sorted(set(parts.tolist())):
-                for name, (storage, prefix, schema) in sorted(targets.items()):
-                    mask = (parts == p) & (dest == name)
-                    if not mask.any():
-                        continue
-                    g = t.filter(pa.array(mask)).sort_by([(c, "ascending") for c in sort_cols])
-                    entry = write_part(storage, prefix, f"part-{int(p):05d}.parquet",
-                                       g.select(schema.names).cast(schema))
-                    out_names.append(name)
-                    out_entries.append(json.dumps(entry, sort_keys=True))
-        yield pa.RecordBatch.from_arrays([pa.array(out_names, pa.string()), pa.array(out_entries, pa.string())],
-                                         names=["dest", "entry"])
-
-    parted = (df.withColumn("_part", F.pmod(F.xxhash64(*partition_cols), F.lit(num_parts)))
-              .withColumn("_dest", route))
-    rows = parted.repartition(num_parts, "_part").mapInArrow(write, "dest string, entry string").collect()
-    for name, w in writers.items():
-        w.add_files(sorted((json.loads(r["entry"]) for r in rows if r["dest"] == name), key=lambda e: e["path"]))
+    return fn
 
 
 def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequence[DatasetRef],
                previous: Sequence[DatasetRef], kept_w: DatasetWriter, quar_w: DatasetWriter) -> StageCounters:
     from pyspark import StorageLevel
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
     from pyspark.sql.types import StringType, StructField, StructType
 
     counters = StageCounters()
     b, r = Featurizer(cfg).bands_rows
-    pages = read_pages(spark, settings, inputs, is_prev=False)
-    if previous:
-        pages = pages.unionByName(read_pages(spark, settings, previous, is_prev=True, first_index=len(inputs)))
+    storage = open_storage(settings.data_root, settings.storage_options())
+    items = _parts(storage, inputs, previous)
+    root, opts, batch_rows = settings.data_root, settings.storage_options(), settings.spark.arrow_batch_size
+    disk = StorageLevel.MEMORY_AND_DISK
 
-    # 1. features (map side, vectorized), then node ids in representative order
-    feats = pages.mapInArrow(_feature_fn(cfg), from_arrow_schema(_features_schema()))
-    if cfg.verify != "estimate":
-        feats = feats.drop("minhash")
-    # the global sort below samples its input first: without this, pages are read and
-    # featurized twice (once for the range bounds, once for the sort)
-    feats = feats.persist(StorageLevel.MEMORY_AND_DISK)
-    nodes = (feats.orderBy(F.col("is_prev").desc(), F.col("norm_chars").desc(), "source", "doc_id", "page",
-                           "content_hash")
-             .withColumn("nid", F.monotonically_increasing_id())
-             .persist(StorageLevel.MEMORY_AND_DISK))
+    def small(df: Any, n: int) -> Any:
+        return F.broadcast(df) if n <= _BROADCAST_MAX_ROWS else df
+
+    # 1. scan: read + features, one Python pass; the text stays in Python
+    nodes = (_parts_df(spark, items).mapInArrow(_scan_fn(cfg, root, opts, batch_rows),
+                                                from_arrow_schema(_scan_schema(cfg))).persist(disk))
     ok = F.col("status") == STATUS_OK
+    rank = F.struct((~F.col("is_prev")).alias("r_new"), (-F.col("norm_chars")).alias("r_len"),
+                    *[F.col(c) for c in _RANK_FIELDS[2:]])
 
-    # 2. exact duplicates: the smallest node of each content hash
-    exact = nodes.where(ok).groupBy("content_hash").agg(F.min("nid").alias("exact_rep"))
-    nodes2 = (nodes.join(exact, "content_hash", "left")
-              .withColumn("exact_rep", F.when(ok, F.col("exact_rep")).otherwise(F.col("nid"))))
+    # 2. exact groups: the best-ranked page of each content hash (one window, no join back)
+    by_hash = Window.partitionBy("content_hash")
+    ex = (nodes.select("_rid", "is_prev", "source", "doc_id", "page", "status", "content_hash", "n_words",
+                       "minhash_truncated", "bands", rank.alias("rank"))
+          .withColumn("exact_rep", F.when(ok, F.min(F.when(ok, F.col("rank"))).over(by_hash).getField("_rid"))
+                      .otherwise(F.col("_rid")))
+          .persist(disk))
 
-    # 3. LSH candidates among exact representatives: a star to each bucket's smallest node
-    reps = nodes2.where(ok & (F.col("exact_rep") == F.col("nid"))).select(
-        "nid", F.posexplode("bands").alias("band", "bucket"))
-    bmin = reps.groupBy("band", "bucket").agg(F.min("nid").alias("m"), F.count("*").alias("n")).where("n > 1")
-    cand = (reps.join(bmin.drop("n"), ["band", "bucket"]).where(F.col("nid") != F.col("m"))
-            .select(F.col("nid").alias("u"), F.col("m").alias("v")).distinct())
+    # 3. LSH among exact representatives: each bucket's members become a star around its minimum
+    buckets = (ex.where(ok & (F.col("exact_rep") == F.col("_rid")))
+               .select("_rid", F.posexplode("bands").alias("band", "bucket"))
+               .groupBy("band", "bucket").agg(F.collect_list("_rid").alias("m"))
+               .where(F.size("m") > 1))
+    cand = (buckets.select(F.array_min("m").alias("v"), F.explode("m").alias("u"))
+            .where(F.col("u") != F.col("v")).select("u", "v").distinct().localCheckpoint(eager=True))
+    n_cand = cand.count()
 
-    # 4. verification of each candidate edge (scored once, counted and filtered from the checkpoint)
-    if cfg.verify == "none":
+    # 4. verification: only the candidates' shingle sets / signatures travel (semi join)
+    if cfg.verify == "none" or n_cand == 0:
         scored = cand.withColumn("sim", F.lit(1.0))
     else:
-        if cfg.verify == "estimate":
-            side = nodes.select("nid", "minhash")
-            col_u, col_v = "mh_u", "mh_v"
-        else:
-            # only the texts of nodes that have a candidate edge travel (a semi join: broadcast
-            # when the candidate set is small, never a shuffle of the whole corpus for it)
-            need = (cand.select(F.col("u").alias("nid")).unionByName(cand.select(F.col("v").alias("nid")))
-                    .distinct().join(nodes.select("nid", "_rid"), "nid"))
-            side = pages.select("_rid", "text").join(need, "_rid").select("nid", "text")
-            col_u, col_v = "text_u", "text_v"
-        both = (cand.join(side.withColumnRenamed("nid", "u").withColumnRenamed(side.columns[1], col_u), "u")
-                .join(side.withColumnRenamed("nid", "v").withColumnRenamed(side.columns[1], col_v), "v")
-                .select("u", "v", col_u, col_v))
-        scored = both.mapInArrow(_verify_fn(cfg), "u long, v long, sim double")
+        col = "shingles" if cfg.verify == "exact" else "minhash"
+        need = cand.select(F.col("u").alias("_rid")).unionByName(cand.select(F.col("v").alias("_rid"))).distinct()
+        side = nodes.select("_rid", col).join(small(need, 2 * n_cand), "_rid", "left_semi")
+        both = cand.join(side.toDF("u", "a"), "u").join(side.toDF("v", "b"), "v")
+        if cfg.verify == "exact":  # |A n B| / |A u B| of the sorted distinct shingle hashes
+            inter = F.size(F.array_intersect("a", "b"))
+            sim = inter.cast("double") / (F.size("a") + F.size("b") - inter).cast("double")
+        else:  # share of equal signature slots (datasketch MinHash.jaccard)
+            eq = F.zip_with("a", "b", lambda x, y: (x == y).cast("int"))
+            sim = F.aggregate(eq, F.lit(0), lambda acc, x: acc + x).cast("double") / F.lit(float(cfg.num_perm))
+        scored = both.select("u", "v", sim.alias("sim"))
     scored = scored.localCheckpoint(eager=True)
     passed = F.col("sim") >= cfg.threshold
-    ec = scored.agg(F.count("*").alias("n"), F.sum(passed.cast("long")).alias("ok")).collect()[0]
-    n_cand, n_edges = int(ec["n"]), int(ec["ok"] or 0)
+    ec = scored.agg(F.sum(passed.cast("long")).alias("ok")).collect()[0]
+    n_edges = int(ec["ok"] or 0)
     edges = scored.where(passed).select("u", "v")
 
     # 5. connected components of the exact representatives
-    if n_edges:
-        roots, rounds = connected_components(spark, edges, cfg.cc_max_iterations)
-    else:  # nothing to connect: skip the rounds
+    single_task = 0 < n_edges <= cfg.cc_local_max_edges
+    if n_edges == 0:  # nothing to connect
         roots, rounds = spark.createDataFrame([], "node long, root long"), 0
-    nodes3 = (nodes2.drop("bands", "minhash")
-              .join(roots.withColumnRenamed("node", "exact_rep"), "exact_rep", "left")
-              .withColumn("root", F.when(ok, F.coalesce("root", "exact_rep")).otherwise(F.col("nid")))
-              .persist(StorageLevel.MEMORY_AND_DISK))
+    elif single_task:
+        roots = edges.repartition(1).mapInArrow(_local_cc_fn(), "node long, root long").localCheckpoint(eager=True)
+        rounds = 0
+    else:
+        roots, rounds = connected_components(spark, edges, cfg.cc_max_iterations)
+    comp = (ex.drop("bands")
+            .join(small(roots, 2 * n_edges).withColumnRenamed("node", "exact_rep"), "exact_rep", "left")
+            .withColumn("root", F.when(ok, F.coalesce("root", "exact_rep")).otherwise(F.col("_rid"))))
 
-    # 6. per component: size, distinct documents, representative (= the root node)
-    doc_pages = nodes.groupBy("source", "doc_id").agg(F.countDistinct("page").alias("doc_pages"))
-    counts = (F.col("doc_pages") > 1) if cfg.boilerplate_multi_page_only else F.lit(True)
-    stats = nodes3.where(ok).join(doc_pages, ["source", "doc_id"]).groupBy("root").agg(
-        F.count("*").alias("comp_size"), F.countDistinct("source", "doc_id").alias("comp_docs"),
-        F.countDistinct(F.when(counts, F.col("source")), F.when(counts, F.col("doc_id"))).alias("comp_bp_docs"))
-    rep_key = F.concat_ws("", F.col("source"), F.lit(":"), F.col("doc_id"), F.lit("#"),
-                          F.col("page").cast("string"))
-    rootinfo = nodes.select(F.col("nid").alias("root"), F.col("is_prev").alias("root_is_prev"),
-                            rep_key.alias("representative"))
-    decided = (nodes3.join(stats, "root", "left").join(rootinfo, "root", "left")
-               .withColumn("comp_size", F.coalesce("comp_size", F.lit(1)).cast("long"))
-               .withColumn("comp_docs", F.coalesce("comp_docs", F.lit(1)).cast("long"))
-               .withColumn("comp_bp_docs", F.coalesce("comp_bp_docs", F.lit(0)).cast("long"))
-               .select("_rid", "is_prev", "source", "doc_id", "status", "nid", "exact_rep", "root",
-                       "root_is_prev", "comp_size", "comp_docs", "comp_bp_docs", "representative", "content_hash", "n_words",
-                       "minhash_truncated"))
-    phase1_schema = StructType([*decided.schema.fields, StructField("reason", StringType())])
-    p1 = decided.mapInPandas(_phase1_fn(cfg), phase1_schema)
-    doc_keep = p1.groupBy("source", "doc_id").agg(F.max((F.col("reason") == KEEP).cast("int"))
-                                                  .cast("boolean").alias("doc_has_keep"))
-    p2 = (p1.join(doc_keep, ["source", "doc_id"]).mapInPandas(_phase2_fn(cfg), phase1_schema)
-          .persist(StorageLevel.MEMORY_AND_DISK))
-    final = (p2.where(F.col("reason") != PREVIOUS)
-             .withColumn("representative", F.when(ok, F.col("representative")).otherwise(F.lit("")))
-             .withColumn("component_id", F.when(ok, F.substring(F.sha2("representative", 256), 1, 16))
-                         .otherwise(F.lit("")))
-             .withColumnRenamed("comp_size", "component_size").withColumnRenamed("comp_docs", "component_docs"))
+    # 6. per component: size, distinct documents (multi-page ones for boilerplate), best page
+    doc_pages = F.size(F.collect_set("page").over(Window.partitionBy("source", "doc_id")))
+    comp = comp.withColumn("doc_pages", doc_pages)
+    counts = (F.col("dp") > 1) if cfg.boilerplate_multi_page_only else F.lit(True)
+    stats = (comp.where(ok).groupBy("root", "source", "doc_id")
+             .agg(F.count("*").alias("n"), F.min("rank").alias("best"), F.max("doc_pages").alias("dp"))
+             .groupBy("root").agg(F.sum("n").alias("comp_size"), F.count("*").alias("comp_docs"),
+                                  F.sum(counts.cast("long")).alias("comp_bp_docs"), F.min("best").alias("best")))
+    rep_key = F.concat_ws("", F.col("best.source"), F.lit(":"), F.col("best.doc_id"), F.lit("#"),
+                          F.col("best.page").cast("string"))
+    decided = (comp.join(stats, "root", "left")
+               .select("_rid", "is_prev", "source", "doc_id", "status", F.col("_rid").alias("nid"), "exact_rep",
+                       # page_reasons' `root` is the representative: the component's best page
+                       F.coalesce(F.col("best._rid"), F.col("_rid")).alias("root"),
+                       F.coalesce(~F.col("best.r_new"), F.col("is_prev")).alias("root_is_prev"),
+                       F.coalesce(F.col("comp_size"), F.lit(1)).cast("long").alias("comp_size"),
+                       F.coalesce(F.col("comp_docs"), F.lit(1)).cast("long").alias("comp_docs"),
+                       F.coalesce(F.col("comp_bp_docs"), F.lit(0)).cast("long").alias("comp_bp_docs"),
+                       F.coalesce(rep_key, F.lit("")).alias("representative"),
+                       "content_hash", "n_words", "minhash_truncated"))
+    schema = StructType([*decided.schema.fields, StructField("reason", StringType())])
+    dec = decided.mapInPandas(_reasons_fn(cfg), schema)
+    if cfg.near_dup_scope == "document":  # a duplicate page goes only with its whole document
+        has_keep = F.max((F.col("reason") == KEEP).cast("int")).over(Window.partitionBy("source", "doc_id"))
+        dec = dec.withColumn("doc_has_keep", has_keep.cast("boolean")).mapInPandas(_scope_fn(cfg), schema)
+    dec = dec.persist(disk)
 
     # 7. counters: one global aggregate (the reasons are a closed set)
     reason_names = [KEEP, PREVIOUS, *ALL_DROP_REASONS]
     new_ok = ok & ~F.col("is_prev")
-    agg = p2.agg(
+    agg = dec.agg(
         *[F.sum((F.col("reason") == x).cast("long")).alias(x) for x in reason_names],
         F.max(F.when(new_ok, F.col("comp_size"))).alias("largest"),
         F.sum(F.when(~F.col("is_prev"), F.col("minhash_truncated").cast("long"))).alias("trunc"),
@@ -428,17 +466,31 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     for name, value in (("previous_pages", n_prev), ("minhash_truncated", agg["trunc"] or 0),
                         ("lsh_bands", b), ("lsh_rows", r), ("candidate_edges", n_cand),
                         ("verified_edges", n_edges), ("duplicate_components", agg["dup_comps"] or 0),
-                        ("largest_component", agg["largest"] or 0), ("cc_rounds", rounds)):
+                        ("largest_component", agg["largest"] or 0), ("cc_rounds", rounds),
+                        ("cc_single_task", int(single_task))):
         counters.add(name, int(value))
 
-    # 8. join the decisions back to the text; one pass writes both datasets from the executors
-    text = pages.where(~F.col("is_prev")).select("_rid", *PAGE_COLUMNS)
-    out = text.join(final.drop("source", "doc_id", "is_prev"), "_rid")
+    # 8. second pass over the new parts' text: shuffled once to its output part (all pages of
+    # a document in one part), cogrouped there with the decisions, written by the executor
     num_parts = max(1, math.ceil(max(counters.kept, counters.total_dropped) / ROWS_PER_PART))
-    write_split_parts(out, {"kept": kept_w, "quarantine": quar_w}, F.when(F.col("reason") == KEEP, "kept")
-                      .otherwise("quarantine"), partition_cols=["source", "doc_id"], sort_cols=_SORT,
-                      num_parts=num_parts)
-    for df in (feats, nodes, nodes3, p2):
+    out_part = F.pmod(F.xxhash64("source", "doc_id"), F.lit(num_parts))
+    text = (_parts_df(spark, [it for it in items if not it[2]])
+            .mapInArrow(_text_fn(root, opts, batch_rows), from_arrow_schema(_pages_schema()))
+            .withColumn("_part", out_part))
+    final = (dec.where(F.col("reason") != PREVIOUS)
+             .withColumn("representative", F.when(ok, F.col("representative")).otherwise(F.lit("")))
+             .withColumn("component_id", F.when(ok, F.substring(F.sha2("representative", 256), 1, 16))
+                         .otherwise(F.lit("")))
+             .withColumn("_part", out_part)
+             .select("_rid", "_part", "reason", "representative", "component_id", "content_hash", "n_words",
+                     F.col("comp_size").alias("component_size"), F.col("comp_docs").alias("component_docs")))
+    writers = {"kept": kept_w, "quarantine": quar_w}
+    targets = {name: (w.storage, w.staging, w.schema) for name, w in writers.items()}
+    rows = (text.groupBy("_part").cogroup(final.groupBy("_part"))
+            .applyInArrow(_write_fn(targets), "dest string, entry string").collect())
+    for name, w in writers.items():
+        w.add_files(sorted((json.loads(x["entry"]) for x in rows if x["dest"] == name), key=lambda e: e["path"]))
+    for df in (nodes, ex, dec):
         df.unpersist()
     return counters
 

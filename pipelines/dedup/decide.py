@@ -91,6 +91,30 @@ class UnionFind:
         return np.array([self.find(i) for i in range(len(self.parent))], dtype=np.int64)
 
 
+def min_label_components(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Connected components of the graph with edges (u[i], v[i]) (int64 ids), vectorized:
+    hook every root onto the smallest root it shares an edge with, then compress paths
+    (pointer jumping), until no edge joins two roots (Shiloach-Vishkin style). Returns
+    (nodes, roots): every node that has an edge, sorted, and the minimum id of its component
+    (the same root the union-find reference and large-star/small-star converge to)."""
+    u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
+    nodes, idx = np.unique(np.concatenate([u, v]), return_inverse=True)
+    a, b = idx[: len(u)], idx[len(u):]
+    parent = np.arange(len(nodes), dtype=np.int64)  # dense ids follow node order: min id = min node
+    while True:
+        pa_, pb = parent[a], parent[b]
+        differ = pa_ != pb
+        if not differ.any():
+            break
+        np.minimum.at(parent, np.maximum(pa_, pb)[differ], np.minimum(pa_, pb)[differ])
+        while True:  # path compression: every node points at a root afterwards
+            up = parent[parent]
+            if np.array_equal(up, parent):
+                break
+            parent = up
+    return nodes, nodes[parent]
+
+
 # ---------------------------------------------------------------------------------------
 # output schemas (PAGE-TEXT CONTRACT columns first)
 

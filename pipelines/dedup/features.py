@@ -4,7 +4,8 @@ Input: a batch following the PAGE-TEXT CONTRACT (at least ``text``). Output, row
 ``status`` (ok | empty | invalid_utf8), ``n_words``, ``norm_chars`` (length of the normalized
 text, the "longest" of the representative rule), ``content_hash`` (exact-duplicate key),
 ``minhash`` (num_perm little-endian uint64 as bytes), ``bands`` (one int64 bucket key per band),
-``minhash_truncated``.
+``minhash_truncated``; with ``shingle_sets=True`` also ``shingles`` (the sorted distinct
+shingle hashes as int64: the exact-Jaccard input of the Spark job's edge verification).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pipelines.dedup.minhash import (
     normalize,
     signatures,
     token_hashes,
+    unique_sorted,
 )
 
 # Contract columns every input page carries (see FOUNDATION_API.md, PAGE-TEXT CONTRACT).
@@ -62,8 +64,9 @@ class Featurizer:
             return c.bands, c.rows
         return optimal_params(c.threshold, c.num_perm, c.false_positive_weight, c.false_negative_weight)
 
-    def __call__(self, texts: pa.Array | pa.ChunkedArray) -> pa.Table:
-        return page_features(texts, self.cfg, self.bands_rows, _perms(self.cfg.num_perm, self.cfg.seed))
+    def __call__(self, texts: pa.Array | pa.ChunkedArray, *, shingle_sets: bool = False) -> pa.Table:
+        return page_features(texts, self.cfg, self.bands_rows, _perms(self.cfg.num_perm, self.cfg.seed),
+                             shingle_sets=shingle_sets)
 
 
 _PERM_CACHE: dict[tuple[int, int], Permutations] = {}
@@ -103,7 +106,7 @@ def _utf8_texts(texts: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
 
 def page_features(texts: pa.Array | pa.ChunkedArray, cfg: DedupConfig, bands_rows: tuple[int, int],
-                  perms: Permutations) -> pa.Table:
+                  perms: Permutations, *, shingle_sets: bool = False) -> pa.Table:
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     bands, rows = bands_rows
@@ -125,7 +128,7 @@ def page_features(texts: pa.Array | pa.ChunkedArray, cfg: DedupConfig, bands_row
         pa.binary(width), n, [None, pa.py_buffer(sig_bytes)]).cast(pa.binary())
     band_list = pa.ListArray.from_arrays(
         pa.array(np.arange(0, (n + 1) * bands, bands, dtype=np.int32)), pa.array(bucket.reshape(-1)))
-    return pa.table({
+    cols = {
         "status": pa.array(status.astype(object), pa.string()),
         "n_words": pa.array(n_words, pa.int64()),
         "norm_chars": pa.array(norm_chars, pa.int64()),
@@ -133,7 +136,22 @@ def page_features(texts: pa.Array | pa.ChunkedArray, cfg: DedupConfig, bands_row
         "minhash": minhash,
         "bands": band_list,
         "minhash_truncated": pa.array(truncated, pa.bool_()),
-    }, schema=FEATURE_SCHEMA)
+    }
+    schema = FEATURE_SCHEMA
+    if shingle_sets:
+        values, offs = unique_sorted(shingles, soffsets)
+        cols["shingles"] = pa.ListArray.from_arrays(pa.array(offs.astype(np.int32)), pa.array(values.view(np.int64)))
+        schema = schema.append(pa.field("shingles", pa.list_(pa.int64())))
+    return pa.table(cols, schema=schema)
+
+
+def minhash_lists(minhash: pa.Array | pa.ChunkedArray, num_perm: int) -> pa.ListArray:
+    """The ``minhash`` column as list<int64> (one slot per permutation), for engines that
+    compare signatures column-wise (the Spark job's estimate verification)."""
+    sig = decode_minhash(minhash, num_perm)
+    n = sig.shape[0]
+    return pa.ListArray.from_arrays(pa.array(np.arange(0, (n + 1) * num_perm, num_perm, dtype=np.int32)),
+                                    pa.array(sig.reshape(-1).view(np.int64)))
 
 
 def decode_minhash(blobs: list[bytes] | pa.Array, num_perm: int) -> np.ndarray:

@@ -182,6 +182,21 @@ def ngram_hashes(tokens: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.nd
     return hashes, out_offsets
 
 
+def unique_sorted(values: np.ndarray, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per segment (``values[offsets[i]:offsets[i+1]]``) the sorted distinct values, for all
+    segments at once: the shingle SETS as flat arrays (exact Jaccard without Python sets)."""
+    offsets = np.asarray(offsets, dtype=np.int64)
+    lengths = np.diff(offsets)
+    owner = np.repeat(np.arange(len(lengths), dtype=np.int64), lengths)
+    order = np.lexsort((values, owner))
+    v, o = values[order], owner[order]
+    keep = np.ones(len(v), dtype=bool)
+    keep[1:] = (v[1:] != v[:-1]) | (o[1:] != o[:-1])
+    out_offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(o[keep], minlength=len(lengths)), out=out_offsets[1:])
+    return v[keep], out_offsets
+
+
 def shingle_sets(texts: list[str], n: int, *, norm_numbers: bool = True) -> list[set[int]]:
     """Exact shingle sets (same hashes as the MinHash path): for ground truth and verification."""
     norm = normalize(pa.array(texts, pa.large_string()), norm_numbers=norm_numbers)

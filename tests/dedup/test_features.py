@@ -53,3 +53,20 @@ def test_deterministic() -> None:
     texts = pa.array([f"page {i} about lattice {i % 7} and enzyme {i % 3}" for i in range(50)])
     a, b = Featurizer(DedupConfig())(texts), Featurizer(DedupConfig())(texts)
     assert a.equals(b)
+
+
+def test_shingle_sets_column_matches_python_sets_and_minhash_lists() -> None:
+    from pipelines.dedup.features import minhash_lists
+    from pipelines.dedup.minhash import shingle_sets
+
+    texts = ["the cat sat on the mat the cat sat on the mat", "one", "", "a b c d e f g h a b c d e"]
+    t = Featurizer(DedupConfig())(pa.array(texts), shingle_sets=True)
+    got = t["shingles"].to_pylist()
+    want = shingle_sets(texts, 5)
+    assert [sorted(np.array(g, dtype=np.int64).view(np.uint64).tolist()) for g in got] == \
+        [sorted(w) for w in want]
+    unsigned = [np.array(g, dtype=np.int64).view(np.uint64).tolist() for g in got]
+    assert all(u == sorted(u) and len(u) == len(set(u)) for u in unsigned)  # sorted (as uint64), distinct
+    lists = minhash_lists(t["minhash"].combine_chunks(), 128).to_pylist()
+    sig = decode_minhash(t["minhash"].combine_chunks(), 128)
+    assert [np.array(x, dtype=np.int64).view(np.uint64).tolist() for x in lists] == sig.tolist()

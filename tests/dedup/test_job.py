@@ -67,8 +67,10 @@ def test_spark_job_matches_local_reference(spark: Any, settings: Any) -> None:
     assert {reasons[(f"p{d}", 3)] for d in range(4)} == {"boilerplate_page"}
     c = ms["counters"]
     assert c["input"] == c["kept"] + sum(c["dropped"].values()) == ks.num_rows + qs.num_rows
-    assert c["metrics"]["cc_rounds"] >= 1 and c["metrics"]["previous_pages"] == 4
-    ml["counters"]["metrics"]["cc_rounds"] = c["metrics"]["cc_rounds"]
+    # a graph this small gets its components in one executor task (no large-star rounds)
+    assert c["metrics"]["cc_single_task"] == 1 and c["metrics"]["cc_rounds"] == 0
+    assert c["metrics"]["previous_pages"] == 4
+    ml["counters"]["metrics"].update(cc_rounds=0, cc_single_task=1)
     assert c == ml["counters"]
     assert [p["name"] for p in ms["parents"]] == sorted(["pages", "pdf_pages", "text_pages", "web_pages"])
     # all pages of a document are in one part, in page order
@@ -132,8 +134,9 @@ def test_spark_estimate_verification_document_scope_and_big_component(spark: Any
     from pipelines.config import load_settings
     from tests.dedup.fixtures import COPYRIGHT
 
+    # cc_local_max_edges=0: the components go through the distributed large-star/small-star
     s = load_settings(storage={"data_root": str(tmp_path / "data")},
-                      stages={"dedup": {"verify": "estimate", "near_dup_scope": "document"}})
+                      stages={"dedup": {"verify": "estimate", "near_dup_scope": "document", "cc_local_max_edges": 0}})
     rng = random.Random(11)
     rows = []
     for d in range(3000):
@@ -149,6 +152,7 @@ def test_spark_estimate_verification_document_scope_and_big_component(spark: Any
     assert ks.sort_by(SORT).equals(kl.sort_by(SORT)) and qs.sort_by(SORT).equals(ql.sort_by(SORT))
     assert ms["counters"]["dropped"]["boilerplate_page"] == 3004
     assert ms["counters"]["metrics"]["largest_component"] == 3004
+    assert ms["counters"]["metrics"]["cc_rounds"] >= 1 and ms["counters"]["metrics"]["cc_single_task"] == 0
 
 
 def test_previous_must_be_earlier_than_the_run(settings: Any) -> None:

@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.decide import UnionFind, component_id
+from pipelines.dedup.decide import UnionFind, component_id, min_label_components
 from pipelines.dedup.features import PAGE_SCHEMA
 from pipelines.dedup.local import dedup_tables
 from tests.dedup.fixtures import COPYRIGHT, corpus, mutate, page, words
@@ -114,6 +114,24 @@ def test_union_find_matches_brute_force(seed: int) -> None:
             m = min(label[a], label[b])
             label[a] = label[b] = m
     assert np.array_equal(roots, label)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_vectorized_components_match_union_find(seed: int) -> None:
+    """`min_label_components` (the Spark job's one-task path) on sparse ids, a star, a long
+    path and self loops: same roots as the union-find reference."""
+    rng = np.random.default_rng(seed)
+    ids = np.sort(rng.choice(10**12, size=400, replace=False)).astype(np.int64)
+    pairs = [rng.integers(0, 300, size=(150, 2)), np.array([(300, 301 + i) for i in range(50)]),
+             np.array([(360 + i, 361 + i) for i in range(39)]), np.array([(5, 5)])]
+    edges = np.concatenate(pairs)[rng.permutation(sum(len(p) for p in pairs))]
+    nodes, roots = min_label_components(ids[edges[:, 0]], ids[edges[:, 1]])
+    uf = UnionFind(len(ids))
+    for a, b in edges:
+        uf.union(int(a), int(b))
+    want_nodes = np.unique(edges)
+    assert np.array_equal(nodes, ids[want_nodes])
+    assert np.array_equal(roots, ids[[uf.find(int(x)) for x in want_nodes]])
 
 
 def test_missing_contract_column_is_a_clear_error() -> None:
