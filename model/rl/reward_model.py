@@ -18,6 +18,7 @@ import random
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +46,14 @@ class RMConfig:
 
 
 def ngram_ids(text: str, cfg: RMConfig) -> list[int]:
-    t = f" {' '.join(words(text[: cfg.max_chars]))} "
-    ids = [zlib.crc32(f"{n}:{t[i:i + n]}".encode()) % cfg.buckets for n in cfg.ngrams for i in range(len(t) - n + 1)]
-    return ids or [0]
+    return list(_ngram_ids(text[: cfg.max_chars], cfg.buckets, cfg.ngrams))
+
+
+@lru_cache(maxsize=65536)
+def _ngram_ids(text: str, buckets: int, ngrams: tuple[int, ...]) -> tuple[int, ...]:
+    t = f" {' '.join(words(text))} "
+    ids = [zlib.crc32(f"{n}:{t[i:i + n]}".encode()) % buckets for n in ngrams for i in range(len(t) - n + 1)]
+    return tuple(ids) or (0,)
 
 
 class RewardModel(nn.Module):

@@ -1,4 +1,4 @@
-"""`sciforge train cpt|mmpt|sft --config FILE [--set key=value ...]`.
+"""`sciforge train cpt|mmpt|sft|rl --config FILE [--set key=value ...]`.
 
 Single process: run it as is. Data-parallel: `torchrun --nproc_per_node N -m model.train.cli cpt ...` or
 `deepspeed --num_gpus N model/train/cli.py cpt ...` (set OMP_NUM_THREADS=1 per rank on CPU).
@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 app = typer.Typer(
-    help="Training stages on DeepSpeed: cpt, mmpt, sft (resume automatically).", no_args_is_help=True
+    help="Training stages: cpt, mmpt, sft on DeepSpeed; rl (resume automatically).", no_args_is_help=True
 )
 
 
@@ -57,6 +57,14 @@ def mmpt(config: Path = CONFIG, set_: list[str] = SET, run: str | None = RUN) ->
 def sft(config: Path = CONFIG, set_: list[str] = SET, run: str | None = RUN) -> None:
     """Supervised fine-tuning: chat template, assistant-only loss, packing, best-of-N."""
     _run("sft", config, set_, run)
+
+
+@app.command()
+def rl(config: Path = CONFIG, set_: list[str] = SET, run: str | None = RUN) -> None:
+    """Online RL: task environments with verifiers, Mixture-of-Rewards, OREAL loss with KL-Cov (model/rl)."""
+    from model.rl.cli import run_rl
+
+    run_rl(config, set_, run)
 
 
 def main() -> None:
