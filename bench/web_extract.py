@@ -5,14 +5,18 @@
 Input: ``web/trafilatura_eval`` (990 real pages; ``evaldata.json`` lists per page text segments that
 must appear and boilerplate that must not). Scoring as trafilatura's own evaluation: a "with"
 segment found is a true positive, missed a false negative; a "without" segment found is a false
-positive. Prints precision / recall / F1 and pages/s for ours (resiliparse backend, markdown),
-ours with the trafilatura backend, and trafilatura.extract() with its defaults, and the ratios.
+positive. Prints precision / recall / F1 and pages/s for ours (resiliparse backend, markdown,
+tail cut and trafilatura fallback on near-empty output), ours with the trafilatura backend, and
+trafilatura.extract() with its defaults, and the ratios; on all pages and on two halves split by a
+hash of the file name: half A was used to choose ExtractConfig's tail_cut_after and
+fallback_min_chars, half B was held out.
 """
 
 from __future__ import annotations
 
 import argparse
 import gzip
+import hashlib
 import json
 import sys
 import time
@@ -32,6 +36,11 @@ def load(root: Path, limit: int | None) -> list[tuple[bytes, dict]]:
     for _, v in sorted(ev.items()):
         docs.append((gzip.open(root / "html" / f"{v['file']}.gz").read(), v))
     return docs[:limit] if limit else docs
+
+
+def half_of(v: dict) -> str:
+    """"A" (tuning half) or "B" (held out), by a hash of the page's file name."""
+    return "AB"[int(hashlib.sha256(v["file"].encode()).hexdigest(), 16) % 2]
 
 
 def score(outputs: list[str], docs: list[tuple[bytes, dict]]) -> tuple[float, float, float]:
@@ -95,6 +104,13 @@ def main() -> None:
     print(f"{'extractor':32s} {'P':>6s} {'R':>6s} {'F1':>6s} {'pages/s':>8s}")
     for k, (p, r, f, s) in rows.items():
         print(f"{k:32s} {p:6.3f} {r:6.3f} {f:6.3f} {s:8.1f}")
+    for half, what in (("A", "tuning half"), ("B", "held-out half")):
+        idx = [i for i, (_, v) in enumerate(docs) if half_of(v) == half]
+        sub = [docs[i] for i in idx]
+        print(f"\nhalf {half} ({what}, {len(sub)} pages)")
+        for k, (outs, _) in res.items():
+            p, r, f = score([outs[i] for i in idx], sub)
+            print(f"{k:32s} {p:6.3f} {r:6.3f} {f:6.3f}")
     o, t = rows["ours (resiliparse + markdown)"], rows["trafilatura 2.3 default"]
     print(f"\nratio ours/trafilatura: F1 {o[2] / t[2]:.3f}x, speed {o[3] / t[3]:.1f}x")
 

@@ -32,6 +32,14 @@ class ExtractConfig(_Section):
     # Resiliparse main-content options (its docs): comments and post metadata are boilerplate.
     keep_comments: bool = False
     keep_post_meta: bool = False
+    # Hybrid: when resiliparse's main text is shorter than this (it missed the main content: 3% of the
+    # trafilatura eval pages, bench/web_extract.py), run trafilatura in its fast mode on the same HTML
+    # and keep the longer text. 200 chars: about two sentences (a real article has more); 0 disables.
+    fallback_min_chars: int = 200
+    # Cut a trailing "related / share / comments" section: a short heading-like line naming one, once
+    # this share of the text is behind it (trafilatura and jusText drop such blocks by the same cue
+    # words; past half the page, so a page that opens with "Related" is not emptied).
+    tail_cut_after: float = 0.5
 
 
 class LangIdConfig(_Section):

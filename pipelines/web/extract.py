@@ -9,6 +9,11 @@ Extraction: resiliparse's main-content extractor (a C++ DOM, ~10x trafilatura's 
 bench/web_extract.py) in ``minimal_html`` mode, converted to markdown: headings ``#``, list items
 ``-``, tables ``| a | b |``, ``<pre>`` fenced. Math survives: MathML ``alttext`` and MathJax
 ``<script type="math/tex">`` become ``$...$`` before parsing. trafilatura is the other backend.
+
+Two cheap repairs of resiliparse's output (measured in bench/web_extract.py): a trailing section
+introduced by a "related / share / comments / newsletter" line is cut (:func:`cut_tail_section`),
+and a page whose text comes out nearly empty is extracted again by trafilatura's fast mode
+(``fallback_min_chars``), which costs trafilatura's time on those few pages only.
 """
 
 from __future__ import annotations
@@ -152,6 +157,38 @@ def minimal_html_to_markdown(s: str) -> str:
     return _BLANKS.sub("\n\n", "\n".join(lines)).strip()
 
 
+# Lines that open a section of links to other pages, sharing or comments (English and German, the
+# languages of the eval set; the cue words of trafilatura's and jusText's boilerplate lists).
+_TAIL_CUE = re.compile(
+    r"^\W*(related|more (from|on|about|in|stories|articles|news)|you (may|might) also|read (more|also|next)|"
+    r"see also|recommended|popular|trending|most (read|popular)|share( this)?|follow us|comments?|"
+    r"leave a (reply|comment)|newsletter|subscribe|tags?|about the author|ähnliche|mehr (zum|zu|aus|von)|"
+    r"weitere|das könnte|auch interessant|lesen sie (auch|mehr)|empfehlungen|teilen|kommentare?|schlagworte|"
+    r"themen|zum thema|artikel teilen|verwandte|beliebt|meistgelesen|abonnieren)\b.{0,40}$", re.I)
+_TAIL_CUE_MAX_CHARS = 60  # a cue line is a heading or a label, not a sentence of the article
+
+
+def cut_tail_section(text: str, after: float) -> tuple[str, bool]:
+    """Cut ``text`` at the first cue line that has at least ``after`` of the text before it."""
+    if after >= 1:
+        return text, False
+    pos, total = 0, len(text)
+    lines = text.split("\n")
+    for i, line in enumerate(lines):
+        s = line.strip().lstrip("#").strip()
+        if pos > after * total and len(s) < _TAIL_CUE_MAX_CHARS and _TAIL_CUE.match(s):
+            return "\n".join(lines[:i]).rstrip(), True
+        pos += len(line) + 1
+    return text, False
+
+
+def _trafilatura_fast(html: str) -> str:
+    import trafilatura
+
+    return trafilatura.extract(html, fast=True, favor_precision=True, include_tables=True,
+                               include_formatting=True, output_format="markdown") or ""
+
+
 def _resiliparse(html: str, cfg: ExtractConfig) -> str:
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.html import HTMLTree
@@ -188,7 +225,18 @@ def extract_html(data: bytes, content_type: str | None, cfg: ExtractConfig,
     lang = _HTML_LANG.search(head)
     html = _math_to_tex(html)
     try:
-        text = _trafilatura(html, cfg) if cfg.backend == "trafilatura" else _resiliparse(html, cfg)
+        if cfg.backend == "trafilatura":
+            text = _trafilatura(html, cfg)
+        else:
+            text, cut = cut_tail_section(_resiliparse(html, cfg), cfg.tail_cut_after)
+            if cut:
+                counters.add("extract_tail_cut")
+            if len(text) < cfg.fallback_min_chars:
+                counters.add("extract_fallback_trafilatura")
+                alt = _trafilatura_fast(html)
+                if len(alt) > len(text):
+                    counters.add("extract_fallback_used")
+                    text = alt
     except Exception as e:  # a parser bug on hostile markup must not kill the batch
         raise ExtractError("extract_failed", f"{type(e).__name__}: {e}") from None
     if not text.strip():

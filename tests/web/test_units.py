@@ -173,3 +173,42 @@ def test_wrong_config_key_is_rejected() -> None:
         WebConfig(**{"domain": {"keep_purity": 0.1, "rewrite_purity": 0.5}})
     with pytest.raises(ValueError):
         WebConfig(**{"quality": {"min_wordz": 3}})
+
+
+# ------------------------------------------------------------------------------------- extraction repairs
+def test_tail_section_cut_only_late_in_the_page() -> None:
+    from pipelines.web.extract import cut_tail_section
+
+    body = "\n".join(f"Paragraph {i} of the article text goes on for a while." for i in range(10))
+    text, cut = cut_tail_section(body + "\n## Related articles\nOther story one\nOther story two", 0.5)
+    assert cut and text == body
+    early = "## Related work\n" + body  # a heading near the top is content, not a tail section
+    assert cut_tail_section(early, 0.5) == (early, False)
+    assert cut_tail_section(body + "\nComments", 1.0) == (body + "\nComments", False)  # 1.0 disables
+
+
+def test_near_empty_extraction_falls_back_to_trafilatura() -> None:
+    # resiliparse's main-content heuristic drops text that sits in a link-heavy <div>; trafilatura keeps it
+    c = StageCounters()
+    html = page("<p>Short.</p>")
+    out = extract_html(html, "text/html", ExtractConfig(fallback_min_chars=10_000), c)
+    assert c.metrics["extract_fallback_trafilatura"] == 1 and out.text
+    c2 = StageCounters()
+    extract_html(html, "text/html", ExtractConfig(fallback_min_chars=0), c2)
+    assert "extract_fallback_trafilatura" not in c2.metrics
+
+
+# ------------------------------------------------------------------------------------- silver seed
+def test_silver_seed_is_deterministic_and_teacher_labelled() -> None:
+    from pipelines.web.classifier import LABELS, load_lexicon
+    from pipelines.web.silver import SilverConfig, generate
+
+    lex, teacher = load_lexicon(), LexiconTeacher()
+    cfg = SilverConfig(docs_per_subfield=2, neutral_docs=3)
+    t1, l1, n1 = generate(lex, teacher, cfg)
+    t2, l2, _ = generate(lex, teacher, cfg)
+    assert (t1, l1) == (t2, l2)
+    assert n1["generated"] == n1["kept"] + n1["teacher_disagrees"] and n1["kept"] == len(t1)
+    assert set(l1) <= set(LABELS) and set(FIELDS) <= set(l1)
+    assert all(teacher.label(t) == lab for t, lab in zip(t1, l1, strict=True))
+    assert generate(lex, teacher, SilverConfig(docs_per_subfield=2, neutral_docs=3, seed=1))[0] != t1
