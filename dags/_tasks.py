@@ -159,18 +159,22 @@ def pdf_parse(raw: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
 
 def text_pages(raw: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     from jobs.runner import run_map_stage
+    from pipelines.config import REPO_ROOT
     from pipelines.stage import MapStage
     from pipelines.text_pages import PAGE_SCHEMA, QUARANTINE_SCHEMA, text_to_pages
 
-    settings = task_settings()
+    settings, day = task_settings(), partition_date(context)
     engine = _engine(context)
     if _submit(settings, context):
-        # No jobs/text_pages.py to submit yet: this one-row-in, one-page-out map runs in the task.
+        if (REPO_ROOT / "jobs" / "text_pages.py").is_file():
+            ref = run_spark_submit(settings, "text_pages", ["--input", raw["ref"], "--date", day],
+                                   "clean/text_pages")
+            return _summary("text_pages", ref)
+        # No jobs/text_pages.py to submit: this one-row-in, one-page-out map runs in the task.
         log.info("text_pages: no spark-submit entry point, running the map in-process (engine=local)")
         engine = "local"
     stage = MapStage("text_pages", text_to_pages, PAGE_SCHEMA, QUARANTINE_SCHEMA)
-    ref, _, _ = run_map_stage(settings, stage, _ref(raw), partition_date(context),
-                              engine=engine)  # type: ignore[arg-type]
+    ref, _, _ = run_map_stage(settings, stage, _ref(raw), day, engine=engine)  # type: ignore[arg-type]
     return _summary("text_pages", ref)
 
 
