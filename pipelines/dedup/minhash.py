@@ -107,17 +107,75 @@ def normalize(texts: pa.Array, *, norm_numbers: bool, max_chars: int | None = No
     """NFKC, lowercase, digits -> 0 (optional), every run of non letters/digits -> one space.
 
     The same simplification datatrove's ``simplify_text`` and text-dedup apply before
-    shingling, done with Arrow compute kernels (no Python loop per page).
+    shingling, done with Arrow compute kernels (no Python loop per page). Pure-ASCII pages
+    (most of them) take a byte-table path in numpy that gives the same result ~10x faster
+    (NFKC is the identity on ASCII and the Unicode classes reduce to [a-z0-9]).
     """
     s = pc.fill_null(texts.cast(pa.large_string()), "")
+    if isinstance(s, pa.ChunkedArray):
+        s = s.combine_chunks()
     if max_chars is not None:
         s = pc.utf8_slice_codeunits(s, 0, max_chars)
+    ascii_rows = pc.string_is_ascii(s).to_numpy(zero_copy_only=False)
+    if ascii_rows.all():
+        return _normalize_ascii(s, norm_numbers)
+    if not ascii_rows.any():
+        return _normalize_unicode(s, norm_numbers)
+    a, u = np.flatnonzero(ascii_rows), np.flatnonzero(~ascii_rows)
+    parts = pa.concat_arrays([_normalize_ascii(s.take(pa.array(a)), norm_numbers),
+                              _normalize_unicode(s.take(pa.array(u)), norm_numbers)])
+    back = np.empty(len(s), dtype=np.int64)
+    back[np.concatenate([a, u])] = np.arange(len(s))
+    return parts.take(pa.array(back))
+
+
+def _normalize_unicode(s: pa.Array, norm_numbers: bool) -> pa.Array:
     s = pc.utf8_normalize(s, "NFKC")
     s = pc.utf8_lower(s)
     if norm_numbers:
         s = pc.replace_substring_regex(s, r"\p{Nd}", "0")
     s = pc.replace_substring_regex(s, r"[^\p{L}\p{N}\p{M}]+", " ")
     return pc.utf8_trim(s, " ")
+
+
+def _ascii_table(norm_numbers: bool) -> np.ndarray:
+    """Byte -> normalized byte: a-z kept, A-Z lowered, digits kept or 0, all else a space."""
+    lut = np.full(256, ord(" "), dtype=np.uint8)
+    lut[ord("a"): ord("z") + 1] = np.arange(ord("a"), ord("z") + 1)
+    lut[ord("A"): ord("Z") + 1] = np.arange(ord("a"), ord("z") + 1)
+    lut[ord("0"): ord("9") + 1] = ord("0") if norm_numbers else np.arange(ord("0"), ord("9") + 1)
+    return lut
+
+
+_ASCII_TABLES = {flag: _ascii_table(flag) for flag in (False, True)}
+
+
+def _normalize_ascii(s: pa.Array, norm_numbers: bool) -> pa.Array:
+    """`normalize` of pure-ASCII large strings without nulls: map every byte through a table,
+    then drop leading, trailing and repeated spaces (all vectorized over the whole batch)."""
+    n = len(s)
+    offsets = np.frombuffer(s.buffers()[1], dtype=np.int64)[s.offset: s.offset + n + 1]
+    lo = int(offsets[0])
+    data = s.buffers()[2]
+    raw = np.frombuffer(data, dtype=np.uint8)[lo: int(offsets[-1])] if data is not None else np.zeros(0, np.uint8)
+    b = _ASCII_TABLES[norm_numbers][raw]
+    rel = offsets - lo
+    space = b == ord(" ")
+    prev_space = np.ones(len(b), dtype=bool)  # a space after a space or at a page start goes
+    prev_space[1:] = space[:-1]
+    starts = rel[:-1][rel[:-1] < len(b)]
+    prev_space[starts] = True
+    words = np.zeros(len(b) + 1, dtype=np.int64)  # non-space bytes before each position
+    np.cumsum((~space).astype(np.int64), out=words[1:])  # (a bool cumsum is ~50x slower)
+    # no non-space byte after this one in its page: a trailing space
+    trailing = np.repeat(words[rel[1:]], np.diff(rel)) == words[1:]
+    keep = ~(space & (prev_space | trailing))
+    kept = np.zeros(len(b) + 1, dtype=np.int64)
+    np.cumsum(keep.astype(np.int64), out=kept[1:])
+    new_offsets = kept[rel]
+    out = b[keep]
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(new_offsets.astype(np.int64).tobytes()),
+                                            pa.py_buffer(out.tobytes()))
 
 
 def token_hashes(normalized: pa.Array) -> tuple[np.ndarray, np.ndarray]:

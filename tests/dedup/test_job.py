@@ -135,8 +135,8 @@ def test_spark_estimate_verification_document_scope_and_big_component(spark: Any
     from tests.dedup.fixtures import COPYRIGHT
 
     # cc_local_max_edges=0: the components go through the distributed large-star/small-star
-    s = load_settings(storage={"data_root": str(tmp_path / "data")},
-                      stages={"dedup": {"verify": "estimate", "near_dup_scope": "document", "cc_local_max_edges": 0}})
+    stages = {"dedup": {"verify": "estimate", "near_dup_scope": "document", "cc_local_max_edges": 0}}
+    s = load_settings(storage={"data_root": str(tmp_path / "data")}, stages=stages)
     rng = random.Random(11)
     rows = []
     for d in range(3000):
@@ -153,6 +153,15 @@ def test_spark_estimate_verification_document_scope_and_big_component(spark: Any
     assert ms["counters"]["dropped"]["boilerplate_page"] == 3004
     assert ms["counters"]["metrics"]["largest_component"] == 3004
     assert ms["counters"]["metrics"]["cc_rounds"] >= 1 and ms["counters"]["metrics"]["cc_single_task"] == 0
+    # a re-run of the Spark job on a fresh copy of the inputs writes byte-identical parts
+    s2 = load_settings(storage={"data_root": str(tmp_path / "data2")}, stages=stages)
+    refs2 = [write_pages(s2, "pdf_pages", rows + pdf, rows_per_part=1000), write_pages(s2, "web_pages", web)]
+    again = run_dedup(s2, refs2, "2026-01-01", engine="spark", spark=spark)
+    st, st2 = (open_storage(x.data_root, x.storage_options()) for x in (s, s2))
+    for ref in (remote, remote.quarantine()):
+        first, second = read_manifest(st, ref)["files"], read_manifest(st2, ref)["files"]
+        assert [(f["path"], f["sha256"]) for f in first] == [(f["path"], f["sha256"]) for f in second]
+    assert again == remote
 
 
 def test_previous_must_be_earlier_than_the_run(settings: Any) -> None:

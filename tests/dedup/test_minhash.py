@@ -81,3 +81,23 @@ def test_band_hashes_localize_differences() -> None:
     sig[1, 5] += 1  # band 1 of (4 bands x 3 rows)
     h = band_hashes(sig, 4, 3)
     assert (h[0] == h[1]).tolist() == [True, False, True, True]
+
+
+def test_ascii_fast_path_equals_the_unicode_kernels() -> None:
+    """`normalize` sends pure-ASCII pages through a numpy byte table: same output as the
+    Arrow Unicode kernels, on a batch mixing ASCII, non-ASCII, empty and null pages."""
+    import pyarrow.compute as pc
+
+    from pipelines.dedup.minhash import _normalize_unicode
+
+    rng = random.Random(3)
+    alphabet = "abcXYZ019 \t\n.,;:!?-_()[]{}'\"/\\@#$%^&*+=<>|~`\x00\x1f\x7f"
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 60))) for _ in range(300)]
+    texts += ["", "   ", "  a  ", "A1b2--C3 ", "Ünïcode straße ① 42 ＡＢＣ", "mixed ASCII then é", None]
+    arr = pa.array(texts, pa.large_string())
+    for flag in (True, False):
+        want = _normalize_unicode(pc.fill_null(arr, ""), flag).to_pylist()
+        assert normalize(arr, norm_numbers=flag).to_pylist() == want
+        assert normalize(arr.slice(7, 50), norm_numbers=flag).to_pylist() == want[7:57]
+        ascii_only = pa.array([t for t in texts[:300]], pa.large_string())
+        assert normalize(ascii_only, norm_numbers=flag).to_pylist() == want[:300]
