@@ -312,3 +312,32 @@ def test_dag_task_through_spark_submit_equals_in_process(settings, demo_corpus, 
     m_sub = read_manifest(open_storage(str(tmp_path / "submitted")), ref)
     assert [f["sha256"] for f in m_sub["files"]] == [f["sha256"] for f in m_local["files"]]
     assert dt.date.fromisoformat(ref.version[:10]) == dt.date(2026, 1, 1)
+
+
+@pytest.mark.slow  # imports DeepSpeed in 3 processes: ~20-40 s
+def test_deepspeed_runner_accepts_the_multi_node_command(tmp_path):
+    """DeepSpeed's own runner, given the command launch_command builds for node 0 of a one-node
+    hostfile with 2 slots (the Kubernetes form: --no_ssh --node_rank), starts 2 ranks that see the
+    world size, their ranks, the master address and the stage arguments."""
+    (tmp_path / "rank_probe.py").write_text(textwrap.dedent("""
+        import json, os, sys
+        keys = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+        print("PROBE", json.dumps({"env": {k: os.environ.get(k) for k in keys}, "argv": sys.argv[1:]}), flush=True)
+    """))
+    hostfile = tmp_path / "hostfile"
+    hostfile.write_text("localhost slots=2\n")
+    from infra.services.seaweed import pick_base
+
+    port = pick_base(29600, 29900)
+    cmd = launch_command("cpt", "run.json", hostfile=hostfile, master_addr="127.0.0.1", master_port=port,
+                         node_rank=0, module="rank_probe")
+    assert cmd is not None
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    probes = [json.loads(x.split(" ", 1)[1]) for x in out.stdout.splitlines() if x.startswith("PROBE")]
+    assert sorted(p["env"]["RANK"] for p in probes) == ["0", "1"]
+    assert {p["env"]["WORLD_SIZE"] for p in probes} == {"2"}
+    assert {(p["env"]["MASTER_ADDR"], p["env"]["MASTER_PORT"]) for p in probes} == {("127.0.0.1", str(port))}
+    # the stage arguments reach the module (after DeepSpeed's --local_rank, which model.train.cli drops)
+    assert all(p["argv"][-3:] == ["cpt", "--config", "run.json"] for p in probes)
