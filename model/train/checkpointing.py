@@ -140,7 +140,8 @@ class CheckpointManager:
             staging.mkdir(parents=True, exist_ok=True)
         _barrier()
         engine.save_checkpoint(str(staging), tag=tag, save_latest=False)
-        save_expert_shard(engine.module, staging / tag)
+        if isinstance(getattr(engine, "module", None), torch.nn.Module):
+            save_expert_shard(engine.module, staging / tag)
         torch.save(rng_state(), staging / tag / f"rng_rank{self.rank}.pt")
         _barrier()
         if self.rank == 0:
@@ -171,7 +172,8 @@ class CheckpointManager:
         )
         if path is None:
             raise RuntimeError(f"DeepSpeed could not load checkpoint {self.root / tag}")
-        load_expert_shard(engine.module, self.root / tag)
+        if isinstance(getattr(engine, "module", None), torch.nn.Module):
+            load_expert_shard(engine.module, self.root / tag)
         rng_file = self.root / tag / f"rng_rank{self.rank}.pt"
         if rng_file.is_file():
             set_rng_state(torch.load(rng_file, weights_only=False))
