@@ -91,7 +91,8 @@ def submit_env(settings: Any) -> dict[str, str]:
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
            "SCIFORGE_SPARK__MASTER": settings.spark.master, "SCIFORGE_DATA_ROOT": settings.data_root}
     st = settings.storage
-    for key, value in (("S3_ENDPOINT_URL", st.s3_endpoint_url), ("S3_ACCESS_KEY_ID", st.s3_access_key_id),
+    for key, value in (("S3_ENDPOINT_URL", st.s3_endpoint_url), ("S3_REGION", st.s3_region),
+                       ("S3_ACCESS_KEY_ID", st.s3_access_key_id),
                        ("S3_SECRET_ACCESS_KEY", st.s3_secret_access_key)):
         if value is not None:
             env[f"SCIFORGE_STORAGE__{key}"] = value if isinstance(value, str) else value.get_secret_value()
