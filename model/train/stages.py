@@ -37,6 +37,8 @@ def build_model(cfg: TrainConfig, tokenizer: Any, text_only: bool) -> SciForgeMo
         assert isinstance(model, SciForgeModel)
         if model.config.vocab_size < len(tokenizer):
             raise ValueError(f"{cfg.model}: vocab {model.config.vocab_size} < tokenizer's {len(tokenizer)}")
+        if not text_only and (model.config.vision is None or model.config.time_series is None):
+            model = attach_encoders(model, cfg.seed)
         return model.train()
     base: ModelConfig = get_config(cfg.model)
     overrides = dict(cfg.model_overrides)
@@ -46,6 +48,31 @@ def build_model(cfg: TrainConfig, tokenizer: Any, text_only: bool) -> SciForgeMo
     mcfg = ModelConfig.from_tokenizer(tokenizer, base, **overrides)
     torch.manual_seed(cfg.seed)  # the same initial weights on every rank and every run
     return SciForgeModel(mcfg).train()
+
+
+def attach_encoders(model: SciForgeModel, seed: int) -> SciForgeModel:
+    """A text-only LM (a CPT export) plus freshly initialised vision and time-series encoders.
+
+    Intern-S1 builds its multimodal model from a pre-trained LLM, a vision encoder and a time-series
+    encoder, and trains them together in multimodal pre-training. The encoder sizes come from the preset
+    the LM was built from (`config.name`); the LM's weights are kept exactly.
+    """
+    mcfg = model.config
+    try:
+        preset = get_config(mcfg.name)
+    except ValueError as err:
+        raise ValueError(f"the checkpoint is text-only and its preset {mcfg.name!r} is unknown, so there is no "
+                         "encoder size to attach; start mmpt from a preset or a multimodal checkpoint") from err
+    if mcfg.image_token_id is None or mcfg.ts_token_id is None:
+        raise ValueError("the checkpoint's tokenizer has no <image>/<ts> token: cannot attach encoders")
+    new_cfg = mcfg.replace(vision=mcfg.vision or preset.vision, time_series=mcfg.time_series or preset.time_series)
+    torch.manual_seed(seed)  # the same encoder initialisation on every rank and every run
+    out = SciForgeModel(new_cfg)
+    missing, unexpected = out.load_state_dict(model.state_dict(), strict=False)
+    stray = [k for k in missing if not k.startswith(("vision_model.", "time_series_model."))]
+    if unexpected or stray:
+        raise ValueError(f"attaching encoders: unexpected={unexpected[:5]} missing LM weights={stray[:5]}")
+    return out
 
 
 def build_stage(cfg: TrainConfig) -> tuple[SciForgeModel, Any]:
