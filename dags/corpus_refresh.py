@@ -6,8 +6,10 @@
 
 Every task is idempotent for its interval: it writes the dataset version derived from the logical
 date and its configuration, replacing a previous attempt byte for byte, so retries and backfills are
-safe. Task logs show each stage's counters; `report` writes the funnel (Markdown, PNG, JSON) under
-`<data_root>/reports/corpus_refresh/<day>/`. Heavy imports happen inside tasks only.
+safe. Task logs show each stage's counters; `report` writes the funnel (Markdown, PNG, JSON; checked:
+every stage's input = kept + dropped, flows and quarantines add up) under
+`<data_root>/reports/corpus_refresh/<day>/` and into the published snapshot (`<snapshot>/report/`,
+registered in its manifest). Heavy imports happen inside tasks only.
 """
 
 from __future__ import annotations

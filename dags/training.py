@@ -31,6 +31,8 @@ PARAMS = {
     "fresh": Param(False, type="boolean", description="delete the run and start over instead of resuming"),
     "max_steps": Param(None, type=["null", "integer"], description="cap the steps (smoke runs)"),
     "nproc": Param(1, type="integer", minimum=1, description="processes (torchrun) on this worker"),
+    "hostfile": Param(None, type=["null", "string"],
+                      description="DeepSpeed hostfile for a multi-node launch (default: settings.train.hostfile)"),
 }
 
 

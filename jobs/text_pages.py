@@ -1,0 +1,42 @@
+"""Spark job: JSONL text records (raw/text/<v>) -> pages (clean/text_pages/<v>) on the page contract.
+
+A one-row-in, one-page-out map (`pipelines.text_pages.text_to_pages`); records without usable text are
+quarantined with a reason. Runs under `spark-submit jobs/text_pages.py --input raw/text/<v> --date D`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from jobs.runner import Engine, run_map_stage
+from pipelines.config import Settings, get_settings
+from pipelines.datasets import DatasetRef, read_manifest
+from pipelines.stage import MapStage
+from pipelines.storage import open_storage
+from pipelines.text_pages import PAGE_SCHEMA, QUARANTINE_SCHEMA, text_to_pages
+
+
+def run_text_pages(settings: Settings, raw: DatasetRef, logical_date: str, *, engine: Engine = "spark",
+                   spark: Any = None) -> DatasetRef:
+    """Map ``raw`` (raw/text) to ``clean/text_pages``; returns the published ref."""
+    stage = MapStage("text_pages", text_to_pages, PAGE_SCHEMA, QUARANTINE_SCHEMA)
+    return run_map_stage(settings, stage, raw, logical_date, engine=engine, spark=spark)[0]
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--input", required=True, help="raw text dataset, raw/text/<version>")
+    p.add_argument("--date", required=True, help="logical date (YYYY-MM-DD) of the run")
+    p.add_argument("--engine", default="spark", choices=["spark", "local"])
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = get_settings()
+    ref = run_text_pages(settings, DatasetRef.parse(a.input), a.date, engine=a.engine)
+    m = read_manifest(open_storage(settings.data_root, settings.storage_options()), ref)
+    print(f"{ref.key}: {m['rows']} pages")
+
+
+if __name__ == "__main__":
+    main()
