@@ -34,6 +34,7 @@ def summarize(lines: list[str], top: int = 10) -> None:
     jobs: dict[int, dict[str, Any]] = {}
     stages: dict[int, dict[str, Any]] = {}
     tasks: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0])
+    peaks: dict[str, dict[str, int]] = defaultdict(dict)  # executor -> metric -> peak bytes
     for line in lines:
         e = json.loads(line)
         ev = e["Event"]
@@ -47,6 +48,9 @@ def summarize(lines: list[str], top: int = 10) -> None:
             s = e["Stage Info"]
             stages[s["Stage ID"]] = {"name": s["Stage Name"], "tasks": s["Number of Tasks"],
                                      "secs": (s.get("Completion Time", 0) - s.get("Submission Time", 0)) / 1000}
+        elif ev == "SparkListenerStageExecutorMetrics":
+            for k, v in e.get("Executor Metrics", {}).items():
+                peaks[e["Executor ID"]][k] = max(peaks[e["Executor ID"]].get(k, 0), int(v))
         elif ev == "SparkListenerTaskEnd":
             m = e.get("Task Metrics") or {}
             t = tasks[e["Stage ID"]]
@@ -83,6 +87,13 @@ def summarize(lines: list[str], top: int = 10) -> None:
     for sid in sorted(stages, key=lambda s: -tasks[s][0])[:top]:
         print(f"  stage {sid:3d}: {tasks[sid][0]:7.2f} s ({tasks[sid][0] / max(total, 1e-9):5.1%})  "
               f"{stages[sid]['name'][:70]}")
+    if peaks:  # needs spark.eventLog.logStageExecutorMetrics (+ processTreeMetrics for Python RSS)
+        print("\npeak memory per executor (MiB):")
+        for ex, m in sorted(peaks.items()):
+            print(f"  executor {ex}: JVM heap {m.get('JVMHeapMemory', 0) / 2**20:7.1f}, storage (cached) "
+                  f"{m.get('OnHeapStorageMemory', 0) / 2**20:7.1f}, execution {m.get('OnHeapExecutionMemory', 0) / 2**20:7.1f}, "
+                  f"Python workers RSS {m.get('ProcessTreePythonRSSMemory', 0) / 2**20:7.1f}, "
+                  f"JVM RSS {m.get('ProcessTreeJVMRSSMemory', 0) / 2**20:7.1f}")
 
 
 def main() -> None:
