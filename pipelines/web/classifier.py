@@ -7,10 +7,12 @@ machines), sublinear tf, L2-normalised, and a softmax regression over the seven 
 with L-BFGS (deterministic) by ``sciforge web train-classifier``.
 
 Labels: the gold seed set shipped in ``data/seed.jsonl`` (hand-written passages, one label each),
-the lexicon's own terms as one short document per subfield, and optionally unlabelled text given
-silver labels by a teacher: :class:`LexiconTeacher` (default) or :class:`LLMTeacher` (any
-OpenAI-compatible chat endpoint). The default model ``data/classifier.safetensors`` is rebuilt
-byte for byte by ``sciforge web train-classifier`` from what the repository holds.
+the lexicon's own terms as one short document per subfield, a silver set generated from the
+lexicon by templates and labelled by :class:`LexiconTeacher` (pipelines/web/silver.py), and
+optionally unlabelled text given silver labels by a teacher: :class:`LexiconTeacher` (default) or
+:class:`LLMTeacher` (any OpenAI-compatible chat endpoint). The default model
+``data/classifier.safetensors`` is rebuilt byte for byte by ``sciforge web train-classifier`` from
+what the repository holds (:func:`default_training_set`).
 """
 
 from __future__ import annotations
@@ -189,7 +191,11 @@ class HashedLinearClassifier:
         # random order and the file would not be byte-identical across runs
         meta = {"sciforge": json.dumps({"format": FORMAT, **info}, sort_keys=True)}
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        save_file({"rows": self.rows, "weights": self.weights.astype(np.float16).astype(np.float32),
+        # weights in float16 (a linear model loses nothing that matters; halves the shipped file),
+        # bucket ids in int32 (n_buckets_log2 <= 31); load() widens both
+        if self.n_buckets_log2 > 31:
+            raise ValueError("n_buckets_log2 must be <= 31")
+        save_file({"rows": self.rows.astype(np.int32), "weights": self.weights.astype(np.float16),
                    "bias": self.bias}, str(path), metadata=meta)
 
     @classmethod
@@ -310,3 +316,23 @@ def seed_examples(seed_path: str | Path = SEED_PATH, lexicon_path: str | Path = 
             texts.append(" . ".join(terms))
             labels.append(lab)
     return texts, labels
+
+
+def default_training_set(seed_path: str | Path = SEED_PATH, lexicon_path: str | Path = LEXICON_PATH,
+                         silver: Any = None) -> tuple[list[str], list[str], dict[str, int]]:
+    """What the default model is trained on: gold seed + lexicon documents + the generated silver set.
+
+    ``silver``: a :class:`pipelines.web.silver.SilverConfig`, ``None`` for its defaults, ``False``
+    for none. Returns (texts, labels, counts of where they came from).
+    """
+    from pipelines.web.silver import SilverConfig, generate
+
+    texts, labels = seed_examples(seed_path, lexicon_path)
+    counts = {"gold_and_lexicon": len(texts)}
+    if silver is not False:
+        cfg = silver if silver is not None else SilverConfig()
+        st, sl, c = generate(load_lexicon(str(lexicon_path)), LexiconTeacher(str(lexicon_path)), cfg)
+        texts += st
+        labels += sl
+        counts.update({f"silver_{k}": v for k, v in sorted(c.items())})
+    return texts, labels, counts

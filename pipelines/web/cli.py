@@ -21,10 +21,11 @@ from pipelines.web.classifier import (
     LexiconTeacher,
     LLMTeacher,
     TrainConfig,
-    seed_examples,
+    default_training_set,
     train,
 )
 from pipelines.web.config import DEFAULT_MODEL
+from pipelines.web.silver import SilverConfig
 
 app = typer.Typer(help="Web stage: WARC -> science pages, one decision per domain.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -54,10 +55,16 @@ def train_classifier(
     endpoint: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for --teacher llm")] = None,
     model: Annotated[str, typer.Option(help="model name for --teacher llm")] = "",
     l2: Annotated[float, typer.Option(help="L2 penalty")] = TrainConfig.l2,
+    silver_per_subfield: Annotated[int, typer.Option(
+        help="silver documents generated per lexicon subfield (pipelines/web/silver.py); 0: none")
+    ] = SilverConfig.docs_per_subfield,
 ) -> None:
     """Train the page classifier. With no options it rebuilds the shipped default model byte for byte."""
-    texts, labels = seed_examples(seed, lexicon)
-    console.print(f"seed: {len(texts)} gold examples from {seed.name} + {lexicon.name}")
+    silver = SilverConfig(docs_per_subfield=silver_per_subfield) if silver_per_subfield > 0 else False
+    with console.status("generating the silver seed set from the lexicon"):
+        texts, labels, counts = default_training_set(seed, lexicon, silver)
+    console.print(f"seed: {len(texts)} examples from {seed.name} + {lexicon.name} (gold, lexicon documents and "
+                  f"template silver labels): " + json.dumps(counts))
     if unlabelled:
         if teacher == "llm":
             if not endpoint:
@@ -74,10 +81,11 @@ def train_classifier(
             labels += silver
             console.print(f"{p.name}: {len(extra)} silver labels " +
                           json.dumps({lab: silver.count(lab) for lab in LABELS}))
-    meta: dict[str, object] = {"seed_file": seed.name}
+    meta: dict[str, object] = {"seed_file": seed.name, "silver_per_subfield": silver_per_subfield}
     if unlabelled:
         meta.update(teacher=teacher, unlabelled=[p.name for p in unlabelled])
-    clf = train(texts, labels, TrainConfig(l2=l2), meta=meta)
+    with console.status(f"training on {len(texts)} documents (L-BFGS)"):
+        clf = train(texts, labels, TrainConfig(l2=l2), meta=meta)
     clf.save(out)
     console.print(f"wrote {out} ({out.stat().st_size} bytes, {len(clf.rows)} feature rows)")
 
