@@ -181,6 +181,9 @@ def main() -> None:
     ap.add_argument("--data", default=str(ROOT / "../shared/data"),
                     help="shared data root (unused: the tasks are generated; kept for the bench convention)")
     ap.add_argument("--skip-trl", action="store_true")
+    ap.add_argument("--only-ours", action="store_true", help="only the KL-Cov on/off pair (entropy curves)")
+    ap.add_argument("--kl-beta", type=float, default=None, help="override loss.kl_cov.beta")
+    ap.add_argument("--kl-k-percent", type=float, default=None, help="override loss.kl_cov.k_percent")
     args = ap.parse_args()
 
     from model.rl.config import RLConfig
@@ -192,14 +195,19 @@ def main() -> None:
     cfg = RLConfig.load(args.config, out_dir=str(out / "runs"), steps=args.steps, progress=False,
                         tensorboard=False, export=False, save_every=10**6,
                         model_overrides={"shared_expert_intermediate_size": 0})
+    if args.kl_beta is not None:
+        cfg.loss.kl_cov.beta = args.kl_beta
+    if args.kl_k_percent is not None:
+        cfg.loss.kl_cov.k_percent = args.kl_k_percent
     import shutil
 
     shutil.rmtree(out / "runs", ignore_errors=True)
     results: dict[str, dict[str, Any]] = {}
     results["ours (KL-Cov)"] = run_ours(cfg, "klcov", True)
     results["ours (no KL-Cov)"] = run_ours(cfg, "no_klcov", False)
-    results["REINFORCE"] = run_reinforce(cfg)
-    if not args.skip_trl:
+    if not args.only_ours:
+        results["REINFORCE"] = run_reinforce(cfg)
+    if not args.skip_trl and not args.only_ours:
         try:
             results["TRL GRPOTrainer"] = run_trl(cfg, out)
         except ImportError as err:

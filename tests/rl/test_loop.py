@@ -122,3 +122,17 @@ def test_train_rl_cli_rejects_bad_config(tmp_path: Path) -> None:
     cfg.write_text("tasks: [{family: alchemy}]\n")
     res = CliRunner().invoke(app, ["rl", "--config", str(cfg)])
     assert res.exit_code != 0 and "unknown task family" in res.output
+
+
+def test_model_judge_from_a_checkpoint(runs: dict[str, Any]) -> None:
+    from model.checkpoint import load_pretrained
+    from model.rl.rewards import GenerativeVerifierReward, model_judge
+    from model.rl.tasks import get_family
+    from model.train.stages import load_tokenizer
+
+    judge = model_judge(load_pretrained(runs["straight"]["export"]), load_tokenizer("default"), max_new_tokens=3)
+    label = judge("Repeat exactly: A", "A", "Answer: A")
+    assert label in ("correct", "incorrect", "invalid", "unparseable")
+    task = get_family("copy").generate(0, 0)
+    got = GenerativeVerifierReward(judge)([task], ["Answer: A"], [True])[0]
+    assert got.score in (0.0, 1.0) and got.reason.startswith("judge_")
