@@ -8,6 +8,7 @@ pages whose vector lines form a grid; cells from the page's rules and words, see
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,7 +140,7 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
     return out
 
 
-def table_markdown(rows: list[list[str | None]]) -> str:
+def table_markdown(rows: Sequence[Sequence[str | None]]) -> str:
     """A pipe table from extracted cell texts; merged cells (None) stay empty instead of being
     repeated, no synthetic "ColN" headers, no HTML escapes."""
     clean = [[" ".join((c or "").split()).replace("|", "\\|") for c in row] for row in rows]
