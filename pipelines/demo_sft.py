@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import random
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ MOLECULES = [
 DEFAULT_RECORDS = 240  # enough for a few dozen packed 512-token rows: minutes of tiny-model SFT on CPU
 
 
-@lru_cache(maxsize=None)
+@cache
 def _facts(smiles: str) -> dict[str, str]:
     from rdkit import Chem
     from rdkit.Chem import Lipinski, rdMolDescriptors
