@@ -19,3 +19,12 @@ def hang_on_second_page(pdf_file: str, start: int, end: int, cfg_json: str) -> d
         while True:
             time.sleep(1)
     return cheap_pass(pdf_file, start, end, cfg_json)
+
+
+def crash_on_file_b(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, Any]:
+    """The cheap pass, except that it raises on any file named b.pdf (a parser bug on one file)."""
+    from pipelines.pdf.parse import cheap_pass
+
+    if pdf_file.endswith("b.pdf"):
+        raise ValueError("parser bug")
+    return cheap_pass(pdf_file, start, end, cfg_json)

@@ -195,3 +195,14 @@ def test_cli_parse_prints_routes(tmp_path: Path) -> None:
     assert len(out.read_text().splitlines()) == 2
     bad = CliRunner().invoke(app, ["parse", path, "--set", "no_such_option=1"])
     assert bad.exit_code != 0 and "no_such_option" in str(bad.exception)
+
+
+def test_a_task_batch_that_fails_is_redone_segment_by_segment(tmp_path: Path) -> None:
+    a = _write(tmp_path, "a.pdf", pdfgen.small_text_pdf(2))
+    b = _write(tmp_path, "b.pdf", pdfgen.small_text_pdf(1))
+    cfg = PdfConfig(ocr_backend="none", math_backend="cheap")
+    with PageParser(cfg, cheap_ref="tests.pdf.hang_backend:crash_on_file_b") as pp:
+        ra, rb = pp.parse_segments([(a, Segment("a", "a.pdf", 0, 2, 2)), (b, Segment("b", "b.pdf", 0, 1, 1))])
+    assert [r["page"] for r in ra.kept] == [1, 2] and not ra.quarantined  # a is unharmed
+    assert not rb.kept and rb.quarantined[0]["reason"] == "page_crashed"
+    assert rb.counters.dropped["page_crashed"] == 1
