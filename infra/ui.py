@@ -167,8 +167,9 @@ class AirflowStack:
     port: int | None = None
     parallelism: int = DEFAULT_PARALLELISM
     components: tuple[str, ...] = COMPONENTS
-    # False: the scheduler creates no runs from the DAGs' schedules (only manual runs, asset events and
-    # backfills run): tests and demos that must not start "yesterday's" nightly run.
+    # False: the scheduler creates no runs from the DAGs' schedules -- neither the nightly ones nor the
+    # asset-triggered ones (Airflow's `use_job_schedule` covers both); manual runs and backfills still
+    # run. For tests that must not start "yesterday's" nightly run.
     use_job_schedule: bool = True
     extra_env: Mapping[str, str] = field(default_factory=dict)
     password: str | None = None
@@ -373,7 +374,8 @@ def main() -> None:
     p = argparse.ArgumentParser(prog="python -m infra.ui", description=serve_ui.__doc__)
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--parallelism", type=int, default=DEFAULT_PARALLELISM)
-    p.add_argument("--no-schedule", action="store_true", help="no scheduled runs (manual runs and backfills only)")
+    p.add_argument("--no-schedule", action="store_true",
+                   help="no runs from schedules, asset-triggered ones included (manual runs and backfills only)")
     a = p.parse_args()
     serve_ui(port=a.port, parallelism=a.parallelism, use_job_schedule=not a.no_schedule)
 

@@ -31,9 +31,11 @@ VICTIM = "corpus"  # tokenizes and packs the snapshot: many files written before
 
 
 def _task_process(ti_id: str) -> psutil.Process | None:
-    """The task's own process: the Task SDK titles it `airflow worker -- <task instance id>`."""
+    """The task's own process, titled `airflow worker -- <task instance id>` by the Task SDK (not the
+    LocalExecutor worker that supervises it)."""
+    title = f"airflow worker -- {ti_id}"
     for p in psutil.process_iter(["cmdline"]):
-        if ti_id in " ".join(p.info["cmdline"] or []) and "worker" in " ".join(p.info["cmdline"] or []):
+        if " ".join(p.info["cmdline"] or []).strip() == title:
             return p
     return None
 

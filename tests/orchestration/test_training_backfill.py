@@ -3,11 +3,16 @@ depend on it (through their checkpoint Assets), and nothing upstream."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pytest
+
+from tests.orchestration.conftest import sciforge_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow]
 STAGES = ("cpt", "mmpt", "sft")
@@ -29,15 +34,33 @@ def _wait_counts(c, want: dict[str, int], timeout: float = 1200) -> dict[str, li
         time.sleep(3)
 
 
-def test_backfilling_one_training_stage_reruns_it_and_its_dependents_only(airflow_ui):
+@pytest.fixture
+def training_stack(tmp_path: Path, landing: Path) -> Iterator[tuple[Any, Path]]:
+    """Airflow with the job schedule ON (asset-triggered runs are part of it); corpus_refresh stays paused."""
+    from infra.ui import AirflowStack
+    from pipelines.config import load_settings
+
+    env = sciforge_env(tmp_path, landing)
+    chats = [{"messages": [{"role": "user", "content": f"What is {i} plus {i}?"},
+                           {"role": "assistant", "content": f"{i} plus {i} is {2 * i}."}]} for i in range(64)]
+    (tmp_path / "sft.jsonl").write_text("".join(json.dumps(c) + "\n" for c in chats))
+    settings = load_settings(storage={"data_root": str(tmp_path / "data")}, airflow={"home": str(tmp_path / "airflow")})
+    stack = AirflowStack(settings, use_job_schedule=True, components=("api-server", "scheduler", "dag-processor"),
+                         extra_env=env)
+    with stack:
+        yield stack, tmp_path
+
+
+def test_backfilling_one_training_stage_reruns_it_and_its_dependents_only(training_stack):
     from jobs.corpus import run_corpus
     from pipelines.config import load_settings
     from pipelines.datasets import DatasetRef, write_dataset
     from pipelines.storage import open_storage
 
-    c = airflow_ui.client
+    stack, base = training_stack
+    c = stack.client()
     # A corpus snapshot to train on (the corpus_refresh path to it is tested elsewhere).
-    s = load_settings(storage={"data_root": str(airflow_ui.data)}, stages={"corpus": {"seq_len": 32}})
+    s = load_settings(storage={"data_root": str(base / "data")}, stages={"corpus": {"seq_len": 32}})
     n = 48
     pages = DatasetRef("clean", "pages", "2026-02-01_training_fixture")
     write_dataset(open_storage(s.data_root), pages, [pa.table({
@@ -46,7 +69,7 @@ def test_backfilling_one_training_stage_reruns_it_and_its_dependents_only(airflo
         "text": [f"Note {i}. A pendulum of length one metre swings with a period near two seconds. " * 3
                  for i in range(n)]})], logical_date="2026-02-01")
     snap = run_corpus(s, pages, "2026-02-01", engine="local")
-    ckpt = airflow_ui.base / "ckpt"
+    ckpt = base / "ckpt"
     for stage in STAGES:
         c.unpause(f"train_{stage}")
 
