@@ -59,7 +59,12 @@ def train_classifier(
         help="silver documents generated per lexicon subfield (pipelines/web/silver.py); 0: none")
     ] = SilverConfig.docs_per_subfield,
 ) -> None:
-    """Train the page classifier. With no options it rebuilds the shipped default model byte for byte."""
+    """Train the page classifier. With no options it rebuilds the shipped default model byte for byte
+    (with OMP_NUM_THREADS=1, as the tests run: more BLAS threads sum floats in another order inside
+    L-BFGS and change the last bits of the weights)."""
+    if os.environ.get("OMP_NUM_THREADS") != "1":
+        console.print("[yellow]OMP_NUM_THREADS is not 1: the model may differ from the shipped one in the last "
+                      "bits (BLAS threads change the float summation order)[/yellow]")
     silver = SilverConfig(docs_per_subfield=silver_per_subfield) if silver_per_subfield > 0 else False
     with console.status("generating the silver seed set from the lexicon"):
         texts, labels, counts = default_training_set(seed, lexicon, silver)
