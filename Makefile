@@ -38,7 +38,8 @@ BENCH_tokenizer := tokenizer_compression tokenizer_detection tokenizer_throughpu
 BENCH_model     := model_throughput
 BENCH_train     := train_engine
 BENCH_fp8       := fp8_gemm
-BENCH_AREAS     := web pdf dedup tokenizer model train fp8
+BENCH_rl        := rl_throughput
+BENCH_AREAS     := web pdf dedup tokenizer model train fp8 rl
 
 bench-deps: setup
 	$(PY) -m pip install -q -c constraints.txt -e '.[bench]'

@@ -175,7 +175,7 @@ def plot(results: dict[str, dict[str, Any]], out: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default=str(ROOT / "model/train/configs/rl_tiny.yml"))
+    ap.add_argument("--config", default=str(ROOT / "model/train/configs/rl_tiny.yaml"))
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--out", default=str(ROOT / "var/bench/rl"))
     ap.add_argument("--data", default=str(ROOT / "../shared/data"),

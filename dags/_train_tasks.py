@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 log = logging.getLogger("sciforge.dags.training")
-UPSTREAM_STAGE = {"mmpt": "cpt", "sft": "mmpt"}
+UPSTREAM_STAGE = {"mmpt": "cpt", "sft": "mmpt", "rl": "sft"}
 TRAIN_MODULE = "model.train.cli"
 
 
@@ -114,9 +114,15 @@ def run_stage(stage: str, context: dict[str, Any], upstream: Any, outlet: Any) -
         overrides["data"] = {"path": settings.resolve_path(t.sft_data)}
     max_steps = params.get("max_steps") or t.max_steps
     if max_steps:
-        overrides["max_steps"] = int(max_steps)
+        overrides["steps" if stage == "rl" else "max_steps"] = int(max_steps)
     config = settings.resolve_path(params.get("config") or getattr(t, f"{stage}_config"))
-    cfg = TrainConfig.load(config, **overrides)
+    cfg: Any
+    if stage == "rl":
+        from model.rl.config import RLConfig
+
+        cfg = RLConfig.load(config, **overrides)
+    else:
+        cfg = TrainConfig.load(config, **overrides)
     run_dir = cfg.run_dir()
     if params.get("fresh") and run_dir.exists():
         log.info("fresh=True: removing %s", run_dir)
@@ -135,6 +141,10 @@ def run_stage(stage: str, context: dict[str, Any], upstream: Any, outlet: Any) -
         # One thread per rank: N ranks x all cores each would thrash (STACK.md, "Threads").
         subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
         summary = json.loads((run_dir / "summary.json").read_text())
+    elif stage == "rl":
+        from model.rl.trainer import train_rl
+
+        summary = train_rl(cfg)
     else:
         from model.train import train
 

@@ -1,8 +1,9 @@
 """Training DAGs on data-aware scheduling:
 
     corpus (Asset) -> train_cpt -> checkpoint_cpt -> train_mmpt -> checkpoint_mmpt -> train_sft -> checkpoint_sft
+                   -> train_rl -> checkpoint_rl
 
-Each stage is one DeepSpeed run named after the corpus version it descends from, under
+Each stage is one training run (DeepSpeed for cpt/mmpt/sft; online RL in model/rl) named after the corpus version it descends from, under
 `<train.checkpoint_root>/<stage>/<corpus version>/`. Re-running a stage for the same corpus version
 resumes (or, with `fresh=True`, restarts) that run and re-publishes its Asset, so only that stage and
 the stages downstream of it run again: a safe backfill. Params select the stage config and the corpus
@@ -16,7 +17,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from dags.assets import CKPT_CPT, CKPT_MMPT, CKPT_SFT, CORPUS
+from dags.assets import CKPT_CPT, CKPT_MMPT, CKPT_RL, CKPT_SFT, CORPUS
 
 DEFAULT_ARGS = {
     "owner": "ml-eng",
@@ -55,3 +56,4 @@ def _stage_dag(stage: str, upstream, outlet):  # type: ignore[no-untyped-def]
 train_cpt = _stage_dag("cpt", CORPUS, CKPT_CPT)
 train_mmpt = _stage_dag("mmpt", CKPT_CPT, CKPT_MMPT)
 train_sft = _stage_dag("sft", CKPT_MMPT, CKPT_SFT)
+train_rl = _stage_dag("rl", CKPT_SFT, CKPT_RL)

@@ -67,6 +67,16 @@ def _mount_subapps() -> None:
             app.add_typer(sub, name=name)
 
 
+def _mount_commands() -> None:
+    """Top-level commands that live in other packages: `sciforge eval CHECKPOINT ...` (model/rl)."""
+    try:
+        from model.rl.cli import eval_checkpoint
+    except Exception as e:  # noqa: BLE001 - the rest of the CLI must work without the RL extras
+        console.print(f"[yellow]warning: `sciforge eval` unavailable: {type(e).__name__}: {e}[/yellow]")
+        return
+    app.command("eval")(eval_checkpoint)
+
+
 def _settings() -> Any:
     from pipelines.config import get_settings
 
@@ -188,7 +198,7 @@ def ui(
 
 # Steps per stage in the demo: a short visible loss curve on the tiny model (~10 s a step on 2 busy cores).
 DEMO_TRAIN_STEPS = 8
-TRAIN_STAGES = ("cpt", "mmpt", "sft")
+TRAIN_STAGES = ("cpt", "mmpt", "sft", "rl")
 
 
 @app.command("demo")
@@ -196,7 +206,7 @@ def demo(
     date: Annotated[str, typer.Option(help="logical date of the demo run")] = "2026-01-01",
     engine: Annotated[str, typer.Option(help="spark or local")] = "spark",
     fresh: Annotated[bool, typer.Option(help="regenerate the sample corpus first")] = True,
-    train: Annotated[bool, typer.Option(help="then run the training DAGs (cpt -> mmpt -> sft) on the snapshot")]
+    train: Annotated[bool, typer.Option(help="then run the training DAGs (cpt -> mmpt -> sft -> rl) on the snapshot")]
     = True,
     train_steps: Annotated[int, typer.Option(help="optimizer steps per training stage (tiny model, CPU)")]
     = DEMO_TRAIN_STEPS,
@@ -226,7 +236,8 @@ def demo(
 
 
 def _demo_training(s: Any, date: str, snapshot: str, steps: int) -> None:
-    """train_cpt -> train_mmpt -> train_sft through Airflow (`dag.test`), each on the snapshot's version.
+    """train_cpt -> train_mmpt -> train_sft -> train_rl through Airflow (`dag.test`), each on the snapshot's
+    version.
 
     With a scheduler these DAGs are triggered by the `corpus` and checkpoint Assets; `dag.test` runs no
     scheduler, so the demo triggers them in the same order and passes the corpus version as a param.
@@ -291,6 +302,7 @@ def _print_funnel(s: Any, date: str) -> str | None:
 
 def main() -> None:
     _mount_subapps()
+    _mount_commands()
     app()
 
 

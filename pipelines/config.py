@@ -88,6 +88,7 @@ class TrainSettings(Section):
     cpt_config: str = "model/train/configs/cpt_tiny.yaml"
     mmpt_config: str = "model/train/configs/mmpt_tiny.yaml"
     sft_config: str = "model/train/configs/sft_tiny.yaml"
+    rl_config: str = "model/train/configs/rl_tiny.yaml"
     sft_data: str | None = Field(None, description="JSONL of chat records for SFT (none: the stage is skipped)")
     max_steps: int | None = Field(None, description="cap every stage's steps (smoke runs)")
     # Multi-node training: a DeepSpeed hostfile ("<host> slots=<n>" per line, DeepSpeed's own format).

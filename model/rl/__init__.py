@@ -5,6 +5,6 @@ mixed by Mixture-of-Rewards (MoR), and a GRPO/OREAL-style policy loop with KL-Co
   difficulty, answer extractor, verifier -> score in [0, 1] + reason).
 - `model.rl.rewards`: reward sources (rule verifiers, a generative-verifier hook, the POLAR-style reward
   model in `model.rl.reward_model`) and `model.rl.mor` which mixes them into one scalar per sample.
-- `model.rl.trainer.train_rl`: the loop (`sciforge train rl --config model/train/configs/rl_tiny.yml`).
+- `model.rl.trainer.train_rl`: the loop (`sciforge train rl --config model/train/configs/rl_tiny.yaml`).
 - `model.rl.evaluate`: pass@1 / pass@k per family on held-out seeds, and local JSONL benchmarks.
 """

@@ -1,4 +1,4 @@
-"""`sciforge train rl --config model/train/configs/rl_tiny.yml` on CPU: the mean reward rises (slow: a few
+"""`sciforge train rl --config model/train/configs/rl_tiny.yaml` on CPU: the mean reward rises (slow: a few
 minutes on 2 cores). The starting policy's pass rate is measured by the offline filter (k=8 on the prompt
 pool, after the format warm-up); the trained policy is evaluated on the same prompts with k=16."""
 
@@ -19,7 +19,7 @@ def test_reward_rises_on_easy_families(tmp_path: Path) -> None:
     from model.train.cli import app
     from model.train.stages import load_tokenizer
 
-    cfg = Path(__file__).resolve().parents[2] / "model/train/configs/rl_tiny.yml"
+    cfg = Path(__file__).resolve().parents[2] / "model/train/configs/rl_tiny.yaml"
     res = CliRunner().invoke(app, ["rl", "--config", str(cfg), "--run", "trend", "--set", f"out_dir={tmp_path}",
                                    "--set", "steps=30", "--set", "progress=false", "--set", "tensorboard=false"])
     assert res.exit_code == 0, res.output
