@@ -1,7 +1,8 @@
 """Spark job: global page-level dedup of the union of page datasets -> ``clean/pages``.
 
     exact groups (content hash) -> MinHash LSH buckets -> star edges to each bucket's minimum
-    -> verified edges -> connected components (large-star / small-star, DataFrame ops)
+    -> verified edges -> connected components (one executor task for graphs up to
+    `cc_local_max_edges`, else large-star / small-star in DataFrame ops)
     -> boilerplate / duplicate / already-published decisions -> clean/pages + quarantine/pages
 
 Nothing proportional to the data reaches the driver: only counters, the part list and the
