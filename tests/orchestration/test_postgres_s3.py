@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from infra.services.postgres import unavailable_reason
-from tests.orchestration.conftest import BACKFILL_DAYS, LOCAL, dataset_dirs, write_landing
+from tests.orchestration.conftest import BACKFILL_DAYS, LOCAL, write_landing
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.s3,
               pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))]
@@ -19,7 +19,7 @@ DAY = BACKFILL_DAYS[0]
 CONN_ID = "sciforge_s3"
 
 
-def test_corpus_refresh_on_postgres_with_local_executor_and_s3(tmp_path: Path, demo_corpus, s3_server, baseline):
+def test_corpus_refresh_on_postgres_with_local_executor_and_s3(tmp_path: Path, demo_corpus, s3_server):
     from infra.services.postgres import PostgresServer
     from infra.ui import AirflowStack
     from pipelines.config import load_settings
@@ -67,19 +67,24 @@ def test_corpus_refresh_on_postgres_with_local_executor_and_s3(tmp_path: Path, d
             assert cur.fetchone() == (s3_server.access_key,)
         assert not list((tmp_path / "airflow").glob("*.db"))
 
-    # Every dataset is on S3, complete, and the same as the local nightly run's (same versions, same
-    # parts byte for byte; only `inputs.source`, where the raw files were read from, differs).
+    # Every dataset of the day is on S3, published and complete (checksums against the manifests), and
+    # the report's funnel is there. (That the datasets equal a nightly run's byte for byte is the
+    # backfill test's check; here the point is the services.)
     s3 = S3Storage("s3://sciforge/data", **s3_server.storage_options())
     on_s3 = {r for r in list_datasets(s3) if r.version.startswith(DAY)}
-    baseline.digest()  # waits for the local nightly runs
-    base = baseline.root
-    local_refs = {DatasetRef(*d.relative_to(base).parts) for d in dataset_dirs(base) if d.name.startswith(DAY)}
-    assert on_s3 == local_refs and on_s3
+    assert {(r.zone, r.name) for r in on_s3} >= {
+        ("raw", "web"), ("raw", "pdf"), ("raw", "text"), ("clean", "web_pages"), ("clean", "pdf_pages"),
+        ("clean", "text_pages"), ("clean", "pages"), ("corpus", "snapshot"), ("quarantine", "pdf")}
     for ref in sorted(on_s3):
-        m = verify(s3, ref)
-        want = json.loads((base / ref.key / "_manifest.json").read_text())
-        assert m["files"] == want["files"] and m["counters"] == want["counters"], ref
-    snapshot = [r for r in on_s3 if r.zone == "corpus"][0]
-    assert read_manifest(s3, snapshot)["rows"] > 0
-    funnel = s3.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.json")
-    assert funnel == (base / f"reports/corpus_refresh/{DAY}/funnel.json").read_bytes()
+        verify(s3, ref)
+    assert read_manifest(s3, DatasetRef("raw", "pdf", _version(on_s3, "raw", "pdf")))["inputs"]["source"] == \
+        f"s3://sciforge/landing/dt={DAY}/pdf"
+    funnel = {r["stage"]: r for r in json.loads(s3.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.json"))}
+    assert funnel["corpus"]["kept"] > 0
+    assert funnel["ingest_pdf"]["reasons"] == {"pdf_corrupt": 1}  # the day's bad PDF, quarantined with its reason
+    assert s3.exists(f"reports/corpus_refresh/{DAY}/funnel.png")
+
+
+def _version(refs: set, zone: str, name: str) -> str:
+    (v,) = [r.version for r in refs if (r.zone, r.name) == (zone, name)]
+    return str(v)

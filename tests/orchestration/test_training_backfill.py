@@ -77,7 +77,7 @@ def test_backfilling_one_training_stage_reruns_it_and_its_dependents_only(traini
     c.trigger("train_cpt", conf={"corpus_ref": snap.key})
     runs = _wait_counts(c, dict.fromkeys(STAGES, 1))
     assert {s: [r["state"] for r in v] for s, v in runs.items()} == dict.fromkeys(STAGES, ["success"])
-    assert [r["run_type"] for r in runs["train_mmpt"] + runs["train_sft"]] == ["asset_triggered"] * 2
+    assert [r["run_type"] for r in runs["mmpt"] + runs["sft"]] == ["asset_triggered"] * 2
     before = {st: _files(ckpt / st / snap.version) for st in STAGES}
     assert all(before.values()), before
 
@@ -88,11 +88,11 @@ def test_backfilling_one_training_stage_reruns_it_and_its_dependents_only(traini
     runs = {st: c.runs(f"train_{st}") for st in STAGES}
     assert {st: [r["state"] for r in v] for st, v in runs.items()} == {
         "cpt": ["success"], "mmpt": ["success"] * 2, "sft": ["success"] * 2}
-    assert runs["train_sft"][-1]["run_type"] == "asset_triggered"
+    assert runs["sft"][-1]["run_type"] == "asset_triggered"
     after = {st: _files(ckpt / st / snap.version) for st in STAGES}
     assert after["cpt"] == before["cpt"]  # upstream untouched
     for st in ("mmpt", "sft"):  # the backfilled stage and its dependent were rewritten
         assert after[st] and all(after[st][k] != before[st].get(k) for k in after[st] if k.startswith("export/"))
-    xcom = c.get(f"dags/train_sft/dagRuns/{runs['train_sft'][-1]['dag_run_id']}/taskInstances/sft/xcomEntries/"
+    xcom = c.get(f"dags/train_sft/dagRuns/{runs['sft'][-1]['dag_run_id']}/taskInstances/sft/xcomEntries/"
                  "return_value")["value"]
     assert snap.key in str(xcom)
