@@ -23,7 +23,8 @@ def test_ui_lists_the_dags_and_a_triggered_run_succeeds(airflow_ui):
                      timeout=10)
     assert bad.status_code == 401
     assert {"corpus_refresh", "train_cpt", "train_mmpt", "train_sft"} <= set(c.dag_ids())
-    assert c.get("dags/corpus_refresh")["is_paused"]  # new DAGs start paused
+    detail = c.get("dags/corpus_refresh")
+    assert {t["name"] for t in detail["tags"]} == {"sciforge", "data"} and detail["max_active_runs"] == 1
 
     c.unpause("corpus_refresh")
     run_id = c.trigger("corpus_refresh", UI_DAY, LOCAL)
