@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.sciforge-installed
 export SPARK_LOCAL_IP ?= 127.0.0.1
 export PYTHONHASHSEED ?= 0
 
-.PHONY: setup demo test test-all lint bench services-up services-down services-status clean help
+.PHONY: setup demo test test-all ui lint bench services-up services-down services-status clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ test: setup  ## the default suite (fast but real: Spark, Airflow, SeaweedFS S3, 
 
 test-all: setup  ## everything, slow tests included
 	$(VENV)/bin/pytest -q -m ""
+
+ui: setup  ## Airflow UI + scheduler for the project's DAGs on http://127.0.0.1:8080 (prints the login)
+	$(VENV)/bin/sciforge ui
 
 lint: setup  ## ruff everywhere, mypy on pipelines/
 	$(VENV)/bin/ruff check .

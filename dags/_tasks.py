@@ -179,18 +179,36 @@ def text_pages(raw: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     return _summary("text_pages", ref)
 
 
+def previous_pages(versions: list[str], day: str, n: int) -> list[Any]:
+    """`clean/pages` refs of the `n` calendar days before `day` (all versions of each day, sorted)."""
+    import datetime as dt
+
+    from pipelines.datasets import DatasetRef
+
+    out = []
+    for back in range(n, 0, -1):
+        d = (dt.date.fromisoformat(day) - dt.timedelta(days=back)).isoformat()
+        found = sorted(v for v in versions if v[:10] == d)
+        if not found:
+            raise RuntimeError(f"dedup: previous_snapshots={n} needs clean/pages of {d}, which is not published "
+                               "(backfill oldest first, one run at a time, or lower previous_snapshots)")
+        out += [DatasetRef("clean", "pages", v) for v in found]
+    return out
+
+
 def dedup(pages: list[dict[str, Any]], context: dict[str, Any]) -> dict[str, Any]:
     from jobs.dedup import run_dedup
-    from pipelines.datasets import DatasetRef, list_versions
+    from pipelines.datasets import list_versions
     from pipelines.storage import open_storage
 
     settings, day = task_settings(), partition_date(context)
-    # Against earlier snapshots (param `previous_snapshots`: how many of the latest `clean/pages`
-    # versions from before this run's date): pages already published are not admitted again.
+    # Against earlier snapshots (param `previous_snapshots` = N): the `clean/pages` versions of the N
+    # calendar days before this run's date, chosen by date (never "whatever is listed now"), so a backfill
+    # run in any order admits exactly what the nightly runs did. A missing earlier day is an error: run the
+    # backfill oldest first (`--max-active-runs 1`) when N > 0.
     n_prev = int((context.get("params") or {}).get("previous_snapshots", 0) or 0)
-    earlier = [v for v in list_versions(open_storage(settings.data_root, settings.storage_options()),
-                                        "clean", "pages") if v[:10] < day]
-    previous = [DatasetRef("clean", "pages", v) for v in earlier[-n_prev:]] if n_prev else []
+    previous = previous_pages(list_versions(open_storage(settings.data_root, settings.storage_options()),
+                                            "clean", "pages"), day, n_prev)
     if _submit(settings, context):
         args = [a for p in pages for a in ("--input", p["ref"])] + [a for p in previous for a in ("--previous", p.key)]
         ref = run_spark_submit(settings, "dedup", [*args, "--date", day], "clean/pages")

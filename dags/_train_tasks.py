@@ -89,6 +89,48 @@ def resolve_inputs(stage: str, context: dict[str, Any], upstream: Any) -> tuple[
     return str(corpus_ref), extra.get("export")
 
 
+UPSTREAM_FILE = "upstream.json"
+
+
+def upstream_fingerprint(export: str | Path) -> dict[str, Any]:
+    """sha256 of every weights/config file of an upstream export (what a downstream stage starts from)."""
+    import hashlib
+
+    root = Path(export)
+    files = sorted(p for p in root.glob("*") if p.suffix in (".safetensors", ".json") and p.is_file())
+    if not files:
+        raise FileNotFoundError(f"upstream export {root} has no weights: run the upstream stage first")
+    out = {}
+    for p in files:
+        h = hashlib.sha256()
+        with p.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        out[p.name] = h.hexdigest()
+    return {"export": str(root), "sha256": out}
+
+
+def check_upstream(run_dir: Path, export: str) -> None:
+    """Resume `run_dir` only if it was started from these upstream weights; otherwise start it over.
+
+    A new upstream checkpoint (a re-trained mmpt for the same corpus version, say) triggers the stages
+    after it; resuming their old run folders would keep weights trained from the old upstream.
+    """
+    fp = upstream_fingerprint(export)
+    marker = run_dir / UPSTREAM_FILE
+    if run_dir.exists() and marker.exists():
+        before = json.loads(marker.read_text())
+        if before.get("sha256") != fp["sha256"]:
+            log.info("upstream %s changed since %s was started: starting the run over", export, run_dir)
+            shutil.rmtree(run_dir)
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        log.info("%s has no %s (an older run): starting it over from %s", run_dir, UPSTREAM_FILE, export)
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if not marker.exists():
+        marker.write_text(json.dumps(fp, indent=2, sort_keys=True) + "\n")
+
+
 def run_stage(stage: str, context: dict[str, Any], upstream: Any, outlet: Any) -> dict[str, Any]:
     from airflow.exceptions import AirflowSkipException
 
@@ -127,6 +169,8 @@ def run_stage(stage: str, context: dict[str, Any], upstream: Any, outlet: Any) -
     if params.get("fresh") and run_dir.exists():
         log.info("fresh=True: removing %s", run_dir)
         shutil.rmtree(run_dir)
+    if stage != "cpt":  # the run continues only from the same upstream weights it started from
+        check_upstream(run_dir, str(overrides["model"]))
     nproc = int(params.get("nproc") or 1)
     hostfile = params.get("hostfile") or t.hostfile
     cfg_file = run_dir.parent / f"{version}.train_config.json"
