@@ -50,7 +50,7 @@ def test_standalone_cluster_on_s3_equals_local_run(spark, settings, s3_server, d
     ref, m_local, _ = run_ingest(settings, str(demo_corpus / "warc"), "warc", "2026-01-01", spark=spark)
     s3 = S3Storage("s3://sciforge/cluster", **opts)
     m_s3 = read_manifest(s3, ref)
-    strip = lambda m: {k: v for k, v in m.items() if k != "inputs"}  # noqa: E731 (where inputs came from)
+    strip = lambda m: {k: v for k, v in m.items() if k not in ("inputs", "code_version")}  # noqa: E731
     assert json.dumps(strip(m_s3), sort_keys=True) == json.dumps(strip(m_local), sort_keys=True)
     local = open_storage(settings.data_root)
     for f in m_local["files"]:
