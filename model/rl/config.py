@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -168,17 +167,9 @@ class RLConfig(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> RLConfig:
-        from model.train.config import _deep_update
+        from model.train.config import _deep_update, read_config_file
 
-        p = Path(path)
-        text = p.read_text()
-        if p.suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
-            data = json.loads(text)
-        return cls.model_validate(_deep_update(data, overrides))
+        return cls.model_validate(_deep_update(read_config_file(path), overrides))
 
     def run_dir(self) -> Path:
         return Path(self.out_dir) / self.stage / self.run

@@ -445,30 +445,13 @@ def step_record(step: int, cfg: RLConfig, batch: Any, scores: Any, rewards: list
     return rec
 
 
+RL_PLOTTED = ("reward_mean", "pass_rate", "entropy", "kl_cov_tokens", "grad_norm", "samples_kept")
+
+
 def plot_rl_curves(metrics: Path, out: Path) -> Path | None:
-    from model.train.metrics import read_metrics
+    from model.train.metrics import plot_curves
 
-    rows = read_metrics(metrics) if metrics.exists() else []
-    if not rows:
-        return None
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    keys = ("reward_mean", "pass_rate", "entropy", "kl_cov_tokens", "grad_norm", "samples_kept")
-    fig, axes = plt.subplots(2, 3, figsize=(13, 7))
-    for ax, key in zip(axes.flat, keys, strict=True):
-        pts = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
-        if pts:
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], lw=1.2)
-        ax.set_title(key)
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(out, dpi=90)
-    plt.close(fig)
-    return out
+    return plot_curves(metrics, out, RL_PLOTTED)
 
 
 def families_in(cfg: RLConfig) -> list[str]:

@@ -107,16 +107,7 @@ class TrainConfig(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> TrainConfig:
-        p = Path(path)
-        text = p.read_text()
-        if p.suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
-            data = json.loads(text)
-        data = _deep_update(data, overrides)
-        return cls.model_validate(data)
+        return cls.model_validate(_deep_update(read_config_file(path), overrides))
 
     @model_validator(mode="after")
     def _expert_parallel(self) -> TrainConfig:
@@ -141,6 +132,17 @@ class TrainConfig(BaseModel):
 
     def run_dir(self) -> Path:
         return Path(self.out_dir) / self.stage / self.run
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """A stage config as a dict: YAML (.yaml / .yml) or JSON (what the launchers write)."""
+    p = Path(path)
+    text = p.read_text()
+    if p.suffix in (".yaml", ".yml"):
+        import yaml
+
+        return dict(yaml.safe_load(text) or {})
+    return dict(json.loads(text))
 
 
 def _deep_update(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

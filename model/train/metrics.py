@@ -97,8 +97,9 @@ def read_metrics(path: Path) -> list[dict[str, Any]]:
     return [json.loads(ln) for ln in Path(path).read_text().splitlines() if ln]
 
 
-def plot_curves(metrics: Path, out: Path) -> Path | None:
-    """One PNG per run: loss, learning rate, batch size, throughput, gradient norm, expert load."""
+def plot_curves(metrics: Path, out: Path, keys: tuple[str, ...] = PLOTTED) -> Path | None:
+    """One PNG per run, six panels (default: loss, learning rate, batch size, throughput, gradient norm,
+    expert load)."""
     rows = read_metrics(metrics) if metrics.exists() else []
     if not rows:
         return None
@@ -109,7 +110,7 @@ def plot_curves(metrics: Path, out: Path) -> Path | None:
 
     fig, axes = plt.subplots(2, 3, figsize=(13, 7))
     steps = [r["step"] for r in rows]
-    for ax, key in zip(axes.flat, PLOTTED, strict=True):
+    for ax, key in zip(axes.flat, keys, strict=True):
         ys = [r.get(key) for r in rows]
         pts = [(s, y) for s, y in zip(steps, ys, strict=True) if y is not None]
         if pts:
