@@ -313,7 +313,7 @@ def _pdf(out: Path, rng: random.Random) -> list[Case]:
     add("no_pages.pdf", _raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"]),
         "a page tree with zero pages", reasons=["pdf_no_pages", "pdf_corrupt"])
     add("html_named_pdf.pdf", b"<!DOCTYPE html><html><body>Not a PDF at all</body></html>",
-        "HTML saved with a .pdf name (MuPDF 'repairs' it into one blank page)", reasons=["pdf_corrupt", "empty_page"])
+        "HTML saved with a .pdf name (no %PDF- header: refused at ingest)", reasons=["not_a_pdf"])
     noise = random.Random(SEED + 2)
     add("header_then_noise.pdf", b"%PDF-1.7\n" + bytes(noise.getrandbits(8) for _ in range(6000)),
         "a PDF header followed by random bytes", reasons=["pdf_corrupt"])

@@ -30,6 +30,10 @@ SCHEMA = pa.schema(
     ]
 )
 _CHUNK = 1 << 20
+# PDF 1.7 (ISO 32000-1) Annex H.3 note 13: readers accept the `%PDF-` header anywhere in the first 1024
+# bytes. Without it the file is not a PDF (MuPDF would otherwise "repair" HTML into one blank page).
+HEADER = b"%PDF-"
+HEADER_WINDOW = 1024
 
 
 def iter_pdf(
@@ -55,6 +59,13 @@ def iter_pdf(
         yield "quarantine", quarantine_row(
             source, "pdf_too_large", f"{size} bytes > max_pdf_bytes={max_pdf_bytes}", record_id=digest
         )
+        return
+    if HEADER not in bytes(data[:HEADER_WINDOW]):
+        counters.drop("not_a_pdf")
+        head = bytes(data[:16]).decode("latin-1").encode("unicode_escape").decode("ascii")
+        yield "quarantine", quarantine_row(
+            source, "not_a_pdf", f"no %PDF- header in the first {HEADER_WINDOW} bytes (starts {head!r})",
+            record_id=digest)
         return
     import pymupdf
 

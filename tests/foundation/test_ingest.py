@@ -106,3 +106,16 @@ def test_rerun_is_byte_identical(settings, demo_corpus, kind):
     first = {k: st.read_bytes(k) for k in st.list(ref.key)}
     ref2, _, _ = run_ingest(settings, str(demo_corpus / kind), kind, "2026-01-01", engine="local")
     assert ref2 == ref and {k: st.read_bytes(k) for k in st.list(ref.key)} == first
+
+
+def test_html_named_pdf_is_not_a_pdf():
+    from pipelines.ingest.pdf import iter_pdf
+
+    c = StageCounters()
+    html = b"<!DOCTYPE html><html><body>Not a PDF</body></html>"
+    events = list(iter_pdf(io.BytesIO(html), "page.pdf", size=len(html), max_pdf_bytes=1 << 20, counters=c))
+    assert [(k, r["reason"]) for k, r in events] == [("quarantine", "not_a_pdf")]
+    assert c.input == 1 and c.dropped == {"not_a_pdf": 1}
+    late = b"\x00" * 500 + b"%PDF-1.4 junk"  # a header inside the first 1024 bytes is a PDF's (then corrupt)
+    events = list(iter_pdf(io.BytesIO(late), "late.pdf", size=len(late), max_pdf_bytes=1 << 20, counters=c))
+    assert events[0][1]["reason"] == "pdf_corrupt"
