@@ -373,7 +373,7 @@ def _jsonl(out: Path, rng: random.Random) -> list[Case]:
     add("duplicate_id_a", doc("Ocean currents redistribute heat from the equator toward the poles.", id="dup"),
         "first of two lines sharing an id", "either")
     add("duplicate_id_b", doc("Plate tectonics explains the distribution of earthquakes and volcanoes.", id="dup"),
-        "second of two lines sharing an id", "either")
+        "second of two lines sharing an id", "quarantine", ["duplicate_id"])
     twin = " ".join(_prose(rng, "chemistry", 3))
     add("exact_duplicate_a", doc(twin, id="twin-a"), "a document", "either", ["exact_duplicate"])
     add("exact_duplicate_b", doc(twin, id="twin-b"), "its exact copy under another id", "either",

@@ -25,6 +25,7 @@ TEXT_FIELDS = ("text", "content", "body")
 
 
 def iter_jsonl(fileobj: IO[bytes], source: str, *, counters: StageCounters) -> Iterator[Event]:
+    seen: dict[str, int] = {}  # doc_id -> first line: a repeated id would merge two documents downstream
     for lineno, raw in enumerate(fileobj, start=1):
         if not raw.strip():
             continue
@@ -54,6 +55,12 @@ def iter_jsonl(fileobj: IO[bytes], source: str, *, counters: StageCounters) -> I
             continue
         text = obj.pop(key)
         doc_id = str(obj.pop("id", "") or hashlib.sha256(f"{source}\n{lineno}".encode()).hexdigest()[:32])
+        if doc_id in seen:
+            counters.drop("duplicate_id")
+            yield "quarantine", quarantine_row(
+                source, "duplicate_id", f"id {doc_id!r} already used on line {seen[doc_id]}", offset=lineno)
+            continue
+        seen[doc_id] = lineno
         counters.kept += 1
         yield "kept", {
             "doc_id": doc_id,

@@ -119,3 +119,12 @@ def test_html_named_pdf_is_not_a_pdf():
     late = b"\x00" * 500 + b"%PDF-1.4 junk"  # a header inside the first 1024 bytes is a PDF's (then corrupt)
     events = list(iter_pdf(io.BytesIO(late), "late.pdf", size=len(late), max_pdf_bytes=1 << 20, counters=c))
     assert events[0][1]["reason"] == "pdf_corrupt"
+
+
+def test_jsonl_repeated_id_is_quarantined_not_merged():
+    lines = b'{"id": "d", "text": "first"}\n{"id": "d", "text": "second"}\n{"id": "e", "text": "third"}\n'
+    c = StageCounters()
+    events = list(iter_jsonl(io.BytesIO(lines), "x.jsonl", counters=c))
+    assert [(k, r.get("doc_id") or r["reason"]) for k, r in events] == [
+        ("kept", "d"), ("quarantine", "duplicate_id"), ("kept", "e")]
+    assert c.input == 3 and c.kept == 2 and c.dropped == {"duplicate_id": 1}
