@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.demo_data import _paragraphs as demo_paragraphs
+from pipelines.demo_data import raw_pdf
 
 SEED = 20250815  # the project seed (pipelines/config.py)
 FIXED_DATE = "2026-01-01T00:00:00Z"  # WARC-Date of every record: byte-stable files
@@ -236,23 +237,9 @@ def _pdf_text(pages: list[list[str]], *, title: str = "paper") -> bytes:
     return buf.getvalue()
 
 
-def _raw_pdf(objs: list[bytes], trailer_extra: bytes = b"") -> bytes:
-    """A PDF written object by object (byte-stable; for files PyMuPDF will not write)."""
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, body in enumerate(objs, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, trailer_extra, xref)
-    return bytes(out)
-
-
 def _encrypted_pdf() -> bytes:
     # Standard security handler, RC4 revision 2, non-empty user password: a reader must ask for it.
-    return _raw_pdf([
+    return raw_pdf([
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
@@ -265,7 +252,7 @@ def _many_pages_pdf(n: int) -> bytes:
     content = b"BT /F1 9 Tf 20 100 Td (one page of a very long generated document) Tj ET"
     page = (b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Resources << /Font << /F1 3 0 R >> >> "
             b"/Contents 4 0 R >>")
-    return _raw_pdf([
+    return raw_pdf([
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [" + b" ".join(b"%d 0 R" % (5 + i) for i in range(n)) + b"] /Count %d >>" % n,
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
@@ -286,7 +273,7 @@ def _pdf(out: Path, rng: random.Random) -> list[Case]:
     add("truncated.pdf", _pdf_text([_prose(rng, "physics", 5) for _ in range(3)], title="t")[:-2000],
         "the last 2,000 bytes cut off", "either")
     add("encrypted.pdf", _encrypted_pdf(), "password-protected (RC4 user password)", reasons=["pdf_encrypted"])
-    js = _raw_pdf([
+    js = raw_pdf([
         b"<< /Type /Catalog /Pages 2 0 R /OpenAction 5 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 6 0 R >> >> "
@@ -297,7 +284,7 @@ def _pdf(out: Path, rng: random.Random) -> list[Case]:
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ])
     add("javascript.pdf", js, "an OpenAction JavaScript", "either")
-    broken = bytearray(_raw_pdf([
+    broken = bytearray(raw_pdf([
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> "
@@ -310,7 +297,7 @@ def _pdf(out: Path, rng: random.Random) -> list[Case]:
     broken[x:] = bytes(broken[x:]).replace(b"0000000", b"0009999")  # every offset now points nowhere
     add("broken_xref.pdf", bytes(broken), "a cross-reference table with wrong offsets", "either")
     add("blank_page.pdf", _pdf_text([[""]], title="blank"), "one blank page", reasons=["empty_page"])
-    add("no_pages.pdf", _raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"]),
+    add("no_pages.pdf", raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"]),
         "a page tree with zero pages", reasons=["pdf_no_pages", "pdf_corrupt"])
     add("html_named_pdf.pdf", b"<!DOCTYPE html><html><body>Not a PDF at all</body></html>",
         "HTML saved with a .pdf name (no %PDF- header: refused at ingest)", reasons=["not_a_pdf"])
@@ -321,7 +308,7 @@ def _pdf(out: Path, rng: random.Random) -> list[Case]:
         reasons=["pdf_too_many_pages"])
     moji = "T\u00c3\u00a9l\u00c3\u00a9charg\u00c3\u00a9 \u00c3\u00a0 partir de l\u00e2\u20ac\u2122archive " * 20
     add("mojibake.pdf", _pdf_text([[moji]], title="moji"), "mojibake text (UTF-8 read as cp1252)")
-    bad_stream = _raw_pdf([
+    bad_stream = raw_pdf([
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",

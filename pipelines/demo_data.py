@@ -417,6 +417,12 @@ def _encrypted_pdf() -> bytes:
         b"<< /Length 16 >>\nstream\n\x8a\x1f\x03\x9c\xd2\x11\x5e\x07\x44\xa0\x19\xee\x02\x71\x3b\xc8\nendstream",
         b"<< /Filter /Standard /V 1 /R 2 /Length 40 /P -44 /O <" + b"6f" * 32 + b"> /U <" + b"75" * 32 + b"> >>",
     ]
+    ids = b"/ID [<" + b"ab" * 16 + b"><" + b"ab" * 16 + b">] "
+    return raw_pdf(objs, b"/Encrypt 5 0 R " + ids)
+
+
+def raw_pdf(objs: list[bytes], trailer_extra: bytes = b"") -> bytes:
+    """A PDF written object by object, byte-stable (for files PyMuPDF will not write: encrypted, broken)."""
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
     for i, body in enumerate(objs, start=1):
@@ -424,10 +430,8 @@ def _encrypted_pdf() -> bytes:
         out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    for off in offsets:
-        out += b"%010d 00000 n \n" % off
-    out += (b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 5 0 R /ID [<" % (len(objs) + 1) + b"ab" * 16 + b"><"
-            + b"ab" * 16 + b">] >>\nstartxref\n%d\n%%%%EOF\n" % xref)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, trailer_extra, xref)
     return bytes(out)
 
 
