@@ -203,8 +203,8 @@ def _web(out: Path, rng: random.Random) -> list[Case]:
     cases.append(Case("web/truncated_file_cut", "warc", "bad-web-02-truncated.warc.gz",
                       "the record cut in the middle", "quarantine", ["truncated_record", "corrupt_warc"],
                       url=cut_recs[1].url))
-    # A response record without WARC-Target-URI. warcio (1.8) raises on it while PARSING, so ingest
-    # quarantines the rest of that file as `corrupt_warc` (the record after it goes down with it).
+    # A response record without WARC-Target-URI. warcio raises on it while PARSING; ingest quarantines
+    # it as `missing_target_uri` and resumes at the next record, so the record after it is read.
     no_uri = "bad-web-04-no-target-uri.warc.gz"
     after = _Rec("https://after-the-break.example.org/page", _html("After", _prose(rng, "physics", 3)).encode())
     (out / no_uri).write_bytes(_warc_bytes([_Rec("", b"<html><body>nowhere</body></html>"), after], 4))

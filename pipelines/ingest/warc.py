@@ -77,6 +77,45 @@ def _read_bounded(stream: IO[bytes], limit: int) -> tuple[bytes, int]:
     return b"".join(chunks), total
 
 
+_GZIP_MAGIC = b"\x1f\x8b\x08"  # RFC 1952 member header: ID1 ID2 CM=deflate
+_WARC_MAGIC = b"WARC/1."
+_SCAN_CHUNK = 1 << 20  # bytes read at a time while looking for the next record after a break
+
+
+def _is_record_start(f: IO[bytes], pos: int, gz: bool) -> bool:
+    """Does a WARC record (a gzip member whose text starts with ``WARC/1.`` when ``gz``) start at ``pos``?"""
+    import zlib
+
+    f.seek(pos)
+    head = f.read(512)
+    if not gz:
+        return head.startswith(_WARC_MAGIC)
+    if not head.startswith(_GZIP_MAGIC):
+        return False
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, len(_WARC_MAGIC)).startswith(_WARC_MAGIC)
+    except zlib.error:
+        return False
+
+
+def _next_record_start(f: IO[bytes], pos: int, gz: bool) -> int | None:
+    """The first offset >= ``pos`` where a record starts (a verified gzip member / ``WARC/1.`` line)."""
+    magic = _GZIP_MAGIC if gz else _WARC_MAGIC
+    while True:
+        f.seek(pos)
+        buf = f.read(_SCAN_CHUNK + len(magic))
+        if not buf:
+            return None
+        i = buf.find(magic)
+        while i != -1:
+            if _is_record_start(f, pos + i, gz):
+                return pos + i
+            i = buf.find(magic, i + 1)
+        if len(buf) <= _SCAN_CHUNK:
+            return None
+        pos += _SCAN_CHUNK
+
+
 def iter_warc(
     fileobj: IO[bytes],
     source: str,
@@ -84,29 +123,104 @@ def iter_warc(
     max_record_bytes: int,
     counters: StageCounters,
 ) -> Iterator[Event]:
-    """Yield ("kept", row) per HTTP response record and ("quarantine", row) per bad record."""
+    """Yield ("kept", row) per HTTP response record and ("quarantine", row) per bad record.
+
+    A record warcio cannot parse (a response without WARC-Target-URI, a corrupt gzip member, a cut) is
+    quarantined on its own, then reading resumes at the next record of the file (the next gzip member
+    that decompresses to ``WARC/1.``, or the next ``WARC/1.`` line in an uncompressed file), so one bad
+    record does not take the rest of the file down with it. A non-seekable stream cannot resume: the
+    rest of it is one ``corrupt_warc`` row, as before.
+    """
+    try:
+        seekable = bool(fileobj.seekable()) if hasattr(fileobj, "seekable") else False
+        base = fileobj.tell() if seekable else 0
+    except (OSError, ValueError):
+        seekable, base = False, 0
+    gz = False
+    if seekable:
+        gz = fileobj.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
+        fileobj.seek(base)
+    pos = base
+    while True:
+        seg: dict[str, Any] = {"records": 0, "end": pos, "error": None}
+        yield from _iter_segment(fileobj, source, pos, seg, max_record_bytes=max_record_bytes,
+                                 counters=counters)
+        err = seg["error"]
+        if err is None:
+            return
+        if counters.input > counters.kept + counters.total_dropped:
+            counters.input -= 1  # the record in flight is accounted for by the break row below (or on retry)
+        if seg["records"] and seekable:
+            # The break is in the record after the last good one: resume there, and that record fails
+            # again at once, which is where its quarantine row is written (exactly one row per break).
+            nxt = _next_record_start(fileobj, seg["end"], gz)
+            if nxt is None:  # the break leaves no readable record start: the tail is one break row
+                counters.input += 1
+                counters.drop("corrupt_warc")
+                yield "quarantine", quarantine_row(
+                    source, "corrupt_warc", f"{type(err).__name__}: {err}; records before the break were kept",
+                    seg["end"] - base,
+                )
+                return
+        else:
+            reason = "corrupt_warc"
+            if isinstance(err, AttributeError) and "startswith" in str(err):
+                reason = "missing_target_uri"  # warcio 1.7: load_http_headers() on uri=None
+            counters.input += 1
+            counters.drop(reason)
+            detail = f"{type(err).__name__}: {err}"
+            detail += "; reading resumed at the next record" if seekable else "; the rest of the stream is lost"
+            yield "quarantine", quarantine_row(source, reason, detail, pos - base)
+            nxt = _next_record_start(fileobj, pos + 1, gz) if seekable else None
+        if nxt is None:
+            return
+        counters.add("warc_resyncs")
+        fileobj.seek(nxt)
+        pos = nxt
+
+
+def _iter_segment(
+    fileobj: IO[bytes],
+    source: str,
+    start: int,
+    seg: dict[str, Any],
+    *,
+    max_record_bytes: int,
+    counters: StageCounters,
+) -> Iterator[Event]:
+    """Records from ``start`` until the end of the file or the first record warcio cannot read.
+
+    ``seg`` receives how many records were read, where the last one ended and the error, if any.
+    """
     it = ArchiveIterator(fileobj, check_digests=False)
-    offset = 0
+    offset = start
     try:
         for record in it:
             # NB: warcio's get_record_offset() reads the record to its end, so it is only
             # called after the payload has been consumed (or when the record is skipped).
+            # Offsets are relative to where this iterator started: ``start`` is added back.
             rtype = record.rec_type
             counters.add(f"warc_records_{rtype}")
             if rtype != "response":
-                offset = it.get_record_offset()
+                offset = start + it.get_record_offset()
+                seg["records"] += 1
+                seg["end"] = offset + it.get_record_length()
                 continue  # requests, metadata, warcinfo: nothing to register
             counters.input += 1
             url = record.rec_headers.get_header("WARC-Target-URI") or ""
             rid = record.rec_headers.get_header("WARC-Record-ID") or ""
             if not url:
-                offset = it.get_record_offset()
+                offset = start + it.get_record_offset()
+                seg["records"] += 1
+                seg["end"] = offset + it.get_record_length()
                 counters.drop("missing_target_uri")
                 yield "quarantine", quarantine_row(source, "missing_target_uri", offset=offset, record_id=rid)
                 continue
             hh = record.http_headers
             if hh is None or not hh.statusline:
-                offset = it.get_record_offset()
+                offset = start + it.get_record_offset()
+                seg["records"] += 1
+                seg["end"] = offset + it.get_record_length()
                 counters.drop("not_http_response")
                 yield "quarantine", quarantine_row(
                     source, "not_http_response", "response record without HTTP headers", offset, url=url,
@@ -114,7 +228,9 @@ def iter_warc(
                 )
                 continue
             body, body_len = _read_bounded(record.raw_stream, max_record_bytes)
-            offset = it.get_record_offset()
+            offset = start + it.get_record_offset()
+            seg["records"] += 1
+            seg["end"] = offset + it.get_record_length()
             expected = (record.length or 0) - (hh.total_len or 0)
             if record.length is not None and body_len < expected:
                 counters.drop("truncated_record")
@@ -153,12 +269,6 @@ def iter_warc(
                 "html_bytes": body_len,
             }
     except (ArchiveLoadFailed, EOFError, OSError, ValueError, UnicodeDecodeError, AttributeError) as e:
-        # zlib / gzip / header-parse errors all mean the same thing here: the file breaks at `offset`.
-        # (warcio raises AttributeError on a response record without WARC-Target-URI.) The break is an
-        # input item of its own unless it happened inside a record already counted.
-        counters.input += counters.input == counters.kept + counters.total_dropped
-        counters.drop("corrupt_warc")
-        yield "quarantine", quarantine_row(
-            source, "corrupt_warc", f"{type(e).__name__}: {e}; records before the break were kept",
-            offset,
-        )
+        # zlib / gzip / header-parse errors all mean the same thing here: the file breaks after the
+        # last record read. (warcio raises AttributeError on a response record without WARC-Target-URI.)
+        seg["error"] = e

@@ -17,9 +17,9 @@ from pipelines.ingest.warc import iter_warc, registered_domain
 from pipelines.storage import open_storage
 
 
-def _warc(records):
+def _warc(records, gz=True):
     buf = io.BytesIO()
-    w = WARCWriter(buf, gzip=True)
+    w = WARCWriter(buf, gzip=gz)
     for url, body in records:
         http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
         w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http))
@@ -41,6 +41,72 @@ def test_truncated_warc_keeps_records_before_the_break():
     assert kinds[0] == "kept" and events[0][1]["url"] == "https://a.org/1"
     assert "quarantine" in kinds
     assert c.kept == 1 and c.total_dropped == 1
+
+
+def _members(records):
+    """One gzip member per record, with each member's start offset."""
+    parts = [_warc([r]) for r in records]
+    starts = [sum(len(p) for p in parts[:i]) for i in range(len(parts))]
+    return parts, starts
+
+
+def _run(data, **kw):
+    c = StageCounters()
+    events = list(iter_warc(io.BytesIO(data) if isinstance(data, bytes) else data, "t.warc.gz",
+                            max_record_bytes=10**6, counters=c, **kw))
+    return [(k, r.get("url"), r.get("reason")) for k, r in events], c
+
+
+def test_corrupt_member_in_the_middle_loses_only_that_record():
+    recs = [(f"https://a.org/{i}", random.Random(i).randbytes(800).hex().encode()) for i in range(4)]
+    parts, _ = _members(recs)
+    bad = bytearray(parts[1])
+    bad[len(bad) // 2: len(bad) // 2 + 64] = b"\x00" * 64  # smash the deflate stream of record 1
+    events, c = _run(b"".join([parts[0], bytes(bad), parts[2], parts[3]]))
+    assert [u for k, u, _ in events if k == "kept"] == ["https://a.org/0", "https://a.org/2", "https://a.org/3"]
+    assert [r for k, _, r in events if k == "quarantine"] in (["corrupt_warc"], ["truncated_record"])
+    assert c.input == 4 and c.kept == 3 and c.total_dropped == 1
+    assert c.metrics["warc_resyncs"] >= 1
+
+
+def _no_uri_warc(gz):
+    """A response without WARC-Target-URI between two good ones (warcio raises while parsing it)."""
+    good = _warc([("https://a.org/before", b"<p>before</p>")], gz)
+    after = _warc([("https://a.org/after", b"<p>after</p>")], gz)
+    buf = io.BytesIO()
+    w = WARCWriter(buf, gzip=gz)
+    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+    rec = w.create_warc_record("https://placeholder.org/", "response", payload=io.BytesIO(b"<p>x</p>"),
+                               http_headers=http)
+    rec.rec_headers.remove_header("WARC-Target-URI")
+    w.write_record(rec)
+    return good + buf.getvalue() + after
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_record_without_target_uri_does_not_take_the_rest_of_the_file(gz):
+    events, c = _run(_no_uri_warc(gz))
+    assert events == [("kept", "https://a.org/before", None), ("quarantine", None, "missing_target_uri"),
+                      ("kept", "https://a.org/after", None)]
+    assert (c.input, c.kept, c.total_dropped) == (3, 2, 1)
+
+
+def test_non_seekable_stream_quarantines_the_rest_as_one_row():
+    class Pipe(io.RawIOBase):  # a stream that cannot seek (a pipe, a socket)
+        def __init__(self, data):
+            self._b = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            n = self._b.readinto(b)
+            return n
+
+    events, c = _run(io.BufferedReader(Pipe(_no_uri_warc(True))))
+    assert events[0] == ("kept", "https://a.org/before", None)
+    assert [r for k, _, r in events[1:]] == ["missing_target_uri"]
+    assert (c.input, c.kept, c.total_dropped) == (2, 1, 1)
 
 
 def test_oversized_record_is_quarantined_not_loaded():

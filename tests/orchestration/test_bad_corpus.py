@@ -70,6 +70,9 @@ def test_ingest_of_the_bad_corpus_balances(settings, tmp_path):
         assert reasons and all(reasons)
         named = {r for c_ in cases if c_.kind == kind and c_.expect == "quarantine" for r in c_.reasons}
         assert set(reasons) <= named | {"corrupt_warc", "corrupt_file"}, (kind, set(reasons) - named)
+        if kind == "warc":  # ingest resumes after a record it cannot parse: the next one is read
+            urls = read_table(storage, ref, ["url"]).column("url").to_pylist()
+            assert "https://after-the-break.example.org/page" in urls
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
