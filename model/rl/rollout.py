@@ -14,12 +14,12 @@ import torch
 
 from model.generate import generate
 from model.rl.tasks import Task
-from model.train.sft import TURN_START, encode_chat
+from model.train.sft import encode_chat, turn_header
 
 
 def chat_prompt_ids(prompt: str, tokenizer: Any) -> list[int]:
     ids, _ = encode_chat([{"role": "user", "content": prompt}], tokenizer)
-    return ids + list(tokenizer.encode(f"{TURN_START}assistant\n"))
+    return ids + turn_header("assistant", tokenizer)
 
 
 def eos_id(tokenizer: Any) -> int:

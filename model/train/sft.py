@@ -28,10 +28,11 @@ import torch
 
 from pipelines.corpus.reader import IGNORE_INDEX
 from pipelines.counters import StageCounters
+from pipelines.tokenizer.tokenizer import IM_END, IM_START
 
 ROLES = ("system", "user", "assistant")
-TURN_START = "<|im_start|>"
-TURN_END = "<|im_end|>"
+TURN_START = IM_START  # "<|im_start|>", a special token of sciforge tokenizers
+TURN_END = IM_END  # "<|im_end|>"
 Verifier = Callable[[str, dict[str, Any]], float]
 
 
@@ -96,6 +97,18 @@ def to_messages(record: dict[str, Any], verifier: Verifier, counters: StageCount
 
 
 # ---------------------------------------------------------------------- template + packing
+def _marker(tokenizer: Any, marker: str) -> list[int]:
+    """The id of a turn marker: its special token when the tokenizer has one (sciforge tokenizers do),
+    else the marker spelled as text (any other tokenizer with an ``encode``)."""
+    special = getattr(tokenizer, "special_ids", None) or {}
+    return [int(special[marker])] if marker in special else list(tokenizer.encode(marker))
+
+
+def turn_header(role: str, tokenizer: Any) -> list[int]:
+    """``<|im_start|>{role}\\n`` as ids (also the prompt suffix that asks the model for a turn)."""
+    return _marker(tokenizer, TURN_START) + list(tokenizer.encode(f"{role}\n"))
+
+
 def encode_chat(messages: Sequence[dict[str, Any]], tokenizer: Any) -> tuple[list[int], list[int]]:
     """Token ids and labels (-100 except on assistant content + its end marker)."""
     ids: list[int] = []
@@ -104,8 +117,8 @@ def encode_chat(messages: Sequence[dict[str, Any]], tokenizer: Any) -> tuple[lis
         role = m.get("role")
         if role not in ROLES:
             raise ValueError(f"unknown chat role {role!r}; expected one of {ROLES}")
-        header = tokenizer.encode(f"{TURN_START}{role}\n")
-        body = tokenizer.encode(f"{m['content']}{TURN_END}\n")
+        header = turn_header(role, tokenizer)
+        body = list(tokenizer.encode(str(m["content"]))) + _marker(tokenizer, TURN_END) + list(tokenizer.encode("\n"))
         ids += header + body
         labels += [IGNORE_INDEX] * len(header) + (body if role == "assistant" else [IGNORE_INDEX] * len(body))
     return ids, labels

@@ -37,6 +37,13 @@ EOD = "<|endoftext|>"  # document boundary: the packer appends it after every do
 PAD = "<|pad|>"
 IMAGE = "<image>"  # placeholder for a vision-encoder embedding (model/)
 TS = "<ts>"  # placeholder for a time-series-encoder embedding (model/)
+# ChatML turn markers (the chat format of Qwen / Intern-S1, used by model/train/sft.py): one id each, so a
+# turn boundary is a single token the model can emit and stop on. They are appended after the other
+# special tokens, so the ids of the earlier ones do not move. Like every special token they are only ever
+# produced by code that builds ids (never parsed out of document text: a page quoting "<|im_start|>"
+# stays text).
+IM_START = "<|im_start|>"
+IM_END = "<|im_end|>"
 # Modalities whose spans have their own id range; the others (iupac, formula, dna) use the text BPE.
 UNIT_MODALITIES = {"smiles": "smiles", "selfies": "smiles", "protein": "protein"}
 AUTO_BOUNDARY = {m: (f"<|{m}|>", f"<|/{m}|>") for m in ("smiles", "protein")}
@@ -49,7 +56,7 @@ def special_tokens() -> list[str]:
         toks += [f"<{tag}>", f"</{tag}>"]
     for begin, end in AUTO_BOUNDARY.values():
         toks += [begin, end]
-    return toks
+    return toks + [IM_START, IM_END]
 
 
 def _byte_decoder() -> dict[str, int]:
