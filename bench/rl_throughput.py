@@ -100,15 +100,18 @@ def run_trl(cfg: Any, work: Path) -> dict[str, Any]:
 
     from model.checkpoint import save_pretrained
     from model.rl import trainer as T
-    from model.rl.rollout import chat_prompt_ids
+    from model.rl.rollout import chat_prompt_ids, eos_id, stop_ids
     from pipelines.tokenizer.hf import SciforgeTokenizer
 
     torch.manual_seed(cfg.seed)
     model, tok, fams, pool = warmed_policy(cfg)
     init = work / "trl_init"
     save_pretrained(model, init)
-    hf_tok = SciforgeTokenizer(sci=tok)
+    # TRL stops generations at the tokenizer's eos and the model's generation_config eos ids: the same
+    # ids ours stops at (the end of the assistant turn, or an end of document).
+    hf_tok = SciforgeTokenizer(sci=tok, eos_token=tok.id_to_token(eos_id(tok)))
     hf_model = AutoModelForCausalLM.from_pretrained(str(init), dtype=torch.float32)
+    hf_model.generation_config.eos_token_id = stop_ids(tok)
     ids = torch.tensor([chat_prompt_ids(pool[next(iter(pool))][0].prompt, tok)])
     with torch.no_grad():
         diff = float((hf_model(ids).logits - model.eval()(ids).logits).abs().max())

@@ -108,12 +108,13 @@ def parse_judge_label(text: str) -> str:
 def model_judge(model: Any, tokenizer: Any, max_new_tokens: int = 8) -> Judge:
     """A generative verifier from any SciForge checkpoint (greedy decoding, CompassVerifier-style prompt)."""
     from model.generate import generate
-    from model.rl.rollout import chat_prompt_ids
+    from model.rl.rollout import chat_prompt_ids, stop_ids
 
     def judge(question: str, reference: str, response: str) -> str:
         prompt = (f"Judge the response. Question: {question}\nReference answer: {reference}\n"
                   f"Response: {response[:1000]}\nReply with one word: correct, incorrect or invalid.")
-        out = generate(model, [chat_prompt_ids(prompt, tokenizer)], max_new_tokens, temperature=0.0)
+        out = generate(model, [chat_prompt_ids(prompt, tokenizer)], max_new_tokens, temperature=0.0,
+                       stop_token_ids=stop_ids(tokenizer))
         return parse_judge_label(tokenizer.decode(out.tokens[0]))
 
     return judge

@@ -14,7 +14,7 @@ import torch
 
 from model.generate import generate
 from model.rl.tasks import Task
-from model.train.sft import encode_chat, turn_header
+from model.train.sft import TURN_END, encode_chat, turn_header
 
 
 def chat_prompt_ids(prompt: str, tokenizer: Any) -> list[int]:
@@ -23,7 +23,15 @@ def chat_prompt_ids(prompt: str, tokenizer: Any) -> list[int]:
 
 
 def eos_id(tokenizer: Any) -> int:
-    return int(tokenizer.eod_id)
+    """The id that ends an assistant turn: ``<|im_end|>`` (what SFT trains the model to emit after its
+    answer) when the tokenizer has it as a special token, else the end-of-document id."""
+    special = getattr(tokenizer, "special_ids", None) or {}
+    return int(special.get(TURN_END, tokenizer.eod_id))
+
+
+def stop_ids(tokenizer: Any) -> list[int]:
+    """Generation stops at the end of the turn, or at an end of document (a model that never saw SFT)."""
+    return sorted({eos_id(tokenizer), int(tokenizer.eod_id)})
 
 
 @dataclass
@@ -46,7 +54,7 @@ def rollout(model: Any, tokenizer: Any, tasks: Sequence[Task], group_size: int, 
     prompts = [chat_prompt_ids(t.prompt, tokenizer) for t in tasks]
     prompt_ids = [p for p in prompts for _ in range(group_size)]
     out = generate(model, prompt_ids, max_new_tokens, temperature=temperature, top_p=top_p,
-                   stop_token_ids=[eos_id(tokenizer)], generator=generator)
+                   stop_token_ids=stop_ids(tokenizer), generator=generator)
     texts = []
     for toks, reason in zip(out.tokens, out.finish_reasons, strict=True):
         body = toks[:-1] if reason == "stop" else toks

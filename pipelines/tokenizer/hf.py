@@ -12,14 +12,22 @@ returns a :class:`SciforgeTokenizer` whose ids are exactly ``SciTokenizer.encode
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from transformers import PreTrainedTokenizer
 
-from pipelines.tokenizer.tokenizer import CONFIG_FILE, EOD, IMAGE, PAD, TS, SciTokenizer
+from pipelines.tokenizer.tokenizer import CONFIG_FILE, EOD, IM_END, IM_START, IMAGE, PAD, TS, SciTokenizer
 
 SHIM = "tokenization_sciforge.py"
+# ChatML, as model/train/sft.py trains it: `apply_chat_template` renders text with the turn markers, which
+# `tokenize` maps to their special ids (the Hugging Face convention for chat tokenizers).
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+_MARKERS = re.compile(f"({re.escape(IM_START)}|{re.escape(IM_END)})")
 _SHIM_CODE = '''"""Loads the sciforge dynamic tokenizer (needs the `sciforge` package installed)."""
 from pipelines.tokenizer.hf import SciforgeTokenizer
 
@@ -49,6 +57,7 @@ class SciforgeTokenizer(PreTrainedTokenizer):
         kwargs.setdefault("pad_token", PAD)
         kwargs.setdefault("extra_special_tokens", {"image_token": IMAGE, "ts_token": TS})
         kwargs.setdefault("clean_up_tokenization_spaces", False)
+        kwargs.setdefault("chat_template", CHAT_TEMPLATE)
         super().__init__(**kwargs)
 
     @property
@@ -62,7 +71,15 @@ class SciforgeTokenizer(PreTrainedTokenizer):
         return dict(self._ids)
 
     def tokenize(self, text: str, **kwargs: Any) -> list[str]:  # type: ignore[override]
-        return [self._names[i] for i in self.sci.encode(text)]
+        """Chat turn markers in the text become their special tokens (as in any HF chat tokenizer); the
+        pieces between them are encoded by :class:`SciTokenizer` (with its modality detection)."""
+        out: list[str] = []
+        for piece in _MARKERS.split(text):
+            if piece in (IM_START, IM_END) and piece in self.sci.special_ids:
+                out.append(piece)
+            elif piece:
+                out += [self._names[i] for i in self.sci.encode(piece)]
+        return out
 
     def _tokenize(self, text: str, **kwargs: Any) -> list[str]:
         return self.tokenize(text)
@@ -98,6 +115,7 @@ def write_hf_files(tok: SciTokenizer, directory: Path) -> None:
         "pad_token": PAD,
         "extra_special_tokens": {"image_token": IMAGE, "ts_token": TS},
         "clean_up_tokenization_spaces": False,
+        "chat_template": CHAT_TEMPLATE,
         "sciforge_hash": tok.hash,
         "modality_ranges": {k: list(v) for k, v in tok.modality_ranges.items()},
     }

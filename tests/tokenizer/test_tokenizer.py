@@ -112,6 +112,15 @@ def test_transformers_autotokenizer_loads_it(tok: SciTokenizer, tmp_path: Path) 
     assert len(hf) == len(tok) and hf.eos_token_id == tok.eod_id and hf.pad_token_id == tok.pad_id
     hf.save_pretrained(tmp_path / "hf2")
     assert SciTokenizer.load(tmp_path / "hf2").hash == tok.hash
+    # its ChatML template gives exactly the ids SFT trains on and RL prompts with
+    from model.rl.rollout import chat_prompt_ids
+    from model.train.sft import encode_chat
+
+    chat = [{"role": "user", "content": "Name CCO."}, {"role": "assistant", "content": "ethanol"}]
+    assert list(hf.apply_chat_template(chat, tokenize=True, return_dict=True)["input_ids"]) == \
+        encode_chat(chat, tok)[0]
+    prompt = hf.apply_chat_template(chat[:1], tokenize=True, add_generation_prompt=True, return_dict=True)
+    assert list(prompt["input_ids"]) == chat_prompt_ids("Name CCO.", tok)
 
 
 def test_default_training_is_deterministic(tok: SciTokenizer) -> None:
