@@ -30,11 +30,32 @@ def log_lines(path: Path) -> list[str]:
     return path.read_text().splitlines()
 
 
+PEAK_METRICS = {  # Spark executor metric -> what the bench calls it
+    "JVMHeapMemory": "JVM heap used",
+    "OnHeapStorageMemory": "storage (cache)",  # cached blocks
+    "OnHeapExecutionMemory": "execution",  # shuffle, sort, aggregation buffers
+    "ProcessTreePythonRSSMemory": "Python RSS",  # all Python workers of the executor
+    "ProcessTreeJVMRSSMemory": "JVM RSS",
+}
+
+
+def executor_peaks(lines: list[str]) -> dict[str, dict[str, int]]:
+    """Peak bytes per executor and metric over every stage of the log (needs
+    spark.eventLog.logStageExecutorMetrics, plus processTreeMetrics for the RSS figures).
+    In local mode the one executor is the driver JVM ("driver")."""
+    peaks: dict[str, dict[str, int]] = defaultdict(dict)
+    for line in lines:
+        e = json.loads(line)
+        if e["Event"] == "SparkListenerStageExecutorMetrics":
+            for k, v in e.get("Executor Metrics", {}).items():
+                peaks[e["Executor ID"]][k] = max(peaks[e["Executor ID"]].get(k, 0), int(v))
+    return dict(peaks)
+
+
 def summarize(lines: list[str], top: int = 10) -> None:
     jobs: dict[int, dict[str, Any]] = {}
     stages: dict[int, dict[str, Any]] = {}
     tasks: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0, 0])
-    peaks: dict[str, dict[str, int]] = defaultdict(dict)  # executor -> metric -> peak bytes
     for line in lines:
         e = json.loads(line)
         ev = e["Event"]
@@ -48,9 +69,6 @@ def summarize(lines: list[str], top: int = 10) -> None:
             s = e["Stage Info"]
             stages[s["Stage ID"]] = {"name": s["Stage Name"], "tasks": s["Number of Tasks"],
                                      "secs": (s.get("Completion Time", 0) - s.get("Submission Time", 0)) / 1000}
-        elif ev == "SparkListenerStageExecutorMetrics":
-            for k, v in e.get("Executor Metrics", {}).items():
-                peaks[e["Executor ID"]][k] = max(peaks[e["Executor ID"]].get(k, 0), int(v))
         elif ev == "SparkListenerTaskEnd":
             m = e.get("Task Metrics") or {}
             t = tasks[e["Stage ID"]]
@@ -87,6 +105,7 @@ def summarize(lines: list[str], top: int = 10) -> None:
     for sid in sorted(stages, key=lambda s: -tasks[s][0])[:top]:
         print(f"  stage {sid:3d}: {tasks[sid][0]:7.2f} s ({tasks[sid][0] / max(total, 1e-9):5.1%})  "
               f"{stages[sid]['name'][:70]}")
+    peaks = executor_peaks(lines)
     if peaks:  # needs spark.eventLog.logStageExecutorMetrics (+ processTreeMetrics for Python RSS)
         print("\npeak memory per executor (MiB):")
         for ex, m in sorted(peaks.items()):

@@ -10,8 +10,10 @@ Measured (documents per second, and per core):
   * sciforge Spark job end to end (read, features, exact groups, LSH, verification, connected
     components, decisions, write) with 1 and 2 cores (--masters, default local[1] local[2];
     pass spark://host:7077 masters to measure 1 vs 2 workers of a standalone cluster).
-Also the peak Python memory of one feature batch at several batch sizes (an executor's
-memory is bounded by its batch size, not by the input size).
+Also every executor's peak memory over the Spark runs (JVM heap used, cached blocks,
+execution memory, Python workers' RSS, JVM RSS: Spark's executor metrics from the event log;
+run at several --docs to see how it grows with the input), and the peak Python memory of one
+feature batch at several batch sizes.
 
     python bench/dedup_throughput.py [--data ../shared/data] [--docs 20000]
 """
@@ -28,6 +30,7 @@ import tempfile
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -36,6 +39,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dedup_common import DEFAULT_DATA, edit, load_20ng, normalized_tokens, shingle_strings  # noqa: E402
+from dedup_profile import PEAK_METRICS, executor_peaks, log_lines  # noqa: E402
 
 from pipelines.dedup.config import DedupConfig  # noqa: E402
 from pipelines.dedup.features import Featurizer  # noqa: E402
@@ -183,14 +187,14 @@ def spark_child(data_root: str, master: str, n_parts: int) -> None:
     extra: dict[str, str] = {} if master.startswith("local") else {"spark.cores.max": str(cores),
                                                     "spark.driver.host": "127.0.0.1",
                                                     "spark.driver.bindAddress": "127.0.0.1"}
-    event_log = os.environ.get("DEDUP_BENCH_EVENT_LOG")
-    if event_log:  # Spark event log for per-stage profiles (bench/dedup_profile.py reads it)
-        Path(event_log).mkdir(parents=True, exist_ok=True)
-        extra.update({"spark.eventLog.enabled": "true", "spark.eventLog.dir": Path(event_log).as_uri(),
-                      "spark.eventLog.compress": "false", "spark.eventLog.rolling.enabled": "false",
-                      # peak memory per executor and stage (JVM heap, storage, Python workers' RSS)
-                      "spark.eventLog.logStageExecutorMetrics": "true",
-                      "spark.executor.processTreeMetrics.enabled": "true"})
+    # Spark event log: per-stage profiles (bench/dedup_profile.py reads it) and the peak memory
+    # of every executor (JVM heap, storage, execution, Python workers' RSS), reported below
+    event_log = os.environ.get("DEDUP_BENCH_EVENT_LOG") or tempfile.mkdtemp(prefix="dedup_bench_events_")
+    Path(event_log).mkdir(parents=True, exist_ok=True)
+    extra.update({"spark.eventLog.enabled": "true", "spark.eventLog.dir": Path(event_log).as_uri(),
+                  "spark.eventLog.compress": "false", "spark.eventLog.rolling.enabled": "false",
+                  "spark.eventLog.logStageExecutorMetrics": "true",
+                  "spark.executor.processTreeMetrics.enabled": "true"})
     settings = load_settings(storage={"data_root": data_root},
                              spark={"master": master.split("#")[0], "shuffle_partitions": max(2, 2 * cores),
                                     "driver_memory": "2g", "executor_memory": "2g", "executor_cores": 1,
@@ -203,11 +207,13 @@ def spark_child(data_root: str, master: str, n_parts: int) -> None:
         t0, c0 = time.perf_counter(), tree_cpu_seconds(pids)
         run_dedup(settings, [DatasetRef("clean", "web_pages", "2026-01-01_bench")], "2026-01-01", spark=spark)
         runs.append((time.perf_counter() - t0, tree_cpu_seconds(pids) - c0))
-    print("RESULT " + json.dumps({"master": master, "runs": runs}), flush=True)
-    spark.stop()
+    app_id = spark.sparkContext.applicationId
+    spark.stop()  # flushes the event log
+    peaks = executor_peaks(log_lines(Path(event_log) / app_id))
+    print("RESULT " + json.dumps({"master": master, "runs": runs, "peaks": peaks}), flush=True)
 
 
-def run_spark(docs: list[str], masters: list[str], cluster_pids: list[int]) -> dict[str, list[tuple[float, float]]]:
+def run_spark(docs: list[str], masters: list[str], cluster_pids: list[int]) -> dict[str, dict[str, Any]]:
     from pipelines.datasets import DatasetRef, write_dataset
     from pipelines.dedup.features import PAGE_SCHEMA
     from pipelines.storage import LocalStorage
@@ -230,11 +236,12 @@ def run_spark(docs: list[str], masters: list[str], cluster_pids: list[int]) -> d
         if not line:
             print(proc.stdout[-2000:], proc.stderr[-4000:])
             raise SystemExit(f"spark run on {master} failed")
-        out[master] = [tuple(x) for x in json.loads(line[0][7:])["runs"]]
+        out[master] = json.loads(line[0][7:])
     return out
 
 
 DATASKETCH = "datasketch MinHash.bulk + LSH (1 core)"
+
 
 
 def report(res: dict[str, tuple[float, float, int]], n: int) -> None:
@@ -321,11 +328,20 @@ def main() -> None:
     finally:
         if cluster is not None:
             cluster.stop()
-    for master, runs in spark_times.items():
+    for master, result in spark_times.items():
+        runs = result["runs"]
         for i, (secs, cpu) in enumerate(runs):
             when = "" if len(runs) == 1 else (" cold JVM" if i == 0 else f" warm #{i}")
             res[f"sciforge Spark job ({master}){when}"] = (secs, cpu, _cores(master))
     report(res, len(docs))
+    if spark_times:
+        print(f"\npeak memory per executor over the session's runs, {len(docs)} documents (MiB; Spark "
+              "executor metrics; in local mode the executor is the driver JVM):")
+        print(f"  {'master':28s} {'executor':>8s} " + " ".join(f"{v:>16s}" for v in PEAK_METRICS.values()))
+        for master, result in spark_times.items():
+            for ex, m in sorted(result["peaks"].items()):
+                print(f"  {master:28s} {ex:>8s} "
+                      + " ".join(f"{m.get(k, 0) / 2**20:16.0f}" for k in PEAK_METRICS))
     print("\npeak Python memory of one feature batch (tracemalloc):")
     for size, mib in feature_memory(docs, cfg):
         print(f"  batch of {size:5d} docs: {mib:7.1f} MiB")

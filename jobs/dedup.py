@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
@@ -41,15 +40,17 @@ from pipelines.datasets import (
 from pipelines.dedup.config import DedupConfig
 from pipelines.dedup.decide import (
     ALL_DROP_REASONS,
+    ALREADY_PUBLISHED,
+    BOILERPLATE_PAGE,
+    EXACT_DUPLICATE,
     KEEP,
     KEPT_SCHEMA,
+    NEAR_DUPLICATE,
     PREVIOUS,
     QUARANTINE_SCHEMA,
-    apply_scope,
     min_label_components,
-    page_reasons,
 )
-from pipelines.dedup.features import FEATURE_SCHEMA, STATUS_OK, Featurizer, minhash_lists
+from pipelines.dedup.features import FEATURE_SCHEMA, STATUS_OK, Featurizer
 from pipelines.dedup.local import contract_table, dedup_tables
 from pipelines.dedup.lsh import describe
 from pipelines.storage import open_storage
@@ -57,8 +58,10 @@ from pipelines.storage import open_storage
 log = logging.getLogger(__name__)
 Engine = Literal["spark", "local"]
 OUTPUT_NAME = "pages"
-# Rows per output Parquet part: ~50k pages x ~3 KB of markdown ~ 150 MB, the size range
-# Spark/Parquet readers handle best (the 128 MB-1 GB guidance of the Parquet docs).
+# Rows per output Parquet part of the local engine: ~50k pages x ~3 KB of markdown ~ 150 MB,
+# the size range Spark/Parquet readers handle best (the 128 MB-1 GB guidance of the Parquet
+# docs). The Spark engine writes one output part per new input part instead (a map-side
+# write: each part's text is read and written by one task, never shuffled).
 ROWS_PER_PART = 50_000
 _RID_PART_BITS = 32  # _rid = (input index, part index) << 32 | row index: unique, deterministic
 _SORT = ["source", "doc_id", "page", "content_hash"]
@@ -135,15 +138,18 @@ def _run_local(storage: Any, cfg: DedupConfig, inputs: Sequence[DatasetRef], pre
 
 
 #
-# Two Python passes over the text, everything between them on small per-page metadata:
-#   scan   one task per input part: read it, compute the features; only metadata (+ the
-#          shingle sets or signatures that verification needs) leaves Python, never the text
-#   JVM    exact groups (window), LSH buckets (collect_list per bucket -> star edges),
-#          verification (array_intersect / zip_with on the candidates' columns), components
-#          (one executor task for graphs up to `cc_local_max_edges`, else large-star /
-#          small-star rounds), component stats and decisions
-#   write  one task per new input part re-reads its text; rows are shuffled once to their
-#          output part and cogrouped with the decisions there, then written from the executor
+# The text is read by Python tasks straight from storage and never enters the JVM; between
+# the Python steps only small per-page metadata (~150 bytes a page) is shuffled or cached:
+#   scan    one task per input part: read it, compute the features (exact hash, MinHash band
+#           keys, lengths); only metadata leaves Python
+#   JVM     exact groups (window), LSH buckets (collect_list per bucket -> star edges)
+#   verify  one task per input part holding candidate pages re-reads their text and computes
+#           their shingle sets (or signatures) only; |A n B| / |A u B| by array_intersect (or
+#           equal slots by zip_with) in the JVM
+#   JVM     components (one executor task for graphs up to `cc_local_max_edges`, else
+#           large-star / small-star rounds), component stats, decisions (native expressions)
+#   write   the decisions go to their output part (one per new input part: the part of the
+#           document's first page); that task reads the part's text, joins, sorts, writes
 # Candidate nodes and component roots are broadcast when small, so the per-page tables are
 # not shuffled to meet a handful of edges.
 
@@ -177,10 +183,6 @@ def _scan_schema(cfg: DedupConfig) -> pa.Schema:
     fields = [pa.field("_rid", pa.int64()), pa.field("is_prev", pa.bool_()), pa.field("source", pa.string()),
               pa.field("doc_id", pa.string()), pa.field("page", pa.int32())]
     fields += [f for f in FEATURE_SCHEMA if f.name != "minhash"]
-    if cfg.verify == "exact":
-        fields.append(pa.field("shingles", pa.list_(pa.int64())))
-    elif cfg.verify == "estimate":
-        fields.append(pa.field("minhash", pa.list_(pa.int64())))
     return pa.schema(fields)
 
 
@@ -198,15 +200,14 @@ def _scan_fn(cfg: DedupConfig, root: str, opts: dict[str, Any], batch_rows: int)
                 for off in range(0, table.num_rows, batch_rows):
                     t = table.slice(off, batch_rows)
                     n = t.num_rows
-                    f = feat(t.column("text"), shingle_sets=cfg.verify == "exact")
+                    f = feat(t.column("text"))
                     cols: dict[str, Any] = {
                         "_rid": pa.array(np.arange(base + off, base + off + n, dtype=np.int64)),
                         "is_prev": pa.array(np.full(n, bool(is_prev))),
                         "source": t.column("source"), "doc_id": t.column("doc_id"), "page": t.column("page")}
                     for c in f.column_names:
-                        cols[c] = f.column(c)
-                    if cfg.verify == "estimate":
-                        cols["minhash"] = minhash_lists(f.column("minhash"), cfg.num_perm)
+                        if c != "minhash":
+                            cols[c] = f.column(c)
                     yield pa.RecordBatch.from_arrays(
                         [pa.chunked_array(cols[x.name]).combine_chunks() if not isinstance(cols[x.name], pa.Array)
                          else cols[x.name] for x in schema], schema=schema)
@@ -214,17 +215,20 @@ def _scan_fn(cfg: DedupConfig, root: str, opts: dict[str, Any], batch_rows: int)
     return fn
 
 
-def _text_fn(root: str, opts: dict[str, Any], batch_rows: int) -> Any:
-    """Executor side of the write's second pass: the contract columns of a part, with _rid."""
-    schema = _pages_schema()
+def _verify_values_fn(cfg: DedupConfig, root: str, opts: dict[str, Any], keys: dict[int, str]) -> Any:
+    """One call per input part holding candidate pages: re-reads that part's text and
+    computes the edge check's input (`Featurizer.verification_values`) for those pages only,
+    so the scan never ships or caches per-shingle data. ``keys``: ``_rid >> 32`` -> part key."""
+    feat = Featurizer(cfg)
+    row_mask = np.int64((1 << _RID_PART_BITS) - 1)
 
-    def fn(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        st = open_storage(root, opts)
-        for batch in batches:
-            for base, key in zip(batch.column("base").to_pylist(), batch.column("key").to_pylist(), strict=True):
-                table = contract_table(read_part(st, key))
-                table = table.add_column(0, "_rid", pa.array(np.arange(base, base + table.num_rows, dtype=np.int64)))
-                yield from table.cast(schema).to_batches(max_chunksize=batch_rows)
+    def fn(need: pa.Table) -> pa.Table:
+        rids = np.sort(need.column("_rid").to_numpy())
+        if not len(rids):
+            return pa.table({"_rid": pa.array([], pa.int64()), "vals": pa.array([], pa.list_(pa.int64()))})
+        text = read_part(open_storage(root, opts), keys[int(rids[0] >> _RID_PART_BITS)], columns=["text"])
+        texts = text.column("text").take(pa.array(rids & row_mask))
+        return pa.table({"_rid": pa.array(rids), "vals": feat.verification_values(texts)})
 
     return fn
 
@@ -292,52 +296,58 @@ def connected_components(spark: Any, edges: Any, max_iterations: int) -> tuple[A
 
 
 
-def _reasons_fn(cfg: DedupConfig) -> Any:
-    """Phase 1 (+ phase 2 when the scope needs no per-document view) of the decisions."""
-    import pandas as pd
+def _reason_expr(cfg: DedupConfig, doc_has_keep: Any = None) -> Any:
+    """`decide.page_reasons` then `decide.apply_scope` as one JVM expression over the same
+    columns (the rules in the same order), so the decisions need no Python round trip."""
+    from pyspark.sql import functions as F
 
-    def fn(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for pdf in frames:
-            pdf = pdf.copy()
-            reasons = page_reasons(pdf, cfg)
-            if cfg.near_dup_scope != "document":
-                reasons = apply_scope(reasons, np.zeros(len(pdf), dtype=bool), cfg)
-            pdf["reason"] = reasons
-            yield pdf
-
-    return fn
-
-
-def _scope_fn(cfg: DedupConfig) -> Any:
-    import pandas as pd
-
-    def fn(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for pdf in frames:
-            pdf = pdf.copy()
-            pdf["reason"] = apply_scope(pdf["reason"].to_numpy(), pdf["doc_has_keep"].to_numpy(), cfg)
-            yield pdf.drop(columns=["doc_has_keep"])
-
-    return fn
+    dup = F.col("exact_rep") != F.col("nid")
+    reason = (F.when(F.col("is_prev"), F.lit(PREVIOUS))
+              .when(F.col("status") != STATUS_OK, F.col("status"))
+              .when(F.col("comp_bp_docs") >= cfg.boilerplate_min_docs, F.lit(BOILERPLATE_PAGE))
+              .when(F.col("root_is_prev"), F.lit(ALREADY_PUBLISHED))
+              .when(F.col("nid") == F.col("root"), F.lit(KEEP)))
+    if cfg.near_dup_scope == "off":
+        return reason.otherwise(F.lit(KEEP))
+    if cfg.near_dup_scope == "document":  # a duplicate page stays while its document keeps a page
+        return reason.when(doc_has_keep, F.lit(KEEP)).when(dup, F.lit(EXACT_DUPLICATE)).otherwise(
+            F.lit(NEAR_DUPLICATE))
+    return reason.when(dup, F.lit(EXACT_DUPLICATE)).otherwise(F.lit(NEAR_DUPLICATE))
 
 
-def _write_fn(targets: dict[str, tuple[Any, str, pa.Schema]]) -> Any:
-    """Cogroup side of the write: the text rows and the decisions of ONE output part meet
-    here; both datasets' parts are written from the executor, rows sorted (byte-identical
-    re-runs). Returns (dest, manifest entry) per written file."""
+def _write_fn(targets: dict[str, tuple[Any, str, pa.Schema]], parts: dict[int, tuple[int, str]]) -> Any:
+    """Write side, one call per output part with that part's decisions (metadata only): the
+    text is read here from the input part(s) the rows came from (``_rid`` locates each row:
+    part in the high bits, row in the low ones), so it never travels through the JVM or a
+    shuffle. Both datasets' parts are written from the executor, rows sorted (byte-identical
+    re-runs). ``parts``: ``_rid >> 32`` -> (output part number, input part key) of every new
+    input part. Returns (dest, manifest entry) per written file."""
+    schema_in = _pages_schema()
+    row_mask = np.int64((1 << _RID_PART_BITS) - 1)
 
-    def fn(text: pa.Table, dec: pa.Table) -> pa.Table:
+    def fn(dec: pa.Table) -> pa.Table:
         names: list[str] = []
         entries: list[str] = []
-        if text.num_rows and dec.num_rows:
-            p = int(dec.column("_part")[0].as_py())
-            t = text.drop_columns(["_part"]).join(dec.drop_columns(["_part"]), "_rid")
+        if dec.num_rows:
+            st = targets["kept"][0]
+            out_num = parts[int(dec.column("_src")[0].as_py())][0]
+            dec = dec.drop_columns(["_src"]).sort_by("_rid")
+            rids = dec.column("_rid").to_numpy()
+            srcs = rids >> _RID_PART_BITS
+            pieces = []
+            for src in np.unique(srcs):  # usually one part: a document's pages share a part
+                sel = rids[srcs == src]
+                pieces.append(contract_table(read_part(st, parts[int(src)][1])).take(pa.array(sel & row_mask)))
+            text = pa.concat_tables(pieces).cast(pa.schema(list(schema_in)[1:]))
+            t = pa.Table.from_arrays([*text.columns, *dec.columns], names=[*text.column_names, *dec.column_names])
             t = t.sort_by([(c, "ascending") for c in [*_SORT, "_rid"]])
             keep = pc.equal(t.column("reason"), KEEP)
             for name, mask in (("kept", keep), ("quarantine", pc.invert(keep))):
                 storage, prefix, schema = targets[name]
                 g = t.filter(mask)
                 if g.num_rows:
-                    entry = write_part(storage, prefix, f"part-{p:05d}.parquet", g.select(schema.names).cast(schema))
+                    entry = write_part(storage, prefix, f"part-{out_num:05d}.parquet",
+                                       g.select(schema.names).cast(schema))
                     names.append(name)
                     entries.append(json.dumps(entry, sort_keys=True))
         return pa.table({"dest": pa.array(names, pa.string()), "entry": pa.array(entries, pa.string())})
@@ -351,7 +361,6 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     from pyspark.sql import Window
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
-    from pyspark.sql.types import StringType, StructField, StructType
 
     counters = StageCounters()
     b, r = Featurizer(cfg).bands_rows
@@ -363,9 +372,10 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     def small(df: Any, n: int) -> Any:
         return F.broadcast(df) if n <= _BROADCAST_MAX_ROWS else df
 
-    # 1. scan: read + features, one Python pass; the text stays in Python
-    nodes = (_parts_df(spark, items).mapInArrow(_scan_fn(cfg, root, opts, batch_rows),
-                                                from_arrow_schema(_scan_schema(cfg))).persist(disk))
+    # 1. scan: read + features, one Python pass; the text stays in Python. Not cached itself:
+    # its only consumer is the exact-group step, whose (persisted) output holds what follows
+    nodes = _parts_df(spark, items).mapInArrow(_scan_fn(cfg, root, opts, batch_rows),
+                                               from_arrow_schema(_scan_schema(cfg)))
     ok = F.col("status") == STATUS_OK
     rank = F.struct((~F.col("is_prev")).alias("r_new"), (-F.col("norm_chars")).alias("r_len"),
                     *[F.col(c) for c in _RANK_FIELDS[2:]])
@@ -391,9 +401,11 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     if cfg.verify == "none" or n_cand == 0:
         scored = cand.withColumn("sim", F.lit(1.0))
     else:
-        col = "shingles" if cfg.verify == "exact" else "minhash"
         need = cand.select(F.col("u").alias("_rid")).unionByName(cand.select(F.col("v").alias("_rid"))).distinct()
-        side = nodes.select("_rid", col).join(small(need, 2 * n_cand), "_rid", "left_semi")
+        keys = {base >> _RID_PART_BITS: key for base, key, _ in items}
+        side = (need.withColumn("_src", F.shiftright("_rid", _RID_PART_BITS)).groupBy("_src")
+                .applyInArrow(_verify_values_fn(cfg, root, opts, keys), "_rid long, vals array<long>")
+                .localCheckpoint(eager=True))
         both = cand.join(side.toDF("u", "a"), "u").join(side.toDF("v", "b"), "v")
         if cfg.verify == "exact":  # |A n B| / |A u B| of the sorted distinct shingle hashes
             inter = F.size(F.array_intersect("a", "b"))
@@ -422,8 +434,12 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
             .withColumn("root", F.when(ok, F.coalesce("root", "exact_rep")).otherwise(F.col("_rid"))))
 
     # 6. per component: size, distinct documents (multi-page ones for boilerplate), best page
-    doc_pages = F.size(F.collect_set("page").over(Window.partitionBy("source", "doc_id")))
-    comp = comp.withColumn("doc_pages", doc_pages)
+    by_doc = Window.partitionBy("source", "doc_id")
+    doc_pages = F.size(F.collect_set("page").over(by_doc))
+    # output part of a page: the input part of its document's first new page (a document's
+    # pages stay together; most documents lie in one input part, whose text the write reads)
+    first_src = F.min(F.when(~F.col("is_prev"), F.shiftright("_rid", _RID_PART_BITS))).over(by_doc)
+    comp = comp.withColumn("doc_pages", doc_pages).withColumn("_src", first_src)
     counts = (F.col("dp") > 1) if cfg.boilerplate_multi_page_only else F.lit(True)
     stats = (comp.where(ok).groupBy("root", "source", "doc_id")
              .agg(F.count("*").alias("n"), F.min("rank").alias("best"), F.max("doc_pages").alias("dp"))
@@ -432,7 +448,7 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     rep_key = F.concat_ws("", F.col("best.source"), F.lit(":"), F.col("best.doc_id"), F.lit("#"),
                           F.col("best.page").cast("string"))
     decided = (comp.join(stats, "root", "left")
-               .select("_rid", "is_prev", "source", "doc_id", "status", F.col("_rid").alias("nid"), "exact_rep",
+               .select("_rid", "_src", "is_prev", "source", "doc_id", "status", F.col("_rid").alias("nid"), "exact_rep",
                        # page_reasons' `root` is the representative: the component's best page
                        F.coalesce(F.col("best._rid"), F.col("_rid")).alias("root"),
                        F.coalesce(~F.col("best.r_new"), F.col("is_prev")).alias("root_is_prev"),
@@ -441,11 +457,11 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
                        F.coalesce(F.col("comp_bp_docs"), F.lit(0)).cast("long").alias("comp_bp_docs"),
                        F.coalesce(rep_key, F.lit("")).alias("representative"),
                        "content_hash", "n_words", "minhash_truncated"))
-    schema = StructType([*decided.schema.fields, StructField("reason", StringType())])
-    dec = decided.mapInPandas(_reasons_fn(cfg), schema)
     if cfg.near_dup_scope == "document":  # a duplicate page goes only with its whole document
-        has_keep = F.max((F.col("reason") == KEEP).cast("int")).over(Window.partitionBy("source", "doc_id"))
-        dec = dec.withColumn("doc_has_keep", has_keep.cast("boolean")).mapInPandas(_scope_fn(cfg), schema)
+        keeps = F.max((_reason_expr(cfg.model_copy(update={"near_dup_scope": "page"})) == KEEP).cast("int"))
+        dec = decided.withColumn("reason", _reason_expr(cfg, keeps.over(Window.partitionBy("source", "doc_id")) == 1))
+    else:
+        dec = decided.withColumn("reason", _reason_expr(cfg))
     dec = dec.persist(disk)
 
     # 7. counters: one global aggregate (the reasons are a closed set)
@@ -455,7 +471,8 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
         *[F.sum((F.col("reason") == x).cast("long")).alias(x) for x in reason_names],
         F.max(F.when(new_ok, F.col("comp_size"))).alias("largest"),
         F.sum(F.when(~F.col("is_prev"), F.col("minhash_truncated").cast("long"))).alias("trunc"),
-        F.countDistinct(F.when(ok & (F.col("comp_size") > 1), F.col("root"))).alias("dup_comps"),
+        # one representative row per component: counting them counts the components
+        F.sum((ok & (F.col("comp_size") > 1) & (F.col("nid") == F.col("root"))).cast("long")).alias("dup_comps"),
     ).collect()[0]
     by_reason = {x: int(agg[x] or 0) for x in reason_names}
     counters.kept = by_reason.pop(KEEP)
@@ -471,27 +488,21 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
                         ("cc_single_task", int(single_task))):
         counters.add(name, int(value))
 
-    # 8. second pass over the new parts' text: shuffled once to its output part (all pages of
-    # a document in one part), cogrouped there with the decisions, written by the executor
-    num_parts = max(1, math.ceil(max(counters.kept, counters.total_dropped) / ROWS_PER_PART))
-    out_part = F.pmod(F.xxhash64("source", "doc_id"), F.lit(num_parts))
-    text = (_parts_df(spark, [it for it in items if not it[2]])
-            .mapInArrow(_text_fn(root, opts, batch_rows), from_arrow_schema(_pages_schema()))
-            .withColumn("_part", out_part))
+    # 8. write: the decisions (metadata) are shuffled to their output part, one per new input
+    # part; the text is read there from storage (it never enters the JVM) and written
     final = (dec.where(F.col("reason") != PREVIOUS)
              .withColumn("representative", F.when(ok, F.col("representative")).otherwise(F.lit("")))
              .withColumn("component_id", F.when(ok, F.substring(F.sha2("representative", 256), 1, 16))
                          .otherwise(F.lit("")))
-             .withColumn("_part", out_part)
-             .select("_rid", "_part", "reason", "representative", "component_id", "content_hash", "n_words",
+             .select("_rid", "_src", "reason", "representative", "component_id", "content_hash", "n_words",
                      F.col("comp_size").alias("component_size"), F.col("comp_docs").alias("component_docs")))
     writers = {"kept": kept_w, "quarantine": quar_w}
     targets = {name: (w.storage, w.staging, w.schema) for name, w in writers.items()}
-    rows = (text.groupBy("_part").cogroup(final.groupBy("_part"))
-            .applyInArrow(_write_fn(targets), "dest string, entry string").collect())
+    new_parts = {base >> _RID_PART_BITS: (i, key) for i, (base, key, is_prev) in enumerate(items) if not is_prev}
+    rows = final.groupBy("_src").applyInArrow(_write_fn(targets, new_parts), "dest string, entry string").collect()
     for name, w in writers.items():
         w.add_files(sorted((json.loads(x["entry"]) for x in rows if x["dest"] == name), key=lambda e: e["path"]))
-    for df in (nodes, ex, dec):
+    for df in (ex, dec):
         df.unpersist()
     return counters
 

@@ -68,6 +68,19 @@ class Featurizer:
         return page_features(texts, self.cfg, self.bands_rows, _perms(self.cfg.num_perm, self.cfg.seed),
                              shingle_sets=shingle_sets)
 
+    def verification_values(self, texts: pa.Array | pa.ChunkedArray) -> pa.ListArray:
+        """What the edge check compares, one list<int64> per text: the sorted distinct shingle
+        hashes (``verify="exact"``, the ``shingles`` column of ``shingle_sets=True``) or the
+        signature (``verify="estimate"``, the ``minhash`` column as `minhash_lists`). Computed
+        only for the texts given (a job's candidate pages), not for the whole input."""
+        if isinstance(texts, pa.ChunkedArray):
+            texts = texts.combine_chunks()
+        if self.cfg.verify == "estimate":
+            return minhash_lists(self(texts).column("minhash"), self.cfg.num_perm)
+        shingles, offsets = _shingles(_utf8_texts(texts)[0], self.cfg)[2:]
+        values, offs = unique_sorted(shingles, offsets)
+        return pa.ListArray.from_arrays(pa.array(offs.astype(np.int32)), pa.array(values.view(np.int64)))
+
 
 _PERM_CACHE: dict[tuple[int, int], Permutations] = {}
 
@@ -105,6 +118,14 @@ def _utf8_texts(texts: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return pa.array(out, pa.large_string()), bad
 
 
+def _shingles(texts: pa.Array, cfg: DedupConfig) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
+    """(normalized texts, token offsets, shingle hashes, shingle offsets) of valid UTF-8 texts."""
+    norm = normalize(texts, norm_numbers=cfg.norm_numbers, max_chars=cfg.max_minhash_chars)
+    toks, offsets = token_hashes(norm)
+    shingles, soffsets = ngram_hashes(toks, offsets, cfg.ngram)
+    return norm, offsets, shingles, soffsets
+
+
 def page_features(texts: pa.Array | pa.ChunkedArray, cfg: DedupConfig, bands_rows: tuple[int, int],
                   perms: Permutations, *, shingle_sets: bool = False) -> pa.Table:
     if isinstance(texts, pa.ChunkedArray):
@@ -113,10 +134,8 @@ def page_features(texts: pa.Array | pa.ChunkedArray, cfg: DedupConfig, bands_row
     texts, bad = _utf8_texts(texts)
     raw_chars = pc.fill_null(pc.utf8_length(texts), 0).to_numpy(zero_copy_only=False).astype(np.int64)
     truncated = raw_chars > cfg.max_minhash_chars
-    norm = normalize(texts, norm_numbers=cfg.norm_numbers, max_chars=cfg.max_minhash_chars)
-    toks, offsets = token_hashes(norm)
+    norm, offsets, shingles, soffsets = _shingles(texts, cfg)
     n_words = np.diff(offsets)
-    shingles, soffsets = ngram_hashes(toks, offsets, cfg.ngram)
     sig = signatures(shingles, soffsets, perms)
     bucket = band_hashes(sig, bands, rows).view(np.int64)
     norm_chars = pc.utf8_length(norm).to_numpy(zero_copy_only=False).astype(np.int64)

@@ -70,3 +70,15 @@ def test_shingle_sets_column_matches_python_sets_and_minhash_lists() -> None:
     lists = minhash_lists(t["minhash"].combine_chunks(), 128).to_pylist()
     sig = decode_minhash(t["minhash"].combine_chunks(), 128)
     assert [np.array(x, dtype=np.int64).view(np.uint64).tolist() for x in lists] == sig.tolist()
+
+
+def test_verification_values_match_the_scan_columns() -> None:
+    """The job recomputes the edge-check input of candidate pages only: it must equal what
+    the full feature pass gives for the same texts (shingle sets, or signatures)."""
+    texts = pa.array(["The cat sat on the mat near the door today.", "", "two words",
+                      "Copyright 2024 Press. All rights reserved; reproduced by permission."])
+    exact = Featurizer(DedupConfig())
+    assert exact.verification_values(texts).equals(exact(texts, shingle_sets=True).column("shingles").combine_chunks())
+    est = Featurizer(DedupConfig(verify="estimate"))
+    sig = decode_minhash(est(texts).column("minhash").combine_chunks(), 128)
+    assert est.verification_values(texts).to_pylist() == sig.view(np.int64).tolist()
