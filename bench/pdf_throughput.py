@@ -3,14 +3,17 @@ PyMuPDF ``page.get_text()`` (the speed ceiling) and (b) pymupdf4llm's default to
 
 Pages/s are per core: every method runs in one process at a time (the stage's worker
 subprocesses are waited on, never run in parallel), and CPU time counts the worker processes
-too. Each method runs ``--repeat`` times over the same PDFs after one warm-up pass and the
-fastest pass counts (the machine is shared: the minimum is the least disturbed figure). The
-stage's worker processes are started before the clock (a Spark Python worker starts them once
-and reuses them for every task); their start-up is reported separately. Quality is the
-document-level normalised edit similarity to docling's ground-truth markdown (documents that
-have one).
+too. ``get_text`` and our cheap path run ``--repeat`` passes each, in alternation, after one
+warm-up pass, and the fastest pass of each counts (the machine is shared: the minimum is the
+least disturbed figure, and alternating exposes both to the same load). The whole stage (cheap
+pass + expensive backends on the pages routed ``math``/``scan``) and the cheap path with
+PyMuPDF's ``find_tables`` run one timed pass; the expensive path's pages per CPU-second are the
+whole stage's CPU minus the cheap path's. The stage's worker processes are started before the
+clock (a Spark Python worker starts them once and reuses them for every task); their start-up
+is reported separately. Quality is the document-level normalised edit similarity to docling's
+ground-truth markdown (documents that have one).
 
-    .venv/bin/python bench/pdf_throughput.py [--data ../shared/data] [--repeat 3] [--skip-pymupdf4llm]
+    .venv/bin/python bench/pdf_throughput.py [--data ../shared/data] [--repeat 5] [--skip-pymupdf4llm]
 """
 
 from __future__ import annotations
@@ -93,7 +96,7 @@ def _worker_pids(pp: PageParser) -> list[int]:
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder (default ../shared/data)")
-    ap.add_argument("--repeat", type=int, default=3, help="timed passes per method (the fastest counts)")
+    ap.add_argument("--repeat", type=int, default=5, help="timed passes per method (the fastest counts)")
     ap.add_argument("--skip-pymupdf4llm", action="store_true", help="skip the slow pymupdf4llm baseline")
     ap.add_argument("--json", type=Path, help="write the figures here too")
     a = ap.parse_args(argv)
@@ -119,8 +122,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"  {name:30s} {n_pages / wall:8.1f} pages/s wall {n_pages / cpu:8.1f} pages/s per CPU-s  "
               f"similarity {sim:.3f}", flush=True)
 
-    texts, wall, cpu = _measure(lambda: _get_text(pdfs), a.repeat)
+    # get_text and the cheap path are timed in alternation (pass i of one, then pass i of the
+    # other), so a change in the shared machine's load hits both; the fastest pass of each counts.
+    cheap_cfg = PdfConfig(math_backend="cheap", ocr_backend="none")
+    with PageParser(cheap_cfg) as pp:
+        t0 = time.perf_counter()
+        pp.cheap_worker.call("math:sqrt", (1.0,), 600)  # start the worker (once per Spark worker)
+        startup = time.perf_counter() - t0
+        best: dict[str, tuple[Any, float, float]] = {}
+        for i in range(a.repeat):
+            for name, fn, pids in (("get_text", lambda: _get_text(pdfs), list),
+                                   ("ours (cheap path only)", lambda: run_parser(pp, pdfs),
+                                    lambda: _worker_pids(pp))):
+                out, wall, cpu = _measure(fn, 1, pids, warm_up=i == 0)
+                prev = best.get(name)
+                best[name] = (out, min(wall, prev[1]) if prev else wall, min(cpu, prev[2]) if prev else cpu)
+    texts, wall, cpu = best["get_text"]
     record("get_text", texts, wall, cpu)
+    res, wall, cpu = best["ours (cheap path only)"]
+    record("ours (cheap path only)", {k: doc_markdown(v) for k, v in res.items()}, wall, cpu, worker_start_s=startup)
 
     def ours(name: str, cfg: PdfConfig, repeat: int) -> dict[str, Any]:
         with PageParser(cfg) as pp:
@@ -131,17 +151,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         record(name, {k: doc_markdown(v) for k, v in res.items()}, wall, cpu, worker_start_s=startup)
         return res
 
-    ours("ours (cheap path only)", PdfConfig(math_backend="cheap", ocr_backend="none"), a.repeat)
     ours("ours (cheap, find_tables)",
          PdfConfig(math_backend="cheap", ocr_backend="none", table_extractor="find_tables"), 1)
     res = ours("ours (whole stage)", PdfConfig(record_timings=True), 1)
     kept = [r for v in res.values() for r in v["kept"]]
     exp = [r for r in kept if r["route"] in ("math", "scan")]
-    exp_s = sum(r["expensive_ms"] for r in exp) / 1000
-    rows["ours (whole stage)"].update(expensive_pages=len(exp),
-                                      expensive_pages_per_s=len(exp) / exp_s if exp_s else None)
-    print(f"    expensive path: {len(exp)} pages ({len(exp) / n_pages:.1%}), "
-          f"{rows['ours (whole stage)']['expensive_pages_per_s'] or 0:.2f} pages/s (wall, in the worker)")
+    exp_wall = sum(r["expensive_ms"] for r in exp) / 1000
+    whole, cheap = rows["ours (whole stage)"], rows["ours (cheap path only)"]
+    # The expensive path's CPU: the whole stage's minus the cheap path's over the same pages (the
+    # whole stage runs the cheap pass on every page, then the backends on the routed ones).
+    exp_cpu = max(whole["cpu_s"] - cheap["cpu_s"], 1e-9)
+    whole.update(expensive_pages=len(exp), expensive_share=len(exp) / n_pages,
+                 expensive_pages_per_s_wall=len(exp) / exp_wall if exp_wall else None,
+                 expensive_pages_per_cpu_s=len(exp) / exp_cpu if exp else None)
+    print(f"    expensive path: {len(exp)} of {n_pages} pages ({len(exp) / n_pages:.1%}), "
+          f"{whole['expensive_pages_per_cpu_s'] or 0:.2f} pages per CPU-s (whole minus cheap), "
+          f"{whole['expensive_pages_per_s_wall'] or 0:.2f} pages/s wall in the worker", flush=True)
 
     if not a.skip_pymupdf4llm:
         # ~100x slower than the rest: one pass, no warm-up pass (its model load is in the figure).
@@ -149,10 +174,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         record("pymupdf4llm to_markdown", texts, wall, cpu)
 
     base = rows["get_text"]
-    print("\nratios vs get_text (speed per CPU-s, similarity):")
+    print(f"\nsummary (pages per CPU-second, load average now {load_avg()}):")
+    print(f"  {'method':30s} {'pages/CPU-s':>11s} {'vs get_text':>11s} {'similarity':>10s} {'vs get_text':>11s}")
     for name, r in rows.items():
-        print(f"  {name:30s} speed x{r['pages_per_s_cpu'] / base['pages_per_s_cpu']:.3f}  "
-              f"similarity x{r['doc_similarity'] / base['doc_similarity']:.3f}")
+        print(f"  {name:30s} {r['pages_per_s_cpu']:11.2f} {r['pages_per_s_cpu'] / base['pages_per_s_cpu']:11.3f} "
+              f"{r['doc_similarity']:10.3f} {r['doc_similarity'] / base['doc_similarity']:11.3f}")
+    w = rows["ours (whole stage)"]
+    if w.get("expensive_pages_per_cpu_s"):
+        print(f"  {'ours (expensive path only)':30s} {w['expensive_pages_per_cpu_s']:11.2f} "
+              f"{w['expensive_pages_per_cpu_s'] / base['pages_per_s_cpu']:11.4f}   "
+              f"({w['expensive_pages']} pages, {w['expensive_share']:.1%} of all)")
     if "pymupdf4llm to_markdown" in rows:
         p = rows["pymupdf4llm to_markdown"]
         for name in ("ours (cheap path only)", "ours (whole stage)"):

@@ -44,11 +44,15 @@ class PdfConfig(BaseModel):
     # ~5% of archive pages to the expensive parser; these defaults give 2-8% on papers.
     math_font_share: float = Field(0.06, ge=0, le=1)
     math_char_share: float = Field(0.04, ge=0, le=1)
-    # Display-equation lines that make a page "math": sub/superscripts, fractions and operator
-    # layout of a display equation are lost by plain text extraction ("a2 + 8 = 12"), which is
-    # what the formula-aware parser is for. docling's ground truth labels a page with a single
-    # formula item as containing math, hence 1.
-    math_min_equation_lines: int = Field(1, ge=1)
+    # Display equations (rows of display-equation lines, features.equation_rows) that make a page
+    # "math". Intern-S1 sends only the pages DENSE in equations or symbols to the expensive
+    # parser (~5% of archived-library pages, ~3% of web PDFs): a prose page with one or two
+    # displayed formulas loses little in plain extraction (docling's one formula page,
+    # "a2 + 8 = 12": cheap page similarity 0.9953, pymupdf4llm 0.9957, which adds only a <sup>),
+    # while a derivation of 3+ displayed equations (sub/superscripts, fractions, operators on
+    # several lines) is what a layout/formula-aware parser is for. 1 = any display equation
+    # (session 2's rule: 22-28% of the MinerU demo papers' pages went expensive).
+    math_min_display_equations: int = Field(3, ge=1)
     # Lines whose math-font glyphs carry no usable Unicode ("Q% Z a C ðPÞ" for "Q = a C (P)", the
     # Elsevier/Advent fonts' habit): the cheap text of the formula is wrong, so one such line
     # is reason enough, as for a display equation.

@@ -10,10 +10,15 @@ from typing import Any
 from pipelines.pdf import text as T
 
 # Text extraction flags: ligatures expanded by MuPDF, whitespace kept, clipped to the page box,
-# no image payloads (images are measured separately without decoding them). Not
-# TEXT_COLLECT_VECTORS: it would give path boxes in the same pass, but MuPDF then cuts text
-# blocks at every path, which breaks paragraphs and table rows.
+# no image payloads (images are measured separately without decoding them), and the page's
+# vector paths collected in the same pass (TEXT_COLLECT_VECTORS: their boxes give the ruling
+# lines of tables and the drawn figures, which otherwise cost a second content-stream pass,
+# ``get_cdrawings``, ~as much as the text itself). MuPDF then starts a new text block (and
+# line) after every path; ``_merge_vector_splits`` joins those pieces back.
 _BLOCK_TEXT = 0
+_BLOCK_VECTOR = 3
+# MuPDF's per-character flags (``char_flags`` of a span): FZ_STEXT_FILLED | FZ_STEXT_STROKED.
+_PAINTED = 16 | 32
 # A straight rule: at most this thick (points) and at least this long (horizontal/vertical).
 RULE_MAX_THICKNESS = 2.0
 HRULE_MIN_LENGTH = 20.0
@@ -23,7 +28,8 @@ VRULE_MIN_LENGTH = 8.0
 def text_flags() -> int:
     import pymupdf
 
-    return (pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP) & ~pymupdf.TEXT_PRESERVE_LIGATURES
+    return ((pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP | pymupdf.TEXT_COLLECT_VECTORS)
+            & ~pymupdf.TEXT_PRESERVE_LIGATURES)
 
 
 @dataclass(slots=True)
@@ -87,22 +93,33 @@ class PageFeatures:
     math_char_share: float = 0.0
     symbol_latin_chars: int = 0  # Symbol-font Latin letters repaired to Greek
     equation_lines: int = 0  # lines that look like display equations (see is_equation_line), not in figures
+    # Display equations: rows of equation lines (the pieces of one formula side by side, which
+    # MuPDF may return as several lines, count once; each row of a multi-line derivation counts).
+    display_equations: int = 0
     figure_equation_lines: int = 0  # equation-like lines inside a drawn figure (labels, not counted above)
     misencoded_math_lines: int = 0  # lines with math-font glyphs that have no usable Unicode (text wrong)
     bad_chars: int = 0
     garble_score: float = 0.0
+    # Images placed on the page and the share of its area under them (union bound by page); -1
+    # when not measured (a sound text layer: no image rule of the router can apply).
     image_count: int = 0
-    image_coverage: float = 0.0  # share of the page area under images (union bound by page)
+    image_coverage: float = 0.0
     drawing_paths: int = 0
     hlines: int = 0
     vlines: int = 0
-    visible_text_ratio: float = 1.0  # share of text-layer characters that actually render
+    # Share of text-layer characters that render (filled or stroked, not fully transparent): a
+    # scan with a hidden OCR layer (render mode 3) scores ~0, a born-digital page 1. From the
+    # same text extraction (MuPDF's per-character flags), no second pass.
+    visible_text_ratio: float = 1.0
     tables: int = 0
     grid_bbox: list[float] = field(default_factory=list)  # union of the ruling lines (table search area)
     grid_crossings: int = 0  # crossings of horizontal and vertical rules (a ruled table has many)
 
     # Boxes of the equation lines (for the figure test in add_graphics_features); not serialised.
     equation_boxes: list[tuple[float, float, float, float]] = field(default_factory=list, repr=False)
+    # The page's vector paths from the text extraction: (x0, y0, x1, y1, stroked, is_rect); None
+    # when the text page did not collect them (add_graphics_features then asks get_cdrawings).
+    vectors: list[tuple[float, float, float, float, bool, bool]] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {}
@@ -112,7 +129,7 @@ class PageFeatures:
         return d
 
 
-_FEATURE_FIELDS = tuple(f.name for f in fields(PageFeatures) if f.name != "equation_boxes")
+_FEATURE_FIELDS = tuple(f.name for f in fields(PageFeatures) if f.name not in ("equation_boxes", "vectors"))
 
 
 _RELATION_RE = re.compile("[=<>≤≥≈≡∝∼≃≅→←⇒⇔∈⊂⊆]")
@@ -139,6 +156,28 @@ def is_equation_line(line: Line) -> bool:
     return prose <= EQUATION_MAX_PROSE_WORDS
 
 
+# Two equation lines are one display equation when they overlap vertically by at least this
+# share of the lower one's height and lie within ROW_MAX_GAP points of each other horizontally
+# (a formula MuPDF cut at a fraction bar or a wide space; not the next column's formula).
+ROW_MIN_OVERLAP = 0.5
+ROW_MAX_GAP = 40.0
+
+
+def equation_rows(boxes: list[tuple[float, float, float, float]]) -> int:
+    """Number of display equations among equation-line boxes (side-by-side pieces joined)."""
+    rows: list[list[float]] = []
+    for x0, y0, x1, y1 in sorted(boxes, key=lambda b: (b[1], b[0])):
+        h = max(y1 - y0, 1.0)
+        for r in rows:
+            if min(r[3], y1) - max(r[1], y0) >= ROW_MIN_OVERLAP * min(h, r[3] - r[1]) \
+                    and x0 - r[2] <= ROW_MAX_GAP and r[0] - x1 <= ROW_MAX_GAP:
+                r[0], r[1], r[2], r[3] = min(r[0], x0), min(r[1], y0), max(r[2], x1), max(r[3], y1)
+                break
+        else:
+            rows.append([x0, y0, x1, y1])
+    return len(rows)
+
+
 _SIZE_CACHE: dict[float, tuple[float, float]] = {}
 
 
@@ -153,9 +192,74 @@ def _sizes(raw: float) -> tuple[float, float]:
     return r
 
 
-def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFeatures]:
+# Joining the text pieces MuPDF splits at vector paths (TEXT_COLLECT_VECTORS): after a path, a
+# text block continues the previous one when its first line lies on the same row (within this
+# share of the line height) close to the right (a fraction bar or underline inside a line: the
+# same line when the gap is under SPLIT_SAME_LINE_GAP line heights, else a new line, as table
+# cells on one row), or starts at most SPLIT_NEXT_LINE_GAP line heights below the previous line
+# and overlaps the block horizontally (the next line of the paragraph). These are the gaps
+# MuPDF's own line and paragraph building tolerates (~a line's leading); measured against the
+# blocks of a plain text page on the benchmark's 73 pages.
+SPLIT_ROW_TOLERANCE = 0.3
+SPLIT_SAME_LINE_GAP = 1.0
+SPLIT_SAME_ROW_GAP = 3.0
+SPLIT_NEXT_LINE_GAP = 0.6
+
+
+def _merge_vector_splits(raw_blocks: list[dict[str, Any]],
+                         vectors: list[tuple[float, float, float, float, bool, bool]]) -> list[dict[str, Any]]:
+    """Text blocks of a TEXT_COLLECT_VECTORS page with the vector-caused splits joined; the
+    vector blocks go to ``vectors``."""
+    out: list[dict[str, Any]] = []
+    interrupted = False
+    tol = SPLIT_ROW_TOLERANCE
+    for b in raw_blocks:
+        kind = b.get("type", 0)
+        if kind == _BLOCK_VECTOR:
+            x0, y0, x1, y1 = b["bbox"]
+            vectors.append((x0, y0, x1, y1, bool(b.get("stroked")), bool(b.get("isrect"))))
+            interrupted = True
+            continue
+        if kind != _BLOCK_TEXT or not b["lines"]:
+            continue
+        if interrupted and out:
+            a = out[-1]
+            last = a["lines"][-1]
+            first = b["lines"][0]
+            lb, fb, ab = last["bbox"], first["bbox"], a["bbox"]
+            h = max(lb[3] - lb[1], 1.0)
+            gap = fb[0] - lb[2]
+            same_row = (abs(fb[1] - lb[1]) < tol * h and abs(fb[3] - lb[3]) < tol * h
+                        and -tol * h <= gap <= SPLIT_SAME_ROW_GAP * h)
+            below = (-tol * h <= fb[1] - lb[3] <= SPLIT_NEXT_LINE_GAP * h
+                     and min(ab[2], fb[2]) > max(ab[0], fb[0]))
+            if same_row or below:
+                lines = b["lines"]
+                if same_row and gap <= SPLIT_SAME_LINE_GAP * h and last.get("dir") == first.get("dir"):
+                    spans = list(last["spans"])
+                    if spans and gap > 0.15 * h and not spans[-1]["text"].endswith(" ") \
+                            and not first["spans"][0]["text"].startswith(" "):
+                        spans.append({**spans[-1], "text": " "})  # the space MuPDF would insert
+                    last["spans"] = spans + first["spans"]
+                    last["bbox"] = (min(lb[0], fb[0]), min(lb[1], fb[1]), max(lb[2], fb[2]), max(lb[3], fb[3]))
+                    lines = lines[1:]
+                a["lines"].extend(lines)
+                bb = b["bbox"]
+                a["bbox"] = (min(ab[0], bb[0]), min(ab[1], bb[1]), max(ab[2], bb[2]), max(ab[3], bb[3]))
+                interrupted = False
+                continue
+        out.append(b)
+        interrupted = False
+    return out
+
+
+def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = True
+                   ) -> tuple[list[Block], PageFeatures]:
     """Text blocks of the page (Symbol-font Latin repaired to Greek) and the text features, from
-    one ``dict`` extraction (pass the page's ``textpage`` to reuse it, e.g. for table words).
+    one ``dict`` extraction (pass the page's ``textpage`` to reuse it, e.g. for table words),
+    and the page's vector paths from the same pass (``collects_vectors``: the text page was made
+    with ``text_flags()``, which collect them; else ``add_graphics_features`` asks
+    ``get_cdrawings``).
 
     This loop runs over every span of every page, so it is written for speed: fonts and sizes
     are looked up in caches, and spans are folded into their line at once."""
@@ -163,12 +267,18 @@ def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFe
     d = page.get_text("dict", flags=text_flags(), textpage=textpage)
     blocks: list[Block] = []
     fonts: set[str] = set()
-    total = math_font = sym = 0
+    total = math_font = sym = invisible = 0
     all_text: list[str] = []
     hist: dict[float, int] = {}  # characters per font size (0.5 pt bins)
     fcache_get = _FONT_CACHE.get
     scache_get = _SIZE_CACHE.get
-    for b in d["blocks"]:
+    vectors: list[tuple[float, float, float, float, bool, bool]] = []
+    raw_blocks = d["blocks"]
+    if any(b.get("type") == _BLOCK_VECTOR for b in raw_blocks):
+        raw_blocks = _merge_vector_splits(raw_blocks, vectors)
+    if collects_vectors:  # else add_graphics_features runs its own drawing pass
+        feats.vectors = vectors
+    for b in raw_blocks:
         if b.get("type", 0) != _BLOCK_TEXT:
             continue
         lines = []
@@ -179,11 +289,20 @@ def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFe
                 t = s["text"]
                 if not t:
                     continue
+                if t == " ":  # MuPDF's word spaces come as one-space spans: ~half of all spans
+                    s2 = (scache_get(s["size"]) or _sizes(s["size"]))[1]
+                    hist[s2] = hist.get(s2, 0) + 1
+                    parts.append(t)
+                    continue
                 font, flags = s["font"], s["flags"]
                 fi = fcache_get((font, flags & 24)) or font_info(font, flags)
                 fonts.add(font)
                 n = len(t) - t.count(" ")
                 total += n
+                # Text that is neither filled nor stroked (render mode 3/7, the way OCR tools hide
+                # their layer behind a page image) or fully transparent does not render.
+                if not s.get("char_flags", _PAINTED) & _PAINTED or not s.get("alpha", 255):
+                    invisible += n
                 if fi.math:
                     mfont = True
                     math_font += n
@@ -217,7 +336,8 @@ def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFe
             blocks.append(Block(lines, b["bbox"], "\n".join([ln.text for ln in lines])))
     text = "\n".join(all_text)
     math_chars = T.math_char_count(text)
-    feats.text_chars = T.visible_chars(text)
+    feats.text_chars, feats.bad_chars, feats.garble_score = T.text_scores(text)
+    feats.visible_text_ratio = 1.0 - invisible / total if total else 1.0
     feats.text_blocks = len(blocks)
     feats.fonts = sorted(fonts)
     feats.body_size = max(hist.items(), key=lambda kv: kv[1])[0] if hist else 10.0
@@ -226,8 +346,7 @@ def extract_blocks(page: Any, textpage: Any = None) -> tuple[list[Block], PageFe
     feats.math_chars = math_chars
     feats.math_char_share = math_chars / feats.text_chars if feats.text_chars else 0.0
     feats.symbol_latin_chars = sym
-    feats.bad_chars = T.bad_char_count(text)
-    feats.garble_score = T.garble_score(text)
+    feats.display_equations = equation_rows(feats.equation_boxes)
     return blocks, feats
 
 
@@ -249,16 +368,25 @@ class Rules:
             return False
         return True
 
+    def add_frame(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        """A stroked rectangle (a cell border, a frame): its four edges are rules."""
+        for box in ((x0, y0, x1, y0), (x0, y1, x1, y1), (x0, y0, x0, y1), (x1, y0, x1, y1)):
+            self.add_box(*box)
+
 
 _MAX_CROSSING_PAIRS = 250_000
 
 
-def add_graphics_features(page: Any, feats: PageFeatures, *, visibility_min_coverage: float) -> Rules:
-    """Images, vector rules and, on pages whose images cover at least ``visibility_min_coverage``,
-    text visibility (texttrace costs ~as much as the text itself). Returns the horizontal and
+def add_graphics_features(page: Any, feats: PageFeatures, *, measure_images: bool = True) -> Rules:
+    """Images and vector rules. Image boxes cost a second pass over the page's content stream
+    (~as much as the text itself on pages with pictures), so with ``measure_images=False`` (the
+    router's image rules cannot fire on this page, see ``router.needs_image_coverage``) they
+    are not measured and ``image_count``/``image_coverage`` stay -1. Returns the horizontal and
     vertical rules (the table extractor's input)."""
     area = max(1.0, feats.width * feats.height)
-    if page.get_images(full=False):  # cheap xref listing first: most pages have no images
+    if not measure_images:
+        feats.image_count, feats.image_coverage = -1, -1.0
+    elif page.get_images(full=False):  # cheap xref listing first: most pages have no images
         # Image boxes from the bbox device (one content-stream pass, no text page; get_image_info
         # builds a whole text page with image blocks, ~3x the cost).
         x0, y0, x1, y1 = page.rect
@@ -271,21 +399,36 @@ def add_graphics_features(page: Any, feats: PageFeatures, *, visibility_min_cove
                     cover += w * h
         feats.image_count = count
         feats.image_coverage = min(1.0, cover / area)
-    paths = page.get_cdrawings()
-    feats.drawing_paths = len(paths)
-    if feats.equation_boxes and paths:
-        _drop_figure_equations(paths, feats)
     rules = Rules()
-    for p in paths:
-        for it in p.get("items", ()):
-            op = it[0]
-            if op == "l":
-                (x0, y0), (x1, y1) = it[1], it[2]
-            elif op == "re":
-                x0, y0, x1, y1 = it[1][0], it[1][1], it[1][2], it[1][3]
-            else:
-                continue
-            rules.add_box(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+    vecs = feats.vectors
+    if vecs is None or any(not is_rect and x1 - x0 > RULE_MAX_THICKNESS and y1 - y0 > RULE_MAX_THICKNESS
+                           for x0, y0, x1, y1, _, is_rect in vecs):
+        # No vectors from the text page, or a path that is neither a rule nor a rectangle (a
+        # polygon, a grid drawn as one path, a curve): its box hides its segments, which can be
+        # table rules (cell shading drawn as polygons), so one drawing pass gives the segments.
+        paths = page.get_cdrawings()
+        feats.drawing_paths = len(paths)
+        if feats.equation_boxes and paths:
+            _drop_figure_equations([tuple(p["rect"]) for p in paths], feats)
+        for p in paths:
+            for it in p.get("items", ()):
+                op = it[0]
+                if op == "l":
+                    (x0, y0), (x1, y1) = it[1], it[2]
+                elif op == "re":
+                    x0, y0, x1, y1 = it[1][0], it[1][1], it[1][2], it[1][3]
+                else:
+                    continue
+                box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+                if not rules.add_box(*box) and op == "re" and "s" in (p.get("type") or ""):
+                    rules.add_frame(*box)
+    else:
+        feats.drawing_paths = len(vecs)
+        if feats.equation_boxes and vecs:
+            _drop_figure_equations([v[:4] for v in vecs], feats)
+        for x0, y0, x1, y1, stroked, is_rect in vecs:
+            if not rules.add_box(x0, y0, x1, y1) and stroked and is_rect:
+                rules.add_frame(x0, y0, x1, y1)
     hs, vs = rules.h, rules.v
     h, v = len(hs), len(vs)
     if h * v > _MAX_CROSSING_PAIRS:  # a hatched drawing: do not spend quadratic time on it
@@ -299,8 +442,6 @@ def add_graphics_features(page: Any, feats: PageFeatures, *, visibility_min_cove
         ys = [a[2] for a in hs] + [y for a in vs for y in a[:2]]
         feats.grid_bbox = [round(min(xs), 1), round(min(ys), 1), round(max(xs), 1), round(max(ys), 1)]
     feats.hlines, feats.vlines = h, v
-    if feats.text_chars and feats.image_count and feats.image_coverage >= visibility_min_coverage:
-        feats.visible_text_ratio = visible_text_ratio(page, feats)
     return rules
 
 
@@ -312,11 +453,10 @@ FIGURE_MIN_SIDE = 40.0
 FIGURE_MAX_PAGE_SHARE = 0.5
 
 
-def _drop_figure_equations(paths: list[dict[str, Any]], feats: PageFeatures) -> None:
+def _drop_figure_equations(rects: list[tuple[float, float, float, float]], feats: PageFeatures) -> None:
     page_area = max(1.0, feats.width * feats.height)
     figs = []
-    for p in paths:
-        x0, y0, x1, y1 = p["rect"]
+    for x0, y0, x1, y1 in rects:
         w, h = x1 - x0, y1 - y0
         if w >= FIGURE_MIN_SIDE and h >= FIGURE_MIN_SIDE and w * h <= FIGURE_MAX_PAGE_SHARE * page_area:
             figs.append((x0 - 1, y0 - 1, x1 + 1, y1 + 1))
@@ -326,17 +466,7 @@ def _drop_figure_equations(paths: list[dict[str, Any]], feats: PageFeatures) -> 
                  if any(f[0] <= b[0] and f[1] <= b[1] and b[2] <= f[2] and b[3] <= f[3] for f in figs))
     feats.figure_equation_lines = inside
     feats.equation_lines -= inside
-
-
-def visible_text_ratio(page: Any, feats: PageFeatures) -> float:
-    """Share of text-layer characters that render: not invisible (PDF text render mode 3, the
-    way OCR tools hide their layer behind a page image) and not fully transparent. A scan with
-    a hidden OCR layer scores ~0; a born-digital page scores 1."""
-    trace = page.get_texttrace()
-    total = visible = 0
-    for sp in trace:
-        n = len(sp["chars"])
-        total += n
-        if sp.get("type") != 3 and sp.get("opacity", 1.0) > 0:
-            visible += n
-    return visible / total if total else 1.0
+    if inside:
+        feats.display_equations = equation_rows(
+            [b for b in feats.equation_boxes
+             if not any(f[0] <= b[0] and f[1] <= b[1] and b[2] <= f[2] and b[3] <= f[3] for f in figs)])

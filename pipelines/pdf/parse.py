@@ -19,7 +19,7 @@ from pipelines.pdf.backends import BACKENDS, select_backend
 from pipelines.pdf.clean import clean_markdown, margin_keys, running_keys, strip_margin_lines
 from pipelines.pdf.config import PdfConfig
 from pipelines.pdf.isolate import BackendError, IsolatedWorker, PageTimeout, WorkerCrashed
-from pipelines.pdf.router import route_page
+from pipelines.pdf.router import needs_image_coverage, route_page
 from pipelines.pdf.text import garble_score
 
 SOURCE = "pdf"
@@ -130,8 +130,7 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
             page, tp, blocks, feats = extracted.pop(pno)
             t0 = time.perf_counter()
             try:
-                rules = add_graphics_features(page, feats, visibility_min_coverage=min(
-                    cfg.ocr_layer_min_image_coverage, cfg.scan_min_image_coverage))
+                rules = add_graphics_features(page, feats, measure_images=needs_image_coverage(feats, cfg))
                 route = route_page(feats, cfg)
                 running = running_keys(pno, keys, cfg.header_window, cfg.header_min_repeat)
                 md = "" if route.label == "empty" else page_markdown(

@@ -8,8 +8,10 @@ Rules, first match wins (thresholds are PdfConfig fields):
              or a text-less page drawn with >= outline_text_min_paths vector paths (text as outlines);
 3. ``empty`` no usable text layer and nothing to OCR;
 4. ``garbled`` garble score >= garbled_score (unmapped glyphs, mojibake, junk tokens): quarantined;
-5. ``math``  >= math_min_equation_lines display-equation lines (math font or math code points,
-             a relation sign, almost no prose words; labels inside drawn figures do not count),
+5. ``math``  DENSE math only (Intern-S1: the expensive parser for pages dense in equations or
+             symbols): >= math_min_display_equations display equations (rows of lines in a math
+             font or with math code points, a relation sign, almost no prose words; labels
+             inside drawn figures do not count; a page with one or two formulas stays cheap),
              or (with math_misencoded_expensive) >= math_min_misencoded_lines lines whose
              math-font glyphs have no usable Unicode (the text layer garbles the formula: only a
              glyph-reading parser such as marker or a VLM gets it right; pymupdf4llm reads the
@@ -42,6 +44,15 @@ class Route:
         return self.label in EXPENSIVE_ROUTES
 
 
+def needs_image_coverage(f: PageFeatures, cfg: PdfConfig) -> bool:
+    """Whether rules 1-3 could depend on the page's image coverage: only when the text layer is
+    missing, mostly invisible or noisy. Measuring images costs a second pass over the content
+    stream, so born-digital pages with a sound text layer skip it (the features then say -1)."""
+    return (int(f.text_chars * f.visible_text_ratio) < cfg.min_text_chars
+            or (f.text_chars > 0 and (f.visible_text_ratio <= cfg.ocr_layer_max_visible_ratio
+                                      or f.garble_score >= cfg.ocr_layer_max_garble)))
+
+
 def route_page(f: PageFeatures, cfg: PdfConfig) -> Route:
     visible_chars = int(f.text_chars * f.visible_text_ratio)
     if f.image_coverage >= cfg.ocr_layer_min_image_coverage and f.text_chars:
@@ -62,8 +73,8 @@ def route_page(f: PageFeatures, cfg: PdfConfig) -> Route:
     if f.garble_score >= cfg.garbled_score:
         return Route("garbled", f"garble score {f.garble_score:.2f} >= {cfg.garbled_score} "
                                 f"({f.bad_chars} unmapped/odd chars)")
-    if f.equation_lines >= cfg.math_min_equation_lines:
-        return Route("math", f"{f.equation_lines} display equation line(s)")
+    if f.display_equations >= cfg.math_min_display_equations:
+        return Route("math", f"{f.display_equations} display equations ({f.equation_lines} lines)")
     if cfg.math_misencoded_expensive and f.misencoded_math_lines >= cfg.math_min_misencoded_lines:
         return Route("math", f"{f.misencoded_math_lines} line(s) of math glyphs without Unicode mapping")
     if f.math_font_chars + f.math_chars >= cfg.math_min_chars:

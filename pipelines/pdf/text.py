@@ -96,6 +96,7 @@ _TOKEN_RE = re.compile(r"[^\s|]+")
 # lowercase word ("l1l", "rn0del", "d0ne"); chemical formulas and indices (H2O, CO2, x1) are not junk.
 _NO_VOWEL_RE = re.compile(r"^[^A-Za-z]*[B-DF-HJ-NP-TV-XZb-df-hj-np-tv-xz]{5,}[^A-Za-z]*$")
 _MIXED_RE = re.compile(r"[a-z][01][a-z]")
+_CONSONANT_RUN_RE = re.compile(r"[B-DF-HJ-NP-TV-XZb-df-hj-np-tv-xz]{5}")
 # The same rules as whole-text scans (one C-level pass each instead of a Python loop over
 # tokens): tokens holding a Latin letter, and tokens matching _NO_VOWEL_RE or _MIXED_RE.
 _LATIN_TOKEN_RE = re.compile(r"[^\s|]*[A-Za-z][^\s|]*")
@@ -108,11 +109,17 @@ def junk_token_share(text: str) -> float:
     """Share of Latin-letter tokens that no language writes: no vowel in 5+ letters ("rnnst"), or
     a 0/1 digit inside a lowercase word ("l1l", "rn0del").
     Noisy OCR layers and wrong font encodings produce these; real prose stays under ~5%.
-    Markdown table pipes separate cells, they are not part of words."""
-    n = len(_LATIN_TOKEN_RE.findall(text))
-    if n < 20:
+    Markdown table pipes separate cells, they are not part of words.
+
+    Runs on every page: the token scans (the costly part) run only when a cheap search finds a
+    run of 5 consonants or a 0/1 between lowercase letters, without which no token is junk."""
+    if not (_CONSONANT_RUN_RE.search(text) or _MIXED_RE.search(text)):
         return 0.0
-    return len(_JUNK_TOKEN_RE.findall(text)) / n
+    junk = len(_JUNK_TOKEN_RE.findall(text))
+    if not junk:
+        return 0.0
+    n = len(_LATIN_TOKEN_RE.findall(text))
+    return junk / n if n >= 20 else 0.0
 
 
 # Weight of the junk-token share in the garbled score: a junk token is weaker evidence than an
@@ -120,45 +127,60 @@ def junk_token_share(text: str) -> float:
 JUNK_TOKEN_WEIGHT = 0.5
 
 
-_SPACE_RE = re.compile(r"\s+")
-
-
 def visible_chars(text: str) -> int:
-    return len(text) - len("".join(_SPACE_RE.findall(text)))
+    """Characters other than whitespace (str.split's notion of whitespace, done in C)."""
+    return len("".join(text.split()))
+
+
+def text_scores(text: str) -> tuple[int, int, float]:
+    """(visible characters, bad characters, garble score) of one text, each computed once."""
+    visible = visible_chars(text)
+    if visible == 0:
+        return 0, 0, 0.0
+    bad = bad_char_count(text)
+    return visible, bad, min(1.0, bad / visible + JUNK_TOKEN_WEIGHT * junk_token_share(text))
 
 
 def garble_score(text: str) -> float:
     """0 = clean text, 1 = nothing readable. Share of bad characters plus weighted junk tokens."""
-    visible = visible_chars(text)
-    if visible == 0:
-        return 0.0
-    return min(1.0, bad_char_count(text) / visible + JUNK_TOKEN_WEIGHT * junk_token_share(text))
+    return text_scores(text)[2]
 
 
 def fix_ligatures(text: str) -> str:
     return _LIG_RE.sub(lambda m: LIGATURES[m.group(0)], text)
 
 
-_HYPHEN_END_RE = re.compile(r"(\w)[-\u00ad\u2010]$")
+_HYPHENS = "-\u00ad\u2010"
 
 
 def join_lines(lines: list[str]) -> str:
-    """Join the lines of one paragraph, undoing end-of-line hyphenation ("exam-" + "ple")."""
-    out = ""
+    """Join the lines of one paragraph, undoing end-of-line hyphenation ("exam-" + "ple"): a
+    soft/hard hyphen after a letter or digit at a line end, before a lowercase word.
+    Linear in the paragraph's length (pieces joined once, only the tail looked at)."""
+    parts: list[str] = []
+    tail = ""  # the last two characters joined so far
     for ln in lines:
         ln = ln.strip()
         if not ln:
             continue
-        if not out:
-            out = ln
-        elif _HYPHEN_END_RE.search(out) and ln[:1].islower():
-            out = out[:-1] + ln  # soft/hard hyphen at a line end before a lowercase word
+        if not parts:
+            parts.append(ln)
+            tail = ln[-2:]
+        elif len(tail) == 2 and tail[1] in _HYPHENS and (tail[0].isalnum() or tail[0] == "_") \
+                and ln[:1].islower():
+            parts[-1] = parts[-1][:-1]
+            parts.append(ln)
+            tail = (tail[0] + ln)[-2:]
         else:
-            out = out + " " + ln
-    return out.replace("\u00ad", "")
+            parts.append(" ")
+            parts.append(ln)
+            tail = (" " + ln)[-2:]
+    out = "".join(parts)
+    return out.replace("\u00ad", "") if "\u00ad" in out else out
 
 
 def normalize_text(text: str) -> str:
     """Unicode NFC, ligatures expanded, odd spaces made plain."""
-    text = fix_ligatures(unicodedata.normalize("NFC", text))
+    if not text.isascii():
+        text = fix_ligatures(unicodedata.normalize("NFC", text))
     return text.replace("\u00a0", " ").replace("\u2009", " ").replace("\u200b", "")

@@ -75,7 +75,11 @@ def test_equation_labels_inside_figures_do_not_make_a_math_page(tmp_path: Path) 
     page.insert_text((80, 560), "q = y", fontname="cmmi", fontsize=10)  # a display equation
     path = tmp_path / "fig.pdf"
     path.write_bytes(pdfgen.to_bytes(doc))
-    cfg = PdfConfig().model_dump_json()
+    cfg = PdfConfig(math_min_display_equations=1).model_dump_json()  # any display equation is math
     (p,) = cheap_pass(str(path), 0, 1, cfg)["pages"]
     assert p["features"]["figure_equation_lines"] == 1 and p["features"]["equation_lines"] == 1
+    assert p["features"]["display_equations"] == 1
     assert p["route"] == "math"
+    # with the default density rule one display equation on a prose page stays cheap
+    (p,) = cheap_pass(str(path), 0, 1, PdfConfig().model_dump_json())["pages"]
+    assert p["route"] == "text"
