@@ -51,7 +51,8 @@ class PdfConfig(BaseModel):
     # "a2 + 8 = 12": cheap page similarity 0.9953, pymupdf4llm 0.9957, which adds only a <sup>),
     # while a derivation of 3+ displayed equations (sub/superscripts, fractions, operators on
     # several lines) is what a layout/formula-aware parser is for. 1 = any display equation
-    # (session 2's rule: 22-28% of the MinerU demo papers' pages went expensive).
+    # (session 2's rule: 28% of the MinerU demo papers' pages and 12% of all born-digital pages
+    # of the benchmark went expensive; 3 gives 14% and 5.5%, bench/pdf_eval.py's threshold sweep).
     math_min_display_equations: int = Field(3, ge=1)
     # Lines whose math-font glyphs carry no usable Unicode ("Q% Z a C ðPÞ" for "Q = a C (P)", the
     # Elsevier/Advent fonts' habit): the cheap text of the formula is wrong, so one such line

@@ -7,8 +7,11 @@ the CLI call it directly. Nothing here raises for bad input: it quarantines with
 
 from __future__ import annotations
 
+import gc
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -76,6 +79,20 @@ class SegmentResult:
 # stage 1: cheap pass (runs in an isolated worker so that a hanging page cannot stick the task)
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: a page's ``dict`` makes ~10^4 short-lived, acyclic
+    objects (freed by reference counting) that set off generation-0 collections finding nothing,
+    ~10% of the cheap path's time. Restored (and anything cyclic collected later) on exit."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, Any]:
     """Features, route and cheap markdown of pages [start, end) of the PDF at ``pdf_file``.
 
@@ -94,7 +111,7 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
         doc = pymupdf.open(pdf_file, filetype="pdf")
     except Exception as e:
         return {"error": f"pdf_open_failed: {type(e).__name__}: {e}"}
-    with doc:
+    with doc, _gc_paused():
         if doc.needs_pass and not doc.authenticate(""):
             return {"error": "pdf_encrypted: password required"}
         n = doc.page_count
