@@ -5,11 +5,15 @@
 Input: ``web/trafilatura_eval`` (990 real pages; ``evaldata.json`` lists per page text segments that
 must appear and boilerplate that must not). Scoring as trafilatura's own evaluation: a "with"
 segment found is a true positive, missed a false negative; a "without" segment found is a false
-positive. Prints precision / recall / F1 and pages/s for ours (resiliparse backend, markdown,
-tail cut and trafilatura fallback on near-empty output), ours with the trafilatura backend, and
-trafilatura.extract() with its defaults, and the ratios; on all pages and on two halves split by a
-hash of the file name: half A was used to choose ExtractConfig's tail_cut_after and
-fallback_min_chars, half B was held out.
+positive. Prints precision / recall / F1 and pages/s for ours (resiliparse backend, markdown, DOM pruning,
+article container, tail cut, edge trim, and the router that sends short outputs to trafilatura),
+optionally ours with the trafilatura backend, and trafilatura.extract() with its defaults, and the
+ratios; on all pages and on two halves split by a hash of the file name: half A was used to choose
+ExtractConfig's thresholds, half B was held out. Also prints the routed share and what the routed
+pages cost.
+
+``--sweep`` (tuning, half A): runs ours with the router off and trafilatura on every page once, then
+prints F1 on half A (and B, for reference) for each router threshold ``fallback_min_chars``.
 """
 
 from __future__ import annotations
@@ -57,8 +61,8 @@ def score(outputs: list[str], docs: list[tuple[bytes, dict]]) -> tuple[float, fl
     return p, r, 2 * p * r / (p + r) if p + r else 0.0
 
 
-def _ours(cfg: ExtractConfig) -> Callable[[bytes], str]:
-    c = StageCounters()
+def _ours(cfg: ExtractConfig, c: StageCounters | None = None) -> Callable[[bytes], str]:
+    c = c if c is not None else StageCounters()
 
     def fn(html: bytes) -> str:
         try:
@@ -69,22 +73,68 @@ def _ours(cfg: ExtractConfig) -> Callable[[bytes], str]:
     return fn
 
 
+def per_page(outputs: list[str], docs: list[tuple[bytes, dict]]) -> list[tuple[int, int, int]]:
+    """(tp, fn, fp) per page."""
+    rows = []
+    for out, (_, v) in zip(outputs, docs, strict=True):
+        tp = sum(seg in out for seg in v["with"])
+        rows.append((tp, len(v["with"]) - tp, sum(seg in out for seg in v["without"])))
+    return rows
+
+
+def f1_of(rows: list[tuple[int, int, int]]) -> float:
+    tp, fn, fp = (sum(r[k] for r in rows) for k in range(3))
+    p, r = tp / max(1, tp + fp), tp / max(1, tp + fn)
+    return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def sweep(docs: list[tuple[bytes, dict]]) -> None:
+    """Router threshold on half A: ours without the router, trafilatura on every page, combined."""
+    from pipelines.web.extract import _trafilatura_route
+
+    base = _ours(ExtractConfig(fallback_min_chars=0))
+    res = run_interleaved(docs, {"ours": base,
+                                 "traf": lambda h: _trafilatura_route(_decoded(h), False),
+                                 "traf fast": lambda h: _trafilatura_route(_decoded(h), True)})
+    ours = res["ours"][0]
+    halves = {h: [i for i, (_, v) in enumerate(docs) if half_of(v) == h] for h in "AB"}
+    print(f"{'router':18s} {'thr':>6s} {'routed':>7s} {'F1 A':>7s} {'F1 B':>7s} {'F1 all':>7s}")
+    for mode in ("traf", "traf fast"):
+        alt = res[mode][0]
+        for thr in (0, 200, 400, 600, 800, 1000, 1200, 1500, 2000, 3000):
+            outs = [a if len(o) < thr and a.strip() else o for o, a in zip(ours, alt, strict=True)]
+            rows = per_page(outs, docs)
+            routed = sum(len(o) < thr for o in ours) / len(docs)
+            print(f"{mode:18s} {thr:6d} {routed:7.3f} {f1_of([rows[i] for i in halves['A']]):7.4f} "
+                  f"{f1_of([rows[i] for i in halves['B']]):7.4f} {f1_of(rows):7.4f}")
+
+
+def _decoded(html: bytes) -> str:
+    from pipelines.web.extract import _math_to_tex, decode_html
+
+    return _math_to_tex(decode_html(html, "text/html", StageCounters())[0])
+
+
 def _trafilatura(html: bytes) -> str:
     import trafilatura
 
     return trafilatura.extract(html) or ""  # its defaults, bytes in (it decodes)
 
 
-def run_interleaved(docs: list[tuple[bytes, dict]], fns: dict[str, Callable[[bytes], str]]
-                    ) -> dict[str, tuple[list[str], float]]:
-    """Run every extractor on each page in turn, timing each: load on a shared machine hits all alike."""
+def run_interleaved(docs: list[tuple[bytes, dict]], fns: dict[str, Callable[[bytes], str]],
+                    page_secs: dict[str, list[float]] | None = None) -> dict[str, tuple[list[str], float]]:
+    """Run every extractor on each page in turn, timing each: load on a shared machine hits all alike.
+    ``page_secs``, when given, receives the seconds of every page per extractor."""
     outs: dict[str, list[str]] = {k: [] for k in fns}
     secs = dict.fromkeys(fns, 0.0)
     for html, _ in docs:
         for k, fn in fns.items():
             t0 = time.perf_counter()
             outs[k].append(fn(html))
-            secs[k] += time.perf_counter() - t0
+            dt = time.perf_counter() - t0
+            secs[k] += dt
+            if page_secs is not None:
+                page_secs.setdefault(k, []).append(dt)
     return {k: (outs[k], secs[k]) for k in fns}
 
 
@@ -93,12 +143,28 @@ def main() -> None:
     ap.add_argument("--data", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--trafilatura-backend", action="store_true", help="also score our trafilatura backend")
+    ap.add_argument("--sweep", action="store_true", help="tune the router threshold (half A) and exit")
     a = ap.parse_args()
     docs = load(Path(a.data) / "web" / "trafilatura_eval", a.limit)
-    fns = {"ours (resiliparse + markdown)": _ours(ExtractConfig()), "trafilatura 2.3 default": _trafilatura}
+    if a.sweep:
+        sweep(docs)
+        return
+    counters = StageCounters()
+    cfg = ExtractConfig()
+    ours_fn = _ours(cfg, counters)
+    routed_flags: list[bool] = []
+
+    def ours(html: bytes) -> str:
+        before = counters.metrics.get("extract_fallback_trafilatura", 0)
+        out = ours_fn(html)
+        routed_flags.append(counters.metrics.get("extract_fallback_trafilatura", 0) > before)
+        return out
+
+    fns = {"ours (resiliparse + markdown)": ours, "trafilatura 2.3 default": _trafilatura}
     if a.trafilatura_backend:
         fns["ours (trafilatura backend)"] = _ours(ExtractConfig(backend="trafilatura"))
-    res = run_interleaved(docs, fns)
+    page_secs: dict[str, list[float]] = {}
+    res = run_interleaved(docs, fns, page_secs)
     rows = {k: (*score(outs, docs), len(docs) / dt) for k, (outs, dt) in res.items()}
     print(f"{len(docs)} pages of trafilatura_eval, single process, extractors interleaved page by page\n")
     print(f"{'extractor':32s} {'P':>6s} {'R':>6s} {'F1':>6s} {'pages/s':>8s}")
@@ -113,6 +179,15 @@ def main() -> None:
             print(f"{k:32s} {p:6.3f} {r:6.3f} {f:6.3f}")
     o, t = rows["ours (resiliparse + markdown)"], rows["trafilatura 2.3 default"]
     print(f"\nratio ours/trafilatura: F1 {o[2] / t[2]:.3f}x, speed {o[3] / t[3]:.1f}x")
+    routed = sum(routed_flags)
+    ps = page_secs["ours (resiliparse + markdown)"]
+    t_routed = sum(t for t, f in zip(ps, routed_flags, strict=True) if f)
+    t_rest = sum(ps) - t_routed
+    print(f"routed to trafilatura: {routed}/{len(docs)} pages ({routed / len(docs):.1%}; output < "
+          f"{cfg.fallback_min_chars} chars), its text used on {counters.metrics.get('extract_fallback_used', 0)}")
+    print(f"ours per page: {1000 * t_rest / max(1, len(docs) - routed):.1f} ms not routed, "
+          f"{1000 * t_routed / max(1, routed):.1f} ms routed; routed pages take {t_routed / sum(ps):.0%} of our time")
+    print("repairs:", {k: v for k, v in sorted(counters.metrics.items()) if k.startswith("extract_")})
 
 
 if __name__ == "__main__":

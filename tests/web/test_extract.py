@@ -1,0 +1,75 @@
+"""Extraction repairs: DOM pruning, article container, edge trim and the trafilatura router."""
+
+from __future__ import annotations
+
+from pipelines.counters import StageCounters
+from pipelines.web.config import ExtractConfig
+from pipelines.web.extract import extract_html, trim_edges
+
+PARA = ("The heat equation describes how temperature diffuses through a solid body over time, and its "
+        "solutions smooth out any initial irregularities as the system approaches equilibrium. ")
+NO_ROUTE = ExtractConfig(fallback_min_chars=0)
+
+
+def _page(body: str) -> bytes:
+    return f"<!DOCTYPE html><html lang='en'><head><title>T</title></head><body>{body}</body></html>".encode()
+
+
+def test_trim_edges_drops_short_edge_lines_and_keeps_structure() -> None:
+    text = "\n".join(["Home > Science > Physics", "By Jane Doe | 3 May 2021", "## Diffusion", PARA, PARA,
+                      "| t | T |", "Share on Twitter", "Imprint"])
+    out, trimmed = trim_edges(text, 60)
+    assert trimmed
+    assert out.split("\n")[0] == "## Diffusion"  # the heading right before the first paragraph stays
+    assert "Home > Science" not in out and "By Jane Doe" not in out
+    assert out.endswith("| t | T |")  # a table row is an anchor; the short lines after it go
+    code = PARA + "\n```\nx = 1\n```"
+    assert trim_edges(code, 60) == (code, False)
+    assert trim_edges("short\nlines only", 60) == ("short\nlines only", False)  # no anchor: untouched
+    assert trim_edges(text, 0) == (text, False)  # 0 disables
+
+
+def test_figures_footers_and_forms_are_pruned() -> None:
+    body = (f"<article><h1>Diffusion</h1><p>{PARA * 3}</p>"
+            "<figure><img src='a.png' alt=''><figcaption>Figure 1: credit Getty Images</figcaption></figure>"
+            f"<p>{PARA * 2}</p><form><label>Subscribe to our newsletter now and never miss a story</label>"
+            "</form></article><footer><p>Copyright 2025 Example Media GmbH, all rights reserved worldwide.</p>"
+            "</footer>")
+    c = StageCounters()
+    text = extract_html(_page(body), "text/html", NO_ROUTE, c).text
+    assert "heat equation" in text
+    assert "Getty" not in text and "newsletter" not in text and "Copyright" not in text
+    kept = extract_html(_page(body), "text/html", ExtractConfig(fallback_min_chars=0, prune_selectors=""),
+                        StageCounters()).text
+    assert "Getty" in kept  # the selector list is what removed it
+
+
+def test_article_container_wins_over_teasers_around_it() -> None:
+    teaser = "".join(f"<div class='teaser'><h3>Other story {i}</h3><p>{PARA}</p></div>" for i in range(4))
+    body = (f"<div class='layout'>{teaser}<div class='entry-content'><p>Main article opens here. {PARA * 2}</p>"
+            f"<p>{PARA * 2}</p></div>{teaser}</div>")
+    c = StageCounters()
+    text = extract_html(_page(body), "text/html", NO_ROUTE, c).text
+    assert text.startswith("Main article opens here.")
+    assert "Other story" not in text and c.metrics["extract_container"] == 1
+    # a marker on a small box (under container_min_share of the main text) is ignored
+    small = (f"<article><p>{PARA * 6}</p><div class='story-body'>Tiny box with a bit of text in it.</div>"
+             "</article>")
+    c2 = StageCounters()
+    extract_html(_page(small), "text/html", NO_ROUTE, c2)
+    assert "extract_container" not in c2.metrics
+
+
+def test_router_sends_short_plain_pages_to_trafilatura_but_not_code_or_math() -> None:
+    short = _page(f"<article><p>{PARA}</p></article>")  # ~190 chars: under fallback_min_chars
+    c = StageCounters()
+    out = extract_html(short, "text/html", ExtractConfig(), c)
+    assert c.metrics["extract_fallback_trafilatura"] == 1 and "heat equation" in out.text
+    code = _page(f"<article><p>{PARA}</p><pre>x = 1\ny = 2</pre></article>")
+    c2 = StageCounters()
+    out2 = extract_html(code, "text/html", ExtractConfig(), c2)
+    assert "extract_fallback_trafilatura" not in c2.metrics and "```\nx = 1\ny = 2\n```" in out2.text
+    long_page = _page(f"<article><p>{PARA * 8}</p></article>")
+    c3 = StageCounters()
+    extract_html(long_page, "text/html", ExtractConfig(), c3)
+    assert "extract_fallback_trafilatura" not in c3.metrics
