@@ -19,6 +19,14 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Article-container markers for ExtractConfig.content_selectors (CSS, lexbor via resiliparse).
+ARTICLE_CONTAINERS = (
+    '[itemprop="articleBody"], [class*="entry-content"], [class*="article-body"], [class*="articleBody"], '
+    '[class*="post-content"], [class*="article-content"], [class*="article__body"], [class*="article-text"], '
+    '[class*="post-body"], [class*="story-body"], [id*="article-body"], [class*="post-entry"], '
+    '[class*="text-content"]')
+
+
 class ExtractConfig(_Section):
     # resiliparse: ~10x trafilatura's speed (bench/web_extract.py); trafilatura: its default extraction.
     backend: Literal["resiliparse", "trafilatura"] = "resiliparse"
@@ -32,14 +40,15 @@ class ExtractConfig(_Section):
     # Resiliparse main-content options (its docs): comments and post metadata are boilerplate.
     keep_comments: bool = False
     keep_post_meta: bool = False
-    # Router: when our main text is shorter than this, trafilatura extracts the page again and its
-    # output (when it has any) replaces ours. Chosen on half A of the trafilatura eval set
-    # (bench/web_extract.py --sweep): short output is where resiliparse most often picked the wrong
-    # block; 1000 chars routes ~11% of the pages, F1 on half A 0.889 -> 0.902 (200: 0.896, 2000:
-    # 0.902 at 25% routed). 0 disables.
+    # Router: when our main text is shorter than this, trafilatura extracts the page again (its default
+    # extraction, plain-text output) and its output, when it has any, replaces ours. Chosen on half A
+    # of the trafilatura eval set (bench/web_extract.py --sweep): short output is where resiliparse
+    # most often picked the wrong block. Half A F1: 0.880 without the router; 600 chars 0.904 (8% of
+    # pages routed), 1000 chars 0.906 (12%), 2000 chars 0.908 (27%): 1000 is where the gain per routed
+    # page flattens. 0 disables.
     fallback_min_chars: int = 1000
     # trafilatura's fast mode (no readability / jusText comparison) on routed pages: cheaper, but on
-    # half A the routed pages then gain less (F1 0.898 vs 0.902 at 1000 chars), so off.
+    # half A the routed pages then gain less (F1 0.900 vs 0.906 at 1000 chars), so off.
     fallback_fast: bool = False
     # Cut a trailing "related / share / comments" section: a short heading-like line naming one, once
     # this share of the text is behind it (trafilatura and jusText drop such blocks by the same cue
@@ -51,20 +60,19 @@ class ExtractConfig(_Section):
     prune_selectors: str = "figure, figcaption, footer, aside, nav, form"
     # Markers of a page's article container: schema.org's ``itemprop=articleBody`` and the class names
     # of common CMS themes (WordPress ``entry-content`` / ``post-content``, ``article-body``, ...; the
-    # same vocabulary as trafilatura's BODY_XPATH). The first match in document order is used.
-    content_selectors: str = (
-        '[itemprop="articleBody"], [class*="entry-content"], [class*="article-body"], [class*="articleBody"], '
-        '[class*="post-content"], [class*="article-content"], [class*="article__body"], [class*="article-text"], '
-        '[class*="post-body"], [class*="story-body"], [id*="article-body"], [class*="post-entry"], '
-        '[class*="text-content"]')
+    # same vocabulary as trafilatura's BODY_XPATH), e.g. ARTICLE_CONTAINERS; the first match in document
+    # order is used. Off by default: on half A it lifts F1 before the router (0.866 -> 0.873) but not
+    # with it (0.906 without, 0.905 with, at the defaults here), and it costs a second extraction.
+    content_selectors: str = ""
     # The container replaces the whole page's main text only when it holds at least this share of it
-    # (a marker on a teaser or a sidebar box holds little). Half A: 0.2 F1 0.873, 0.4 0.873, 0.6 0.872.
+    # (a marker on a teaser or a sidebar box holds little). Half A, before the router: 0.2 F1 0.873,
+    # 0.4 0.873, 0.6 0.872.
     container_min_share: float = 0.2
     # Edge trim: lines shorter than this before the first / after the last paragraph-length line are
-    # dropped (table rows, code, list items and math stay). Half A, trim alone 40/60/80/100 chars: F1
-    # 0.876/0.879/0.879/0.878 (60 keeps more recall than 80); with the other repairs and the router,
-    # F1 0.893 without the trim, 0.902 with. 0 disables.
-    edge_min_line_chars: int = 60
+    # dropped (table rows, code, list items and math stay). Half A with the router at 1000 chars:
+    # 50/60/80/100 chars F1 0.903/0.904/0.906/0.907; without the trim 0.893. 80: a short sentence is
+    # still content. 0 disables.
+    edge_min_line_chars: int = 80
 
 
 class LangIdConfig(_Section):
@@ -111,11 +119,12 @@ class QualityConfig(_Section):
 
 class ClassifierConfig(_Section):
     model_path: str = Field(str(DEFAULT_MODEL), description="safetensors model from `sciforge web train-classifier`")
-    # A page is "science" when P(science) = 1 - P(other) reaches this. Declared rule: the threshold
-    # (0.05 grid) that maximises science-vs-rest F1 of the shipped model on the 20 Newsgroups TRAIN
-    # split (`bench/web_classifier.py --calibrate`; never its held-out test split): 0.4 for the model
-    # trained on the template silver seed (F1 0.430 there, 0.411 at 0.5).
-    page_threshold: float = 0.4
+    # A page is "science" when P(science) = 1 - P(other) reaches this. Declared rule (bench/web_classifier.py
+    # --calibrate, validation splits only: the real seed's "val" split and the 20 Newsgroups TRAIN split, never
+    # a test split): the 0.05-grid threshold that maximises the harmonic mean of purity and science recall after
+    # the domain step, averaged over the two sets: 0.65 for the model trained on the real-text seed (0.522;
+    # 0.60: 0.472, 0.80: 0.509).
+    page_threshold: float = 0.65
 
 
 class DomainConfig(_Section):

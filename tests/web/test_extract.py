@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pipelines.counters import StageCounters
-from pipelines.web.config import ExtractConfig
+from pipelines.web.config import ARTICLE_CONTAINERS, ExtractConfig
 from pipelines.web.extract import extract_html, trim_edges
 
 PARA = ("The heat equation describes how temperature diffuses through a solid body over time, and its "
         "solutions smooth out any initial irregularities as the system approaches equilibrium. ")
 NO_ROUTE = ExtractConfig(fallback_min_chars=0)
+CONTAINER = ExtractConfig(fallback_min_chars=0, content_selectors=ARTICLE_CONTAINERS)
 
 
 def _page(body: str) -> bytes:
@@ -49,14 +50,14 @@ def test_article_container_wins_over_teasers_around_it() -> None:
     body = (f"<div class='layout'>{teaser}<div class='entry-content'><p>Main article opens here. {PARA * 2}</p>"
             f"<p>{PARA * 2}</p></div>{teaser}</div>")
     c = StageCounters()
-    text = extract_html(_page(body), "text/html", NO_ROUTE, c).text
+    text = extract_html(_page(body), "text/html", CONTAINER, c).text
     assert text.startswith("Main article opens here.")
     assert "Other story" not in text and c.metrics["extract_container"] == 1
     # a marker on a small box (under container_min_share of the main text) is ignored
     small = (f"<article><p>{PARA * 6}</p><div class='story-body'>Tiny box with a bit of text in it.</div>"
              "</article>")
     c2 = StageCounters()
-    extract_html(_page(small), "text/html", NO_ROUTE, c2)
+    extract_html(_page(small), "text/html", CONTAINER, c2)
     assert "extract_container" not in c2.metrics
 
 
