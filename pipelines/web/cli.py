@@ -16,6 +16,7 @@ from tqdm import tqdm
 from pipelines.web.classifier import (
     LABELS,
     LEXICON_PATH,
+    REAL_SEED_PATH,
     SEED_PATH,
     HashedLinearClassifier,
     LexiconTeacher,
@@ -47,6 +48,10 @@ def _read_texts(path: Path, text_key: str) -> list[str]:
 def train_classifier(
     out: Annotated[Path, typer.Option(help="where to write the model (safetensors)")] = DEFAULT_MODEL,
     seed: Annotated[Path, typer.Option(help="gold seed set: JSONL with `text` and `label`")] = SEED_PATH,
+    real_seed: Annotated[Path, typer.Option(
+        help="real-text seed set (JSONL.gz with `text`, `label`, `split`; its `train` split is used)")] = REAL_SEED_PATH,
+    use_real_seed: Annotated[bool, typer.Option("--real-seed-on/--no-real-seed",
+                                                help="train on the real-text seed set too")] = True,
     lexicon: Annotated[Path, typer.Option(help="taxonomy lexicon (JSON)")] = LEXICON_PATH,
     unlabelled: Annotated[list[Path] | None, typer.Option(
         help="extra JSONL(.gz) text to label with the teacher (silver labels); repeatable")] = None,
@@ -66,10 +71,11 @@ def train_classifier(
         console.print("[yellow]OMP_NUM_THREADS is not 1: the model may differ from the shipped one in the last "
                       "bits (BLAS threads change the float summation order)[/yellow]")
     silver = SilverConfig(docs_per_subfield=silver_per_subfield) if silver_per_subfield > 0 else False
-    with console.status("generating the silver seed set from the lexicon"):
-        texts, labels, counts = default_training_set(seed, lexicon, silver)
-    console.print(f"seed: {len(texts)} examples from {seed.name} + {lexicon.name} (gold, lexicon documents and "
-                  f"template silver labels): " + json.dumps(counts))
+    with console.status("reading the seed sets and generating the silver set from the lexicon"):
+        texts, labels, counts = default_training_set(seed, lexicon, silver, real_seed if use_real_seed else None)
+    console.print(f"seed: {len(texts)} examples from {real_seed.name if use_real_seed else '(no real seed)'} + "
+                  f"{seed.name} + {lexicon.name} (real text, gold, lexicon documents and template silver "
+                  f"labels): " + json.dumps(counts))
     if unlabelled:
         if teacher == "llm":
             if not endpoint:
@@ -86,7 +92,8 @@ def train_classifier(
             labels += silver
             console.print(f"{p.name}: {len(extra)} silver labels " +
                           json.dumps({lab: silver.count(lab) for lab in LABELS}))
-    meta: dict[str, object] = {"seed_file": seed.name, "silver_per_subfield": silver_per_subfield}
+    meta: dict[str, object] = {"seed_file": seed.name, "silver_per_subfield": silver_per_subfield,
+                               "real_seed_file": real_seed.name if use_real_seed else ""}
     if unlabelled:
         meta.update(teacher=teacher, unlabelled=[p.name for p in unlabelled])
     with console.status(f"training on {len(texts)} documents (L-BFGS)"):
