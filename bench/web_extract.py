@@ -90,7 +90,7 @@ def f1_of(rows: list[tuple[int, int, int]]) -> float:
 
 def sweep(docs: list[tuple[bytes, dict]]) -> None:
     """Router threshold on half A: ours without the router, trafilatura on every page, combined."""
-    from pipelines.web.extract import _trafilatura_route
+    from pipelines.web.extract import _has_code_or_math, _trafilatura_route
 
     base = _ours(ExtractConfig(fallback_min_chars=0))
     res = run_interleaved(docs, {"ours": base,
@@ -102,9 +102,10 @@ def sweep(docs: list[tuple[bytes, dict]]) -> None:
     for mode in ("traf", "traf fast"):
         alt = res[mode][0]
         for thr in (0, 200, 400, 600, 800, 1000, 1200, 1500, 2000, 3000):
-            outs = [a if len(o) < thr and a.strip() else o for o, a in zip(ours, alt, strict=True)]
+            route = [len(o) < thr and not _has_code_or_math(o) for o in ours]  # as extract_html routes
+            outs = [a if r and a.strip() else o for o, a, r in zip(ours, alt, route, strict=True)]
             rows = per_page(outs, docs)
-            routed = sum(len(o) < thr for o in ours) / len(docs)
+            routed = sum(route) / len(docs)
             print(f"{mode:18s} {thr:6d} {routed:7.3f} {f1_of([rows[i] for i in halves['A']]):7.4f} "
                   f"{f1_of([rows[i] for i in halves['B']]):7.4f} {f1_of(rows):7.4f}")
 

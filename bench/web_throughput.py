@@ -38,16 +38,19 @@ from pipelines.web.config import WebConfig  # noqa: E402
 from pipelines.web.pages import score_record  # noqa: E402
 
 
-def build_warc(eval_dir: Path, out: Path, repeat: int) -> int:
+def build_warc(eval_dir: Path, out: Path, repeat: int, limit: int | None = None) -> int:
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
     ev = json.loads((eval_dir / "evaldata.json").read_text())
+    items = sorted(ev.items())
+    if limit and limit < len(items):  # an even spread over the set, not its first pages
+        items = items[::-(-len(items) // limit)]
     n = 0
     with open(out, "wb") as f:
         w = WARCWriter(f, gzip=True)
         for r in range(repeat):
-            for url, v in sorted(ev.items()):
+            for url, v in items:
                 body = gzip.open(eval_dir / "html" / f"{v['file']}.gz").read()
                 http = StatusAndHeaders("200 OK", [("Content-Type", "text/html"), ("Content-Length", str(len(body)))],
                                         protocol="HTTP/1.1")
@@ -110,13 +113,15 @@ def main() -> None:
     ap.add_argument("--data", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--rounds", type=int, default=2, help="alternating ours/datatrove runs")
+    ap.add_argument("--limit", type=int, default=None, help="use about this many eval pages (evenly spread)")
     a = ap.parse_args()
     data = Path(a.data)
     with tempfile.TemporaryDirectory() as tmp:
         bench_dir = Path(tmp) / "eval"
         bench_dir.mkdir()
-        n_in = build_warc(data / "web" / "trafilatura_eval", bench_dir / "eval.warc.gz", a.repeat)
-        print(f"input: {n_in} HTML responses (trafilatura_eval x{a.repeat}), one core each side\n")
+        n_in = build_warc(data / "web" / "trafilatura_eval", bench_dir / "eval.warc.gz", a.repeat, a.limit)
+        print(f"input: {n_in} HTML responses (trafilatura_eval{', evenly spread sample' if a.limit else ''} "
+              f"x{a.repeat}), one core each side\n")
         print(f"{'round':6s} {'pipeline':10s} {'docs':>6s} {'kept':>6s} {'seconds':>8s} {'docs/s/core':>12s}")
         tot = {"ours": [0, 0.0], "datatrove": [0, 0.0]}
         c = StageCounters()
