@@ -40,16 +40,17 @@ class ExtractConfig(_Section):
     # Resiliparse main-content options (its docs): comments and post metadata are boilerplate.
     keep_comments: bool = False
     keep_post_meta: bool = False
-    # Router: when our main text is shorter than this, trafilatura extracts the page again (its default
-    # extraction, plain-text output) and its output, when it has any, replaces ours. Chosen on half A
-    # of the trafilatura eval set (bench/web_extract.py --sweep): short output is where resiliparse
-    # most often picked the wrong block. Half A F1: 0.880 without the router; 600 chars 0.904 (8% of
-    # pages routed), 1000 chars 0.906 (12%), 2000 chars 0.908 (27%): 1000 is where the gain per routed
-    # page flattens. 0 disables.
+    # Router: when our main text is shorter than this, trafilatura extracts the page again (plain-text
+    # output) and its output, when it has any, replaces ours. Chosen on half A of the trafilatura eval
+    # set (`bench/web_extract.py --sweep`): short output is where resiliparse most often picked the
+    # wrong block. Half A F1 with trafilatura's fast mode: 0.877 without the router; 600 chars 0.905
+    # (8% of pages routed), 1000 chars 0.907 (13%), 1200 0.907 (15%), 2000 0.907 (27%): the gain
+    # flattens past 1000. 0 disables.
     fallback_min_chars: int = 1000
-    # trafilatura's fast mode (no readability / jusText comparison) on routed pages: cheaper, but on
-    # half A the routed pages then gain less (F1 0.900 vs 0.906 at 1000 chars), so off.
-    fallback_fast: bool = False
+    # trafilatura's fast mode (no readability / jusText comparison) on routed pages: same F1 as its
+    # full mode there (half A at 1000 chars: fast 0.9067, full 0.9063, --sweep) at a fraction of the
+    # cost (full mode runs its fallbacks on exactly these short-output pages).
+    fallback_fast: bool = True
     # Cut a trailing "related / share / comments" section: a short heading-like line naming one, once
     # this share of the text is behind it (trafilatura and jusText drop such blocks by the same cue
     # words; past half the page, so a page that opens with "Related" is not emptied).
@@ -69,9 +70,9 @@ class ExtractConfig(_Section):
     # 0.4 0.873, 0.6 0.872.
     container_min_share: float = 0.2
     # Edge trim: lines shorter than this before the first / after the last paragraph-length line are
-    # dropped (table rows, code, list items and math stay). Half A with the router at 1000 chars:
-    # 50/60/80/100 chars F1 0.903/0.904/0.906/0.907; without the trim 0.893. 80: a short sentence is
-    # still content. 0 disables.
+    # dropped (table rows, code, list items and math stay). Half A with the router at 1000 chars
+    # (trafilatura full mode): 50/60/80/100 chars F1 0.903/0.904/0.906/0.907; without the trim 0.893.
+    # 80: a short sentence is still content. 0 disables.
     edge_min_line_chars: int = 80
 
 

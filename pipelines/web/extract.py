@@ -23,7 +23,7 @@ short lines before the first and after the last paragraph-length line are trimme
 Router: a page whose text still comes out short (``fallback_min_chars``; and holds no code or TeX,
 which trafilatura's markdown would lose) is the kind of page where
 resiliparse's heuristic most often picked the wrong block; it is extracted again by trafilatura
-(default extraction, plain-text output), whose output replaces ours when it has any text. That costs
+(fast mode, plain-text output), whose output replaces ours when it has any text. That costs
 trafilatura's time on those pages only (about 12% of the eval pages).
 """
 
@@ -229,8 +229,8 @@ def _has_code_or_math(text: str) -> bool:
 
 
 def _trafilatura_route(html: str, fast: bool) -> str:
-    """trafilatura's default extraction and plain-text output: its markdown output lost recall on the
-    eval set (F1 0.908 vs 0.919 over all pages: ``**`` and escapes split the text)."""
+    """trafilatura's extraction with plain-text output: its markdown output lost recall on the eval
+    set (F1 0.908 vs 0.919 over all pages: ``**`` and escapes split the text)."""
     import trafilatura
 
     return trafilatura.extract(html, fast=fast, include_tables=True) or ""
