@@ -215,10 +215,12 @@ def _scan_fn(cfg: DedupConfig, root: str, opts: dict[str, Any], batch_rows: int)
     return fn
 
 
-def _verify_values_fn(cfg: DedupConfig, root: str, opts: dict[str, Any], keys: dict[int, str]) -> Any:
+def _verify_values_fn(cfg: DedupConfig, root: str, opts: dict[str, Any], keys: dict[int, str],
+                      batch_rows: int) -> Any:
     """One call per input part holding candidate pages: re-reads that part's text and
     computes the edge check's input (`Featurizer.verification_values`) for those pages only,
-    so the scan never ships or caches per-shingle data. ``keys``: ``_rid >> 32`` -> part key."""
+    `batch_rows` pages at a time (the scan's bound on Python memory), so the scan never ships
+    or caches per-shingle data. ``keys``: ``_rid >> 32`` -> part key."""
     feat = Featurizer(cfg)
     row_mask = np.int64((1 << _RID_PART_BITS) - 1)
 
@@ -226,9 +228,10 @@ def _verify_values_fn(cfg: DedupConfig, root: str, opts: dict[str, Any], keys: d
         rids = np.sort(need.column("_rid").to_numpy())
         if not len(rids):
             return pa.table({"_rid": pa.array([], pa.int64()), "vals": pa.array([], pa.list_(pa.int64()))})
-        text = read_part(open_storage(root, opts), keys[int(rids[0] >> _RID_PART_BITS)], columns=["text"])
-        texts = text.column("text").take(pa.array(rids & row_mask))
-        return pa.table({"_rid": pa.array(rids), "vals": feat.verification_values(texts)})
+        texts = read_part(open_storage(root, opts), keys[int(rids[0] >> _RID_PART_BITS)], columns=["text"])
+        texts = texts.column("text").take(pa.array(rids & row_mask))
+        vals = [feat.verification_values(texts.slice(i, batch_rows)) for i in range(0, len(rids), batch_rows)]
+        return pa.table({"_rid": pa.array(rids), "vals": pa.chunked_array(vals, pa.list_(pa.int64()))})
 
     return fn
 
@@ -404,7 +407,7 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
         need = cand.select(F.col("u").alias("_rid")).unionByName(cand.select(F.col("v").alias("_rid"))).distinct()
         keys = {base >> _RID_PART_BITS: key for base, key, _ in items}
         side = (need.withColumn("_src", F.shiftright("_rid", _RID_PART_BITS)).groupBy("_src")
-                .applyInArrow(_verify_values_fn(cfg, root, opts, keys), "_rid long, vals array<long>")
+                .applyInArrow(_verify_values_fn(cfg, root, opts, keys, batch_rows), "_rid long, vals array<long>")
                 .localCheckpoint(eager=True))
         both = cand.join(side.toDF("u", "a"), "u").join(side.toDF("v", "b"), "v")
         if cfg.verify == "exact":  # |A n B| / |A u B| of the sorted distinct shingle hashes
