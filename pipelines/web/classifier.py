@@ -322,7 +322,8 @@ class TrainConfig:
     other_share: float = 0.3
     # Feature options (see the module docstring); stored in the model's metadata.
     drop_stop_words: bool = True
-    # Value of each lexicon indicator next to the L2-normalised n-grams; 0.3 / 0.6 / 1.0 gave the same
+    # Value of each lexicon indicator next to the L2-normalised n-grams (indicators always come from the
+    # shipped data/lexicon.json, whatever lexicon the silver set was made from); 0.3 / 0.6 / 1.0 gave the same
     # validation F1 (within 0.005), 0 (none) cost 0.2 F1 on Usenet posts.
     lexicon_weight: float = 0.3
     # Rows (hash buckets) whose largest |weight| is below this are dropped after fitting: a feature value
