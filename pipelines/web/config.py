@@ -59,6 +59,12 @@ class ExtractConfig(_Section):
     # boilerplate (footer, aside, nav: WHATWG HTML sec. 4.3), figures with their captions and forms.
     # Half A, with the other repairs and the router on: F1 0.895 without, 0.902 with.
     prune_selectors: str = "figure, figcaption, footer, aside, nav, form"
+    # ... except content that uses those elements as wrappers: a <figure> holding a <table> or MathML
+    # (arXiv's HTML papers and LaTeXML/ar5iv put every table in <figure class="ltx_table">; the issue asks
+    # to keep tables and math), and a <form> holding at least this share of the page's text (ASP.NET
+    # WebForms wrap the whole page in one <form>).
+    prune_keep_inside: str = "table, math"
+    prune_keep_form_share: float = Field(0.5, ge=0, le=1)
     # Markers of a page's article container: schema.org's ``itemprop=articleBody`` and the class names
     # of common CMS themes (WordPress ``entry-content`` / ``post-content``, ``article-body``, ...; the
     # same vocabulary as trafilatura's BODY_XPATH), e.g. ARTICLE_CONTAINERS; the first match in document

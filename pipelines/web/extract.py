@@ -32,6 +32,7 @@ from __future__ import annotations
 import html as html_lib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from pipelines.counters import StageCounters
 from pipelines.web.config import ExtractConfig
@@ -260,14 +261,31 @@ def container_text(tree: object, full: str, cfg: ExtractConfig) -> str | None:
     return sub if len(sub) >= cfg.container_min_share * len(full) else None
 
 
+def _prune(tree: Any, cfg: ExtractConfig, c: StageCounters) -> None:
+    """Remove the boilerplate blocks of ``cfg.prune_selectors``, keeping figures that hold tables or math
+    and a form that wraps most of the page."""
+    body_chars: int | None = None
+    for el in tree.body.query_selector_all(cfg.prune_selectors):
+        tag = el.tag
+        if tag == "figure" and cfg.prune_keep_inside and el.query_selector(cfg.prune_keep_inside) is not None:
+            c.add("extract_figure_kept")
+            continue
+        if tag == "form":
+            if body_chars is None:
+                body_chars = len(tree.body.text)
+            if body_chars and len(el.text) >= cfg.prune_keep_form_share * body_chars:
+                c.add("extract_page_form_kept")
+                continue
+        el.decompose()
+
+
 def _resiliparse(html: str, cfg: ExtractConfig, counters: StageCounters | None = None) -> str:
     from resiliparse.parse.html import HTMLTree
 
     c = counters if counters is not None else StageCounters()
     tree = HTMLTree.parse(html)
     if cfg.prune_selectors and tree.body is not None:
-        for el in tree.body.query_selector_all(cfg.prune_selectors):
-            el.decompose()
+        _prune(tree, cfg, c)
     text = _main_text(tree, cfg)
     sub = container_text(tree, text, cfg)
     if sub is not None:

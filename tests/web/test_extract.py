@@ -45,6 +45,17 @@ def test_figures_footers_and_forms_are_pruned() -> None:
     assert "Getty" in kept  # the selector list is what removed it
 
 
+def test_figures_holding_tables_and_page_wide_forms_are_content() -> None:
+    # arXiv / LaTeXML HTML puts every table in <figure class="ltx_table">; ASP.NET wraps the page in a form
+    table = ("<figure class='ltx_table'><figcaption>Table 1: diffusion constants</figcaption><table>"
+             "<tr><th>metal</th><th>D (cm2/s)</th></tr><tr><td>copper</td><td>0.78</td></tr></table></figure>")
+    body = f"<form id='aspnetForm'><article><h1>Diffusion</h1><p>{PARA * 3}</p>{table}<p>{PARA}</p></article></form>"
+    c = StageCounters()
+    text = extract_html(_page(body), "text/html", NO_ROUTE, c).text
+    assert "heat equation" in text and "copper" in text and "0.78" in text
+    assert c.metrics["extract_figure_kept"] == 1 and c.metrics["extract_page_form_kept"] == 1
+
+
 def test_article_container_wins_over_teasers_around_it() -> None:
     teaser = "".join(f"<div class='teaser'><h3>Other story {i}</h3><p>{PARA}</p></div>" for i in range(4))
     body = (f"<div class='layout'>{teaser}<div class='entry-content'><p>Main article opens here. {PARA * 2}</p>"
