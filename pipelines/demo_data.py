@@ -266,11 +266,14 @@ def _web_pages(rng: random.Random) -> list[dict[str, Any]]:
     for i in range(5):
         add(f"https://{MIXED_HOST_OTHER}/news/{i}", _html(f"News {i}", "general-news-portal.co.uk",
             _paragraphs(rng, "other", 2, 4)), "other", False, mixed_domain=True)
-    # Near-duplicates: the mirror re-posts three science articles with a changed title and one sentence.
+    # Near-duplicates: the mirror re-posts three science articles with one sentence added to the first
+    # paragraph (inside the text: a short line of its own at the end would be trimmed as page furniture by
+    # the extractor, and the repost would become an exact duplicate).
     originals = [p for p in pages if p["field"] == "chemistry"][:3]
     for j, orig in enumerate(originals):
         text = orig["body"].decode()
-        text = text.replace("</article>", "<p>Reposted with permission from the original lab notes.</p></article>")
+        assert "<article>\n<p>" in text
+        text = text.replace("<article>\n<p>", "<article>\n<p>Reposted with permission from the original lab notes. ", 1)
         add(f"https://{MIRROR_DOMAIN}/repost/{j}", text, "chemistry", True, near_duplicate_of=orig["url"])
     # An exact duplicate at a second URL of the same site.
     first = pages[0]
