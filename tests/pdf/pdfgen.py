@@ -8,6 +8,8 @@ from pathlib import Path
 import matplotlib
 import pymupdf
 
+from pipelines.pdf.features import PageFeatures
+
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 DEJAVU = str(FONTS / "DejaVuSerif.ttf")
 DEJAVU_BOLD = str(FONTS / "DejaVuSerif-Bold.ttf")
@@ -222,3 +224,10 @@ def table_pdf() -> bytes:
         page.draw_line((100, 400 + 40 * k), (500, 400 + 40 * k), width=0.3)
         page.draw_line((100 + 80 * k, 400), (100 + 80 * k, 600), width=0.3)
     return to_bytes(doc)
+
+
+def page_features(**kw: object) -> PageFeatures:
+    """PageFeatures of an A4 page with a 2,000-character text layer, overridden by ``kw`` (router tests)."""
+    base = {"width": 595.0, "height": 842.0, "text_chars": 2000}
+    base.update(kw)
+    return PageFeatures(**base)  # type: ignore[arg-type]

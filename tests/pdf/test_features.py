@@ -7,7 +7,6 @@ import pymupdf
 
 from pipelines.pdf.config import PdfConfig
 from pipelines.pdf.features import (
-    PageFeatures,
     add_graphics_features,
     equation_rows,
     extract_blocks,
@@ -16,11 +15,7 @@ from pipelines.pdf.features import (
 from pipelines.pdf.router import needs_image_coverage, route_page
 from tests.pdf import pdfgen
 
-
-def _f(**kw: object) -> PageFeatures:
-    base = {"width": 595.0, "height": 842.0, "text_chars": 2000}
-    base.update(kw)
-    return PageFeatures(**base)  # type: ignore[arg-type]
+_f = pdfgen.page_features
 
 
 def test_math_route_needs_dense_display_math() -> None:

@@ -6,8 +6,8 @@ from jobs.pdf_parse import plan_tasks
 from pipelines.pdf import text as T
 from pipelines.pdf.clean import clean_markdown, is_page_number, margin_key, running_keys, strip_margin_lines
 from pipelines.pdf.config import PdfConfig
-from pipelines.pdf.features import PageFeatures
 from pipelines.pdf.router import route_page
+from tests.pdf import pdfgen
 
 PROSE = ("The samples were annealed at 450 K for two hours and then cooled slowly to room temperature. "
          "X-ray diffraction confirmed a single phase, and the lattice constant agreed with the literature "
@@ -64,10 +64,7 @@ def test_clean_markdown_removes_artefacts() -> None:
     assert strip_margin_lines("Journal of X 12\nbody text\nmore\n17", {"journalofx#"}) == "body text\nmore"
 
 
-def _f(**kw: object) -> PageFeatures:
-    base = {"width": 595.0, "height": 842.0, "text_chars": 2000}
-    base.update(kw)
-    return PageFeatures(**base)  # type: ignore[arg-type]
+_f = pdfgen.page_features
 
 
 def test_router_rules() -> None:
