@@ -20,6 +20,7 @@ from pipelines.dedup.minhash import (
     shingle_sets,
     signatures,
     token_hashes,
+    unique_sorted,
 )
 
 
@@ -101,3 +102,13 @@ def test_ascii_fast_path_equals_the_unicode_kernels() -> None:
         assert normalize(arr.slice(7, 50), norm_numbers=flag).to_pylist() == want[7:57]
         ascii_only = pa.array([t for t in texts[:300]], pa.large_string())
         assert normalize(ascii_only, norm_numbers=flag).to_pylist() == want[:300]
+
+
+def test_unique_sorted_gives_each_segments_sorted_distinct_values() -> None:
+    rng = np.random.default_rng(5)
+    segs = [rng.integers(0, 50, k).astype(np.uint64) for k in (0, 1, 7, 300, 0, 2)]
+    segs.append(np.array([2**64 - 1, 0, 2**63, 2**64 - 1], dtype=np.uint64))  # full uint64 range
+    offsets = np.r_[0, np.cumsum([len(s) for s in segs])]
+    values, offs = unique_sorted(np.concatenate(segs), offsets)
+    got = [values[offs[i]:offs[i + 1]].tolist() for i in range(len(segs))]
+    assert got == [sorted(set(s.tolist())) for s in segs]
