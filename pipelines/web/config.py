@@ -40,6 +40,11 @@ class ExtractConfig(_Section):
     # Resiliparse main-content options (its docs): comments and post metadata are boilerplate.
     keep_comments: bool = False
     keep_post_meta: bool = False
+    # Image alt texts in the main text. Off: alt texts are mostly photo captions and credits, which the
+    # eval set marks as boilerplate (half A F1 0.9107 with, 0.9115 without; trafilatura also drops images
+    # by default). Off removes <img> tags before parsing (resiliparse's alt_texts=False would drop whole
+    # <figure>s, tables too). Formula images (MediaWiki, WordPress LaTeX) become $...$ either way.
+    keep_image_alt: bool = False
     # Router: when our main text is shorter than this, trafilatura extracts the page again (plain-text
     # output) and its output, when it has any, replaces ours. Chosen on half A of the trafilatura eval
     # set (`bench/web_extract.py --sweep`): short output is where resiliparse most often picked the
@@ -80,6 +85,15 @@ class ExtractConfig(_Section):
     # (trafilatura full mode): 50/60/80/100 chars F1 0.903/0.904/0.906/0.907; without the trim 0.893.
     # 80: a short sentence is still content. 0 disables.
     edge_min_line_chars: int = 80
+    # Link-density line filter (jusText's and boilerpipe's link-density feature, applied per output line):
+    # every <a>'s text is marked before parsing, and a line whose share of link characters reaches the
+    # limit is dropped (menus, teaser headlines, "more" links that survived main-content extraction).
+    # Lines shorter than edge_min_line_chars use the "short" limit, longer ones the "long" limit. Half A
+    # (router on): off F1 0.908; short 0.3 0.9107 with long 0.3/0.5/0.7/0.9 0.9107/0.9106/0.9107/0.9105;
+    # short 0.2 0.9105, 0.5 0.9101, 1.0 (only all-link lines) 0.9086. Long 0.7, not 0.3: a paragraph rich
+    # in inline links (Wikipedia) stays; half A cannot tell them apart. A value above 1 disables.
+    link_line_max_share_short: float = 0.3
+    link_line_max_share_long: float = 0.7
 
 
 class LangIdConfig(_Section):

@@ -117,7 +117,30 @@ def _meta_charset(data: bytes) -> str | None:
     return m.group(1).decode("ascii", "ignore").lower() if m else None
 
 
-def _math_to_tex(html: str) -> str:
+# Formula images: MediaWiki's fallback image (class ``mwe-math-fallback-image``, alt ``{\displaystyle ...}``;
+# its MathML sits in a ``display: none`` span that resiliparse skips) and WordPress LaTeX plugins
+# (class ``latex``, alt = the TeX source). Their alt text becomes ``$...$`` like MathML's alttext.
+_IMG = re.compile(r"<img\b[^>]*>", re.I)
+_IMG_ALT = re.compile(r"""\balt\s*=\s*(["'])(.*?)\1""", re.I | re.S)
+_MATH_IMG_HINTS = ("displaystyle", "latex", "mwe-math")
+
+
+def _image(m: re.Match[str], keep_alt: bool) -> str:
+    """A formula image -> ``$tex$``; any other image is removed unless its alt text is kept."""
+    tag = m.group(0)
+    if any(h in tag for h in _MATH_IMG_HINTS):
+        alt = _IMG_ALT.search(tag)
+        tex = html_lib.unescape(alt.group(2)).strip() if alt else ""
+        if tex:
+            return f" ${html_lib.escape(tex)}$ "
+    return tag if keep_alt else ""
+
+
+def _math_to_tex(html: str, keep_alt: bool = True) -> str:
+    """MathML, MathJax scripts and formula images -> ``$...$``; other images dropped unless ``keep_alt``
+    (resiliparse's own ``alt_texts=False`` would also drop every ``<figure>``, tables included)."""
+    if (not keep_alt and ("<img" in html or "<IMG" in html)) or any(h in html for h in _MATH_IMG_HINTS):
+        html = _IMG.sub(lambda m: _image(m, keep_alt), html)
     if "<math" in html or "<MATH" in html:
         html = _MATH_ALT.sub(lambda m: f" ${html_lib.escape(html_lib.unescape(m.group(2)))}$ ", html)
     if "math/tex" in html:
@@ -223,6 +246,60 @@ def trim_edges(text: str, min_chars: int) -> tuple[str, bool]:
     return out, len(out) != len(text)
 
 
+# Link marks: private-use characters (Unicode's PUA, never real text) inserted inside every ``<a>`` before
+# parsing, so that resiliparse's output still says which characters of a line were link text.
+_LINK_OPEN, _LINK_CLOSE = "\ue000", "\ue001"
+_A_OPEN = re.compile(r"(<a\b[^>]*>)", re.I)
+_A_CLOSE = re.compile(r"(</a\s*>)", re.I)
+_MARKS = str.maketrans("", "", _LINK_OPEN + _LINK_CLOSE)
+
+
+def mark_links(html: str) -> str:
+    """Wrap the text of every ``<a>`` in link marks (marks already in the page are removed first)."""
+    if _LINK_OPEN in html or _LINK_CLOSE in html:
+        html = html.translate(_MARKS)
+    html = _A_OPEN.sub(lambda m: m.group(1) + _LINK_OPEN, html)
+    return _A_CLOSE.sub(lambda m: _LINK_CLOSE + m.group(1), html)
+
+
+def link_share(line: str) -> float:
+    """Share of a marked line's visible (non-space) characters that are link text."""
+    depth = inside = total = 0
+    for ch in line:
+        if ch == _LINK_OPEN:
+            depth += 1
+        elif ch == _LINK_CLOSE:
+            depth = max(0, depth - 1)
+        elif not ch.isspace():
+            total += 1
+            inside += depth > 0
+    return inside / total if total else 0.0
+
+
+def drop_link_lines(text: str, cfg: ExtractConfig) -> tuple[str, int]:
+    """Remove the link marks; drop the lines that are mostly link text (menus, teaser headlines, "more"
+    links that survived main-content extraction): a short line (< ``edge_min_line_chars``) when its link
+    share reaches ``link_line_max_share_short``, a longer one at ``link_line_max_share_long``. Table rows
+    and code are kept. Returns the text and the number of lines dropped."""
+    if _LINK_OPEN not in text:
+        return text, 0
+    out: list[str] = []
+    dropped = 0
+    in_code = False
+    for line in text.split("\n"):
+        clean = line.translate(_MARKS)
+        s = clean.strip()
+        if s.startswith(_FENCE):
+            in_code = not in_code
+        elif s and not in_code and not s.startswith("|") and (_LINK_OPEN in line):
+            limit = cfg.link_line_max_share_short if len(s) < cfg.edge_min_line_chars else cfg.link_line_max_share_long
+            if link_share(line) >= limit:
+                dropped += 1
+                continue
+        out.append(clean)
+    return "\n".join(out), dropped
+
+
 def _has_code_or_math(text: str) -> bool:
     """Our markdown kept a code block or TeX: trafilatura's markdown drops code fences, so such a
     page is not routed (a short science page is still better served by our converter)."""
@@ -237,14 +314,12 @@ def _trafilatura_route(html: str, fast: bool) -> str:
     return trafilatura.extract(html, fast=fast, include_tables=True) or ""
 
 
-_MC_OPTIONS = {"preserve_formatting": "minimal_html", "alt_texts": True}
-
-
 def _main_text(tree: object, cfg: ExtractConfig) -> str:
     from resiliparse.extract.html2text import extract_plain_text
 
     raw = extract_plain_text(tree, main_content=True, comments=cfg.keep_comments,  # type: ignore[arg-type]
-                             post_meta=cfg.keep_post_meta, **_MC_OPTIONS)  # type: ignore[arg-type]
+                             post_meta=cfg.keep_post_meta, preserve_formatting="minimal_html",
+                             alt_texts=True)
     return minimal_html_to_markdown(raw)
 
 
@@ -283,7 +358,8 @@ def _resiliparse(html: str, cfg: ExtractConfig, counters: StageCounters | None =
     from resiliparse.parse.html import HTMLTree
 
     c = counters if counters is not None else StageCounters()
-    tree = HTMLTree.parse(html)
+    marked = cfg.link_line_max_share_short <= 1 or cfg.link_line_max_share_long <= 1
+    tree = HTMLTree.parse(mark_links(html) if marked else html)
     if cfg.prune_selectors and tree.body is not None:
         _prune(tree, cfg, c)
     text = _main_text(tree, cfg)
@@ -294,6 +370,10 @@ def _resiliparse(html: str, cfg: ExtractConfig, counters: StageCounters | None =
     text, cut = cut_tail_section(text, cfg.tail_cut_after)
     if cut:
         c.add("extract_tail_cut")
+    if marked:
+        text, n_links = drop_link_lines(text, cfg)
+        if n_links:
+            c.add("extract_link_lines_dropped", n_links)
     text, trimmed = trim_edges(text, cfg.edge_min_line_chars)
     if trimmed:
         c.add("extract_edges_trimmed")
@@ -324,7 +404,7 @@ def extract_html(data: bytes, content_type: str | None, cfg: ExtractConfig,
     t = _TITLE.search(head)
     title = re.sub(r"\s+", " ", html_lib.unescape(t.group(1))).strip()[:1000] if t else ""
     lang = _HTML_LANG.search(head)
-    html = _math_to_tex(html)
+    html = _math_to_tex(html, cfg.keep_image_alt or cfg.backend == "trafilatura")
     try:
         if cfg.backend == "trafilatura":
             text = _trafilatura(html, cfg)

@@ -40,7 +40,9 @@ def test_figures_footers_and_forms_are_pruned() -> None:
     text = extract_html(_page(body), "text/html", NO_ROUTE, c).text
     assert "heat equation" in text
     assert "Getty" not in text and "newsletter" not in text and "Copyright" not in text
-    kept = extract_html(_page(body), "text/html", ExtractConfig(fallback_min_chars=0, prune_selectors=""),
+    # (with keep_image_alt: resiliparse drops a figure's caption together with its image's alt text)
+    kept = extract_html(_page(body), "text/html",
+                        ExtractConfig(fallback_min_chars=0, prune_selectors="", keep_image_alt=True),
                         StageCounters()).text
     assert "Getty" in kept  # the selector list is what removed it
 
@@ -85,3 +87,28 @@ def test_router_sends_short_plain_pages_to_trafilatura_but_not_code_or_math() ->
     c3 = StageCounters()
     extract_html(long_page, "text/html", ExtractConfig(), c3)
     assert "extract_fallback_trafilatura" not in c3.metrics
+
+
+def test_link_lines_are_dropped_and_link_rich_paragraphs_kept() -> None:
+    menu = "".join(f"<p><a href='/s{i}'>Other story number {i}</a></p>" for i in range(3))
+    inline = f"<p>{PARA} See <a href='/w/Heat'>heat</a> and <a href='/w/Fourier'>Fourier's law</a>.</p>"
+    body = f"<article><h1>Diffusion</h1><p>{PARA * 2}</p>{menu}{inline}<p>{PARA}</p></article>"
+    c = StageCounters()
+    text = extract_html(_page(body), "text/html", NO_ROUTE, c).text
+    assert "Other story" not in text and c.metrics["extract_link_lines_dropped"] == 3
+    assert "Fourier's law" in text and "\ue000" not in text and "\ue001" not in text  # marks removed
+    off = ExtractConfig(fallback_min_chars=0, link_line_max_share_short=2, link_line_max_share_long=2)
+    assert "Other story number 1" in extract_html(_page(body), "text/html", off, StageCounters()).text
+
+
+def test_formula_images_become_tex_and_photos_go() -> None:
+    math = ("<span class='mwe-math-element'><span style='display: none;'><math alttext='{\\displaystyle u_t}'>"
+            "<mi>u</mi></math></span><img class='mwe-math-fallback-image-inline' alt='{\\displaystyle u_t}'"
+            " src='u.svg'></span>")
+    body = (f"<article><h1>Heat</h1><p>{PARA}</p><p>It reads {math} = 0, where {PARA}</p>"
+            f"<p><img src='p.jpg' alt='Photo: Getty Images'>{PARA}</p></article>")
+    text = extract_html(_page(body), "text/html", NO_ROUTE, StageCounters()).text
+    assert "${\\displaystyle u_t}$" in text
+    assert "Getty" not in text
+    alt = ExtractConfig(fallback_min_chars=0, keep_image_alt=True)
+    assert "Getty" in extract_html(_page(body), "text/html", alt, StageCounters()).text
