@@ -85,6 +85,7 @@ class PageFeatures:
     rotation: int = 0
     text_chars: int = 0  # non-space characters of the text layer
     text_blocks: int = 0
+    text_lines: int = 0  # text lines with visible content (the denominator of the display-equation density)
     body_size: float = 10.0  # most common font size, weighted by characters (0.5 pt bins)
     fonts: list[str] = field(default_factory=list)  # distinct font names, sorted
     math_font_chars: int = 0
@@ -267,7 +268,7 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
     d = page.get_text("dict", flags=text_flags(), textpage=textpage)
     blocks: list[Block] = []
     fonts: set[str] = set()
-    total = math_font = sym = invisible = 0
+    total = math_font = sym = invisible = n_lines = 0
     all_text: list[str] = []
     hist: dict[float, int] = {}  # characters per font size (0.5 pt bins)
     fcache_get = _FONT_CACHE.get
@@ -326,6 +327,7 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
                 text = parts[0] if len(parts) == 1 else "".join(parts)
                 line = Line(text, ln["bbox"], size, bold and content, mono and content, mfont)
                 lines.append(line)
+                n_lines += content
                 all_text.append(text)
                 if misenc:  # counted apart: its relation signs may be letters ("Q Z a" for "Q = a")
                     feats.misencoded_math_lines += 1
@@ -339,6 +341,7 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
     feats.text_chars, feats.bad_chars, feats.garble_score = T.text_scores(text)
     feats.visible_text_ratio = 1.0 - invisible / total if total else 1.0
     feats.text_blocks = len(blocks)
+    feats.text_lines = n_lines
     feats.fonts = sorted(fonts)
     feats.body_size = max(hist.items(), key=lambda kv: kv[1])[0] if hist else 10.0
     feats.math_font_chars = math_font

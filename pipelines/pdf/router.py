@@ -11,7 +11,9 @@ Rules, first match wins (thresholds are PdfConfig fields):
 5. ``math``  DENSE math only (Intern-S1: the expensive parser for pages dense in equations or
              symbols): >= math_min_display_equations display equations (rows of lines in a math
              font or with math code points, a relation sign, almost no prose words; labels
-             inside drawn figures do not count; a page with one or two formulas stays cheap),
+             inside drawn figures do not count; a page with one or two formulas stays cheap)
+             that are also >= math_min_equation_density of the page's text lines (three short
+             formulas in a long two-column page are prose with formulas, not a derivation),
              or (with math_misencoded_expensive) >= math_min_misencoded_lines lines whose
              math-font glyphs have no usable Unicode (the text layer garbles the formula: only a
              glyph-reading parser such as marker or a VLM gets it right; pymupdf4llm reads the
@@ -73,8 +75,10 @@ def route_page(f: PageFeatures, cfg: PdfConfig) -> Route:
     if f.garble_score >= cfg.garbled_score:
         return Route("garbled", f"garble score {f.garble_score:.2f} >= {cfg.garbled_score} "
                                 f"({f.bad_chars} unmapped/odd chars)")
-    if f.display_equations >= cfg.math_min_display_equations:
-        return Route("math", f"{f.display_equations} display equations ({f.equation_lines} lines)")
+    if (f.display_equations >= cfg.math_min_display_equations
+            and f.display_equations >= cfg.math_min_equation_density * f.text_lines):
+        return Route("math", f"{f.display_equations} display equations ({f.equation_lines} lines) "
+                             f"in {f.text_lines} text lines")
     if cfg.math_misencoded_expensive and f.misencoded_math_lines >= cfg.math_min_misencoded_lines:
         return Route("math", f"{f.misencoded_math_lines} line(s) of math glyphs without Unicode mapping")
     if f.math_font_chars + f.math_chars >= cfg.math_min_chars:

@@ -1,0 +1,72 @@
+"""The math route needs display equations that are dense on the page: a count AND a share of the
+page's text lines (router.py, PdfConfig.math_min_equation_density)."""
+
+from __future__ import annotations
+
+import pymupdf
+
+from pipelines.pdf.config import PdfConfig
+from pipelines.pdf.features import add_graphics_features, extract_blocks, text_flags
+from pipelines.pdf.router import route_page
+from tests.pdf import pdfgen
+
+_f = pdfgen.page_features
+
+
+def test_three_formulas_in_a_long_page_are_prose_with_formulas() -> None:
+    cfg = PdfConfig()
+    long_page = _f(equation_lines=3, display_equations=3, text_lines=120)  # two columns of prose
+    assert route_page(long_page, cfg).label == "text"
+    short = route_page(_f(equation_lines=3, display_equations=3, text_lines=45), cfg)  # one column
+    assert short.label == "math" and "in 45 text lines" in short.reason
+    # a derivation of five in the same long page is dense again
+    assert route_page(_f(equation_lines=5, display_equations=5, text_lines=120), cfg).label == "math"
+    # 0 switches the density test off (the count alone decides, as in session 3)
+    assert route_page(long_page, PdfConfig(math_min_equation_density=0)).label == "math"
+    # the count still binds on a short page
+    assert route_page(_f(equation_lines=2, display_equations=2, text_lines=20), cfg).label == "text"
+
+
+def _formula(page: pymupdf.Page, x: float, y: float, k: int) -> None:
+    """One display equation as TeX sets it: CMMI10 letters, STIX relation and operators, a number."""
+    for tok, font in [("f", "cmmi"), ("(", "dv"), ("x", "cmmi"), (")", "dv"), (" = ", "stix"),
+                      ("\u2211", "stix"), ("a", "cmmi"), ("n", "cmmi"), ("\u2264", "stix"), ("y", "cmmi")]:
+        page.insert_text((x, y), tok, fontname=font, fontsize=11)
+        x += 12 * len(tok)
+    page.insert_text((x + 20, y), f"({k})", fontname="dv", fontsize=10)
+
+
+def _page(doc: pymupdf.Document, columns: int) -> pymupdf.Page:
+    """Three display equations in a page of prose: two columns of dense text or a few paragraphs."""
+    page = doc.new_page(width=pdfgen.W, height=pdfgen.H)
+    pdfgen._fonts(page)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    page.insert_font(fontname="stix", fontfile=pdfgen.STIX)
+    text = " ".join([pdfgen.LOREM] * 4)
+    if columns == 2:
+        for x0, x1 in ((50, pdfgen.W / 2 - 10), (pdfgen.W / 2 + 10, pdfgen.W - 50)):
+            pdfgen._para(page, pymupdf.Rect(x0, 60, x1, 330), text, size=8)
+            pdfgen._para(page, pymupdf.Rect(x0, 430, x1, 780), text, size=8)
+        for k, y in enumerate((355, 380, 405), 1):
+            _formula(page, 80, y, k)
+    else:
+        pdfgen._para(page, pymupdf.Rect(50, 60, pdfgen.W - 50, 200), pdfgen.LOREM)
+        for k, y in enumerate((240, 280, 320), 1):
+            _formula(page, 150, y, k)
+        pdfgen._para(page, pymupdf.Rect(50, 360, pdfgen.W - 50, 500), pdfgen.LOREM)
+    return page
+
+
+def test_text_lines_feature_and_route_on_real_pages() -> None:
+    cfg = PdfConfig()
+    doc = pymupdf.open()
+    routes = {}
+    for columns in (2, 1):
+        page = _page(doc, columns)
+        blocks, feats = extract_blocks(page, page.get_textpage(flags=text_flags()))
+        add_graphics_features(page, feats, measure_images=False)
+        assert feats.display_equations == 3
+        assert feats.text_lines == sum(1 for b in blocks for ln in b.lines if ln.text.strip())
+        routes[columns] = (route_page(feats, cfg).label, feats.text_lines)
+    assert routes[2][0] == "text" and routes[2][1] > 3 / cfg.math_min_equation_density
+    assert routes[1][0] == "math" and routes[1][1] < 3 / cfg.math_min_equation_density
