@@ -318,6 +318,21 @@ def _reason_expr(cfg: DedupConfig, doc_has_keep: Any = None) -> Any:
     return reason.when(dup, F.lit(EXACT_DUPLICATE)).otherwise(F.lit(NEAR_DUPLICATE))
 
 
+_COUNTS = "counts"  # the write tasks' counter rows (dest column)
+_COUNT_COLUMNS = ("_largest", "_trunc", "_dup_root")
+
+
+def _write_counts(dec: pa.Table) -> dict[str, int]:
+    """One write task's share of the counters: rows per reason (earlier snapshots' rows as
+    `previous`), the largest component of a new page, truncated MinHash inputs, duplicate
+    components (one representative row each)."""
+    out = {str(v["values"]): int(v["counts"]) for v in pc.value_counts(dec.column("reason")).to_pylist()}
+    out["largest"] = int(pc.max(dec.column("_largest")).as_py() or 0)
+    out["trunc"] = int(pc.sum(dec.column("_trunc")).as_py() or 0)
+    out["dup_comps"] = int(pc.sum(dec.column("_dup_root")).as_py() or 0)
+    return out
+
+
 def _write_fn(targets: dict[str, tuple[Any, str, pa.Schema]], parts: dict[int, tuple[int, str]]) -> Any:
     """Write side, one call per output part with that part's decisions (metadata only): the
     text is read here from the input part(s) the rows came from (``_rid`` locates each row:
@@ -331,6 +346,10 @@ def _write_fn(targets: dict[str, tuple[Any, str, pa.Schema]], parts: dict[int, t
     def fn(dec: pa.Table) -> pa.Table:
         names: list[str] = []
         entries: list[str] = []
+        if dec.num_rows:
+            names.append(_COUNTS)
+            entries.append(json.dumps(_write_counts(dec), sort_keys=True))
+            dec = dec.filter(pc.not_equal(dec.column("reason"), PREVIOUS)).drop_columns(list(_COUNT_COLUMNS))
         if dec.num_rows:
             st = targets["kept"][0]
             out_num = parts[int(dec.column("_src")[0].as_py())][0]
@@ -391,17 +410,19 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
                       .otherwise(F.col("_rid")))
           .persist(disk))
 
-    # 3. LSH among exact representatives: each bucket's members become a star around its minimum
-    buckets = (ex.where(ok & (F.col("exact_rep") == F.col("_rid")))
-               .select("_rid", F.posexplode("bands").alias("band", "bucket"))
-               .groupBy("band", "bucket").agg(F.collect_list("_rid").alias("m"))
-               .where(F.size("m") > 1))
-    cand = (buckets.select(F.array_min("m").alias("v"), F.explode("m").alias("u"))
-            .where(F.col("u") != F.col("v")).select("u", "v").distinct().localCheckpoint(eager=True))
-    n_cand = cand.count()
+    # 3. LSH among exact representatives: each bucket's members become a star around its
+    # minimum, a window min over (bucket, band): fixed-width values, sorted on the bucket
+    # key's prefix, where a collect_list per bucket was an object aggregate that falls back
+    # to sorting rows (3x the task time at 100k pages)
+    by_bucket = Window.partitionBy("bucket", "band")
+    cand = (ex.where(ok & (F.col("exact_rep") == F.col("_rid")))
+            .select("_rid", F.posexplode("bands").alias("band", "bucket"))
+            .withColumn("v", F.min("_rid").over(by_bucket))
+            .where(F.col("_rid") != F.col("v")).select(F.col("_rid").alias("u"), "v").distinct()
+            .localCheckpoint(eager=True))
 
     # 4. verification: only the candidates' shingle sets / signatures travel (semi join)
-    if cfg.verify == "none" or n_cand == 0:
+    if cfg.verify == "none":
         scored = cand.withColumn("sim", F.lit(1.0))
     else:
         need = cand.select(F.col("u").alias("_rid")).unionByName(cand.select(F.col("v").alias("_rid"))).distinct()
@@ -419,8 +440,8 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
         scored = both.select("u", "v", sim.alias("sim"))
     scored = scored.localCheckpoint(eager=True)
     passed = F.col("sim") >= cfg.threshold
-    ec = scored.agg(F.sum(passed.cast("long")).alias("ok")).collect()[0]
-    n_edges = int(ec["ok"] or 0)
+    ec = scored.agg(F.count("*").alias("cand"), F.sum(passed.cast("long")).alias("ok")).collect()[0]
+    n_cand, n_edges = int(ec["cand"]), int(ec["ok"] or 0)
     edges = scored.where(passed).select("u", "v")
 
     # 5. connected components of the exact representatives
@@ -438,14 +459,15 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
 
     # 6. per component: size, distinct documents (multi-page ones for boilerplate), best page
     by_doc = Window.partitionBy("source", "doc_id")
-    doc_pages = F.size(F.collect_set("page").over(by_doc))
+    # a multi-page document has two distinct page numbers: min < max (no per-document set)
+    multi_page = (F.max("page").over(by_doc) > F.min("page").over(by_doc)).cast("int")
     # output part of a page: the input part of its document's first new page (a document's
     # pages stay together; most documents lie in one input part, whose text the write reads)
     first_src = F.min(F.when(~F.col("is_prev"), F.shiftright("_rid", _RID_PART_BITS))).over(by_doc)
-    comp = comp.withColumn("doc_pages", doc_pages).withColumn("_src", first_src)
-    counts = (F.col("dp") > 1) if cfg.boilerplate_multi_page_only else F.lit(True)
+    comp = comp.withColumn("multi_page", multi_page).withColumn("_src", first_src)
+    counts = (F.col("dp") == 1) if cfg.boilerplate_multi_page_only else F.lit(True)
     stats = (comp.where(ok).groupBy("root", "source", "doc_id")
-             .agg(F.count("*").alias("n"), F.min("rank").alias("best"), F.max("doc_pages").alias("dp"))
+             .agg(F.count("*").alias("n"), F.min("rank").alias("best"), F.max("multi_page").alias("dp"))
              .groupBy("root").agg(F.sum("n").alias("comp_size"), F.count("*").alias("comp_docs"),
                                   F.sum(counts.cast("long")).alias("comp_bp_docs"), F.min("best").alias("best")))
     rep_key = F.concat_ws("", F.col("best.source"), F.lit(":"), F.col("best.doc_id"), F.lit("#"),
@@ -465,48 +487,51 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
         dec = decided.withColumn("reason", _reason_expr(cfg, keeps.over(Window.partitionBy("source", "doc_id")) == 1))
     else:
         dec = decided.withColumn("reason", _reason_expr(cfg))
-    dec = dec.persist(disk)
 
-    # 7. counters: one global aggregate (the reasons are a closed set)
-    reason_names = [KEEP, PREVIOUS, *ALL_DROP_REASONS]
+    # 7. write + counters: the decisions (metadata) are shuffled to their output part, one per
+    # new input part; the text is read there from storage (it never enters the JVM) and
+    # written. Each write task also counts its rows (reasons are a closed set), so the
+    # decisions are computed once, neither cached nor scanned by a separate counting job.
+    # Rows of earlier snapshots are only counted (documents with no new page: group -1).
     new_ok = ok & ~F.col("is_prev")
-    agg = dec.agg(
-        *[F.sum((F.col("reason") == x).cast("long")).alias(x) for x in reason_names],
-        F.max(F.when(new_ok, F.col("comp_size"))).alias("largest"),
-        F.sum(F.when(~F.col("is_prev"), F.col("minhash_truncated").cast("long"))).alias("trunc"),
-        # one representative row per component: counting them counts the components
-        F.sum((ok & (F.col("comp_size") > 1) & (F.col("nid") == F.col("root"))).cast("long")).alias("dup_comps"),
-    ).collect()[0]
-    by_reason = {x: int(agg[x] or 0) for x in reason_names}
-    counters.kept = by_reason.pop(KEEP)
-    n_prev = by_reason.pop(PREVIOUS)
-    for reason, n in sorted(by_reason.items()):
-        if n:
-            counters.drop(reason, n)
-    counters.input = counters.kept + counters.total_dropped
-    for name, value in (("previous_pages", n_prev), ("minhash_truncated", agg["trunc"] or 0),
-                        ("lsh_bands", b), ("lsh_rows", r), ("candidate_edges", n_cand),
-                        ("verified_edges", n_edges), ("duplicate_components", agg["dup_comps"] or 0),
-                        ("largest_component", agg["largest"] or 0), ("cc_rounds", rounds),
-                        ("cc_single_task", int(single_task))):
-        counters.add(name, int(value))
-
-    # 8. write: the decisions (metadata) are shuffled to their output part, one per new input
-    # part; the text is read there from storage (it never enters the JVM) and written
-    final = (dec.where(F.col("reason") != PREVIOUS)
+    final = (dec
              .withColumn("representative", F.when(ok, F.col("representative")).otherwise(F.lit("")))
              .withColumn("component_id", F.when(ok, F.substring(F.sha2("representative", 256), 1, 16))
                          .otherwise(F.lit("")))
-             .select("_rid", "_src", "reason", "representative", "component_id", "content_hash", "n_words",
-                     F.col("comp_size").alias("component_size"), F.col("comp_docs").alias("component_docs")))
+             .select("_rid", F.coalesce("_src", F.lit(-1).cast("long")).alias("_src"), "reason", "representative",
+                     "component_id", "content_hash", "n_words", F.col("comp_size").alias("component_size"),
+                     F.col("comp_docs").alias("component_docs"),
+                     F.when(new_ok, F.col("comp_size")).alias("_largest"),
+                     (~F.col("is_prev") & F.col("minhash_truncated")).cast("long").alias("_trunc"),
+                     # one representative row per component: counting them counts the components
+                     (ok & (F.col("comp_size") > 1) & (F.col("nid") == F.col("root"))).cast("long")
+                     .alias("_dup_root")))
     writers = {"kept": kept_w, "quarantine": quar_w}
     targets = {name: (w.storage, w.staging, w.schema) for name, w in writers.items()}
     new_parts = {base >> _RID_PART_BITS: (i, key) for i, (base, key, is_prev) in enumerate(items) if not is_prev}
     rows = final.groupBy("_src").applyInArrow(_write_fn(targets, new_parts), "dest string, entry string").collect()
     for name, w in writers.items():
         w.add_files(sorted((json.loads(x["entry"]) for x in rows if x["dest"] == name), key=lambda e: e["path"]))
-    for df in (ex, dec):
-        df.unpersist()
+    ex.unpersist()
+
+    agg: dict[str, int] = {}
+    for x in rows:
+        if x["dest"] == _COUNTS:
+            for k, v in json.loads(x["entry"]).items():
+                agg[k] = max(agg.get(k, 0), v) if k == "largest" else agg.get(k, 0) + v
+    by_reason = {x: agg.get(x, 0) for x in [KEEP, PREVIOUS, *ALL_DROP_REASONS]}
+    counters.kept = by_reason.pop(KEEP)
+    n_prev = by_reason.pop(PREVIOUS)
+    for reason, n in sorted(by_reason.items()):
+        if n:
+            counters.drop(reason, n)
+    counters.input = counters.kept + counters.total_dropped
+    for name, value in (("previous_pages", n_prev), ("minhash_truncated", agg.get("trunc", 0)),
+                        ("lsh_bands", b), ("lsh_rows", r), ("candidate_edges", n_cand),
+                        ("verified_edges", n_edges), ("duplicate_components", agg.get("dup_comps", 0)),
+                        ("largest_component", agg.get("largest", 0)), ("cc_rounds", rounds),
+                        ("cc_single_task", int(single_task))):
+        counters.add(name, int(value))
     return counters
 
 
