@@ -10,9 +10,9 @@ Collections (all born-digital):
   holds a single equation, so none is ">= 3" or dense);
 - ``mineru_demo``: MinerU's three demo papers in ``--data`` (``pdf/mineru_demo/demo{1,2,3}.pdf``),
   labelled by hand (below);
-- ``github``: 25 public papers from GitHub repositories (research and PDF-parsing test corpora:
-  physics, mathematics, statistics, NLP, HCI, networking, a formal specification), labelled by
-  hand. Get them with ``git show <commit>:<path>`` from the repositories listed in ``LABELS``
+- ``github``: 37 public papers from GitHub repositories (PDF-parsing test corpora, research
+  repositories and a reading list: physics, mathematics, statistics, machine learning, audio
+  signal processing, NLP, HCI, networking, a formal specification), labelled by hand. Get them with ``git show <commit>:<path>`` from the repositories listed in ``LABELS``
   (``--pdfs`` is the folder holding them under the listed file names; the sha256 is checked).
 
 Labels were made by looking at every page rendered at ~60 dpi. A page code is ``0`` (no display
@@ -43,9 +43,12 @@ from pipelines.pdf.features import PageFeatures  # noqa: E402
 from pipelines.pdf.router import EXPENSIVE_ROUTES, route_page  # noqa: E402
 
 # (collection, file, (repository, commit, path) or None for files in --data, sha256, pages
-# "first-last[/step]", one code per page). bbheights-thesis.pdf: every 4th of its 133 pages.
+# "first-last[/step]", one code per page). Sampled: bbheights-thesis.pdf every 4th of its 133 pages,
+# Generalized Low Rank Models every 3rd of 84, 1411.3715 every 2nd of 41. The "lp-" files are
+# saved under that prefix (their repository's names collide with others').
 _PM = ("allenai/papermage", "9cd4bb48cbedab45d0f7a455711438f1632abebe", "tests/fixtures/")
 _GR = ("kermitt2/grobid", "b8d6bec302189e29a6c358ea513f8be834004a86", "grobid-core/src/test/resources/")
+_LP = ("Fuzesunshine/learningPapers", "e3c30bef0299fa5c4d598fa49f8dbe1846fddbad")  # a reading list
 LABELS: list[tuple[str, str, tuple[str, str, str] | None, str, str, str]] = [
     ("github", "1903.10676.pdf", (_PM[0], _PM[1], _PM[2] + "1903.10676.pdf"),
      "48e1e16ec2249892fa8847b3f69630f75a3f12e05f921ee656b82fcd67c291a7", "1-1", "0"),
@@ -107,6 +110,42 @@ LABELS: list[tuple[str, str, tuple[str, str, str] | None, str, str, str]] = [
     ("github", "yellowpaper.pdf", ("5chdn/yellowpaper", "f595a1a2dda023390aa21266b840d8a8b36faa68", "paper.pdf"),
      "fbb7038b491ca5d8b1786fa8ffd226be7f80b73b2738840a66442cc7643b12df", "1-37",
      "0 3 1 3d 3d 3d 3d 3d 3d 3d 3d 3d 3d 3d 1 0 3d 3d 3d 3d 3d 3d 3d 0 3d 3d 3d 3d 3d 3d 3d 3d 3d 3d 3d 3d 0"),
+    ("github", "lp-1412.6980.pdf", (_LP[0], _LP[1], "1412.6980.pdf"),
+     "160c6a8b8d6e7a886d620314ea159fcc3360f142136c846252b6a788d6274605", "1-15",
+     "0 3d 3d 3d 0 0 0 1 3d 0 0 3d 3d 3d 3d"),
+    ("github", "lp-1212.5701.pdf", (_LP[0], _LP[1], "1212.5701.pdf"),
+     "1c66bc09d96c62d185e7e35dd9e016f97309ae2fdfca5e3107894882f9944d37", "1-6",
+     "3 3 3d 3d 0 0"),
+    ("github", "lp-1503.02531.pdf", (_LP[0], _LP[1], "1503.02531.pdf"),
+     "74e6689115c539db499f9d6153edecb364059926fd45402454f8210442444c5a", "1-9",
+     "0 1 3 1 0 1 0 0 0"),
+    ("github", "lp-JMLRdropout.pdf", (_LP[0], _LP[1], "JMLRdropout.pdf"),
+     "b504dfb8a8adbd34a0fce382b1fb88caba5a4561622ee1f4406961686a2a49a6", "1-30",
+     "0 0 0 0 3 0 0 0 0 0 0 0 0 0 0 0 0 0 3d 1 0 3 0 0 0 0 1 0 0 0"),
+    ("github", "lp-Generalized_Low_Rank_Models.pdf", (_LP[0], _LP[1], "Generalized Low Rank Models.pdf"),
+     "e69e65e893e634b9232080adc6ef8ae43c715049e110c4f29ae3f214b6913e4c", "1-82/3",
+     "0 0 0 3 0 3 3 1 3d 3 3 3 0 3 0 3 0 0 3d 0 0 0 0 3d 0 0 0 0"),
+    ("github", "lp-p296-hazan.pdf", (_LP[0], _LP[1], "1/p296-hazan.pdf"),
+     "b208aa1e9f029bf6631bcd306280df7f2bcdb1836916b0f76c227bbbaa23337f", "1-3",
+     "0 0 0"),
+    ("github", "lp-p278-arora.pdf", (_LP[0], _LP[1], "1/p278-arora.pdf"),
+     "06ef63781b78c51cd922c2d1cee8a811848db41a40ce616d1f348503a0189eb1", "1-10",
+     "0 1 3d 3d 3d 0 1 0 0 0"),
+    ("github", "lp-07952116.pdf", (_LP[0], _LP[1], "07952116.pdf"),
+     "9f2ce4a72f04693fef2482b9b42e9357ad18e048862f1f58a3b798a9697fc3f5", "1-5",
+     "0 1 3 0 0"),
+    ("github", "lp-1608.03417.pdf", (_LP[0], _LP[1], "Dan_Stowell/1608.03417.pdf"),
+     "f4cf4c58224d40587da4783f91a16beea5839ac6d2a3956248db54ade1a95e22", "1-7",
+     "0 0 0 0 0 0 0"),
+    ("github", "lp-1411.3715.pdf", (_LP[0], _LP[1], "MusicTranscription/1411.3715.pdf"),
+     "a3a9ea51200f2220a304374f79bbe25c18a496c4fa2faa7b48fe6c6f393e42d8", "1-41/2",
+     "0 0 0 1 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0 0 1"),
+    ("github", "lp-stowell13a.pdf", (_LP[0], _LP[1], "Dan_Stowell/stowell13a.pdf"),
+     "47093e7bb3cef8d1b95d947fa7e60d81cd58d85459db494fdebf73ef4827bb75", "1-26",
+     "0 0 1 3 3d 0 0 0 1 0 0 0 0 0 0 1 0 0 0 0 0 0 0 0 0 0"),
+    ("github", "lp-2013_mml.pdf", (_LP[0], _LP[1], "MusicTranscription/2013_mml.pdf"),
+     "cfb9d963a9cbaef53c9f3814d38cf6f4e8450dd4e07d42d38b26173966663c64", "1-4",
+     "0 0 0 0"),
     ("mineru_demo", "demo1.pdf", None,
      "f3b3be345bf2df8979f2491ca9466e078e4fd1d6a216611faa8566e4c44d474b", "1-13", "0 0 3 3 1 0 0 0 0 0 0 0 0"),
     ("mineru_demo", "demo2.pdf", None,

@@ -58,12 +58,13 @@ class PdfConfig(BaseModel):
     # three short formulas in a two-column page of ~120 lines are a prose page with a few
     # formulas, not a derivation. 0.03 = one display equation per ~33 lines: a two-column page
     # then needs ~4, a single-column page of ~45 lines is held by the count rule above.
-    # Chosen on bench/pdf_routing.py's sweep over hand-labelled pages (355 pages of 28 papers from
-    # GitHub repositories and the MinerU demo set, 55 of them dense in equations): with the count
-    # rule alone, dense-page precision 0.60 at recall 0.96; with density 0.03 or 0.04, 0.65-0.67
-    # at the same recall, and the equation-heavy MinerU demo papers' expensive share falls from
-    # 13.8% to 10.3%; at 0.05 a dense MinerU page is lost (recall 0.95, MinerU 0.50), so the
-    # default keeps a step of margin below it. 0 switches the density test off.
+    # Chosen on bench/pdf_routing.py's sweep over hand-labelled pages (555 pages of 40 papers: 37
+    # from GitHub repositories, the 3 MinerU demo papers; 73 pages dense in equations), with
+    # docling's ground truth: the count rule alone gives dense-page precision 0.57 at recall 0.97;
+    # with density 0.03, 0.60 at the same recall, and the equation-heavy MinerU demo papers'
+    # expensive share falls from 13.8% to 10.3% (docling + MinerU: 5.5% -> 4.1%). At 0.05 one of
+    # the two dense MinerU pages is lost, so the default keeps a step of margin below it.
+    # 0 switches the density test off.
     math_min_equation_density: float = Field(0.03, ge=0, le=1)
     # Lines whose math-font glyphs carry no usable Unicode ("Q% Z a C ðPÞ" for "Q = a C (P)", the
     # Elsevier/Advent fonts' habit): the cheap text of the formula is wrong, so one such line

@@ -98,6 +98,9 @@ class PageFeatures:
     # MuPDF may return as several lines, count once; each row of a multi-line derivation counts).
     display_equations: int = 0
     figure_equation_lines: int = 0  # equation-like lines inside a drawn figure (labels, not counted above)
+    # Equation numbers "(12)" alone on their row (no text to their left in the column): formulas
+    # set as images or outlines, missing from the text layer; each counts as a display equation.
+    equation_numbers: int = 0
     misencoded_math_lines: int = 0  # lines with math-font glyphs that have no usable Unicode (text wrong)
     bad_chars: int = 0
     garble_score: float = 0.0
@@ -118,6 +121,7 @@ class PageFeatures:
 
     # Boxes of the equation lines (for the figure test in add_graphics_features); not serialised.
     equation_boxes: list[tuple[float, float, float, float]] = field(default_factory=list, repr=False)
+    number_boxes: list[tuple[float, float, float, float]] = field(default_factory=list, repr=False)  # idem
     # The page's vector paths from the text extraction: (x0, y0, x1, y1, stroked, is_rect); None
     # when the text page did not collect them (add_graphics_features then asks get_cdrawings).
     vectors: list[tuple[float, float, float, float, bool, bool]] | None = field(default=None, repr=False)
@@ -130,7 +134,8 @@ class PageFeatures:
         return d
 
 
-_FEATURE_FIELDS = tuple(f.name for f in fields(PageFeatures) if f.name not in ("equation_boxes", "vectors"))
+_FEATURE_FIELDS = tuple(f.name for f in fields(PageFeatures)
+                        if f.name not in ("equation_boxes", "number_boxes", "vectors"))
 
 
 _RELATION_RE = re.compile("[=<>≤≥≈≡∝∼≃≅→←⇒⇔∈⊂⊆]")
@@ -162,6 +167,31 @@ def is_equation_line(line: Line) -> bool:
 # (a formula MuPDF cut at a fraction bar or a wide space; not the next column's formula).
 ROW_MIN_OVERLAP = 0.5
 ROW_MAX_GAP = 40.0
+
+
+# An equation number: "(12)", "(3a)", "(A.4)", "(2.17)".
+_EQ_NUMBER_RE = re.compile(r"\(\s*(?:[A-Z]\.)?\d{1,3}(?:\.\d{1,3})?[a-z]?\s*\)")
+# Text to the left of an equation number within this share of the page width (its column) means
+# the number ends a line of text or a table row, not a display equation.
+EQ_NUMBER_BAND = 0.4
+
+
+def lone_equation_numbers(numbers: list[tuple[float, float, float, float]],
+                          lines: list[tuple[float, float, float, float]], page_width: float
+                          ) -> list[tuple[float, float, float, float]]:
+    """The equation-number boxes with no other text line on their row within EQ_NUMBER_BAND of
+    the page width to their left: the number of a display equation whose formula the text layer
+    lacks (an image or outlines, as some IEEE/Word PDFs set them). A formula with text is an
+    equation line on that row already, and prose or table cells on the row veto the number."""
+    out = []
+    for nb in numbers:
+        x0, y0, _, y1 = nb
+        band = x0 - EQ_NUMBER_BAND * page_width
+        h = max(y1 - y0, 1.0)
+        if not any(b is not nb and b[2] > band and b[0] < x0
+                   and min(b[3], y1) - max(b[1], y0) >= ROW_MIN_OVERLAP * min(h, b[3] - b[1]) for b in lines):
+            out.append(nb)
+    return out
 
 
 def equation_rows(boxes: list[tuple[float, float, float, float]]) -> int:
@@ -334,6 +364,8 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
                 elif is_equation_line(line):
                     feats.equation_lines += 1
                     feats.equation_boxes.append(line.bbox)
+                elif len(text) <= 12 and "(" in text and _EQ_NUMBER_RE.fullmatch(text.strip()):
+                    feats.number_boxes.append(line.bbox)
         if lines:
             blocks.append(Block(lines, b["bbox"], "\n".join([ln.text for ln in lines])))
     text = "\n".join(all_text)
@@ -349,7 +381,11 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
     feats.math_chars = math_chars
     feats.math_char_share = math_chars / feats.text_chars if feats.text_chars else 0.0
     feats.symbol_latin_chars = sym
-    feats.display_equations = equation_rows(feats.equation_boxes)
+    if feats.number_boxes:
+        feats.number_boxes = lone_equation_numbers(
+            feats.number_boxes, [ln.bbox for b in blocks for ln in b.lines if ln.text.strip()], feats.width)
+        feats.equation_numbers = len(feats.number_boxes)
+    feats.display_equations = equation_rows(feats.equation_boxes) + feats.equation_numbers
     return blocks, feats
 
 
@@ -411,7 +447,7 @@ def add_graphics_features(page: Any, feats: PageFeatures, *, measure_images: boo
         # table rules (cell shading drawn as polygons), so one drawing pass gives the segments.
         paths = page.get_cdrawings()
         feats.drawing_paths = len(paths)
-        if feats.equation_boxes and paths:
+        if (feats.equation_boxes or feats.number_boxes) and paths:
             _drop_figure_equations([tuple(p["rect"]) for p in paths], feats)
         for p in paths:
             for it in p.get("items", ()):
@@ -427,7 +463,7 @@ def add_graphics_features(page: Any, feats: PageFeatures, *, measure_images: boo
                     rules.add_frame(*box)
     else:
         feats.drawing_paths = len(vecs)
-        if feats.equation_boxes and vecs:
+        if (feats.equation_boxes or feats.number_boxes) and vecs:
             _drop_figure_equations([v[:4] for v in vecs], feats)
         for x0, y0, x1, y1, stroked, is_rect in vecs:
             if not rules.add_box(x0, y0, x1, y1) and stroked and is_rect:
@@ -465,11 +501,15 @@ def _drop_figure_equations(rects: list[tuple[float, float, float, float]], feats
             figs.append((x0 - 1, y0 - 1, x1 + 1, y1 + 1))
     if not figs:
         return
-    inside = sum(1 for b in feats.equation_boxes
-                 if any(f[0] <= b[0] and f[1] <= b[1] and b[2] <= f[2] and b[3] <= f[3] for f in figs))
+
+    def outside(b: tuple[float, float, float, float]) -> bool:
+        return not any(f[0] <= b[0] and f[1] <= b[1] and b[2] <= f[2] and b[3] <= f[3] for f in figs)
+
+    kept = [b for b in feats.equation_boxes if outside(b)]
+    inside = len(feats.equation_boxes) - len(kept)
+    numbers = [b for b in feats.number_boxes if outside(b)]  # "(1)" labels of a diagram
     feats.figure_equation_lines = inside
     feats.equation_lines -= inside
-    if inside:
-        feats.display_equations = equation_rows(
-            [b for b in feats.equation_boxes
-             if not any(f[0] <= b[0] and f[1] <= b[1] and b[2] <= f[2] and b[3] <= f[3] for f in figs)])
+    if inside or len(numbers) != feats.equation_numbers:
+        feats.equation_numbers = len(numbers)
+        feats.display_equations = equation_rows(kept) + len(numbers)

@@ -10,8 +10,9 @@ Rules, first match wins (thresholds are PdfConfig fields):
 4. ``garbled`` garble score >= garbled_score (unmapped glyphs, mojibake, junk tokens): quarantined;
 5. ``math``  DENSE math only (Intern-S1: the expensive parser for pages dense in equations or
              symbols): >= math_min_display_equations display equations (rows of lines in a math
-             font or with math code points, a relation sign, almost no prose words; labels
-             inside drawn figures do not count; a page with one or two formulas stays cheap)
+             font or with math code points, a relation sign, almost no prose words, and
+             equation numbers alone on their row, whose formula is an image; labels inside
+             drawn figures do not count; a page with one or two formulas stays cheap)
              that are also >= math_min_equation_density of the page's text lines (three short
              formulas in a long two-column page are prose with formulas, not a derivation),
              or (with math_misencoded_expensive) >= math_min_misencoded_lines lines whose

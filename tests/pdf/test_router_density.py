@@ -70,3 +70,24 @@ def test_text_lines_feature_and_route_on_real_pages() -> None:
         routes[columns] = (route_page(feats, cfg).label, feats.text_lines)
     assert routes[2][0] == "text" and routes[2][1] > 3 / cfg.math_min_equation_density
     assert routes[1][0] == "math" and routes[1][1] < 3 / cfg.math_min_equation_density
+
+
+def test_equation_numbers_alone_on_their_row_count_as_display_equations() -> None:
+    """IEEE/Word PDFs may set formulas as images: the text layer then holds only "(1)" at the
+    right of the column. Such a number counts as a display equation; one that ends a line of
+    prose or a table row does not."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=pdfgen.W, height=pdfgen.H)
+    pdfgen._fonts(page)
+    pdfgen._para(page, pymupdf.Rect(50, 60, 287, 200), pdfgen.LOREM, size=9)  # left column prose
+    pdfgen._para(page, pymupdf.Rect(307, 60, 545, 200), pdfgen.LOREM, size=9)  # right column prose
+    for k, y in enumerate((230, 270, 310), 1):  # formula images in the left column: numbers only
+        page.draw_rect(pymupdf.Rect(90, y - 12, 230, y + 2), color=(0, 0, 0), fill=(0.9, 0.9, 0.9))
+        page.insert_text((265, y), f"({k})", fontname="dv", fontsize=9)
+        page.insert_text((320, y), "the right column continues with prose here", fontname="dv", fontsize=9)
+    page.insert_text((60, 360), "Table row with a value", fontname="dv", fontsize=9)  # a table cell "(4)"
+    page.insert_text((265, 360), "(4)", fontname="dv", fontsize=9)
+    blocks, feats = extract_blocks(page, page.get_textpage(flags=text_flags()))
+    assert feats.equation_numbers == 3 and feats.display_equations == 3
+    add_graphics_features(page, feats, measure_images=False)  # the grey boxes are not figures (< 40 pt high)
+    assert feats.display_equations == 3
