@@ -169,6 +169,10 @@ ROW_MIN_OVERLAP = 0.5
 ROW_MAX_GAP = 40.0
 
 
+# Limits of sums and integrals: equation lines at most this many characters long, set in less
+# than this share of the body font size (TeX sets limits in \scriptstyle, 70% of the text size).
+LIMIT_MAX_CHARS = 8
+LIMIT_MAX_SIZE = 0.85
 # An equation number: "(12)", "(3a)", "(A.4)", "(2.17)".
 _EQ_NUMBER_RE = re.compile(r"\(\s*(?:[A-Z]\.)?\d{1,3}(?:\.\d{1,3})?[a-z]?\s*\)")
 # Text to the left of an equation number within this share of the page width (its column) means
@@ -299,6 +303,7 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
     blocks: list[Block] = []
     fonts: set[str] = set()
     total = math_font = sym = invisible = n_lines = 0
+    eq_lines: list[Line] = []
     all_text: list[str] = []
     hist: dict[float, int] = {}  # characters per font size (0.5 pt bins)
     fcache_get = _FONT_CACHE.get
@@ -363,7 +368,7 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
                     feats.misencoded_math_lines += 1
                 elif is_equation_line(line):
                     feats.equation_lines += 1
-                    feats.equation_boxes.append(line.bbox)
+                    eq_lines.append(line)
                 elif len(text) <= 12 and "(" in text and _EQ_NUMBER_RE.fullmatch(text.strip()):
                     feats.number_boxes.append(line.bbox)
         if lines:
@@ -381,6 +386,11 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
     feats.math_chars = math_chars
     feats.math_char_share = math_chars / feats.text_chars if feats.text_chars else 0.0
     feats.symbol_latin_chars = sym
+    # A short line in a smaller size is the limit of a sum or integral ("i=1" under the sigma, which
+    # MuPDF returns as a line of its own below the formula's row): part of that formula, not a row.
+    small = LIMIT_MAX_SIZE * feats.body_size
+    feats.equation_boxes = [ln.bbox for ln in eq_lines
+                            if not (0 < ln.size < small and len(ln.text.strip()) <= LIMIT_MAX_CHARS)]
     if feats.number_boxes:
         feats.number_boxes = lone_equation_numbers(
             feats.number_boxes, [ln.bbox for b in blocks for ln in b.lines if ln.text.strip()], feats.width)

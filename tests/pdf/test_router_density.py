@@ -91,3 +91,23 @@ def test_equation_numbers_alone_on_their_row_count_as_display_equations() -> Non
     assert feats.equation_numbers == 3 and feats.display_equations == 3
     add_graphics_features(page, feats, measure_images=False)  # the grey boxes are not figures (< 40 pt high)
     assert feats.display_equations == 3
+
+
+def test_limits_of_a_sum_are_part_of_its_formula() -> None:
+    """MuPDF returns the "i=1" under a sigma as a line of its own below the formula's row; set
+    small and short, it is the formula's limit, not another display equation."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=pdfgen.W, height=pdfgen.H)
+    pdfgen._fonts(page)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    page.insert_font(fontname="stix", fontfile=pdfgen.STIX)
+    pdfgen._para(page, pymupdf.Rect(50, 60, 545, 200), pdfgen.LOREM, size=11)
+    x = 200
+    for tok, font in [("v", "cmmi"), (" = ", "stix"), ("\u2211", "stix"), ("a", "cmmi"), ("x", "cmmi")]:
+        page.insert_text((x, 260), tok, fontname=font, fontsize=11)
+        x += 14 * len(tok)
+    page.insert_text((236, 274), "i", fontname="cmmi", fontsize=7)  # the limit, in script size
+    page.insert_text((240, 274), "=1", fontname="stix", fontsize=7)
+    blocks, feats = extract_blocks(page, page.get_textpage(flags=text_flags()))
+    assert feats.equation_lines == 2  # the formula's line and its limit's
+    assert feats.display_equations == 1
