@@ -12,6 +12,14 @@ ratios; on all pages and on two halves split by a hash of the file name: half A 
 ExtractConfig's thresholds, half B was held out. Also prints the routed share and what the routed
 pages cost.
 
+``--aeb DIR`` scores the same extractors on a second, independent set instead: scrapinghub's
+article-extraction-benchmark (github.com/scrapinghub/article-extraction-benchmark, MIT; 181 pages,
+``DIR/html/<id>.html.gz`` and ``DIR/ground-truth.json`` with each page's article body), never used for
+tuning. Its metric, reimplemented here: word 4-gram shingles (``\\w+`` tokens) of the true and the
+predicted body give per-page tp / fp / fn normalised to sum 1; precision and recall are the means over
+pages, F1 their harmonic mean. Get it with
+``git clone https://github.com/scrapinghub/article-extraction-benchmark``.
+
 ``--sweep`` (tuning, half A): runs ours with the router off and trafilatura on every page once, then
 prints F1 on half A (and B, for reference) for each router threshold ``fallback_min_chars``.
 """
@@ -22,8 +30,10 @@ import argparse
 import gzip
 import hashlib
 import json
+import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,6 +68,40 @@ def score(outputs: list[str], docs: list[tuple[bytes, dict]]) -> tuple[float, fl
         fp += sum(seg in out for seg in v["without"])
     p = tp / (tp + fp) if tp + fp else 0.0
     r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, 2 * p * r / (p + r) if p + r else 0.0
+
+
+def load_aeb(root: Path, limit: int | None) -> tuple[list[tuple[bytes, dict]], list[str]]:
+    """scrapinghub article-extraction-benchmark: (html bytes, {"file": id}) pages and their true bodies."""
+    gt = json.loads((root / "ground-truth.json").read_text(encoding="utf-8"))
+    keys = sorted(gt)[:limit] if limit else sorted(gt)
+    docs = [(gzip.open(root / "html" / f"{k}.html.gz").read(), {"file": k}) for k in keys]
+    return docs, [gt[k].get("articleBody", "") for k in keys]
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _shingles(text: str, n: int = 4) -> Counter[tuple[str, ...]]:
+    toks = _WORD.findall(text)
+    return Counter(tuple(toks[i:i + n]) for i in range(max(1, len(toks) - n + 1)) if toks[i:i + n])
+
+
+def score_aeb(outputs: list[str], truths: list[str]) -> tuple[float, float, float]:
+    """The article-extraction-benchmark's metric (mean per-page shingle precision / recall, F1 of means)."""
+    ps, rs = [], []
+    for out, true in zip(outputs, truths, strict=True):
+        t, o = _shingles(true), _shingles(out)
+        tp, fp, fn = sum((t & o).values()), sum((o - t).values()), sum((t - o).values())
+        if fp == fn == 0:  # both empty or identical: perfect, as the benchmark counts it
+            ps.append(1.0)
+            rs.append(1.0)
+            continue
+        if tp + fp:
+            ps.append(tp / (tp + fp))
+        if tp + fn:
+            rs.append(tp / (tp + fn))
+    p, r = sum(ps) / max(1, len(ps)), sum(rs) / max(1, len(rs))
     return p, r, 2 * p * r / (p + r) if p + r else 0.0
 
 
@@ -141,13 +185,36 @@ def run_interleaved(docs: list[tuple[bytes, dict]], fns: dict[str, Callable[[byt
     return {k: (outs[k], secs[k]) for k in fns}
 
 
+def aeb(root: Path, limit: int | None) -> None:
+    docs, truths = load_aeb(root, limit)
+    counters = StageCounters()
+    fns = {"ours (resiliparse + markdown)": _ours(ExtractConfig(), counters),
+           "trafilatura 2.3 default": _trafilatura}
+    res = run_interleaved(docs, fns)
+    print(f"{len(docs)} pages of scrapinghub article-extraction-benchmark (held out: never used for tuning), "
+          "extractors interleaved page by page\n")
+    print(f"{'extractor':32s} {'P':>6s} {'R':>6s} {'F1':>6s} {'pages/s':>8s}")
+    f1 = {}
+    for k, (outs, dt) in res.items():
+        p, r, f1[k] = score_aeb(outs, truths)
+        print(f"{k:32s} {p:6.3f} {r:6.3f} {f1[k]:6.3f} {len(docs) / dt:8.1f}")
+    o, t = f1["ours (resiliparse + markdown)"], f1["trafilatura 2.3 default"]
+    print(f"\nratio ours/trafilatura: F1 {o / t:.3f}x; routed to trafilatura: "
+          f"{counters.metrics.get('extract_fallback_trafilatura', 0)}/{len(docs)} pages")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--trafilatura-backend", action="store_true", help="also score our trafilatura backend")
     ap.add_argument("--sweep", action="store_true", help="tune the router threshold (half A) and exit")
+    ap.add_argument("--aeb", default=None, metavar="DIR",
+                    help="score on scrapinghub's article-extraction-benchmark checkout instead")
     a = ap.parse_args()
+    if a.aeb:
+        aeb(Path(a.aeb), a.limit)
+        return
     docs = load(Path(a.data) / "web" / "trafilatura_eval", a.limit)
     if a.sweep:
         sweep(docs)

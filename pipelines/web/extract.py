@@ -125,22 +125,27 @@ _IMG_ALT = re.compile(r"""\balt\s*=\s*(["'])(.*?)\1""", re.I | re.S)
 _MATH_IMG_HINTS = ("displaystyle", "latex", "mwe-math")
 
 
-def _image(m: re.Match[str], keep_alt: bool) -> str:
-    """A formula image -> ``$tex$``; any other image is removed unless its alt text is kept."""
+def _math_img(m: re.Match[str]) -> str:
+    """A formula image -> `` $tex$ ``; any other image stays."""
     tag = m.group(0)
     if any(h in tag for h in _MATH_IMG_HINTS):
         alt = _IMG_ALT.search(tag)
         tex = html_lib.unescape(alt.group(2)).strip() if alt else ""
         if tex:
             return f" ${html_lib.escape(tex)}$ "
-    return tag if keep_alt else ""
+    return tag
 
 
-def _math_to_tex(html: str, keep_alt: bool = True) -> str:
-    """MathML, MathJax scripts and formula images -> ``$...$``; other images dropped unless ``keep_alt``
-    (resiliparse's own ``alt_texts=False`` would also drop every ``<figure>``, tables included)."""
-    if (not keep_alt and ("<img" in html or "<IMG" in html)) or any(h in html for h in _MATH_IMG_HINTS):
-        html = _IMG.sub(lambda m: _image(m, keep_alt), html)
+def drop_images(html: str) -> str:
+    """Remove ``<img>`` tags, so that resiliparse prints no alt text (its own ``alt_texts=False`` would
+    also drop every ``<figure>``, tables included)."""
+    return _IMG.sub("", html) if "<img" in html or "<IMG" in html else html
+
+
+def _math_to_tex(html: str) -> str:
+    """MathML, MathJax scripts and formula images -> ``$...$``."""
+    if any(h in html for h in _MATH_IMG_HINTS):
+        html = _IMG.sub(_math_img, html)
     if "<math" in html or "<MATH" in html:
         html = _MATH_ALT.sub(lambda m: f" ${html_lib.escape(html_lib.unescape(m.group(2)))}$ ", html)
     if "math/tex" in html:
@@ -220,20 +225,27 @@ def cut_tail_section(text: str, after: float) -> tuple[str, bool]:
 _FENCE = "```"
 
 
-def _is_anchor(line: str, min_chars: int) -> bool:
-    """A line that is surely article text: paragraph-length, or structure (table row, code fence,
-    list item, math) that boilerplate rarely has."""
+_SENTENCE_END = re.compile(r"[.!?][\"'”“»)]?$")
+
+
+def _is_anchor(line: str, min_chars: int, sentence_min_words: int = 0) -> bool:
+    """A line that is surely article text: paragraph-length, structure (table row, code fence, list item,
+    math) that boilerplate rarely has, or (``sentence_min_words`` > 0) a full sentence of that many words."""
     s = line.strip()
-    return len(s) >= min_chars or s.startswith(("|", _FENCE, "- ")) or "$" in s
+    if len(s) >= min_chars or s.startswith(("|", _FENCE, "- ")) or "$" in s:
+        return True
+    return (sentence_min_words > 0 and not s.startswith("#") and _SENTENCE_END.search(s) is not None
+            and len(s.split()) >= sentence_min_words)
 
 
-def trim_edges(text: str, min_chars: int) -> tuple[str, bool]:
+def trim_edges(text: str, min_chars: int, sentence_min_words: int = 0, keep_title: bool = False) -> tuple[str, bool]:
     """Drop the short lines before the first and after the last anchor line (:func:`_is_anchor`); a
-    heading right before the first anchor stays (the article's title or first section)."""
+    heading right before the first anchor stays (the article's title or first section), and with
+    ``keep_title`` so does a top-level heading (``# ``, the page's ``<h1>``) anywhere before it."""
     if min_chars <= 0:
         return text, False
     lines = text.split("\n")
-    anchors = [i for i, line in enumerate(lines) if _is_anchor(line, min_chars)]
+    anchors = [i for i, line in enumerate(lines) if _is_anchor(line, min_chars, sentence_min_words)]
     if not anchors:
         return text, False
     a, b = anchors[0], anchors[-1]
@@ -242,7 +254,8 @@ def trim_edges(text: str, min_chars: int) -> tuple[str, bool]:
         j -= 1
     if j >= 0 and lines[j].lstrip().startswith("#"):
         a = j
-    out = "\n".join(lines[a:b + 1])
+    head = [line for line in lines[:a] if line.lstrip().startswith("# ")] if keep_title else []
+    out = "\n".join([*head, ""] + lines[a:b + 1] if head else lines[a:b + 1])
     return out, len(out) != len(text)
 
 
@@ -359,6 +372,8 @@ def _resiliparse(html: str, cfg: ExtractConfig, counters: StageCounters | None =
 
     c = counters if counters is not None else StageCounters()
     marked = cfg.link_line_max_share_short <= 1 or cfg.link_line_max_share_long <= 1
+    if not cfg.keep_image_alt:
+        html = drop_images(html)
     tree = HTMLTree.parse(mark_links(html) if marked else html)
     if cfg.prune_selectors and tree.body is not None:
         _prune(tree, cfg, c)
@@ -374,7 +389,7 @@ def _resiliparse(html: str, cfg: ExtractConfig, counters: StageCounters | None =
         text, n_links = drop_link_lines(text, cfg)
         if n_links:
             c.add("extract_link_lines_dropped", n_links)
-    text, trimmed = trim_edges(text, cfg.edge_min_line_chars)
+    text, trimmed = trim_edges(text, cfg.edge_min_line_chars, cfg.edge_sentence_min_words, cfg.edge_keep_title)
     if trimmed:
         c.add("extract_edges_trimmed")
     return text
@@ -404,7 +419,7 @@ def extract_html(data: bytes, content_type: str | None, cfg: ExtractConfig,
     t = _TITLE.search(head)
     title = re.sub(r"\s+", " ", html_lib.unescape(t.group(1))).strip()[:1000] if t else ""
     lang = _HTML_LANG.search(head)
-    html = _math_to_tex(html, cfg.keep_image_alt or cfg.backend == "trafilatura")
+    html = _math_to_tex(html)
     try:
         if cfg.backend == "trafilatura":
             text = _trafilatura(html, cfg)

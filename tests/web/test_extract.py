@@ -112,3 +112,13 @@ def test_formula_images_become_tex_and_photos_go() -> None:
     assert "Getty" not in text
     alt = ExtractConfig(fallback_min_chars=0, keep_image_alt=True)
     assert "Getty" in extract_html(_page(body), "text/html", alt, StageCounters()).text
+
+
+def test_trim_edges_keeps_the_title_and_a_short_closing_sentence() -> None:
+    text = "\n".join(["# Diffusion in metals", "By Jane Doe", "3 May 2021", PARA, PARA,
+                      "The data are available on request.", "Share on Twitter", "Imprint"])
+    out, trimmed = trim_edges(text, 60, sentence_min_words=6, keep_title=True)
+    assert trimmed and out.startswith("# Diffusion in metals\n\n" + PARA.strip()[:20])
+    assert "By Jane Doe" not in out and out.endswith("The data are available on request.")
+    old, _ = trim_edges(text, 60)  # without both: title and closing sentence go with the byline
+    assert old.startswith(PARA[:20]) and old.endswith(PARA)
