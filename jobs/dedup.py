@@ -408,16 +408,19 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
                        "minhash_truncated", "bands", rank.alias("rank"))
           .withColumn("exact_rep", F.when(ok, F.min(F.when(ok, F.col("rank"))).over(by_hash).getField("_rid"))
                       .otherwise(F.col("_rid")))
+          .withColumn("exact_n", F.sum(ok.cast("long")).over(by_hash))
           .persist(disk))
 
     # 3. LSH among exact representatives: each bucket's members become a star around its
-    # minimum, a window min over (bucket, band): fixed-width values, sorted on the bucket
-    # key's prefix, where a collect_list per bucket was an object aggregate that falls back
-    # to sorting rows (3x the task time at 100k pages)
-    by_bucket = Window.partitionBy("bucket", "band")
-    cand = (ex.where(ok & (F.col("exact_rep") == F.col("_rid")))
-            .select("_rid", F.posexplode("bands").alias("band", "bucket"))
-            .withColumn("v", F.min("_rid").over(by_bucket))
+    # minimum. The buckets shared by 2+ pages (their minimum) come from one hash aggregate
+    # of fixed-width values; the band keys are then joined to them (broadcast when few, the
+    # usual case: most buckets hold one page). A collect_list per bucket was an object
+    # aggregate falling back to sorting rows, a window min per bucket a sort of every row.
+    keys = (ex.where(ok & (F.col("exact_rep") == F.col("_rid")))
+            .select("_rid", F.posexplode("bands").alias("band", "bucket")))
+    shared = (keys.groupBy("bucket", "band").agg(F.min("_rid").alias("v"), F.count("*").alias("n"))
+              .where(F.col("n") > 1).drop("n").localCheckpoint(eager=True))
+    cand = (keys.join(small(shared, shared.count()), ["bucket", "band"])
             .where(F.col("_rid") != F.col("v")).select(F.col("_rid").alias("u"), "v").distinct()
             .localCheckpoint(eager=True))
 
@@ -426,9 +429,9 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
         scored = cand.withColumn("sim", F.lit(1.0))
     else:
         need = cand.select(F.col("u").alias("_rid")).unionByName(cand.select(F.col("v").alias("_rid"))).distinct()
-        keys = {base >> _RID_PART_BITS: key for base, key, _ in items}
+        part_of = {base >> _RID_PART_BITS: key for base, key, _ in items}
         side = (need.withColumn("_src", F.shiftright("_rid", _RID_PART_BITS)).groupBy("_src")
-                .applyInArrow(_verify_values_fn(cfg, root, opts, keys, batch_rows), "_rid long, vals array<long>")
+                .applyInArrow(_verify_values_fn(cfg, root, opts, part_of, batch_rows), "_rid long, vals array<long>")
                 .localCheckpoint(eager=True))
         both = cand.join(side.toDF("u", "a"), "u").join(side.toDF("v", "b"), "v")
         if cfg.verify == "exact":  # |A n B| / |A u B| of the sorted distinct shingle hashes
@@ -455,6 +458,9 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
         roots, rounds = connected_components(spark, edges, cfg.cc_max_iterations)
     comp = (ex.drop("bands")
             .join(small(roots, 2 * n_edges).withColumnRenamed("node", "exact_rep"), "exact_rep", "left")
+            # a page is connected when its exact group has another page or an edge: only those
+            # pages need component statistics; every other page is its own representative
+            .withColumn("connected", ok & (F.col("root").isNotNull() | (F.col("exact_n") > 1)))
             .withColumn("root", F.when(ok, F.coalesce("root", "exact_rep")).otherwise(F.col("_rid"))))
 
     # 6. per component: size, distinct documents (multi-page ones for boilerplate), best page
@@ -466,22 +472,31 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     first_src = F.min(F.when(~F.col("is_prev"), F.shiftright("_rid", _RID_PART_BITS))).over(by_doc)
     comp = comp.withColumn("multi_page", multi_page).withColumn("_src", first_src)
     counts = (F.col("dp") == 1) if cfg.boilerplate_multi_page_only else F.lit(True)
-    stats = (comp.where(ok).groupBy("root", "source", "doc_id")
+    conn = comp.where(F.col("connected"))
+    # the struct minimum (best page) is a sort-based aggregate: over connected pages only
+    stats = (conn.groupBy("root", "source", "doc_id")
              .agg(F.count("*").alias("n"), F.min("rank").alias("best"), F.max("multi_page").alias("dp"))
              .groupBy("root").agg(F.sum("n").alias("comp_size"), F.count("*").alias("comp_docs"),
                                   F.sum(counts.cast("long")).alias("comp_bp_docs"), F.min("best").alias("best")))
-    rep_key = F.concat_ws("", F.col("best.source"), F.lit(":"), F.col("best.doc_id"), F.lit("#"),
-                          F.col("best.page").cast("string"))
-    decided = (comp.join(stats, "root", "left")
-               .select("_rid", "_src", "is_prev", "source", "doc_id", "status", F.col("_rid").alias("nid"), "exact_rep",
-                       # page_reasons' `root` is the representative: the component's best page
-                       F.coalesce(F.col("best._rid"), F.col("_rid")).alias("root"),
-                       F.coalesce(~F.col("best.r_new"), F.col("is_prev")).alias("root_is_prev"),
-                       F.coalesce(F.col("comp_size"), F.lit(1)).cast("long").alias("comp_size"),
-                       F.coalesce(F.col("comp_docs"), F.lit(1)).cast("long").alias("comp_docs"),
-                       F.coalesce(F.col("comp_bp_docs"), F.lit(0)).cast("long").alias("comp_bp_docs"),
-                       F.coalesce(rep_key, F.lit("")).alias("representative"),
-                       "content_hash", "n_words", "minhash_truncated"))
+
+    def page_key_of(st: Any) -> Any:
+        return F.concat_ws("", st.getField("source"), F.lit(":"), st.getField("doc_id"), F.lit("#"),
+                           st.getField("page").cast("string"))
+
+    common = ["_rid", "_src", "is_prev", "source", "doc_id", "status", F.col("_rid").alias("nid"), "exact_rep"]
+    tail = ["content_hash", "n_words", "minhash_truncated"]
+    decided = conn.join(stats, "root").select(
+        *common,
+        # page_reasons' `root` is the representative: the component's best page
+        F.col("best._rid").alias("root"), (~F.col("best.r_new")).alias("root_is_prev"),
+        F.col("comp_size").cast("long").alias("comp_size"), F.col("comp_docs").cast("long").alias("comp_docs"),
+        F.col("comp_bp_docs").cast("long").alias("comp_bp_docs"), page_key_of(F.col("best")).alias("representative"),
+        *tail,
+    ).unionByName(comp.where(~F.col("connected")).select(
+        *common, F.col("_rid").alias("root"), F.col("is_prev").alias("root_is_prev"),
+        F.lit(1).cast("long").alias("comp_size"), F.lit(1).cast("long").alias("comp_docs"),
+        F.lit(0).cast("long").alias("comp_bp_docs"),
+        F.when(ok, page_key_of(F.col("rank"))).otherwise(F.lit("")).alias("representative"), *tail))
     if cfg.near_dup_scope == "document":  # a duplicate page goes only with its whole document
         keeps = F.max((_reason_expr(cfg.model_copy(update={"near_dup_scope": "page"})) == KEEP).cast("int"))
         dec = decided.withColumn("reason", _reason_expr(cfg, keeps.over(Window.partitionBy("source", "doc_id")) == 1))
