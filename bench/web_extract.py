@@ -198,6 +198,12 @@ def aeb(root: Path, limit: int | None) -> None:
     for k, (outs, dt) in res.items():
         p, r, f1[k] = score_aeb(outs, truths)
         print(f"{k:32s} {p:6.3f} {r:6.3f} {f1[k]:6.3f} {len(docs) / dt:8.1f}")
+    under = [i for i, (h, _) in enumerate(docs) if len(h) <= ExtractConfig().max_html_bytes]
+    if len(under) < len(docs):
+        print(f"\n{len(docs) - len(under)} pages are over max_html_bytes: ours quarantines them (html_too_large, "
+              "scored as empty above). On the other pages:")
+        for k, (outs, _) in res.items():
+            print(f"{k:32s} %6.3f %6.3f %6.3f" % score_aeb([outs[i] for i in under], [truths[i] for i in under]))
     o, t = f1["ours (resiliparse + markdown)"], f1["trafilatura 2.3 default"]
     print(f"\nratio ours/trafilatura: F1 {o / t:.3f}x; routed to trafilatura: "
           f"{counters.metrics.get('extract_fallback_trafilatura', 0)}/{len(docs)} pages")
@@ -247,6 +253,13 @@ def main() -> None:
         for k, (outs, _) in res.items():
             p, r, f = score([outs[i] for i in idx], sub)
             print(f"{k:32s} {p:6.3f} {r:6.3f} {f:6.3f}")
+    under = [i for i, (h, _) in enumerate(docs) if len(h) <= cfg.max_html_bytes]
+    if len(under) < len(docs):
+        sub = [docs[i] for i in under]
+        print(f"\n{len(docs) - len(under)} pages are over max_html_bytes: ours quarantines them (html_too_large, "
+              f"scored as empty above). On the other {len(sub)} pages:")
+        for k, (outs, _) in res.items():
+            print(f"{k:32s} %6.3f %6.3f %6.3f" % score([outs[i] for i in under], sub))
     o, t = rows["ours (resiliparse + markdown)"], rows["trafilatura 2.3 default"]
     print(f"\nratio ours/trafilatura: F1 {o[2] / t[2]:.3f}x, speed {o[3] / t[3]:.1f}x")
     routed = sum(routed_flags)

@@ -102,6 +102,11 @@ class ExtractConfig(_Section):
     # in inline links (Wikipedia) stays; half A cannot tell them apart. A value above 1 disables.
     link_line_max_share_short: float = 0.3
     link_line_max_share_long: float = 0.7
+    # Text normalisation of our output: Unicode NFC, layout spaces (&nbsp;, thin spaces ...) -> " ",
+    # invisible ones (zero-width space, soft hyphen) removed, runs of spaces inside a line collapsed (code
+    # blocks untouched), as trafilatura and LM-data pipelines normalise text. Half A F1: off 0.9142,
+    # spaces 0.9155, spaces + NFC 0.9158 (segments split by &nbsp; or decomposed umlauts were missed).
+    normalize_text: bool = True
 
 
 class LangIdConfig(_Section):

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -313,6 +314,30 @@ def drop_link_lines(text: str, cfg: ExtractConfig) -> tuple[str, int]:
     return "\n".join(out), dropped
 
 
+# Unicode spaces that HTML authors use for layout (&nbsp;, thin and narrow no-break spaces, en/em spaces)
+# become plain spaces, and invisible ones (zero-width space, BOM, soft hyphen) go: text search, n-gram
+# dedup and tokenizers then see "a b", not "a\xa0b" (trafilatura normalises spaces the same way).
+_SPACES = str.maketrans({**dict.fromkeys("\u00a0\u2002\u2003\u2007\u2009\u200a\u202f", " "),
+                         **dict.fromkeys("\u200b\ufeff\u00ad")})
+_INNER_SPACES = re.compile(r"(?<=\S) {2,}")
+
+
+def normalize_text(text: str) -> str:
+    """Unicode NFC (composed characters: "ü", not "u" + combining diaeresis); Unicode spaces -> " " and
+    runs of spaces inside a line -> one; code blocks and indentation kept."""
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    out: list[str] = []
+    in_code = False
+    for line in text.split("\n"):
+        if line.lstrip().startswith(_FENCE):
+            in_code = not in_code
+        elif not in_code:
+            line = _INNER_SPACES.sub(" ", line.translate(_SPACES)).rstrip()
+        out.append(line)
+    return "\n".join(out)
+
+
 def _has_code_or_math(text: str) -> bool:
     """Our markdown kept a code block or TeX: trafilatura's markdown drops code fences, so such a
     page is not routed (a short science page is still better served by our converter)."""
@@ -392,7 +417,7 @@ def _resiliparse(html: str, cfg: ExtractConfig, counters: StageCounters | None =
     text, trimmed = trim_edges(text, cfg.edge_min_line_chars, cfg.edge_sentence_min_words, cfg.edge_keep_title)
     if trimmed:
         c.add("extract_edges_trimmed")
-    return text
+    return normalize_text(text) if cfg.normalize_text else text
 
 
 def _trafilatura(html: str, cfg: ExtractConfig) -> str:

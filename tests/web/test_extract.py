@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pipelines.counters import StageCounters
 from pipelines.web.config import ARTICLE_CONTAINERS, ExtractConfig
-from pipelines.web.extract import extract_html, trim_edges
+from pipelines.web.extract import extract_html, normalize_text, trim_edges
 
 PARA = ("The heat equation describes how temperature diffuses through a solid body over time, and its "
         "solutions smooth out any initial irregularities as the system approaches equilibrium. ")
@@ -122,3 +122,13 @@ def test_trim_edges_keeps_the_title_and_a_short_closing_sentence() -> None:
     assert "By Jane Doe" not in out and out.endswith("The data are available on request.")
     old, _ = trim_edges(text, 60)  # without both: title and closing sentence go with the byline
     assert old.startswith(PARA[:20]) and old.endswith(PARA)
+
+
+def test_normalize_text_spaces_and_nfc_but_not_code() -> None:
+    text = "Warnung vor\u00a0Tesla,\u00a0 gepru\u0308ft\u200b.\n  - item  one\n```\nx  =\u00a01\n```"
+    out = normalize_text(text)
+    assert out.split("\n")[0] == "Warnung vor Tesla, geprüft."
+    assert out.split("\n")[1] == "  - item one"  # indentation kept, inner runs collapsed
+    assert "x  =\u00a01" in out  # code untouched
+    html = _page(f"<p>{PARA}</p><p>Warnung&nbsp;vor&nbsp;Tesla und {PARA}</p>")
+    assert "Warnung vor Tesla" in extract_html(html, "text/html", NO_ROUTE, StageCounters()).text
