@@ -151,8 +151,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 def _threshold_sweep(data: Path, digital: list[Path], res: dict) -> list[dict]:
     """Re-route every born-digital page from its recorded features with other values of the
-    math density threshold (``math_min_display_equations``): math recall on the docling ground
-    truth and the expensive share per collection, without parsing again."""
+    math thresholds (``math_min_display_equations`` 1-5 with the density test off, then the
+    default with it): math recall on the docling ground truth and the expensive share per
+    collection, without parsing again (bench/pdf_routing.py: the same on hand-labelled pages)."""
     from pipelines.pdf.features import PageFeatures
     from pipelines.pdf.router import route_page
 
@@ -160,10 +161,15 @@ def _threshold_sweep(data: Path, digital: list[Path], res: dict) -> list[dict]:
     for pdf in digital:
         rows = res[pdf.name]["kept"] + [q for q in res[pdf.name]["quarantined"] if q["page"] > 0 and q["features"]]
         feats[pdf.name] = {r["page"]: PageFeatures(**json.loads(r["features"])) for r in rows}
-    print("\n== math density threshold (math_min_display_equations), re-routed from the recorded features ==")
+    default = PdfConfig()
+    print("\n== math thresholds, re-routed from the recorded features (display equations >= n; "
+          "the last row adds the default density test) ==")
     out = []
-    for n in (1, 2, 3, 4, 5):
-        cfg = PdfConfig(math_min_display_equations=n)
+    variants = [(f">= {n}", PdfConfig(math_min_display_equations=n, math_min_equation_density=0.0))
+                for n in (1, 2, 3, 4, 5)]
+    variants.append((f">= {default.math_min_display_equations} & density >= {default.math_min_equation_density:g}",
+                     default))
+    for key, cfg in variants:
         routes = {name: {pno: route_page(f, cfg).label for pno, f in fs.items()} for name, fs in feats.items()}
         pairs = [(g["label"], routes[pdf.name].get(pno, "failed")) for pdf in digital
                  for pno, g in (gt_pages(data, pdf) or {}).items()]
@@ -174,12 +180,13 @@ def _threshold_sweep(data: Path, digital: list[Path], res: dict) -> list[dict]:
                            ("all", digital)):
             rs = [r for d in docs for r in routes[d.name].values()]
             shares[coll] = sum(r in ("math", "scan") for r in rs) / len(rs) if rs else float("nan")
-        row = {"math_min_display_equations": n, "math_recall_docling": rec, "math_gt_pages": n_gt,
-               "expensive_share": shares}
+        row = {"rule": key, "math_min_display_equations": cfg.math_min_display_equations,
+               "math_min_equation_density": cfg.math_min_equation_density, "math_recall_docling": rec,
+               "math_gt_pages": n_gt, "expensive_share": shares}
         out.append(row)
-        print(f"  >= {n}: math recall {rec:.2f} ({n_gt} docling page(s)); expensive share docling "
+        print(f"  {key}: math recall {rec:.2f} ({n_gt} docling page(s)); expensive share docling "
               f"{shares['docling']:.1%}, MinerU demo {shares['mineru_demo']:.1%}, all {shares['all']:.1%}"
-              + ("  <- default" if n == PdfConfig().math_min_display_equations else ""))
+              + ("  <- default" if cfg == default else ""))
     return out
 
 
