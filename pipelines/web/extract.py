@@ -265,29 +265,31 @@ def trim_edges(text: str, min_chars: int, sentence_min_words: int = 0, keep_titl
 _LINK_OPEN, _LINK_CLOSE = "\ue000", "\ue001"
 _A_OPEN = re.compile(r"(<a\b[^>]*>)", re.I)
 _A_CLOSE = re.compile(r"(</a\s*>)", re.I)
-_MARKS = str.maketrans("", "", _LINK_OPEN + _LINK_CLOSE)
+_LINK_TEXT = re.compile(f"{_LINK_OPEN}([^{_LINK_OPEN}{_LINK_CLOSE}]*)")
+_NON_SPACE = re.compile(r"\S")
+
+
+def _unmark(s: str) -> str:
+    return s.replace(_LINK_OPEN, "").replace(_LINK_CLOSE, "") if _LINK_OPEN in s or _LINK_CLOSE in s else s
 
 
 def mark_links(html: str) -> str:
     """Wrap the text of every ``<a>`` in link marks (marks already in the page are removed first)."""
-    if _LINK_OPEN in html or _LINK_CLOSE in html:
-        html = html.translate(_MARKS)
-    html = _A_OPEN.sub(lambda m: m.group(1) + _LINK_OPEN, html)
-    return _A_CLOSE.sub(lambda m: _LINK_CLOSE + m.group(1), html)
+    parts = _A_OPEN.split(_unmark(html))  # [text, tag, text, tag, ...]
+    parts[1::2] = [tag + _LINK_OPEN for tag in parts[1::2]]
+    parts = _A_CLOSE.split("".join(parts))
+    parts[1::2] = [_LINK_CLOSE + tag for tag in parts[1::2]]
+    return "".join(parts)
 
 
 def link_share(line: str) -> float:
-    """Share of a marked line's visible (non-space) characters that are link text."""
-    depth = inside = total = 0
-    for ch in line:
-        if ch == _LINK_OPEN:
-            depth += 1
-        elif ch == _LINK_CLOSE:
-            depth = max(0, depth - 1)
-        elif not ch.isspace():
-            total += 1
-            inside += depth > 0
-    return inside / total if total else 0.0
+    """Share of a marked line's visible (non-space) characters that are link text (the text after an
+    opening mark up to the next mark; a nested link counts once)."""
+    total = len(_NON_SPACE.findall(line)) - line.count(_LINK_OPEN) - line.count(_LINK_CLOSE)
+    if total <= 0:
+        return 0.0
+    inside = sum(len(_NON_SPACE.findall(t)) for t in _LINK_TEXT.findall(line))
+    return min(1.0, inside / total)
 
 
 def drop_link_lines(text: str, cfg: ExtractConfig) -> tuple[str, int]:
@@ -301,11 +303,11 @@ def drop_link_lines(text: str, cfg: ExtractConfig) -> tuple[str, int]:
     dropped = 0
     in_code = False
     for line in text.split("\n"):
-        clean = line.translate(_MARKS)
+        clean = _unmark(line)
         s = clean.strip()
         if s.startswith(_FENCE):
             in_code = not in_code
-        elif s and not in_code and not s.startswith("|") and (_LINK_OPEN in line):
+        elif s and not in_code and not s.startswith("|") and _LINK_OPEN in line:
             limit = cfg.link_line_max_share_short if len(s) < cfg.edge_min_line_chars else cfg.link_line_max_share_long
             if link_share(line) >= limit:
                 dropped += 1
@@ -317,9 +319,15 @@ def drop_link_lines(text: str, cfg: ExtractConfig) -> tuple[str, int]:
 # Unicode spaces that HTML authors use for layout (&nbsp;, thin and narrow no-break spaces, en/em spaces)
 # become plain spaces, and invisible ones (zero-width space, BOM, soft hyphen) go: text search, n-gram
 # dedup and tokenizers then see "a b", not "a\xa0b" (trafilatura normalises spaces the same way).
-_SPACES = str.maketrans({**dict.fromkeys("\u00a0\u2002\u2003\u2007\u2009\u200a\u202f", " "),
-                         **dict.fromkeys("\u200b\ufeff\u00ad")})
+_UNICODE_SPACE = re.compile("[\u00a0\u2002\u2003\u2007\u2009\u200a\u202f]")
+_INVISIBLE = re.compile("[\u200b\ufeff\u00ad]")
 _INNER_SPACES = re.compile(r"(?<=\S) {2,}")
+_TRAILING_SPACES = re.compile(r" +$", re.M)
+
+
+def _normalize_prose(text: str) -> str:
+    text = _INNER_SPACES.sub(" ", _INVISIBLE.sub("", _UNICODE_SPACE.sub(" ", text)))
+    return _TRAILING_SPACES.sub("", text)
 
 
 def normalize_text(text: str) -> str:
@@ -327,15 +335,10 @@ def normalize_text(text: str) -> str:
     runs of spaces inside a line -> one; code blocks and indentation kept."""
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
-    out: list[str] = []
-    in_code = False
-    for line in text.split("\n"):
-        if line.lstrip().startswith(_FENCE):
-            in_code = not in_code
-        elif not in_code:
-            line = _INNER_SPACES.sub(" ", line.translate(_SPACES)).rstrip()
-        out.append(line)
-    return "\n".join(out)
+    if _FENCE not in text:
+        return _normalize_prose(text)
+    parts = text.split(_FENCE)  # even parts are prose, odd parts are inside a fenced block
+    return _FENCE.join(p if i % 2 else _normalize_prose(p) for i, p in enumerate(parts))
 
 
 def _has_code_or_math(text: str) -> bool:
@@ -352,16 +355,16 @@ def _trafilatura_route(html: str, fast: bool) -> str:
     return trafilatura.extract(html, fast=fast, include_tables=True) or ""
 
 
-def _main_text(tree: object, cfg: ExtractConfig) -> str:
+def _main_text(tree: object, cfg: ExtractConfig, skip: tuple[str, ...] = ()) -> str:
     from resiliparse.extract.html2text import extract_plain_text
 
     raw = extract_plain_text(tree, main_content=True, comments=cfg.keep_comments,  # type: ignore[arg-type]
                              post_meta=cfg.keep_post_meta, preserve_formatting="minimal_html",
-                             alt_texts=True)
+                             alt_texts=True, skip_elements=skip or None)
     return minimal_html_to_markdown(raw)
 
 
-def container_text(tree: object, full: str, cfg: ExtractConfig) -> str | None:
+def container_text(tree: object, full: str, cfg: ExtractConfig, skip: tuple[str, ...] = ()) -> str | None:
     """Main text of the page's marked article container, when it has one holding at least
     ``container_min_share`` of ``full`` (else None: the marker sits on a teaser or a wrapper)."""
     from resiliparse.parse.html import HTMLTree
@@ -370,25 +373,42 @@ def container_text(tree: object, full: str, cfg: ExtractConfig) -> str | None:
     node = body.query_selector(cfg.content_selectors) if body is not None and cfg.content_selectors else None
     if node is None:
         return None
-    sub = _main_text(HTMLTree.parse(node.html), cfg)
+    sub = _main_text(HTMLTree.parse(node.html), cfg, skip)
     return sub if len(sub) >= cfg.container_min_share * len(full) else None
 
 
-def _prune(tree: Any, cfg: ExtractConfig, c: StageCounters) -> None:
-    """Remove the boilerplate blocks of ``cfg.prune_selectors``, keeping figures that hold tables or math
-    and a form that wraps most of the page."""
-    body_chars: int | None = None
-    for el in tree.body.query_selector_all(cfg.prune_selectors):
-        tag = el.tag
-        if tag == "figure" and cfg.prune_keep_inside and el.query_selector(cfg.prune_keep_inside) is not None:
-            c.add("extract_figure_kept")
+def skip_selectors(cfg: ExtractConfig) -> tuple[str, ...]:
+    """``cfg.prune_selectors`` as resiliparse ``skip_elements`` (skipped inside its C++ traversal: a
+    DOM query from Python costs ~5 ms a page): a ``figure`` holding ``prune_keep_inside`` (a table, math)
+    is kept; ``form`` is left to :func:`_prune_forms`, which needs the page's text share."""
+    out = []
+    for sel in (x.strip() for x in cfg.prune_selectors.split(",")):
+        if not sel or sel == "form":
             continue
-        if tag == "form":
-            if body_chars is None:
-                body_chars = len(tree.body.text)
-            if body_chars and len(el.text) >= cfg.prune_keep_form_share * body_chars:
-                c.add("extract_page_form_kept")
-                continue
+        if sel == "figure" and cfg.prune_keep_inside:
+            sel = f"figure:not(:has({cfg.prune_keep_inside}))"
+        out.append(sel)
+    return tuple(out)
+
+
+def _prune_forms(tree: Any, html: str, cfg: ExtractConfig, c: StageCounters) -> None:
+    """Remove the page's forms, except a form that holds most of the page's text (ASP.NET wraps the whole
+    page in one); also counts the figures kept for their tables or math."""
+    if cfg.prune_keep_inside and ("<figure" in html or "<FIGURE" in html):
+        n = len(tree.body.query_selector_all(f"figure:has({cfg.prune_keep_inside})"))
+        if n:
+            c.add("extract_figure_kept", n)
+    if "<form" not in html and "<FORM" not in html:
+        return
+    if not any(x.strip() == "form" for x in cfg.prune_selectors.split(",")):
+        return
+    body_chars: int | None = None
+    for el in list(tree.body.get_elements_by_tag_name("form")):  # a live collection: copy before removing
+        if body_chars is None:
+            body_chars = len(tree.body.text)
+        if body_chars and len(el.text) >= cfg.prune_keep_form_share * body_chars:
+            c.add("extract_page_form_kept")
+            continue
         el.decompose()
 
 
@@ -400,10 +420,11 @@ def _resiliparse(html: str, cfg: ExtractConfig, counters: StageCounters | None =
     if not cfg.keep_image_alt:
         html = drop_images(html)
     tree = HTMLTree.parse(mark_links(html) if marked else html)
+    skip = skip_selectors(cfg)
     if cfg.prune_selectors and tree.body is not None:
-        _prune(tree, cfg, c)
-    text = _main_text(tree, cfg)
-    sub = container_text(tree, text, cfg)
+        _prune_forms(tree, html, cfg, c)
+    text = _main_text(tree, cfg, skip)
+    sub = container_text(tree, text, cfg, skip)
     if sub is not None:
         c.add("extract_container")
         text = sub
