@@ -22,7 +22,7 @@ from pipelines.web.classifier import (
     LexiconTeacher,
     LLMTeacher,
     TrainConfig,
-    default_training_set,
+    build_training_set,
     train,
 )
 from pipelines.web.config import DEFAULT_MODEL
@@ -53,6 +53,10 @@ def train_classifier(
     use_real_seed: Annotated[bool, typer.Option("--real-seed-on/--no-real-seed",
                                                 help="train on the real-text seed set too")] = True,
     lexicon: Annotated[Path, typer.Option(help="taxonomy lexicon (JSON)")] = LEXICON_PATH,
+    labelled: Annotated[list[Path] | None, typer.Option(
+        help="more labelled JSONL(.gz) in the real seed's format (`text`, `label` in "
+             f"{'|'.join(LABELS)}, optional `source` and `split`: only `train` rows are used); repeatable. "
+             "With --no-real-seed it replaces the real seed, e.g. an in-domain set")] = None,
     unlabelled: Annotated[list[Path] | None, typer.Option(
         help="extra JSONL(.gz) text to label with the teacher (silver labels); repeatable")] = None,
     text_key: Annotated[str, typer.Option(help="text field of the unlabelled JSONL")] = "text",
@@ -60,6 +64,9 @@ def train_classifier(
     endpoint: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for --teacher llm")] = None,
     model: Annotated[str, typer.Option(help="model name for --teacher llm")] = "",
     l2: Annotated[float, typer.Option(help="L2 penalty")] = TrainConfig.l2,
+    source_balance: Annotated[float, typer.Option(
+        help="0: every document weighs the same; 1: every source weighs the same within a label")
+    ] = TrainConfig.source_balance,
     silver_per_subfield: Annotated[int, typer.Option(
         help="silver documents generated per lexicon subfield (pipelines/web/silver.py); 0: none")
     ] = SilverConfig.docs_per_subfield,
@@ -72,10 +79,11 @@ def train_classifier(
                       "bits (BLAS threads change the float summation order)[/yellow]")
     silver = SilverConfig(docs_per_subfield=silver_per_subfield) if silver_per_subfield > 0 else False
     with console.status("reading the seed sets and generating the silver set from the lexicon"):
-        texts, labels, counts = default_training_set(seed, lexicon, silver, real_seed if use_real_seed else None)
+        ts = build_training_set(seed, lexicon, silver, real_seed if use_real_seed else None, labelled or [])
+    texts, labels, groups = ts.texts, ts.labels, ts.groups
     console.print(f"seed: {len(texts)} examples from {real_seed.name if use_real_seed else '(no real seed)'} + "
-                  f"{seed.name} + {lexicon.name} (real text, gold, lexicon documents and template silver "
-                  f"labels): " + json.dumps(counts))
+                  f"{seed.name} + {lexicon.name}{''.join(' + ' + p.name for p in labelled or [])} (real text, "
+                  f"gold, lexicon documents and template silver labels): " + json.dumps(ts.counts))
     if unlabelled:
         if teacher == "llm":
             if not endpoint:
@@ -90,14 +98,17 @@ def train_classifier(
             silver = [t.label(x) for x in tqdm(extra, desc=f"labelling {p.name}", unit="doc")]
             texts += extra
             labels += silver
+            groups += [f"unlabelled_{p.name}"] * len(extra)
             console.print(f"{p.name}: {len(extra)} silver labels " +
                           json.dumps({lab: silver.count(lab) for lab in LABELS}))
     meta: dict[str, object] = {"seed_file": seed.name, "silver_per_subfield": silver_per_subfield,
                                "real_seed_file": real_seed.name if use_real_seed else ""}
+    if labelled:
+        meta["labelled"] = [p.name for p in labelled]
     if unlabelled:
         meta.update(teacher=teacher, unlabelled=[p.name for p in unlabelled])
     with console.status(f"training on {len(texts)} documents (L-BFGS)"):
-        clf = train(texts, labels, TrainConfig(l2=l2), meta=meta)
+        clf = train(texts, labels, TrainConfig(l2=l2, source_balance=source_balance), meta=meta, groups=groups)
     clf.save(out)
     console.print(f"wrote {out} ({out.stat().st_size} bytes, {len(clf.rows)} feature rows)")
 

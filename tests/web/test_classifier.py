@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import re
 
 import numpy as np
+import pytest
 
 from pipelines.web.classifier import (
     LABELS,
@@ -12,10 +15,13 @@ from pipelines.web.classifier import (
     HashedLinearClassifier,
     LexiconIndex,
     TrainConfig,
+    build_training_set,
     featurize,
     lexicon_tokens,
     load_lexicon,
+    read_labelled,
     read_real_seed,
+    sample_weights,
     seed_split,
     train,
 )
@@ -80,3 +86,56 @@ def test_shipped_model_is_trained_on_the_real_seed_and_beats_chance_on_its_test_
     # bench/web_classifier.py measures ~0.9 F1 on the whole split; a broken model or feature path falls far below
     assert prec > 0.75 and rec > 0.75, (prec, rec)
     assert m.predict(SCI).label == "physics" and m.predict(SHOP).label == "other"
+
+
+def test_sample_weights_balance_sources_within_a_label() -> None:
+    y = np.array([LABELS.index(lab) for lab in ["physics"] * 9 + ["other"] * 4])
+    groups = ["big"] * 8 + ["small"] + ["o"] * 4
+    plain, counts = sample_weights(y, groups, TrainConfig(source_balance=0.0))
+    assert np.allclose(plain[:9], plain[0])  # every physics document weighs the same
+    assert counts[LABELS.index("physics")] == 9 and np.isclose(plain.sum(), len(y))
+    bal, _ = sample_weights(y, groups, TrainConfig(source_balance=1.0, source_balance_labels=LABELS))
+    assert np.isclose(bal[:8].sum(), bal[8])  # each source of a label weighs the same
+    assert np.isclose(bal[:9].sum(), plain[:9].sum())  # and the label keeps its share
+    half, _ = sample_weights(y, groups, TrainConfig(source_balance=0.5, source_balance_labels=LABELS))
+    assert np.isclose(half[:8].sum() / half[8], 8 ** 0.5)
+    # the default balances the sources of "other" only: physics keeps one weight per document
+    assert np.allclose(sample_weights(y, groups, TrainConfig())[0], plain)
+    assert np.allclose(sample_weights(y, None, TrainConfig(source_balance=1.0))[0], plain)
+    y2 = np.array([LABELS.index(lab) for lab in ["physics"] * 4 + ["other"] * 4])
+    w2, _ = sample_weights(y2, ["p"] * 4 + ["big"] * 3 + ["small"], TrainConfig())
+    assert np.isclose(w2[4:7].sum(), w2[7]) and np.isclose(w2[4:].sum(), len(y2) * TrainConfig().other_share)
+
+
+def test_read_labelled_checks_labels_and_keeps_the_train_split(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    p = tmp_path / "posts.jsonl.gz"
+    with gzip.open(p, "wt") as f:
+        f.write(json.dumps({"text": SCI, "label": "physics", "split": "train"}) + "\n\n")
+        f.write(json.dumps({"text": SHOP, "label": "other", "split": "test", "source": "shop"}) + "\n")
+        f.write(json.dumps({"text": SHOP, "label": "other"}) + "\n")  # no split: always used
+    rows = read_labelled(p)
+    assert [r["label"] for r in rows] == ["physics", "other"] and rows[0]["source"] == "posts.jsonl.gz"
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"text": SCI, "label": "astrology"}) + "\n")
+    with pytest.raises(ValueError, match="bad.jsonl:1"):
+        read_labelled(bad)
+    ts = build_training_set(silver=False, real_seed=None, labelled=[p])
+    assert ts.counts["labelled_posts.jsonl.gz"] == 2 and ts.groups[-2:] == ["posts.jsonl.gz"] * 2
+    assert len(ts.texts) == len(ts.labels) == len(ts.groups) and {"gold", "lexicon"} <= set(ts.groups)
+
+
+def test_train_classifier_cli_takes_a_labelled_set(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from pipelines.web.cli import app
+
+    p = tmp_path / "mine.jsonl"
+    p.write_text("".join(json.dumps({"text": t, "label": lab, "source": src}) + "\n" for t, lab, src in
+                         [(SCI, "physics", "a"), (SHOP, "other", "b"), (SHOP + " today", "other", "c")]))
+    out = tmp_path / "m.safetensors"
+    r = CliRunner().invoke(app, ["train-classifier", "--out", str(out), "--no-real-seed", "--labelled", str(p),
+                                 "--silver-per-subfield", "0", "--source-balance", "1"])
+    assert r.exit_code == 0, r.output
+    m = HashedLinearClassifier.load(out)
+    assert m.meta["labelled"] == ["mine.jsonl"] and m.meta["source_balance"] == 1.0
+    assert m.meta["label_counts"]["other"] >= 2 and m.predict(SCI).label == "physics"

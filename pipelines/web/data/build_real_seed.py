@@ -52,7 +52,14 @@ PINS = {
                         "917b33b5f9cedc8510b390e09ba7385b55c4549d"),
     "gutenberg_20866": ("GITenberg/Infantry-Drill-Regulations-United-States-Army-1911Corrected-to-April-15-1917--Changes-Nos.-1-__20866",
                         "6df14b0a44c0051ff0427ca68e8fd70efefd74e0"),
+    "medquad": ("abachaa/MedQuAD", "577bd37b96c02d1833b2c9eed2de9f96964e96cb"),
 }
+# MedQuAD collections whose answers are in the repository (CC BY 4.0; the three MedlinePlus A.D.A.M., drug and
+# herbal collections ship questions only) -> source name
+MEDQUAD_COLLECTIONS = {"1_CancerGov_QA": "medquad_cancergov", "2_GARD_QA": "medquad_gard", "3_GHR_QA": "medquad_ghr",
+                       "4_MPlus_Health_Topics_QA": "medquad_medlineplus", "5_NIDDK_QA": "medquad_niddk",
+                       "6_NINDS_QA": "medquad_ninds", "7_SeniorHealth_QA": "medquad_seniorhealth",
+                       "8_NHLBI_QA_XML": "medquad_nhlbi", "9_CDC_QA": "medquad_cdc"}
 # arXiv top-level groups (the CSV's "category" column) -> label. Left out: statistics and electrical engineering
 # (partly mathematics, partly machine learning: no single label is right) and computer science (cryptography,
 # electronics and scientific computing sit on the border of the six fields; as "other" it cost science
@@ -225,10 +232,31 @@ def read_gutenberg(key: str, repo: Path, commit: str, rng: random.Random) -> Ite
         yield {"id": f"{key}:{i}", "text": text, "label": "other", "source": key, "group": "everyday_other"}
 
 
+def read_medquad(repo: Path, commit: str, rng: random.Random) -> Iterator[dict]:
+    """Consumer-health pages of NIH institutes (MedQuAD): one document per topic, its questions and answers
+    in order, cut to page size (the first chunk); plain-language medicine, closer to a forum or a health
+    site than a textbook."""
+    for coll, source in MEDQUAD_COLLECTIONS.items():
+        for path in git_ls(repo, commit, f"{coll}/"):
+            root = ET.fromstring(git_show(repo, commit, path))
+            paras = []
+            for qa in root.iter("QAPair"):
+                q, ans = qa.findtext("Question") or "", qa.findtext("Answer") or ""
+                ans = clean(" ".join(ans.split()))
+                if len(ans.split()) >= 8:
+                    paras.append(clean(q) + "\n" + ans)
+            for text in chunks(paras, rng):
+                yield {"id": f"{source}:{Path(path).stem}", "text": text, "label": "life_science", "source": source,
+                       "group": "science"}
+                break
+
+
+MEDQUAD_CAP = 60  # each of the 9 MedQuAD collections: ~500 health pages, a third of the life-science rows
 # Per-source caps: keep the file small (a few MB) and no single register dominant.
 CAPS = {"nltk_movie_reviews": 400, "nltk_product_reviews_1": 250, "nltk_product_reviews_2": 250,
         "nltk_pros_cons": 150, "nltk_subjectivity": 200, "nltk_state_union": 300, "nltk_inaugural": 150,
-        "economics": 400, "world_history": 400, "microbiology": 600}
+        "economics": 400, "world_history": 400, "microbiology": 600,
+        **{src: MEDQUAD_CAP for src in MEDQUAD_COLLECTIONS.values()}}
 DEFAULT_CAP = 120  # each Project Gutenberg book
 
 
@@ -264,6 +292,7 @@ def main() -> None:
     rows += read_nltk(*pin("nltk"), rng)
     for k in sorted(x for x in PINS if x.startswith("gutenberg_")):
         rows += read_gutenberg(k, *pin(k), rng)
+    rows += read_medquad(*pin("medquad"), rng)  # last: the readers above draw from rng first, as before it
     by_src: dict[str, list[dict]] = {}
     for r in rows:
         by_src.setdefault(r["source"], []).append(r)
