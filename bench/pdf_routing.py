@@ -13,7 +13,13 @@ Collections (all born-digital):
 - ``github``: 37 public papers from GitHub repositories (PDF-parsing test corpora, research
   repositories and a reading list: physics, mathematics, statistics, machine learning, audio
   signal processing, NLP, HCI, networking, a formal specification), labelled by hand. Get them with ``git show <commit>:<path>`` from the repositories listed in ``LABELS``
-  (``--pdfs`` is the folder holding them under the listed file names; the sha256 is checked).
+  (``--pdfs`` is the folder holding them under the listed file names; the sha256 is checked);
+- ``heldout``: 7 more papers from GitHub (99 pages: attention and memory networks, ResNet,
+  word2vec derivations, black-hole ray-tracing physics notes), labelled after the default rule
+  had been chosen on the collections above and not used to choose it (one detection fix came
+  from a miss here: the "=" column of aligned derivations). Two scanned papers found on the way
+  (grobid's ZFN-A-054 and a 1994 IEEE paper, both with hidden OCR layers) route ``scan`` and are
+  not in the born-digital set.
 
 Labels were made by looking at every page rendered at ~60 dpi. A page code is ``0`` (no display
 equation), ``1`` (one or two), ``3`` (three or more), with ``d`` appended when the page is DENSE in
@@ -146,6 +152,27 @@ LABELS: list[tuple[str, str, tuple[str, str, str] | None, str, str, str]] = [
     ("github", "lp-2013_mml.pdf", (_LP[0], _LP[1], "MusicTranscription/2013_mml.pdf"),
      "cfb9d963a9cbaef53c9f3814d38cf6f4e8450dd4e07d42d38b26173966663c64", "1-4",
      "0 0 0 0"),
+    ("heldout", "ho-1409.0473.pdf", ("hula-ai/Attention", "8c8033037f89eedc2c4d17124415bcbfa0c80194", "1409.0473.pdf"),
+     "686c4ad2aa5efeb6aaf81d5078107d883d6a917d18c4e8a822e91fa76c523abe", "1-15",
+     "0 3 3d 0 0 0 0 0 0 0 0 3d 3d 3d 0"),
+    ("heldout", "ho-1410.5401.pdf", ("hula-ai/Attention", "8c8033037f89eedc2c4d17124415bcbfa0c80194", "1410.5401.pdf"),
+     "b8d2939cd7c76097f2cc2e5061188ca824ef8cad12de4500dfbd014b60dd16a9", "1-26",
+     "0 0 0 0 0 3 0 3 1 0 0 0 0 0 0 0 0 0 1 0 0 0 0 0 0 0"),
+    ("heldout", "ho-1508.04025.pdf", ("hula-ai/Attention", "8c8033037f89eedc2c4d17124415bcbfa0c80194", "1508.04025.pdf"),
+     "d2aaac8bfc243e53f6331a265c48852de858bbd811578c0a4afb6e7c42c08ae4", "1-11",
+     "1 1 3d 1 0 0 0 0 0 0 0"),
+    ("heldout", "ho-1512.03385.pdf", ("zhangbububu/DeepLearningPaper", "275cc78459663f664604af828af47faa0f7dc621", "1512.03385.pdf"),
+     "399de374a13886661c9267d9352f5d7e425bb4e332762d2a8f421ddc811406b3", "1-12",
+     "0 0 1 0 0 0 0 0 0 0 0 0"),
+    ("heldout", "ho-7181-attention-is-all-you-need.pdf", ("hula-ai/Attention", "8c8033037f89eedc2c4d17124415bcbfa0c80194", "7181-attention-is-all-you-need.pdf"),
+     "d87d482d5ae7960e2e43d7dd6d21377e60e73e8fce1bf2a01aff7aca8a08c537", "1-11",
+     "0 0 0 1 1 1 1 0 0 0 0"),
+    ("heldout", "ho-blackhole-physics.pdf", ("oseiskar/black-hole", "4b364e968994cc3eefe1584cae4ae17ccead8418", "physics.pdf"),
+     "e7b5e466292375020b20e78f7f1af2cc0b41e86085a11e58f5f53adff3f052e3", "1-3",
+     "3d 3d 1"),
+    ("heldout", "ho-word2vec_Parameter_Learning_Explained.pdf", ("zhangbububu/DeepLearningPaper", "275cc78459663f664604af828af47faa0f7dc621", "NLP/word2vec Parameter Learning Explained.pdf"),
+     "e22ce14ad4c6bf1aa3e40f8bcc5be568aeca89e318dcfb50460b4745be4aecfd", "1-21",
+     "0 3 3d 3d 1 3d 3d 3d 3d 1 3d 3d 3d 3d 0 3d 3d 3 3d 1 0"),
     ("mineru_demo", "demo1.pdf", None,
      "f3b3be345bf2df8979f2491ca9466e078e4fd1d6a216611faa8566e4c44d474b", "1-13", "0 0 3 3 1 0 0 0 0 0 0 0 0"),
     ("mineru_demo", "demo2.pdf", None,
@@ -159,7 +186,7 @@ LABELLINGS: dict[str, Callable[[str], bool]] = {
     "ge3": lambda code: code.startswith("3"),
     "dense": lambda code: code.endswith("d"),
 }
-COLLECTIONS = ("docling", "mineru_demo", "github")
+COLLECTIONS = ("docling", "mineru_demo", "github", "heldout")
 
 
 @dataclass
@@ -283,6 +310,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"  (no --pdfs: the {sum(src is not None for _, _, src, *_ in LABELS)} GitHub papers of LABELS are left out)")
     groups = {c: [p for p in pages if p.collection == c] for c in COLLECTIONS}
     groups["docling+mineru"] = groups["docling"] + groups["mineru_demo"]
+    groups["tuning"] = groups["docling+mineru"] + groups["github"]  # what the default was chosen on
     groups["all"] = pages
     def count(ps: list[Page], lab: str) -> int:
         return sum(p.code is not None and LABELLINGS[lab](p.code) for p in ps)

@@ -147,10 +147,18 @@ MATH_WORDS = frozenset("sin cos tan cot sec csc sinh cosh tanh log ln exp max mi
 EQUATION_MAX_PROSE_WORDS = 3
 
 
+# A relation sign alone on its line: the middle column of an aligned derivation (eqnarray,
+# align), which MuPDF returns apart from both sides; prose never sets one alone.
+_RELATION_ONLY_RE = re.compile("(?:=|:=|=:|<|>|≤|≥|≈|≡|≃|≅|∝)")
+
+
 def is_equation_line(line: Line) -> bool:
     """A line set (partly) in a math font or with math code points, with a relation sign and
-    (almost) no prose words: "a2 + 8 = 12" in CMMI/CMR, "E = mc2", "x ∈ A ⇒ f(x) ≤ 1"."""
+    (almost) no prose words: "a2 + 8 = 12" in CMMI/CMR, "E = mc2", "x ∈ A ⇒ f(x) ≤ 1"; or a
+    relation sign alone (the "=" column of an aligned derivation)."""
     text = line.text
+    if len(text) <= 4 and _RELATION_ONLY_RE.fullmatch(text.strip()):
+        return True
     if len(text) > 200 or not _RELATION_RE.search(text):
         return False
     # One arrow or Greek letter in a line is common in prose and CJK lists ("A → B"): without a

@@ -111,3 +111,21 @@ def test_limits_of_a_sum_are_part_of_its_formula() -> None:
     blocks, feats = extract_blocks(page, page.get_textpage(flags=text_flags()))
     assert feats.equation_lines == 2  # the formula's line and its limit's
     assert feats.display_equations == 1
+
+
+def test_the_relation_column_of_an_aligned_derivation_is_an_equation_line() -> None:
+    """eqnarray/align: MuPDF returns the "=" column apart from both sides, whose pieces (fractions,
+    sums) carry no relation sign of their own; a relation sign alone on its line is a row."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=pdfgen.W, height=pdfgen.H)
+    pdfgen._fonts(page)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    pdfgen._para(page, pymupdf.Rect(50, 60, 545, 200), pdfgen.LOREM, size=11)
+    for k, y in enumerate((240, 270, 300), 1):
+        page.insert_text((200, y), "\u2202E", fontname="cmmi", fontsize=11)  # left side, no relation
+        page.insert_text((260, y), "=", fontname="dv", fontsize=11)  # the relation column (CMR-like)
+        page.insert_text((300, y), "x + y", fontname="cmmi", fontsize=11)
+        page.insert_text((500, y), f"({k})", fontname="dv", fontsize=10)
+    page.insert_text((60, 340), "Prose may say a = b inline, which stays prose.", fontname="dv", fontsize=11)
+    blocks, feats = extract_blocks(page, page.get_textpage(flags=text_flags()))
+    assert feats.display_equations == 3
