@@ -157,6 +157,11 @@ def _run_local(storage: Any, cfg: DedupConfig, inputs: Sequence[DatasetRef], pre
 # the same order as Spark's autoBroadcastJoinThreshold, used here for sides whose size the
 # job knows exactly (it counted them) while Spark's estimate of them is unknown.
 _BROADCAST_MAX_ROWS = 2_000_000
+# The verification values of the candidate pages (a few hundred int64 a page) are broadcast
+# to meet their edges when they total at most this many bytes: well under Spark's 8 GB
+# broadcast limit and a small share of an executor's default 1-2 GB heap. Larger sets meet
+# their edges by a shuffle join.
+_BROADCAST_MAX_BYTES = 128 * 2**20
 # Representative order as ONE comparable struct (smaller = better representative): earlier
 # snapshot first, longest normalized text, then the page identity; `_rid` breaks exact ties
 # the way the local engine's stable sort does (input order).
@@ -423,6 +428,7 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     cand = (keys.join(small(shared, shared.count()), ["bucket", "band"])
             .where(F.col("_rid") != F.col("v")).select(F.col("_rid").alias("u"), "v").distinct()
             .localCheckpoint(eager=True))
+    n_cand = cand.count()
 
     # 4. verification: only the candidates' shingle sets / signatures travel (semi join)
     if cfg.verify == "none":
@@ -433,7 +439,13 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
         side = (need.withColumn("_src", F.shiftright("_rid", _RID_PART_BITS)).groupBy("_src")
                 .applyInArrow(_verify_values_fn(cfg, root, opts, part_of, batch_rows), "_rid long, vals array<long>")
                 .localCheckpoint(eager=True))
-        both = cand.join(side.toDF("u", "a"), "u").join(side.toDF("v", "b"), "v")
+        # the (narrow, counted) edges meet the first end's values where they lie; the values
+        # are then broadcast to the second end unless large (the planner cannot size them:
+        # they come from Python)
+        n_vals = int(side.agg(F.sum(F.size("vals"))).collect()[0][0] or 0)
+        to_v = F.broadcast(side) if 8 * n_vals <= _BROADCAST_MAX_BYTES else side
+        both = (side.toDF("u", "a").join(small(cand, n_cand), "u")
+                .join(to_v.toDF("v", "b"), "v"))
         if cfg.verify == "exact":  # |A n B| / |A u B| of the sorted distinct shingle hashes
             inter = F.size(F.array_intersect("a", "b"))
             sim = inter.cast("double") / (F.size("a") + F.size("b") - inter).cast("double")
@@ -443,8 +455,7 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
         scored = both.select("u", "v", sim.alias("sim"))
     scored = scored.localCheckpoint(eager=True)
     passed = F.col("sim") >= cfg.threshold
-    ec = scored.agg(F.count("*").alias("cand"), F.sum(passed.cast("long")).alias("ok")).collect()[0]
-    n_cand, n_edges = int(ec["cand"]), int(ec["ok"] or 0)
+    n_edges = int(scored.agg(F.sum(passed.cast("long"))).collect()[0][0] or 0)
     edges = scored.where(passed).select("u", "v")
 
     # 5. connected components of the exact representatives
