@@ -129,3 +129,23 @@ def test_the_relation_column_of_an_aligned_derivation_is_an_equation_line() -> N
     page.insert_text((60, 340), "Prose may say a = b inline, which stays prose.", fontname="dv", fontsize=11)
     blocks, feats = extract_blocks(page, page.get_textpage(flags=text_flags()))
     assert feats.display_equations == 3
+
+
+def test_routing_bench_labels_are_well_formed() -> None:
+    """bench/pdf_routing.py embeds its hand labels: one valid code per listed page, a full
+    sha256 and a source for every file (a typo there would silently shift labels)."""
+    import re
+
+    from bench.pdf_routing import LABELLINGS, LABELS, parse_pages
+
+    assert parse_pages("1-133/4")[:3] == [1, 5, 9] and parse_pages("1-1") == [1]
+    names = set()
+    for coll, name, src, sha, spec, codes in LABELS:
+        assert coll in ("mineru_demo", "github", "heldout") and name not in names
+        names.add(name)
+        assert re.fullmatch("[0-9a-f]{64}", sha)
+        assert (src is None) == (coll == "mineru_demo")
+        assert src is None or (re.fullmatch("[0-9a-f]{40}", src[1]) and src[2].endswith(".pdf"))
+        cs = codes.split()
+        assert len(cs) == len(parse_pages(spec)) and set(cs) <= {"0", "1", "1d", "3", "3d"}, name
+    assert LABELLINGS["dense"]("3d") and not LABELLINGS["ge3"]("1d") and LABELLINGS["any"]("1")
