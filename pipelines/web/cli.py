@@ -65,7 +65,8 @@ def train_classifier(
     model: Annotated[str, typer.Option(help="model name for --teacher llm")] = "",
     l2: Annotated[float, typer.Option(help="L2 penalty")] = TrainConfig.l2,
     source_balance: Annotated[float, typer.Option(
-        help="0: every document weighs the same; 1: every source weighs the same within a label")
+        help="0: every document weighs the same; 1: every source (a labelled file's `source`) weighs the same "
+             "within a label, for the labels in TrainConfig.source_balance_labels (default: other)")
     ] = TrainConfig.source_balance,
     silver_per_subfield: Annotated[int, typer.Option(
         help="silver documents generated per lexicon subfield (pipelines/web/silver.py); 0: none")
