@@ -225,6 +225,33 @@ def cut_tail_section(text: str, after: float) -> tuple[str, bool]:
 
 _FENCE = "```"
 
+# Photo captions and credits: a line opening with a credit label ("Photo:", "Foto:", "Bild:", "Image
+# credit:"), a gallery counter ("Image 1 of 8"), or a short line ending in one ("... (Foto: dpa)"); the
+# labels of the eval set's languages (English, German, Spanish, French share "foto" / "photo").
+_CAPTION = re.compile(r"^\W*(photos?|fotos?|bild(er)?|images?|credits?|photograph|picture|abbildung|grafik)\b"
+                      r"\s*(credit)?\s*[:©]", re.I)
+_CAPTION_END = re.compile(r"\b(photos?|fotos?|bild|credits?)\s*:\s*[^.!?]{0,60}\)?\s*$", re.I)
+_GALLERY = re.compile(r"^\W*(image|photo|bild|foto)\s+\d+\s+(of|von|/)", re.I)
+
+
+def drop_caption_lines(text: str, max_chars: int) -> tuple[str, int]:
+    """Drop photo caption / credit lines shorter than ``max_chars`` (0 disables); code and tables stay."""
+    if max_chars <= 0:
+        return text, 0
+    out: list[str] = []
+    dropped = 0
+    in_code = False
+    for line in text.split("\n"):
+        s = line.strip()
+        if s.startswith(_FENCE):
+            in_code = not in_code
+        elif (s and not in_code and len(s) < max_chars and not s.startswith("|")
+              and (_CAPTION.match(s) or _GALLERY.match(s) or _CAPTION_END.search(s))):
+            dropped += 1
+            continue
+        out.append(line)
+    return "\n".join(out), dropped
+
 
 _SENTENCE_END = re.compile(r"[.!?][\"'”“»)]?$")
 
@@ -435,6 +462,9 @@ def _resiliparse(html: str, cfg: ExtractConfig, counters: StageCounters | None =
         text, n_links = drop_link_lines(text, cfg)
         if n_links:
             c.add("extract_link_lines_dropped", n_links)
+    text, n_captions = drop_caption_lines(text, cfg.caption_max_chars)
+    if n_captions:
+        c.add("extract_caption_lines_dropped", n_captions)
     text, trimmed = trim_edges(text, cfg.edge_min_line_chars, cfg.edge_sentence_min_words, cfg.edge_keep_title)
     if trimmed:
         c.add("extract_edges_trimmed")

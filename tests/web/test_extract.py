@@ -106,12 +106,12 @@ def test_formula_images_become_tex_and_photos_go() -> None:
             "<mi>u</mi></math></span><img class='mwe-math-fallback-image-inline' alt='{\\displaystyle u_t}'"
             " src='u.svg'></span>")
     body = (f"<article><h1>Heat</h1><p>{PARA}</p><p>It reads {math} = 0, where {PARA}</p>"
-            f"<p><img src='p.jpg' alt='Photo: Getty Images'>{PARA}</p></article>")
+            f"<p><img src='p.jpg' alt='Copper glowing in a furnace'>{PARA}</p></article>")
     text = extract_html(_page(body), "text/html", NO_ROUTE, StageCounters()).text
     assert "${\\displaystyle u_t}$" in text
-    assert "Getty" not in text
+    assert "glowing" not in text
     alt = ExtractConfig(fallback_min_chars=0, keep_image_alt=True)
-    assert "Getty" in extract_html(_page(body), "text/html", alt, StageCounters()).text
+    assert "glowing" in extract_html(_page(body), "text/html", alt, StageCounters()).text
 
 
 def test_trim_edges_keeps_the_title_and_a_short_closing_sentence() -> None:
@@ -132,3 +132,14 @@ def test_normalize_text_spaces_and_nfc_but_not_code() -> None:
     assert "x  =\u00a01" in out  # code untouched
     html = _page(f"<p>{PARA}</p><p>Warnung&nbsp;vor&nbsp;Tesla und {PARA}</p>")
     assert "Warnung vor Tesla" in extract_html(html, "text/html", NO_ROUTE, StageCounters()).text
+
+
+def test_photo_captions_and_credits_are_dropped() -> None:
+    body = (f"<article><h1>Diffusion</h1><p>{PARA}</p><p>Foto: Matthias Kern/Getty Images</p>"
+            f"<p>Copper samples in the furnace (Photo: AP)</p><p>Image 1 of 8</p><p>{PARA}</p></article>")
+    c = StageCounters()
+    text = extract_html(_page(body), "text/html", NO_ROUTE, c).text
+    assert "Getty" not in text and "furnace" not in text and "Image 1" not in text
+    assert text.count("heat equation") == 2 and c.metrics["extract_caption_lines_dropped"] == 3
+    off = ExtractConfig(fallback_min_chars=0, caption_max_chars=0)
+    assert "Getty" in extract_html(_page(body), "text/html", off, StageCounters()).text
