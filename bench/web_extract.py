@@ -6,7 +6,8 @@ Input: ``web/trafilatura_eval`` (990 real pages; ``evaldata.json`` lists per pag
 must appear and boilerplate that must not). Scoring as trafilatura's own evaluation: a "with"
 segment found is a true positive, missed a false negative; a "without" segment found is a false
 positive. Prints precision / recall / F1 and pages/s for ours (resiliparse backend, markdown, DOM pruning,
-article container, tail cut, edge trim, and the router that sends short outputs to trafilatura),
+tail cut, link-density and caption line filters, edge trim, text normalisation, and the router that sends
+short outputs to trafilatura),
 optionally ours with the trafilatura backend, and trafilatura.extract() with its defaults, and the
 ratios; on all pages and on two halves split by a hash of the file name: half A was used to choose
 ExtractConfig's thresholds, half B was held out. Also prints the routed share and what the routed
@@ -197,15 +198,15 @@ def aeb(root: Path, limit: int | None) -> None:
     f1 = {}
     for k, (outs, dt) in res.items():
         p, r, f1[k] = score_aeb(outs, truths)
-        print(f"{k:32s} {p:6.3f} {r:6.3f} {f1[k]:6.3f} {len(docs) / dt:8.1f}")
+        print(f"{k:32s} {p:6.3f} {r:6.3f} {f1[k]:6.4f} {len(docs) / dt:8.1f}")
     under = [i for i, (h, _) in enumerate(docs) if len(h) <= ExtractConfig().max_html_bytes]
     if len(under) < len(docs):
         print(f"\n{len(docs) - len(under)} pages are over max_html_bytes: ours quarantines them (html_too_large, "
               "scored as empty above). On the other pages:")
         for k, (outs, _) in res.items():
-            print(f"{k:32s} %6.3f %6.3f %6.3f" % score_aeb([outs[i] for i in under], [truths[i] for i in under]))
+            print(f"{k:32s} %6.3f %6.3f %6.4f" % score_aeb([outs[i] for i in under], [truths[i] for i in under]))
     o, t = f1["ours (resiliparse + markdown)"], f1["trafilatura 2.3 default"]
-    print(f"\nratio ours/trafilatura: F1 {o / t:.3f}x; routed to trafilatura: "
+    print(f"\nratio ours/trafilatura: F1 {o / t:.4f}x; routed to trafilatura: "
           f"{counters.metrics.get('extract_fallback_trafilatura', 0)}/{len(docs)} pages")
 
 
@@ -245,23 +246,23 @@ def main() -> None:
     print(f"{len(docs)} pages of trafilatura_eval, single process, extractors interleaved page by page\n")
     print(f"{'extractor':32s} {'P':>6s} {'R':>6s} {'F1':>6s} {'pages/s':>8s}")
     for k, (p, r, f, s) in rows.items():
-        print(f"{k:32s} {p:6.3f} {r:6.3f} {f:6.3f} {s:8.1f}")
+        print(f"{k:32s} {p:6.3f} {r:6.3f} {f:6.4f} {s:8.1f}")
     for half, what in (("A", "tuning half"), ("B", "held-out half")):
         idx = [i for i, (_, v) in enumerate(docs) if half_of(v) == half]
         sub = [docs[i] for i in idx]
         print(f"\nhalf {half} ({what}, {len(sub)} pages)")
         for k, (outs, _) in res.items():
             p, r, f = score([outs[i] for i in idx], sub)
-            print(f"{k:32s} {p:6.3f} {r:6.3f} {f:6.3f}")
+            print(f"{k:32s} {p:6.3f} {r:6.3f} {f:6.4f}")
     under = [i for i, (h, _) in enumerate(docs) if len(h) <= cfg.max_html_bytes]
     if len(under) < len(docs):
         sub = [docs[i] for i in under]
         print(f"\n{len(docs) - len(under)} pages are over max_html_bytes: ours quarantines them (html_too_large, "
               f"scored as empty above). On the other {len(sub)} pages:")
         for k, (outs, _) in res.items():
-            print(f"{k:32s} %6.3f %6.3f %6.3f" % score([outs[i] for i in under], sub))
+            print(f"{k:32s} %6.3f %6.3f %6.4f" % score([outs[i] for i in under], sub))
     o, t = rows["ours (resiliparse + markdown)"], rows["trafilatura 2.3 default"]
-    print(f"\nratio ours/trafilatura: F1 {o[2] / t[2]:.3f}x, speed {o[3] / t[3]:.1f}x")
+    print(f"\nratio ours/trafilatura: F1 {o[2] / t[2]:.4f}x, speed {o[3] / t[3]:.1f}x")
     routed = sum(routed_flags)
     ps = page_secs["ours (resiliparse + markdown)"]
     t_routed = sum(t for t, f in zip(ps, routed_flags, strict=True) if f)

@@ -11,14 +11,18 @@ bench/web_extract.py) in ``minimal_html`` mode, converted to markdown: headings 
 ``<script type="math/tex">`` become ``$...$`` before parsing. trafilatura is the other backend.
 
 Precision repairs of resiliparse's main-content output (each measured on half A of the trafilatura
-eval set, bench/web_extract.py): boilerplate blocks (``<figure>``, ``<footer>``, ``<aside>``, ``<nav>``,
-``<form>``) are pruned from the DOM first (:data:`ExtractConfig.prune_selectors`); optionally (off by
-default, see ``content_selectors``), when the page marks its article container (``itemprop=articleBody``,
-``entry-content``, ...) holding a fair share of the main text, only the container is kept
-(:func:`container_text`); a trailing section
-introduced by a "related / share / comments / newsletter" line is cut (:func:`cut_tail_section`); and
-short lines before the first and after the last paragraph-length line are trimmed
-(:func:`trim_edges`: bylines, breadcrumbs, teaser headlines, legal lines).
+eval set, bench/web_extract.py; every threshold an :class:`ExtractConfig` field): boilerplate blocks
+(``<figure>``, ``<footer>``, ``<aside>``, ``<nav>``, ``<form>``) are skipped (:func:`skip_selectors`; a figure
+holding a table or math and a form wrapping the page stay); photos are removed (their alt text is
+caption-like) while formula images become ``$...$``; optionally (off by default, see ``content_selectors``),
+when the page marks its article container (``itemprop=articleBody``, ``entry-content``, ...) holding a fair
+share of the main text, only the container is kept (:func:`container_text`); a trailing section
+introduced by a "related / share / comments / newsletter" line is cut (:func:`cut_tail_section`); lines
+that are mostly link text are dropped (every ``<a>`` is marked before parsing, :func:`drop_link_lines`),
+and so are photo captions and credits (:func:`drop_caption_lines`); short lines before the first and
+after the last anchor line (paragraph-length, a full sentence, structure) are trimmed, the page's
+``<h1>`` title kept (:func:`trim_edges`: bylines, breadcrumbs, teaser headlines, legal lines); last, the
+text is normalised (:func:`normalize_text`: NFC, ``&nbsp;`` and other layout spaces).
 
 Router: a page whose text still comes out short (``fallback_min_chars``; and holds no code or TeX,
 which trafilatura's markdown would lose) is the kind of page where
