@@ -142,7 +142,7 @@ def _run_local(storage: Any, cfg: DedupConfig, inputs: Sequence[DatasetRef], pre
 # the Python steps only small per-page metadata (~150 bytes a page) is shuffled or cached:
 #   scan    one task per input part: read it, compute the features (exact hash, MinHash band
 #           keys, lengths); only metadata leaves Python
-#   JVM     exact groups (window), LSH buckets (collect_list per bucket -> star edges)
+#   JVM     exact groups (window), LSH buckets (shared buckets by a hash aggregate -> star edges)
 #   verify  one task per input part holding candidate pages re-reads their text and computes
 #           their shingle sets (or signatures) only; |A n B| / |A u B| by array_intersect (or
 #           equal slots by zip_with) in the JVM
@@ -430,7 +430,7 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
             .localCheckpoint(eager=True))
     n_cand = cand.count()
 
-    # 4. verification: only the candidates' shingle sets / signatures travel (semi join)
+    # 4. verification: only the candidate pages' shingle sets / signatures are computed and travel
     if cfg.verify == "none":
         scored = cand.withColumn("sim", F.lit(1.0))
     else:
