@@ -229,6 +229,23 @@ def cut_tail_section(text: str, after: float) -> tuple[str, bool]:
 
 _FENCE = "```"
 
+
+def drop_cue_headings(text: str) -> tuple[str, int]:
+    """Drop heading lines that name a "related / more on / read also" section (:data:`_TAIL_CUE`) where
+    :func:`cut_tail_section` did not cut (before the page's second half): the teaser links under them
+    go with the link filter, the heading would stay alone."""
+    out: list[str] = []
+    dropped = 0
+    for line in text.split("\n"):
+        s = line.strip()
+        if s.startswith("#"):
+            h = s.lstrip("#").strip()
+            if len(h) < _TAIL_CUE_MAX_CHARS and _TAIL_CUE.match(h):
+                dropped += 1
+                continue
+        out.append(line)
+    return "\n".join(out), dropped
+
 # Photo captions and credits: a line opening with a credit label ("Photo:", "Foto:", "Bild:", "Image
 # credit:"), a gallery counter ("Image 1 of 8"), or a short line ending in one ("... (Foto: dpa)"); the
 # labels of the eval set's languages (English, German, Spanish, French share "foto" / "photo").
@@ -466,6 +483,10 @@ def _resiliparse(html: str, cfg: ExtractConfig, counters: StageCounters | None =
         text, n_links = drop_link_lines(text, cfg)
         if n_links:
             c.add("extract_link_lines_dropped", n_links)
+    if cfg.drop_cue_headings:
+        text, n_cues = drop_cue_headings(text)
+        if n_cues:
+            c.add("extract_cue_headings_dropped", n_cues)
     text, n_captions = drop_caption_lines(text, cfg.caption_max_chars)
     if n_captions:
         c.add("extract_caption_lines_dropped", n_captions)

@@ -143,3 +143,13 @@ def test_photo_captions_and_credits_are_dropped() -> None:
     assert text.count("heat equation") == 2 and c.metrics["extract_caption_lines_dropped"] == 3
     off = ExtractConfig(fallback_min_chars=0, caption_max_chars=0)
     assert "Getty" in extract_html(_page(body), "text/html", off, StageCounters()).text
+
+
+def test_related_section_headings_are_dropped_anywhere() -> None:
+    teasers = "".join(f"<p><a href='/s{i}'>Other story number {i}</a></p>" for i in range(3))
+    body = f"<article><h1>Diffusion</h1><p>{PARA}</p><h3>Lesen Sie auch</h3>{teasers}<p>{PARA * 3}</p></article>"
+    c = StageCounters()
+    text = extract_html(_page(body), "text/html", NO_ROUTE, c).text
+    assert "Lesen Sie auch" not in text and "Other story" not in text and c.metrics["extract_cue_headings_dropped"] == 1
+    off = ExtractConfig(fallback_min_chars=0, drop_cue_headings=False)
+    assert "Lesen Sie auch" in extract_html(_page(body), "text/html", off, StageCounters()).text
