@@ -64,6 +64,9 @@ def train_classifier(
     endpoint: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for --teacher llm")] = None,
     model: Annotated[str, typer.Option(help="model name for --teacher llm")] = "",
     l2: Annotated[float, typer.Option(help="L2 penalty")] = TrainConfig.l2,
+    lexicon_weight: Annotated[float, typer.Option(
+        help="value of each lexicon indicator feature next to the L2-normalised n-grams; 0: none")
+    ] = TrainConfig.lexicon_weight,
     source_balance: Annotated[float, typer.Option(
         help="0: every document weighs the same; 1: every source (a labelled file's `source`) weighs the same "
              "within a label, for the labels in TrainConfig.source_balance_labels (default: other)")
@@ -109,7 +112,8 @@ def train_classifier(
     if unlabelled:
         meta.update(teacher=teacher, unlabelled=[p.name for p in unlabelled])
     with console.status(f"training on {len(texts)} documents (L-BFGS)"):
-        clf = train(texts, labels, TrainConfig(l2=l2, source_balance=source_balance), meta=meta, groups=groups)
+        cfg = TrainConfig(l2=l2, source_balance=source_balance, lexicon_weight=lexicon_weight)
+        clf = train(texts, labels, cfg, meta=meta, groups=groups)
     clf.save(out)
     console.print(f"wrote {out} ({out.stat().st_size} bytes, {len(clf.rows)} feature rows)")
 

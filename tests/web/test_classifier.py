@@ -134,8 +134,9 @@ def test_train_classifier_cli_takes_a_labelled_set(tmp_path) -> None:  # type: i
                          [(SCI, "physics", "a"), (SHOP, "other", "b"), (SHOP + " today", "other", "c")]))
     out = tmp_path / "m.safetensors"
     r = CliRunner().invoke(app, ["train-classifier", "--out", str(out), "--no-real-seed", "--labelled", str(p),
-                                 "--silver-per-subfield", "0", "--source-balance", "1"])
+                                 "--silver-per-subfield", "0", "--source-balance", "1", "--lexicon-weight", "0.1"])
     assert r.exit_code == 0, r.output
     m = HashedLinearClassifier.load(out)
     assert m.meta["labelled"] == ["mine.jsonl"] and m.meta["source_balance"] == 1.0
+    assert m.lexicon_weight == 0.1 != TrainConfig().lexicon_weight  # the option reaches the model file
     assert m.meta["label_counts"]["other"] >= 2 and m.predict(SCI).label == "physics"
