@@ -344,7 +344,9 @@ def _write_fn(targets: dict[str, tuple[Any, str, pa.Schema]], parts: dict[int, t
     part in the high bits, row in the low ones), so it never travels through the JVM or a
     shuffle. Both datasets' parts are written from the executor, rows sorted (byte-identical
     re-runs). ``parts``: ``_rid >> 32`` -> (output part number, input part key) of every new
-    input part. Returns (dest, manifest entry) per written file."""
+    input part. Returns (dest, manifest entry) per written file, plus one (``counts``, JSON)
+    row with the group's share of the counters (`_write_counts`; earlier snapshots' rows are
+    counted, never written)."""
     schema_in = _pages_schema()
     row_mask = np.int64((1 << _RID_PART_BITS) - 1)
 
@@ -431,7 +433,7 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     n_cand = cand.count()
 
     # 4. verification: only the candidate pages' shingle sets / signatures are computed and travel
-    if cfg.verify == "none":
+    if cfg.verify == "none" or n_cand == 0:
         scored = cand.withColumn("sim", F.lit(1.0))
     else:
         need = cand.select(F.col("u").alias("_rid")).unionByName(cand.select(F.col("v").alias("_rid"))).distinct()
