@@ -35,7 +35,7 @@ lint: setup  ## ruff everywhere, mypy on pipelines/
 	$(VENV)/bin/mypy pipelines
 
 BENCH_web       := web_extract web_classifier web_throughput
-BENCH_pdf       := pdf_eval pdf_throughput
+BENCH_pdf       := pdf_eval pdf_routing pdf_throughput
 BENCH_dedup     := dedup_eval dedup_throughput
 BENCH_tokenizer := tokenizer_compression tokenizer_detection tokenizer_throughput
 BENCH_model     := model_throughput
