@@ -346,7 +346,7 @@ def drop_link_lines(text: str, cfg: ExtractConfig) -> tuple[str, int]:
     share reaches ``link_line_max_share_short``, a longer one at ``link_line_max_share_long``. Table rows
     and code are kept. Returns the text and the number of lines dropped."""
     if _LINK_OPEN not in text:
-        return text, 0
+        return _unmark(text), 0  # a stray </a> without its <a> leaves a close mark
     out: list[str] = []
     dropped = 0
     in_code = False

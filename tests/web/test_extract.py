@@ -99,6 +99,9 @@ def test_link_lines_are_dropped_and_link_rich_paragraphs_kept() -> None:
     assert "Fourier's law" in text and "\ue000" not in text and "\ue001" not in text  # marks removed
     off = ExtractConfig(fallback_min_chars=0, link_line_max_share_short=2, link_line_max_share_long=2)
     assert "Other story number 1" in extract_html(_page(body), "text/html", off, StageCounters()).text
+    stray = extract_html(_page(f"<article><p>{PARA}</a></p><p>{PARA}</p></article>"), "text/html", NO_ROUTE,
+                         StageCounters()).text  # a closing </a> without its <a>
+    assert PARA.split()[0] in stray and "\ue001" not in stray
 
 
 def test_formula_images_become_tex_and_photos_go() -> None:
