@@ -282,6 +282,11 @@ def main() -> None:
     ap.add_argument("--standalone", action="store_true",
                     help="start a local standalone cluster (2 workers x 1 core, random ports) and time "
                          "the job with 1 and 2 executors on it instead of --masters")
+    ap.add_argument("--executor-cpus", type=float, metavar="CPUS",
+                    help="with --standalone: run each worker (its executor JVM and Python workers) under a "
+                         "CPU quota of CPUS cores (a cgroup, as Kubernetes limits a pod), e.g. 0.8 on a "
+                         "2-core machine, so 1 -> 2 workers is not measured on oversubscribed cores; needs "
+                         "write access to the cgroup CPU controller")
     ap.add_argument("--runs", type=int, default=1,
                     help="Spark job runs per master in one session: the first pays the JVM warm-up (JIT, "
                          "codegen, Python worker imports), later ones show the steady state")
@@ -314,6 +319,7 @@ def main() -> None:
             res["datatrove minhash stages 1-3 (1 core)"] = (*dt, 1)
     cluster = None
     cluster_pids: list[int] = []
+    quotas: list[Any] = []
     if a.standalone and "spark" not in a.skip:
         from infra.services.standalone import StandaloneCluster
 
@@ -322,12 +328,25 @@ def main() -> None:
                                     ui_port=_free_port(), workers=2, worker_cores=1, worker_memory="2g")
         cluster.start()
         cluster_pids = [p.pid for p in cluster.procs]
+        if a.executor_cpus:
+            from cpu_quota import CpuQuota
+
+            for i, proc in enumerate(cluster.procs[1:]):  # procs[0] is the master
+                q = CpuQuota(f"sciforge-bench-{os.getpid()}-worker{i}", a.executor_cpus)
+                q.add(proc.pid)
+                quotas.append(q)
+            print(f"each worker (executor JVM + Python workers) limited to {a.executor_cpus} CPU "
+                  f"({quotas[0].kind} cgroup quota on the worker JVM, inherited by what it launches); "
+                  "driver and master unlimited")
         a.masters = [f"{cluster.master_url}#1", f"{cluster.master_url}#2"]
     try:
         spark_times = run_spark(docs, a.masters, cluster_pids) if "spark" not in a.skip else {}
     finally:
         if cluster is not None:
             cluster.stop()
+        for q in quotas:
+            print(f"  {q.path.name}: throttled {q.throttled_s():.1f} s by its quota")
+            q.remove()
     for master, result in spark_times.items():
         runs = result["runs"]
         for i, (secs, cpu) in enumerate(runs):

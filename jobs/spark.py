@@ -20,6 +20,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.default.parallelism": str(s.shuffle_partitions),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.sql.execution.arrow.maxRecordsPerBatch": str(s.arrow_batch_size),
+        "spark.sql.codegen.cache.maxEntries": str(s.codegen_cache_entries),
         "spark.sql.session.timeZone": "UTC",  # logical dates are UTC everywhere
         "spark.ui.showConsoleProgress": "false",
         "spark.executorEnv.PYSPARK_PYTHON": sys.executable,

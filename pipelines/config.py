@@ -50,6 +50,13 @@ class SparkSettings(Section):
     executor_cores: int = 1
     shuffle_partitions: int = 4
     arrow_batch_size: int = 2000
+    # Compiled whole-stage-codegen classes Spark keeps per JVM (`spark.sql.codegen.cache.maxEntries`,
+    # Spark's default 100). One dedup run plans ~35 queries of several codegen stages each, so
+    # the default cache evicted a run's classes before the next query (or the next run) reused
+    # them: every reuse recompiled (Janino) and the JIT compiled the new classes again. Measured
+    # (bench/dedup_throughput.py, 100k pages, local[1], quiet machine): JIT threads 23 CPU-s ->
+    # 8-14 CPU-s per warm run, the whole run 79 -> 54-60 CPU-s. A class is a few KB of metaspace.
+    codegen_cache_entries: int = Field(2000, ge=100)
     # `storage`: datasets go through pipelines.storage (works on any cluster, no S3A jars);
     # `s3a`: use Spark's own Hadoop S3A connector (clusters that ship hadoop-aws).
     io_mode: Literal["storage", "s3a"] = "storage"
