@@ -438,7 +438,10 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     else:
         need = cand.select(F.col("u").alias("_rid")).unionByName(cand.select(F.col("v").alias("_rid"))).distinct()
         part_of = {base >> _RID_PART_BITS: key for base, key, _ in items}
-        side = (need.withColumn("_src", F.shiftright("_rid", _RID_PART_BITS)).groupBy("_src")
+        # one Python task per input part (hash-partitioned by an explicit count: AQE would
+        # coalesce this small shuffle of row ids into ONE task, serializing the Python work)
+        side = (need.withColumn("_src", F.shiftright("_rid", _RID_PART_BITS))
+                .repartition(len(items), "_src").groupBy("_src")
                 .applyInArrow(_verify_values_fn(cfg, root, opts, part_of, batch_rows), "_rid long, vals array<long>")
                 .localCheckpoint(eager=True))
         # the (narrow, counted) edges meet the first end's values where they lie; the values
@@ -537,7 +540,9 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     writers = {"kept": kept_w, "quarantine": quar_w}
     targets = {name: (w.storage, w.staging, w.schema) for name, w in writers.items()}
     new_parts = {base >> _RID_PART_BITS: (i, key) for i, (base, key, is_prev) in enumerate(items) if not is_prev}
-    rows = final.groupBy("_src").applyInArrow(_write_fn(targets, new_parts), "dest string, entry string").collect()
+    # as many write tasks as output parts (+1 for earlier snapshots' rows): an explicit count,
+    # so AQE does not coalesce the small metadata shuffle into fewer tasks than executors
+    rows = final.repartition(len(new_parts) + 1, "_src").groupBy("_src").applyInArrow(_write_fn(targets, new_parts), "dest string, entry string").collect()
     for name, w in writers.items():
         w.add_files(sorted((json.loads(x["entry"]) for x in rows if x["dest"] == name), key=lambda e: e["path"]))
     ex.unpersist()
