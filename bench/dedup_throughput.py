@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -184,6 +185,8 @@ def spark_child(data_root: str, master: str, n_parts: int) -> None:
     from pipelines.datasets import DatasetRef
 
     cores = _cores(master)
+    if os.environ.get("DEDUP_BENCH_DRIVER_CGROUP"):  # before the driver JVM starts: it inherits it
+        (Path(os.environ["DEDUP_BENCH_DRIVER_CGROUP"]) / "cgroup.procs").write_text(str(os.getpid()))
     extra: dict[str, str] = {} if master.startswith("local") else {"spark.cores.max": str(cores),
                                                     "spark.driver.host": "127.0.0.1",
                                                     "spark.driver.bindAddress": "127.0.0.1"}
@@ -287,9 +290,17 @@ def main() -> None:
                          "CPU quota of CPUS cores (a cgroup, as Kubernetes limits a pod), e.g. 0.8 on a "
                          "2-core machine, so 1 -> 2 workers is not measured on oversubscribed cores; needs "
                          "write access to the cgroup CPU controller")
+    ap.add_argument("--driver-cpus", type=float, metavar="CPUS",
+                    help="with --executor-cpus: the driver's quota (default: the same as an executor's, "
+                         "as if driver and each executor had a core of their own; 0.66 on 2 cores emulates "
+                         "a 3-core machine at 2/3 speed)")
     ap.add_argument("--runs", type=int, default=1,
                     help="Spark job runs per master in one session: the first pays the JVM warm-up (JIT, "
                          "codegen, Python worker imports), later ones show the steady state")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat datasketch + the Spark runs this many times, alternating, and print each "
+                         "round's ratios and their median (a shared or throttled machine drifts in speed "
+                         "over minutes; a ratio within one round compares like with like)")
     ap.add_argument("--event-log", metavar="DIR",
                     help="write each Spark run's event log under DIR (summarize with bench/dedup_profile.py)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["datasketch", "datatrove", "spark"])
@@ -311,8 +322,6 @@ def main() -> None:
           f"load average {os.getloadavg()[0]:.1f}")
     res: dict[str, tuple[float, float, int]] = {}  # name -> (wall seconds, CPU seconds, cores)
     res["sciforge features (1 core)"] = (*run_features(docs, cfg), 1)
-    if "datasketch" not in a.skip:
-        res[DATASKETCH] = (*run_datasketch(docs, cfg, b, r), 1)
     if "datatrove" not in a.skip:
         dt = run_datatrove(docs, cfg, b, r)
         if dt is not None:
@@ -331,28 +340,49 @@ def main() -> None:
         if a.executor_cpus:
             from cpu_quota import CpuQuota
 
+            driver = CpuQuota(f"sciforge-bench-{os.getpid()}-driver", a.driver_cpus or a.executor_cpus)
+            driver.add(cluster.procs[0].pid)  # the master (idle but for scheduling) shares the driver's
+            os.environ["DEDUP_BENCH_DRIVER_CGROUP"] = str(driver.path)
+            quotas.append(driver)
             for i, proc in enumerate(cluster.procs[1:]):  # procs[0] is the master
                 q = CpuQuota(f"sciforge-bench-{os.getpid()}-worker{i}", a.executor_cpus)
                 q.add(proc.pid)
                 quotas.append(q)
-            print(f"each worker (executor JVM + Python workers) limited to {a.executor_cpus} CPU "
-                  f"({quotas[0].kind} cgroup quota on the worker JVM, inherited by what it launches); "
-                  "driver and master unlimited")
+            print(f"CPU quotas ({driver.kind} cgroups, inherited by child processes): each worker (its "
+                  f"executor JVM + Python workers) {a.executor_cpus} CPU, the driver (Python + JVM) and "
+                  f"master {driver.cpus} CPU")
         a.masters = [f"{cluster.master_url}#1", f"{cluster.master_url}#2"]
+    rounds: list[dict[str, tuple[float, float, int]]] = []
     try:
-        spark_times = run_spark(docs, a.masters, cluster_pids) if "spark" not in a.skip else {}
+        for rnd in range(a.rounds):  # datasketch then ours, again: the same machine state for both
+            if rnd:
+                res = {}
+            if "datasketch" not in a.skip:
+                res[DATASKETCH] = (*run_datasketch(docs, cfg, b, r), 1)
+            spark_times = run_spark(docs, a.masters, cluster_pids) if "spark" not in a.skip else {}
+            for master, result in spark_times.items():
+                runs = result["runs"]
+                for i, (secs, cpu) in enumerate(runs):
+                    when = "" if len(runs) == 1 else (" cold JVM" if i == 0 else f" warm #{i}")
+                    res[f"sciforge Spark job ({master}){when}"] = (secs, cpu, _cores(master))
+            if a.rounds > 1:
+                print(f"\nround {rnd + 1} of {a.rounds} (load average {os.getloadavg()[0]:.1f}):", end="")
+            report(res, len(docs))
+            rounds.append(res)
     finally:
         if cluster is not None:
             cluster.stop()
         for q in quotas:
             print(f"  {q.path.name}: throttled {q.throttled_s():.1f} s by its quota")
             q.remove()
-    for master, result in spark_times.items():
-        runs = result["runs"]
-        for i, (secs, cpu) in enumerate(runs):
-            when = "" if len(runs) == 1 else (" cold JVM" if i == 0 else f" warm #{i}")
-            res[f"sciforge Spark job ({master}){when}"] = (secs, cpu, _cores(master))
-    report(res, len(docs))
+    if a.rounds > 1 and "datasketch" not in a.skip:
+        print("\nratio to the same round's datasketch, per core (wall) | per CPU-second; median:")
+        n = len(docs)
+        for name in [k for k in rounds[-1] if "Spark" in k]:
+            wall = sorted((x[DATASKETCH][0] / x[name][0]) / x[name][2] for x in rounds if name in x)
+            cpu = sorted(x[DATASKETCH][1] / x[name][1] for x in rounds if name in x)
+            print(f"  {name:52s} " + " ".join(f"{w:.2f}x|{c:.2f}x" for w, c in zip(wall, cpu, strict=True))
+                  + f"   median {statistics.median(wall):.2f}x | {statistics.median(cpu):.2f}x ({n} docs)")
     if spark_times:
         print(f"\npeak memory per executor over the session's runs, {len(docs)} documents (MiB; Spark "
               "executor metrics; in local mode the executor is the driver JVM):")
