@@ -196,8 +196,10 @@ def _one_per_partition(spark: Any, df: Any, column: str, keys: list[int]) -> Any
     slot_of = {int(r["p"]): int(r["slot"]) for r in probe}
     if len(slot_of) < n:  # 64n integers cover every residue in practice; else fall back to hashing
         return df.withColumn("_slot", F.col(column)).repartition(n, "_slot")
-    pairs = [x for j, k in enumerate(sorted(keys)) for x in (F.lit(k), F.lit(slot_of[j]))]
-    return df.withColumn("_slot", F.element_at(F.create_map(*pairs), F.col(column))).repartition(n, "_slot")
+    # both sides bigint: Spark hashes an int and a bigint of the same value differently
+    pairs = [x for j, k in enumerate(sorted(keys)) for x in (F.lit(k).cast("long"), F.lit(slot_of[j]).cast("long"))]
+    slot = F.element_at(F.create_map(*pairs), F.col(column).cast("long"))
+    return df.withColumn("_slot", slot).repartition(n, "_slot")
 
 
 def _parts_df(spark: Any, items: list[tuple[int, str, bool]]) -> Any:
