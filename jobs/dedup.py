@@ -184,9 +184,10 @@ def _one_per_partition(spark: Any, df: Any, column: str, keys: list[int]) -> Any
 
     `repartition(n, column)` alone puts ``pmod(murmur3(value), n)`` together: with 8 input parts
     in 8 partitions ~3 collide, and one executor got 2 tasks of 2 parts each while the other
-    had empty ones (the verification's slowest executor 10.0 s, the other 5.8 s). Each key
+    had empty ones (the verification's slowest executor 10.0 s, the other 5.8 s). The j-th key
     gets a surrogate ``_slot`` whose Spark hash lands in partition j (found by hashing a small
-    range of integers with Spark's own `hash`, so the mapping matches the shuffle's).
+    range of integers with Spark's own `hash`, so the mapping matches the shuffle's). The
+    grouping stays correct whatever the mapping: only the spread of the work depends on it.
     """
     from pyspark.sql import functions as F
 
@@ -197,7 +198,7 @@ def _one_per_partition(spark: Any, df: Any, column: str, keys: list[int]) -> Any
     if len(slot_of) < n:  # 64n integers cover every residue in practice; else fall back to hashing
         return df.withColumn("_slot", F.col(column)).repartition(n, "_slot")
     # both sides bigint: Spark hashes an int and a bigint of the same value differently
-    pairs = [x for j, k in enumerate(sorted(keys)) for x in (F.lit(k).cast("long"), F.lit(slot_of[j]).cast("long"))]
+    pairs = [F.lit(x).cast("long") for j, k in enumerate(sorted(keys)) for x in (k, slot_of[j])]
     slot = F.element_at(F.create_map(*pairs), F.col(column).cast("long"))
     return df.withColumn("_slot", slot).repartition(n, "_slot")
 
@@ -567,7 +568,8 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     # one write task per output part (+1 for earlier snapshots' rows): an explicit partition
     # count, one part each, so AQE does not coalesce the small metadata shuffle into fewer
     # tasks than executors
-    rows = _one_per_partition(spark, final, "_src", [-1, *sorted(new_parts)]).groupBy("_slot", "_src").applyInArrow(_write_fn(targets, new_parts), "dest string, entry string").collect()
+    rows = (_one_per_partition(spark, final, "_src", [-1, *sorted(new_parts)]).groupBy("_slot", "_src")
+            .applyInArrow(_write_fn(targets, new_parts), "dest string, entry string").collect())
     for name, w in writers.items():
         w.add_files(sorted((json.loads(x["entry"]) for x in rows if x["dest"] == name), key=lambda e: e["path"]))
     ex.unpersist()
