@@ -306,6 +306,8 @@ def main() -> None:
     ap.add_argument("--skip", nargs="*", default=[], choices=["datasketch", "datatrove", "spark"])
     ap.add_argument("--spark-child", nargs=2, metavar=("ROOT", "MASTER"), help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if (a.executor_cpus or a.driver_cpus) and not a.standalone:
+        ap.error("--executor-cpus / --driver-cpus need --standalone (quotas are set on the cluster's processes)")
     if not a.spark_child:  # the children read it from the environment
         os.environ["DEDUP_BENCH_RUNS"] = str(a.runs)
     if a.event_log:
