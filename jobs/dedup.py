@@ -158,10 +158,12 @@ def _run_local(storage: Any, cfg: DedupConfig, inputs: Sequence[DatasetRef], pre
 # job knows exactly (it counted them) while Spark's estimate of them is unknown.
 _BROADCAST_MAX_ROWS = 2_000_000
 # The verification values of the candidate pages (a few hundred int64 a page) are broadcast
-# to meet their edges when they total at most this many bytes: well under Spark's 8 GB
-# broadcast limit and a small share of an executor's default 1-2 GB heap. Larger sets meet
-# their edges by a shuffle join.
-_BROADCAST_MAX_BYTES = 128 * 2**20
+# to meet their edges only when they total at most this many bytes (Spark's own default
+# spark.sql.autoBroadcastJoinThreshold, 10 MiB); larger sets meet their edges by a shuffle
+# join. A broadcast goes through the driver and is copied to every executor: at 100k pages
+# (~40 MB of shingle sets) broadcasting them took 1.3 s more with 2 executors than with 1
+# (standalone, steady state) while the rest of the verification halved.
+_BROADCAST_MAX_BYTES = 10 * 2**20
 # Representative order as ONE comparable struct (smaller = better representative): earlier
 # snapshot first, longest normalized text, then the page identity; `_rid` breaks exact ties
 # the way the local engine's stable sort does (input order).
@@ -178,25 +180,49 @@ def _parts(storage: Any, inputs: Sequence[DatasetRef], previous: Sequence[Datase
     return items
 
 
-def _one_per_partition(spark: Any, df: Any, column: str, keys: list[int]) -> Any:
+_M32 = 0xFFFFFFFF
+_SPARK_HASH_SEED = 42  # the seed of Spark's `hash()` and of hash partitioning (Murmur3Hash)
+
+
+def _rotl32(x: int, r: int) -> int:
+    return ((x << r) | (x >> (32 - r))) & _M32
+
+
+def _mix(h: int, k: int) -> int:
+    k = _rotl32((k * 0xCC9E2D51) & _M32, 15) * 0x1B873593 & _M32
+    return (_rotl32(h ^ k, 13) * 5 + 0xE6546B64) & _M32
+
+
+def spark_hash_long(value: int) -> int:
+    """Spark's ``hash(bigint)`` (Murmur3 x86_32 of the 8 bytes, seed 42), as a signed int32:
+    what `repartition(n, col)` partitions a bigint column by (``pmod(hash, n)``)."""
+    v = value & 0xFFFFFFFFFFFFFFFF
+    h = _mix(_mix(_SPARK_HASH_SEED, v & _M32), v >> 32) ^ 8
+    h = ((h ^ (h >> 16)) * 0x85EBCA6B) & _M32
+    h = ((h ^ (h >> 13)) * 0xC2B2AE35) & _M32
+    h ^= h >> 16
+    return h - (1 << 32) if h & 0x80000000 else h
+
+
+def _one_per_partition(df: Any, column: str, keys: list[int]) -> Any:
     """``df`` hash-partitioned into ``len(keys)`` partitions with each value of ``column`` (one
     of ``keys``) in a partition of its own, plus a ``_slot`` column to group by along with it.
 
     `repartition(n, column)` alone puts ``pmod(murmur3(value), n)`` together: with 8 input parts
     in 8 partitions ~3 collide, and one executor got 2 tasks of 2 parts each while the other
     had empty ones (the verification's slowest executor 10.0 s, the other 5.8 s). The j-th key
-    gets a surrogate ``_slot`` whose Spark hash lands in partition j (found by hashing a small
-    range of integers with Spark's own `hash`, so the mapping matches the shuffle's). The
+    gets a surrogate bigint ``_slot`` whose Spark hash lands in partition j (`spark_hash_long`,
+    Spark's own function computed here, so no Spark job is needed to find the slots). The
     grouping stays correct whatever the mapping: only the spread of the work depends on it.
     """
     from pyspark.sql import functions as F
 
     n = max(1, len(keys))
-    probe = (spark.range(0, 64 * n).select("id", F.expr(f"pmod(hash(id), {n})").alias("p"))
-             .groupBy("p").agg(F.min("id").alias("slot")).collect())
-    slot_of = {int(r["p"]): int(r["slot"]) for r in probe}
-    if len(slot_of) < n:  # 64n integers cover every residue in practice; else fall back to hashing
-        return df.withColumn("_slot", F.col(column)).repartition(n, "_slot")
+    slot_of: dict[int, int] = {}
+    candidate = 0
+    while len(slot_of) < n:  # ~n ln n integers cover every residue
+        slot_of.setdefault(spark_hash_long(candidate) % n, candidate)  # Python % is pmod
+        candidate += 1
     # both sides bigint: Spark hashes an int and a bigint of the same value differently
     pairs = [F.lit(x).cast("long") for j, k in enumerate(sorted(keys)) for x in (k, slot_of[j])]
     slot = F.element_at(F.create_map(*pairs), F.col(column).cast("long"))
@@ -465,13 +491,13 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
         part_of = {base >> _RID_PART_BITS: key for base, key, _ in items}
         # one Python task per input part (an explicit partition count, one part each: AQE would
         # coalesce this small shuffle of row ids into ONE task, serializing the Python work)
-        side = (_one_per_partition(spark, need.withColumn("_src", F.shiftright("_rid", _RID_PART_BITS)), "_src",
+        side = (_one_per_partition(need.withColumn("_src", F.shiftright("_rid", _RID_PART_BITS)), "_src",
                                    sorted(part_of)).groupBy("_slot", "_src")
                 .applyInArrow(_verify_values_fn(cfg, root, opts, part_of, batch_rows), "_rid long, vals array<long>")
                 .localCheckpoint(eager=True))
         # the (narrow, counted) edges meet the first end's values where they lie; the values
-        # are then broadcast to the second end unless large (the planner cannot size them:
-        # they come from Python)
+        # meet the second end by a shuffle join unless they are small enough to broadcast (the
+        # planner cannot size them: they come from Python)
         n_vals = int(side.agg(F.sum(F.size("vals"))).collect()[0][0] or 0)
         to_v = F.broadcast(side) if 8 * n_vals <= _BROADCAST_MAX_BYTES else side
         both = (side.toDF("u", "a").join(small(cand, n_cand), "u")
@@ -568,7 +594,7 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     # one write task per output part (+1 for earlier snapshots' rows): an explicit partition
     # count, one part each, so AQE does not coalesce the small metadata shuffle into fewer
     # tasks than executors
-    rows = (_one_per_partition(spark, final, "_src", [-1, *sorted(new_parts)]).groupBy("_slot", "_src")
+    rows = (_one_per_partition(final, "_src", [-1, *sorted(new_parts)]).groupBy("_slot", "_src")
             .applyInArrow(_write_fn(targets, new_parts), "dest string, entry string").collect())
     for name, w in writers.items():
         w.add_files(sorted((json.loads(x["entry"]) for x in rows if x["dest"] == name), key=lambda e: e["path"]))

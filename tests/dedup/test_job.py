@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from jobs.dedup import _one_per_partition, connected_components, run_dedup
+from jobs.dedup import _one_per_partition, connected_components, run_dedup, spark_hash_long
 from pipelines.datasets import DatasetRef, read_manifest, read_table, write_dataset
 from pipelines.dedup.decide import UnionFind
 from pipelines.dedup.features import PAGE_SCHEMA
@@ -52,7 +52,19 @@ def _tables(settings: Any, ref: DatasetRef) -> tuple[pa.Table, pa.Table, dict]:
 
 
 @pytest.mark.spark
-def test_spark_job_matches_local_reference(spark: Any, settings: Any) -> None:
+@pytest.mark.parametrize("broadcast", [True, False], ids=["broadcast", "shuffle-joins"])
+def test_spark_job_matches_local_reference(spark: Any, settings: Any, monkeypatch: Any, request: Any,
+                                           broadcast: bool) -> None:
+    if not broadcast:  # the joins a large input takes: nothing is small enough to broadcast
+        monkeypatch.setattr("jobs.dedup._BROADCAST_MAX_ROWS", 0)
+        monkeypatch.setattr("jobs.dedup._BROADCAST_MAX_BYTES", 0)
+        # nor does Spark broadcast anything, at planning or at run time (AQE)
+        keys = ("spark.sql.autoBroadcastJoinThreshold", "spark.sql.adaptive.autoBroadcastJoinThreshold")
+        old = {k: spark.conf.get(k, None) for k in keys}
+        for k in keys:
+            spark.conf.set(k, "-1")
+        request.addfinalizer(lambda: [spark.conf.set(k, v) if v is not None else spark.conf.unset(k)
+                                      for k, v in old.items()])
     refs, prev = _inputs(settings)
     local = run_dedup(settings, refs, "2026-01-01", engine="local", previous=prev)
     kl, ql, ml = _tables(settings, local)
@@ -178,10 +190,19 @@ def test_one_per_partition_gives_each_part_its_own_task(spark: Any) -> None:
     # part keys as the job has them (input index << 20 | part index), plus -1 (earlier snapshots)
     keys = [-1, *[(i << 20) | j for i in range(2) for j in range(7)]]
     rows = [(k, n) for k in keys for n in range(3)]
-    df = _one_per_partition(spark, spark.createDataFrame(rows, "src long, n long"), "src", keys)
+    df = _one_per_partition(spark.createDataFrame(rows, "src long, n long"), "src", keys)
     per_partition = df.rdd.glom().map(lambda part: sorted({r["src"] for r in part})).collect()
     assert len(per_partition) == len(keys)
     assert sorted(map(len, per_partition)) == [1] * len(keys)  # no collisions, no empty task
     # plain hash partitioning of the same keys collides (why the job does not use it)
     plain = spark.createDataFrame(rows, "src long, n long").repartition(len(keys), "src")
     assert 0 in plain.rdd.glom().map(len).collect()
+
+
+@pytest.mark.spark
+def test_spark_hash_long_matches_spark(spark: Any) -> None:
+    from pyspark.sql import functions as F
+
+    values = [0, 1, -1, 7, 2**31, -(2**31) - 1, 2**32 + 5, (3 << 20 | 11) << 32, 2**63 - 1, -(2**63)]
+    got = spark.createDataFrame([(v,) for v in values], "v long").select("v", F.hash("v").alias("h")).collect()
+    assert {r["v"]: r["h"] for r in got} == {v: spark_hash_long(v) for v in values}
