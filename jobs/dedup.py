@@ -537,7 +537,12 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     # output part of a page: the input part of its document's first new page (a document's
     # pages stay together; most documents lie in one input part, whose text the write reads)
     first_src = F.min(F.when(~F.col("is_prev"), F.shiftright("_rid", _RID_PART_BITS))).over(by_doc)
-    comp = comp.withColumn("multi_page", multi_page).withColumn("_src", first_src)
+    # materialized once: the components' statistics, the decisions of connected pages and those
+    # of the others all read it (otherwise each re-scanned `ex` and shuffled and windowed it by
+    # document again: three shuffles of every page instead of one), and the final query's plan
+    # starts here instead of at the scan (re-planned by AQE at every stage boundary)
+    comp = comp.withColumn("multi_page", multi_page).withColumn("_src", first_src).localCheckpoint(eager=True)
+    ex.unpersist()
     counts = (F.col("dp") == 1) if cfg.boilerplate_multi_page_only else F.lit(True)
     conn = comp.where(F.col("connected"))
     # the struct minimum (best page) is a sort-based aggregate: over connected pages only
@@ -598,7 +603,7 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
             .applyInArrow(_write_fn(targets, new_parts), "dest string, entry string").collect())
     for name, w in writers.items():
         w.add_files(sorted((json.loads(x["entry"]) for x in rows if x["dest"] == name), key=lambda e: e["path"]))
-    ex.unpersist()
+    comp.unpersist()
 
     agg: dict[str, int] = {}
     for x in rows:
