@@ -296,7 +296,8 @@ def main() -> None:
                          "a 3-core machine at 2/3 speed)")
     ap.add_argument("--runs", type=int, default=1,
                     help="Spark job runs per master in one session: the first pays the JVM warm-up (JIT, "
-                         "codegen, Python worker imports), later ones show the steady state")
+                         "codegen, Python worker imports); the JIT keeps compiling over the next runs (JIT "
+                         "CPU of one JVM at 100k: 42, 17, 8, 7 s in runs 1-4), so use 3-4 for the steady state")
     ap.add_argument("--rounds", type=int, default=1,
                     help="repeat datasketch + the Spark runs this many times, alternating, and print each "
                          "round's ratios and their median (a shared or throttled machine drifts in speed "
