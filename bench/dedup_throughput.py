@@ -379,11 +379,12 @@ def main() -> None:
             print(f"  {q.path.name}: throttled {q.throttled_s():.1f} s by its quota")
             q.remove()
     if a.rounds > 1 and "datasketch" not in a.skip:
-        print("\nratio to the same round's datasketch, per core (wall) | per CPU-second; median:")
+        print("\nratio to the same round's datasketch, per core (wall) | per CPU-second, rounds in order; median:")
         n = len(docs)
         for name in [k for k in rounds[-1] if "Spark" in k]:
-            wall = sorted((x[DATASKETCH][0] / x[name][0]) / x[name][2] for x in rounds if name in x)
-            cpu = sorted(x[DATASKETCH][1] / x[name][1] for x in rounds if name in x)
+            # per round, in round order (each pair from one round), then each column's median
+            wall = [(x[DATASKETCH][0] / x[name][0]) / x[name][2] for x in rounds if name in x]
+            cpu = [x[DATASKETCH][1] / x[name][1] for x in rounds if name in x]
             print(f"  {name:52s} " + " ".join(f"{w:.2f}x|{c:.2f}x" for w, c in zip(wall, cpu, strict=True))
                   + f"   median {statistics.median(wall):.2f}x | {statistics.median(cpu):.2f}x ({n} docs)")
     if spark_times:
