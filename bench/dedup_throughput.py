@@ -198,6 +198,7 @@ def spark_child(data_root: str, master: str, n_parts: int) -> None:
                   "spark.eventLog.compress": "false", "spark.eventLog.rolling.enabled": "false",
                   "spark.eventLog.logStageExecutorMetrics": "true",
                   "spark.executor.processTreeMetrics.enabled": "true"})
+    extra.update(json.loads(os.environ.get("DEDUP_BENCH_CONF", "{}")))  # --conf
     settings = load_settings(storage={"data_root": data_root},
                              spark={"master": master.split("#")[0], "shuffle_partitions": max(2, 2 * cores),
                                     "driver_memory": "2g", "executor_memory": "2g", "executor_cores": 1,
@@ -294,6 +295,9 @@ def main() -> None:
                     help="with --executor-cpus: the driver's quota (default: the same as an executor's, "
                          "as if driver and each executor had a core of their own; 0.66 on 2 cores emulates "
                          "a 3-core machine at 2/3 speed)")
+    ap.add_argument("--conf", action="append", default=[], metavar="KEY=VALUE",
+                    help="an extra Spark conf for the job's session (repeatable), e.g. "
+                         "spark.executor.extraJavaOptions=-XX:TieredStopAtLevel=1")
     ap.add_argument("--runs", type=int, default=1,
                     help="Spark job runs per master in one session: the first pays the JVM warm-up (JIT, "
                          "codegen, Python worker imports); the JIT keeps compiling over the next runs (JIT "
@@ -304,13 +308,18 @@ def main() -> None:
                          "over minutes; a ratio within one round compares like with like)")
     ap.add_argument("--event-log", metavar="DIR",
                     help="write each Spark run's event log under DIR (summarize with bench/dedup_profile.py)")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["datasketch", "datatrove", "spark"])
+    ap.add_argument("--skip", nargs="*", default=[], choices=["datasketch", "datatrove", "spark", "features"],
+                    help="parts not to run (features: the one-core feature timing and batch memory)")
     ap.add_argument("--spark-child", nargs=2, metavar=("ROOT", "MASTER"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if (a.executor_cpus or a.driver_cpus) and not a.standalone:
         ap.error("--executor-cpus / --driver-cpus need --standalone (quotas are set on the cluster's processes)")
-    if not a.spark_child:  # the children read it from the environment
+    if not a.spark_child:  # the children read these from the environment
         os.environ["DEDUP_BENCH_RUNS"] = str(a.runs)
+        bad = [c for c in a.conf if "=" not in c]
+        if bad:
+            ap.error(f"--conf wants KEY=VALUE, got {bad}")
+        os.environ["DEDUP_BENCH_CONF"] = json.dumps(dict(c.split("=", 1) for c in a.conf))
     if a.event_log:
         os.environ["DEDUP_BENCH_EVENT_LOG"] = str(Path(a.event_log).resolve())
     if a.spark_child:
@@ -324,7 +333,8 @@ def main() -> None:
           f"{cfg.ngram}-grams, LSH {b}x{r} (threshold {cfg.threshold}); cpus here: {os.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.1f}")
     res: dict[str, tuple[float, float, int]] = {}  # name -> (wall seconds, CPU seconds, cores)
-    res["sciforge features (1 core)"] = (*run_features(docs, cfg), 1)
+    if "features" not in a.skip:
+        res["sciforge features (1 core)"] = (*run_features(docs, cfg), 1)
     if "datatrove" not in a.skip:
         dt = run_datatrove(docs, cfg, b, r)
         if dt is not None:
@@ -395,9 +405,10 @@ def main() -> None:
             for ex, m in sorted(result["peaks"].items()):
                 print(f"  {master:28s} {ex:>8s} "
                       + " ".join(f"{m.get(k, 0) / 2**20:16.0f}" for k in PEAK_METRICS))
-    print("\npeak Python memory of one feature batch (tracemalloc):")
-    for size, mib in feature_memory(docs, cfg):
-        print(f"  batch of {size:5d} docs: {mib:7.1f} MiB")
+    if "features" not in a.skip:
+        print("\npeak Python memory of one feature batch (tracemalloc):")
+        for size, mib in feature_memory(docs, cfg):
+            print(f"  batch of {size:5d} docs: {mib:7.1f} MiB")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from typing import Any
 
 from pipelines.config import REPO_ROOT, Settings
 
+C1_ONLY = "-XX:TieredStopAtLevel=1"  # SparkSettings.driver_jit
+
 
 def spark_conf(settings: Settings) -> dict[str, str]:
     s = settings.spark
@@ -46,6 +48,10 @@ def spark_conf(settings: Settings) -> dict[str, str]:
             conf["spark.hadoop.fs.s3a.access.key"] = opts["access_key"]
             conf["spark.hadoop.fs.s3a.secret.key"] = opts["secret_key"] or ""
     conf.update(s.extra_conf)
+    if s.driver_jit == "c1" and not s.master.startswith("local"):
+        opts = conf.get("spark.driver.extraJavaOptions", "")
+        if "TieredStopAtLevel" not in opts and "TieredCompilation" not in opts:  # the user's choice wins
+            conf["spark.driver.extraJavaOptions"] = f"{C1_ONLY} {opts}".strip()
     return conf
 
 

@@ -57,6 +57,16 @@ class SparkSettings(Section):
     # (bench/dedup_throughput.py, 100k pages, local[1], quiet machine): JIT threads 23 CPU-s ->
     # 8-14 CPU-s per warm run, the whole run 79 -> 54-60 CPU-s. A class is a few KB of metaspace.
     codegen_cache_entries: int = Field(2000, ge=100)
+    # JIT of the driver JVM when the executors are separate JVMs (any master but local[*]):
+    # "c1" stops tiered compilation at C1 (`-XX:TieredStopAtLevel=1`). A driver here only plans
+    # queries and schedules tasks (no job collects data to it), Catalyst code that C2 compiles at
+    # a high CPU cost and that never runs long enough to repay it: the driver's compiler threads
+    # then compete with its planning thread. Measured (bench/dedup_throughput.py --standalone,
+    # 100k pages, driver under a 0.66-CPU quota): the driver-only time of a dedup run 25-28 -> 14-17 s
+    # in a fresh JVM and 8-11 -> 5-6.5 s warm; the driver's quota throttled it 195 -> 39 s over the
+    # bench. Never applied to local[*], whose driver JVM also runs the tasks (C1-only code ran the
+    # dedup job's JVM work ~35% slower there). "tiered": the JVM's default.
+    driver_jit: Literal["c1", "tiered"] = "c1"
     # `storage`: datasets go through pipelines.storage (works on any cluster, no S3A jars);
     # `s3a`: use Spark's own Hadoop S3A connector (clusters that ship hadoop-aws).
     io_mode: Literal["storage", "s3a"] = "storage"

@@ -63,3 +63,23 @@ def test_config_show_masks_secrets(monkeypatch):
     data = json.loads(res.output)
     assert data["storage"]["s3_secret_access_key"] == "****"
     assert data["airflow"]["sql_alchemy_conn"] == "postgresql://airflow:****@db:5432/airflow"
+
+
+def test_driver_jit_c1_only_off_local_masters():
+    from jobs.spark import C1_ONLY, spark_conf
+
+    cluster = spark_conf(load_settings(spark={"master": "spark://h:7077"}))
+    assert cluster["spark.driver.extraJavaOptions"] == C1_ONLY
+    # local[*]: the driver JVM runs the tasks too, so it keeps the JVM's default (tiered) JIT
+    assert "spark.driver.extraJavaOptions" not in spark_conf(load_settings(spark={"master": "local[2]"}))
+    assert "spark.driver.extraJavaOptions" not in spark_conf(
+        load_settings(spark={"master": "spark://h:7077", "driver_jit": "tiered"}))
+    # the user's own driver options are kept, and their own JIT choice wins
+    mine = spark_conf(load_settings(spark={"master": "spark://h:7077",
+                                           "extra_conf": {"spark.driver.extraJavaOptions": "-Xss4m"}}))
+    assert mine["spark.driver.extraJavaOptions"] == f"{C1_ONLY} -Xss4m"
+    theirs = spark_conf(load_settings(spark={"master": "spark://h:7077", "extra_conf": {
+        "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=4"}}))
+    assert theirs["spark.driver.extraJavaOptions"] == "-XX:TieredStopAtLevel=4"
+    with pytest.raises(ValidationError, match="driver_jit"):
+        load_settings(spark={"driver_jit": "c2"})
