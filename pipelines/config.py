@@ -63,9 +63,9 @@ class SparkSettings(Section):
     # a high CPU cost and that never runs long enough to repay it: the driver's compiler threads
     # then compete with its planning thread. Measured (bench/dedup_throughput.py --standalone,
     # 100k pages, driver under a 0.66-CPU quota): the driver-only time of a dedup run 25-28 -> 14-17 s
-    # in a fresh JVM and 8-11 -> 5-6.5 s warm; the driver's quota throttled it 195 -> 39 s over the
-    # bench. Never applied to local[*], whose driver JVM also runs the tasks (C1-only code ran the
-    # dedup job's JVM work ~35% slower there). "tiered": the JVM's default.
+    # in a fresh JVM and 8-11 -> 5-10.5 s warm (5.1-6.5 in 3 of 4 runs); the driver's quota
+    # throttled it 195 -> 39 s over the bench. Never applied to local[*], whose driver JVM also runs
+    # the tasks (C1 only there: a warm 100k run's CPU 60 -> 81 CPU-s). "tiered": the JVM's default.
     driver_jit: Literal["c1", "tiered"] = "c1"
     # `storage`: datasets go through pipelines.storage (works on any cluster, no S3A jars);
     # `s3a`: use Spark's own Hadoop S3A connector (clusters that ship hadoop-aws).
