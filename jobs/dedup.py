@@ -643,4 +643,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # spark-submit runs this file as `__main__`: run the importable `jobs.dedup` instead, so that what
+    # executors unpickle (task closures, cached helpers) refers to a module they can import.
+    from jobs.dedup import main as _main
+
+    _main()

@@ -174,4 +174,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # spark-submit runs this file as `__main__`: run the importable `jobs.pdf_parse` instead, so that what
+    # executors unpickle (task closures, cached helpers) refers to a module they can import.
+    from jobs.pdf_parse import main as _main
+
+    _main()

@@ -7,6 +7,7 @@ their manifest last (see pipelines.datasets).
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import tempfile
@@ -23,6 +24,62 @@ class StorageError(RuntimeError):
     """A storage operation failed (missing object, refused credentials, unreachable server)."""
 
 
+# Read-ahead of the buffered stream open_input returns: large enough that a line-by-line or
+# record-by-record reader makes few S3 range requests (pyarrow's S3 input file issues one per read).
+STREAM_BUFFER_BYTES = 1 << 20
+
+
+class _GuardedRaw(io.RawIOBase):
+    """A raw, seekable reader over a backend file whose read errors become StorageError.
+
+    Content decoders stacked on top (gzip, warcio, PDF) raise OSError / EOFError for bad content; an
+    error of the storage itself (a dropped connection, an expired credential, a failing disk) must not
+    look like bad content, or a file would be quarantined as corrupt instead of the task failing and
+    being retried. StorageError is not an OSError, so the two never mix.
+    """
+
+    def __init__(self, f: Any, uri: str) -> None:
+        super().__init__()
+        self._f, self._uri = f, uri
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def _guard(self, what: str, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except OSError as e:
+            raise StorageError(f"{what} failed on {self._uri}: {type(e).__name__}: {e}") from e
+
+    def readinto(self, b: Any) -> int:
+        data = self._guard("read", self._f.read, len(b))
+        n = len(data)
+        b[:n] = data
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return int(self._guard("seek", self._f.seek, offset, whence))
+
+    def tell(self) -> int:
+        return int(self._guard("tell", self._f.tell))
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                self._f.close()
+            finally:
+                super().close()
+
+
+def guarded_stream(f: Any, uri: str) -> BinaryIO:
+    """A buffered binary stream over ``f``: iterable by line, readable by size, seekable, with
+    storage errors raised as StorageError (see _GuardedRaw)."""
+    return io.BufferedReader(_GuardedRaw(f, uri), buffer_size=STREAM_BUFFER_BYTES)  # type: ignore[return-value]
+
+
 class Storage(Protocol):
     root: str
 
@@ -31,6 +88,7 @@ class Storage(Protocol):
     def read_bytes(self, key: str) -> bytes: ...
     def write_bytes(self, key: str, data: bytes) -> None: ...
     def open_input(self, key: str) -> BinaryIO: ...
+    def read_range(self, key: str, start: int, length: int) -> bytes: ...
     def list(self, prefix: str) -> list[str]: ...
     def size(self, key: str) -> int: ...
     def delete(self, key: str) -> None: ...
@@ -74,10 +132,20 @@ class LocalStorage:
         os.replace(tmp, p)  # atomic on POSIX: readers see the old or the new file, never half
 
     def open_input(self, key: str) -> BinaryIO:
+        """A buffered stream of the file: by line, by size or by seek (see guarded_stream)."""
         p = self._path(key)
         if not p.is_file():
             raise StorageError(f"no such object: {p}")
-        return open(p, "rb")
+        try:
+            return guarded_stream(open(p, "rb", buffering=0), str(p))
+        except OSError as e:
+            raise StorageError(f"cannot open {p}: {e}") from e
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """``length`` bytes from offset ``start`` (fewer at the end of the file)."""
+        with self.open_input(key) as f:
+            f.seek(start)
+            return f.read(length)
 
     def list(self, prefix: str) -> list[str]:
         base = self._path(prefix)
@@ -208,11 +276,23 @@ class S3Storage:
         )
 
     def open_input(self, key: str) -> BinaryIO:
+        """A buffered stream of the object (ranged GETs through pyarrow): by line, by size or by seek."""
         fs, base = self.arrow_fs()
         try:
-            return fs.open_input_file(f"{base}/{_norm(key)}")  # type: ignore[return-value]
+            f = fs.open_input_file(f"{base}/{_norm(key)}")
         except OSError as e:
             raise StorageError(f"cannot open {self.uri(key)}: {e}") from e
+        return guarded_stream(f, self.uri(key))
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """``length`` bytes from offset ``start`` (fewer at the end of the object): one ranged GET."""
+        if length <= 0:
+            return b""
+        if start >= self.size(key):  # S3 answers a range that starts past the end with an error
+            return b""
+        r = self._call(self.uri(key), self.client.get_object, Bucket=self.bucket, Key=self._key(key),
+                       Range=f"bytes={start}-{start + length - 1}")
+        return r["Body"].read()
 
     def _iter_keys(self, prefix: str) -> Iterator[dict[str, Any]]:
         p = self._key(prefix)

@@ -40,15 +40,16 @@ def list_inputs(storage: Storage, kind: str) -> list[str]:
 
 
 def ingest_file(storage: Storage, key: str, params: IngestParams, counters: StageCounters) -> Iterator[Event]:
-    """Events for one raw file. Never raises for bad content: it quarantines instead."""
+    """Events for one raw file. Never raises for bad content: it quarantines instead.
+
+    A storage failure (object gone, credentials refused, server or disk unavailable) is not content:
+    it raises StorageError, so the task fails and is retried instead of a good file being quarantined.
+    """
     try:
         size = storage.size(key)
-        f = storage.open_input(key)
-    except (StorageError, OSError) as e:
-        counters.input += 1  # the file is the item (input = kept + dropped, as the funnel report checks)
-        counters.drop("unreadable_file")
-        yield "quarantine", quarantine_row(key, "unreadable_file", str(e))
-        return
+    except OSError as e:
+        raise StorageError(f"cannot stat {storage.uri(key)}: {e}") from e
+    f = storage.open_input(key)
     with f:
         if params.kind == "warc":
             # warcio detects and decompresses gzip members itself
