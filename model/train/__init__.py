@@ -1,7 +1,7 @@
 """Training stages on DeepSpeed: continued pre-training (CPT), multimodal pre-training (MMPT) and SFT.
 
     from model.train import TrainConfig, train
-    summary = train(TrainConfig.load("infra/train/cpt_tiny.json"))   # or `sciforge train cpt --config ...`
+    summary = train(TrainConfig.load("model/train/configs/cpt_tiny.yaml"))   # or `sciforge train cpt --config ...`
 
 Layout: `config` (typed options), `schedules` (WSD learning rate, batch-size warm-up with LR scaling),
 `engine` (distributed init + DeepSpeed engine), `data` / `sft` / `multimodal` (sample sources),

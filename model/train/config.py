@@ -6,9 +6,25 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Stage = Literal["cpt", "mmpt", "sft"]
+# Relative project files a config names (`deepspeed_config: infra/deepspeed/...`) are looked up next to
+# the config file first, then here; never in the current directory.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def resolve_project_file(value: str, config_dir: Path | None = None) -> str:
+    """An absolute path for a file a config names: absolute paths stay; a relative one is taken from the
+    config file's folder when it exists there, else from the project root."""
+    p = Path(value)
+    if p.is_absolute():
+        return str(p)
+    bases = ([config_dir] if config_dir is not None else []) + [PROJECT_ROOT]
+    for base in bases:
+        if (base / p).is_file():
+            return str((base / p).resolve())
+    return str((PROJECT_ROOT / p).resolve())  # does not exist: the validator below names it
 
 
 class BatchPhase(BaseModel):
@@ -107,7 +123,18 @@ class TrainConfig(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> TrainConfig:
-        return cls.model_validate(_deep_update(read_config_file(path), overrides))
+        """Read a YAML/JSON config; relative `deepspeed_config` paths resolve from the file's folder, then
+        the project root (so the shipped configs work from any current directory)."""
+        return cls.model_validate(_deep_update(read_config_file(path), overrides),
+                                  context={"config_dir": Path(path).resolve().parent})
+
+    @field_validator("deepspeed_config")
+    @classmethod
+    def _resolve_deepspeed_config(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if not value:
+            return value
+        config_dir = (info.context or {}).get("config_dir")
+        return resolve_project_file(value, Path(config_dir) if config_dir is not None else None)
 
     @model_validator(mode="after")
     def _expert_parallel(self) -> TrainConfig:
