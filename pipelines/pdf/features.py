@@ -42,6 +42,12 @@ class Line:
     bold: bool = False  # every non-blank span bold
     mono: bool = False  # every non-blank span monospace
     math_font: bool = False  # some span in a math font
+    script: bool = False  # some span set as a super/subscript (MuPDF's flag, or smaller than the line)
+    italic: bool = False  # some non-blank span italic
+    eq: bool = False  # a display-equation line (is_equation_line)
+    # The line's raw spans (PyMuPDF dicts, Symbol letters repaired; a reference, no copy): the
+    # LaTeX builder (mathtex.py) reads them for lines with scripts or equations.
+    spans: list[dict[str, Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -162,10 +168,13 @@ def is_equation_line(line: Line) -> bool:
     if len(text) > 200 or not _RELATION_RE.search(text):
         return False
     # One arrow or Greek letter in a line is common in prose and CJK lists ("A → B"): without a
-    # math font, ask for two math code points.
-    mathy = line.math_font or len(T.MATH_CHAR_RE.findall(text)) >= 2
-    if not mathy:
-        return False
+    # math font, ask for two math code points, or one with a script or an italic variable
+    # ("e^iπ + 1 = 0" in Times + Symbol), or a script on an italic variable ("E = mc^2" in
+    # Times-Italic): math set in text fonts, which a font-name test cannot see.
+    if not line.math_font:
+        n_math = len(T.MATH_CHAR_RE.findall(text))
+        if not (n_math >= 2 or (n_math and (line.script or line.italic)) or (line.script and line.italic)):
+            return False
     prose = sum(1 for w in _PROSE_WORD_RE.findall(text) if w.lower() not in MATH_WORDS)
     return prose <= EQUATION_MAX_PROSE_WORDS
 
@@ -296,6 +305,30 @@ def _merge_vector_splits(raw_blocks: list[dict[str, Any]],
     return out
 
 
+# A span smaller than this share of its line's largest size is a script (TeX's \\scriptstyle
+# is 70% of the text size; 0.85 leaves small caps and mixed 9/10 pt text alone).
+SCRIPT_SIZE = 0.85
+
+
+def _stacked(a: Line, b: Line) -> bool:
+    """Two lines of one block that are one formula line MuPDF split where a subscript and a
+    superscript stack (``x_i^2``): rows overlapping by half the smaller height, and ``b``
+    starting inside ``a`` or within a third of its height after it."""
+    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = a.bbox, b.bbox
+    h = min(ay1 - ay0, by1 - by0)
+    return (h > 0 and min(ay1, by1) - max(ay0, by0) >= 0.5 * h
+            and ax0 <= bx0 <= ax1 + 0.34 * max(ay1 - ay0, by1 - by0))
+
+
+def _join_stacked(a: Line, b: Line) -> Line:
+    spans = sorted([*(a.spans or []), *(b.spans or [])], key=lambda s: s["bbox"][0])
+    text = "".join(s["text"] for s in spans) if spans else a.text + b.text
+    bb = (min(a.bbox[0], b.bbox[0]), min(a.bbox[1], b.bbox[1]), max(a.bbox[2], b.bbox[2]),
+          max(a.bbox[3], b.bbox[3]))
+    return Line(text, bb, max(a.size, b.size), a.bold and b.bold, a.mono and b.mono,
+                a.math_font or b.math_font, True, a.italic or b.italic, spans=spans)
+
+
 def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = True
                    ) -> tuple[list[Block], PageFeatures]:
     """Text blocks of the page (Symbol-font Latin repaired to Greek) and the text features, from
@@ -312,6 +345,7 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
     fonts: set[str] = set()
     total = math_font = sym = invisible = n_lines = 0
     eq_lines: list[Line] = []
+    misencoded: set[int] = set()  # id() of lines whose math-font glyphs lack usable Unicode
     all_text: list[str] = []
     hist: dict[float, int] = {}  # characters per font size (0.5 pt bins)
     fcache_get = _FONT_CACHE.get
@@ -329,6 +363,7 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
         for ln in b["lines"]:
             parts: list[str] = []
             size, bold, mono, mfont, content, misenc = 0.0, True, True, False, False, False
+            small, sup, ital = 1e9, False, False
             for s in ln["spans"]:
                 t = s["text"]
                 if not t:
@@ -353,7 +388,7 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
                     if fi.symbol and any("A" <= c <= "z" and c.isalpha() for c in t):
                         fixed = T.symbol_latin_to_greek(t)
                         sym += sum(x != y for x, y in zip(t, fixed, strict=True))
-                        t = fixed
+                        t = s["text"] = fixed
                     if not misenc and T.MISENCODED_MATH_RE.search(t):
                         misenc = True
                 raw = s["size"]
@@ -363,24 +398,49 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
                     content = True
                     if s1 > size:
                         size = s1
+                    if s1 < small:
+                        small = s1
+                    if flags & 3:
+                        sup = sup or bool(flags & 1)
+                        ital = ital or bool(flags & 2)
                     bold = bold and fi.bold
                     mono = mono and fi.mono
                 parts.append(t)
             if parts:
                 text = parts[0] if len(parts) == 1 else "".join(parts)
-                line = Line(text, ln["bbox"], size, bold and content, mono and content, mfont)
+                script = sup or small < SCRIPT_SIZE * size
+                line = Line(text, ln["bbox"], size, bold and content, mono and content, mfont, script, ital,
+                            spans=ln["spans"])
+                if misenc:
+                    misencoded.add(id(line))
+                if lines and (script or lines[-1].script) and _stacked(lines[-1], line):
+                    line = _join_stacked(lines.pop(), line)
+                    n_lines -= 1
                 lines.append(line)
                 n_lines += content
-                all_text.append(text)
-                if misenc:  # counted apart: its relation signs may be letters ("Q Z a" for "Q = a")
-                    feats.misencoded_math_lines += 1
-                elif is_equation_line(line):
-                    feats.equation_lines += 1
-                    eq_lines.append(line)
-                elif len(text) <= 12 and "(" in text and _EQ_NUMBER_RE.fullmatch(text.strip()):
-                    feats.number_boxes.append(line.bbox)
         if lines:
-            blocks.append(Block(lines, b["bbox"], "\n".join([ln.text for ln in lines])))
+            if blocks and (lines[0].script or blocks[-1].lines[-1].script) \
+                    and _stacked(blocks[-1].lines[-1], lines[0]):  # a script MuPDF put in a block of its own
+                prev = blocks.pop()
+                lines = prev.lines[:-1] + [_join_stacked(prev.lines[-1], lines[0])] + lines[1:]
+                n_lines -= 1
+                bb, pb = b["bbox"], prev.bbox
+                bbox = (min(bb[0], pb[0]), min(bb[1], pb[1]), max(bb[2], pb[2]), max(bb[3], pb[3]))
+            else:
+                bbox = b["bbox"]
+            blocks.append(Block(lines, bbox, "\n".join([ln.text for ln in lines])))
+    for blk in blocks:
+        for line in blk.lines:
+            text = line.text
+            all_text.append(text)
+            if id(line) in misencoded:  # counted apart: its relation signs may be letters ("Q Z a" for "Q = a")
+                feats.misencoded_math_lines += 1
+            elif is_equation_line(line):
+                line.eq = True
+                feats.equation_lines += 1
+                eq_lines.append(line)
+            elif len(text) <= 12 and "(" in text and _EQ_NUMBER_RE.fullmatch(text.strip()):
+                feats.number_boxes.append(line.bbox)
     text = "\n".join(all_text)
     math_chars = T.math_char_count(text)
     feats.text_chars, feats.bad_chars, feats.garble_score = T.text_scores(text)

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.pdf import mathtex
 from pipelines.pdf import text as T
 from pipelines.pdf.clean import in_margin, is_page_number, margin_key
-from pipelines.pdf.features import Block, PageFeatures, Rules, text_flags
+from pipelines.pdf.features import Block, Line, PageFeatures, Rules, text_flags
 from pipelines.pdf.tables import ruled_tables
 
 # Heading levels by font size / body size (the usual 1.2x type-scale steps used by LaTeX
@@ -42,7 +43,9 @@ def _heading_level(block: Block, body: float) -> int:
     if not text or len(text) > MAX_HEADING_CHARS or len(block.lines) > MAX_HEADING_LINES:
         return 0
     lines = [ln for ln in block.lines if ln.size]
-    if not lines:
+    if not lines or any(ln.eq or ln.math_font for ln in lines):  # a formula set large is not a heading
+        return 0
+    if T.math_char_count(text) * 4 >= len(text.replace(" ", "")):  # "∇× E", "∂t": symbols, not a title
         return 0
     size = max(ln.size for ln in lines)
     for ratio, level in HEADING_RATIOS:
@@ -54,14 +57,63 @@ def _heading_level(block: Block, body: float) -> int:
     return 0
 
 
+# A display-equation line inside a block of prose is displayed math when it is centred in the
+# block (centre within this share of the block width of the block's centre) and narrower than
+# DISPLAY_MAX_WIDTH of it; else it is a line of the paragraph.
+DISPLAY_CENTRE_TOLERANCE = 0.15
+DISPLAY_MAX_WIDTH = 0.8
+
+
+def _is_display(ln: Line, block: Block) -> bool:
+    if not ln.eq:
+        return False
+    if all(x.eq or not x.text.strip() for x in block.lines):
+        return True
+    bx0, _, bx1, _ = block.bbox
+    w = max(bx1 - bx0, 1.0)
+    x0, _, x1, _ = ln.bbox
+    return abs((x0 + x1) / 2 - (bx0 + bx1) / 2) <= DISPLAY_CENTRE_TOLERANCE * w and x1 - x0 <= DISPLAY_MAX_WIDTH * w
+
+
+def _line_text(ln: Line) -> str:
+    """A prose line's markdown: scripted tokens as inline LaTeX (mathtex.inline_markdown)."""
+    if ln.script and ln.spans:
+        return mathtex.inline_markdown(ln.spans)
+    return ln.text
+
+
 def _render_block(block: Block, body: float, code_blocks: bool = True) -> str:
     if code_blocks and all(ln.mono for ln in block.lines if ln.size) and any(ln.size for ln in block.lines):
         code = "\n".join(ln.text.rstrip() for ln in block.lines)
         return f"```\n{code}\n```"
+    if any(ln.eq for ln in block.lines):
+        # Display equations as $$...$$ paragraphs between the block's prose runs.
+        parts: list[str] = []
+        prose: list[Line] = []
+        for ln in block.lines:
+            if _is_display(ln, block):
+                if prose:
+                    parts.append(_render_lines(_sub_block(prose, block), body))
+                    prose = []
+                tex = mathtex.display_latex(ln.spans) if ln.spans else ""
+                parts.append(f"$${tex}$$" if tex else ln.text)
+            else:
+                prose.append(ln)
+        if prose:
+            parts.append(_render_lines(_sub_block(prose, block), body))
+        return "\n\n".join(p for p in parts if p)
+    return _render_lines(block, body)
+
+
+def _sub_block(lines: list[Line], block: Block) -> Block:
+    return Block(lines, block.bbox, "\n".join(ln.text for ln in lines))
+
+
+def _render_lines(block: Block, body: float) -> str:
     level = _heading_level(block, body)
     if level:
-        return "#" * level + " " + T.join_lines([ln.text for ln in block.lines])
-    lines = [ln.text for ln in block.lines]
+        return "#" * level + " " + T.join_lines([_line_text(ln) for ln in block.lines])
+    lines = [_line_text(ln) for ln in block.lines]
     if _BULLET_RE.match(lines[0]) or _NUMBERED_RE.match(lines[0]):
         items: list[list[str]] = []
         for x in lines:
