@@ -23,14 +23,41 @@ QUARANTINE_SCHEMA = pa.schema(
 )
 
 
+_DETAIL_CHARS = 2000  # a quarantine detail is a message for a person, not a copy of the record
+
+
+def safe_text(s: str | None) -> str | None:
+    """``s`` made encodable as UTF-8: a lone surrogate becomes a ``\\udxxx`` escape (for audit fields
+    of quarantine rows, which must never fail to convert to Arrow themselves)."""
+    if s is None:
+        return None
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def first_unencodable(row: dict[str, Any]) -> str:
+    """"" when every string of ``row`` is valid Unicode (encodable as UTF-8, which Arrow requires), else a
+    description of the first one that is not (a lone surrogate from ``"\\ud800"`` in JSON, ...)."""
+    for k, v in row.items():
+        if isinstance(v, str):
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError as e:
+                return f"field {k!r}: {e.reason} U+{ord(v[e.start]):04X} at character {e.start}"
+    return ""
+
+
 def quarantine_row(source: str, reason: str, detail: str = "", offset: int = -1, **kw: Any) -> dict[str, Any]:
     return {
-        "source": source,
+        "source": safe_text(source),
         "offset": offset,
-        "record_id": kw.get("record_id"),
-        "url": kw.get("url"),
+        "record_id": safe_text(kw.get("record_id")),
+        "url": safe_text(kw.get("url")),
         "reason": reason,
-        "detail": detail[:2000],
+        "detail": safe_text(detail[:_DETAIL_CHARS]),
     }
 
 

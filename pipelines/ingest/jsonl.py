@@ -1,16 +1,30 @@
-"""JSON Lines documents -> raw text rows. Bad lines are quarantined one by one."""
+"""JSON Lines documents -> raw text rows. Bad lines are quarantined one by one.
+
+Bounded, so that no line can take the task down: a line is read up to ``max_line_bytes`` (the rest of a
+longer line is drained unread and the line quarantined as ``line_too_long``); nesting deeper than
+:data:`MAX_JSON_DEPTH` is refused by a cheap scan before ``json.loads`` (whose recursive decoder
+raises RecursionError on 10,000 levels); an integer over CPython's digit limit is ``json_number_too_large``;
+text or metadata holding a lone surrogate (``"\\ud800"`` is valid JSON but not encodable UTF-8, so
+Arrow refuses it) is ``invalid_unicode``. A UTF-8 byte order mark before a line is ignored; a file
+that starts with a UTF-16 or UTF-32 BOM is decoded as such.
+"""
 
 from __future__ import annotations
 
+import codecs
 import hashlib
+import io
 import json
+import re
+import sys
 from collections.abc import Iterator
-from typing import IO
+from itertools import accumulate
+from typing import IO, Any
 
 import pyarrow as pa
 
 from pipelines.counters import StageCounters
-from pipelines.ingest.common import Event, quarantine_row
+from pipelines.ingest.common import Event, first_unencodable, quarantine_row
 
 SCHEMA = pa.schema(
     [
@@ -22,11 +36,81 @@ SCHEMA = pa.schema(
     ]
 )
 TEXT_FIELDS = ("text", "content", "body")
+# Deepest nesting accepted: far above real document records (Common Crawl / S2ORC / Dolma records nest
+# under 10 levels) and far below the recursion limit (1000) that json's decoder and encoder run into.
+MAX_JSON_DEPTH = 256
+# Longest line read when the caller gives no limit: ingest.max_record_bytes' default (one JSONL line
+# is one record, bounded like a WARC record).
+MAX_LINE_BYTES = 16 << 20
+_DRAIN_CHUNK = 1 << 20  # bytes read at a time while skipping the rest of an over-long line
+_UTF8_BOM = codecs.BOM_UTF8
+# File-level BOMs of the wider Unicode encodings (UTF-32 first: its LE BOM starts with UTF-16's).
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+              (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKETS = re.compile(r"[^\[\]{}]+")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
-def iter_jsonl(fileobj: IO[bytes], source: str, *, counters: StageCounters) -> Iterator[Event]:
+def json_too_deep(line: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Does ``line`` nest arrays / objects deeper than ``limit``? Brackets inside strings do not count.
+    Cheap: a line with at most ``limit`` opening brackets is never scanned."""
+    if line.count("[") + line.count("{") <= limit:
+        return False
+    brackets = _BRACKETS.sub("", _JSON_STRING.sub("", line))
+    return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limit
+
+
+def _wide_encoding(fileobj: IO[bytes]) -> str | None:
+    peek = getattr(fileobj, "peek", None)
+    if peek is None:
+        return None
+    try:
+        head = peek(4)[:4]
+    except (OSError, ValueError, EOFError):
+        return None  # a broken gzip stream: the line reader reports it
+    return next((enc for bom, enc in _WIDE_BOMS if head.startswith(bom)), None)
+
+
+def _lines(fileobj: IO[bytes], limit: int) -> Iterator[tuple[bytes, bool]]:
+    """(line, too_long) for each line; a line over ``limit`` bytes comes back empty with too_long."""
+    enc = _wide_encoding(fileobj)
+    if enc is not None:  # decode the whole stream (strictly: a bad sequence raises, see the caller)
+        text = io.TextIOWrapper(fileobj, encoding=enc, errors="strict", newline="\n")  # type: ignore[type-var]
+        while True:
+            s = text.readline(limit + 1)
+            if not s:
+                return
+            if len(s) > limit and not s.endswith("\n"):
+                while s and not s.endswith("\n"):
+                    s = text.readline(_DRAIN_CHUNK)
+                yield b"", True
+                continue
+            yield s.encode("utf-8", "surrogatepass"), False
+    while True:
+        raw = fileobj.readline(limit + 1)
+        if not raw:
+            return
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while raw and not raw.endswith(b"\n"):  # drain the rest of the line without keeping it
+                raw = fileobj.readline(_DRAIN_CHUNK)
+            yield b"", True
+            continue
+        yield raw, False
+
+
+def iter_jsonl(fileobj: IO[bytes], source: str, *, counters: StageCounters,
+               max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[Event]:
     seen: dict[str, int] = {}  # doc_id -> first line: a repeated id would merge two documents downstream
-    for lineno, raw in enumerate(fileobj, start=1):
+    for lineno, (raw, too_long) in enumerate(_lines(fileobj, max_line_bytes), start=1):
+        if too_long:
+            counters.input += 1
+            counters.drop("line_too_long")
+            yield "quarantine", quarantine_row(source, "line_too_long", f"over max_line_bytes={max_line_bytes}",
+                                               offset=lineno)
+            continue
+        if raw.startswith(_UTF8_BOM):  # a BOM before the record (file start, or concatenated files)
+            raw = raw[len(_UTF8_BOM):]
         if not raw.strip():
             continue
         counters.input += 1
@@ -36,11 +120,10 @@ def iter_jsonl(fileobj: IO[bytes], source: str, *, counters: StageCounters) -> I
             counters.drop("invalid_utf8")
             yield "quarantine", quarantine_row(source, "invalid_utf8", str(e), offset=lineno)
             continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            counters.drop("invalid_json")
-            yield "quarantine", quarantine_row(source, "invalid_json", str(e), offset=lineno)
+        reason, detail, obj = _decode(line)
+        if reason:
+            counters.drop(reason)
+            yield "quarantine", quarantine_row(source, reason, detail, offset=lineno)
             continue
         if not isinstance(obj, dict):
             counters.drop("not_an_object")
@@ -60,12 +143,34 @@ def iter_jsonl(fileobj: IO[bytes], source: str, *, counters: StageCounters) -> I
             yield "quarantine", quarantine_row(
                 source, "duplicate_id", f"id {doc_id!r} already used on line {seen[doc_id]}", offset=lineno)
             continue
-        seen[doc_id] = lineno
-        counters.kept += 1
-        yield "kept", {
+        row = {
             "doc_id": doc_id,
             "source": source,
             "line": lineno,
             "text": text,
             "meta": json.dumps(obj, sort_keys=True, ensure_ascii=False),
         }
+        bad = first_unencodable(row)
+        if bad:
+            counters.drop("invalid_unicode")
+            yield "quarantine", quarantine_row(source, "invalid_unicode", bad, offset=lineno)
+            continue
+        seen[doc_id] = lineno
+        counters.kept += 1
+        yield "kept", row
+
+
+def _decode(line: str) -> tuple[str, str, Any]:
+    """(reason, detail, None) for a line that is not acceptable JSON, else ("", "", value)."""
+    if json_too_deep(line):
+        return "json_too_deep", f"nesting deeper than MAX_JSON_DEPTH={MAX_JSON_DEPTH}", None
+    try:
+        return "", "", json.loads(line)
+    except json.JSONDecodeError as e:
+        return "invalid_json", str(e), None
+    except RecursionError:  # not reached after the depth scan; kept as the decoder's own guard
+        return "json_too_deep", "RecursionError in the JSON decoder", None
+    except ValueError as e:  # int('9' * 5000): "Exceeds the limit (4300 digits) for integer string conversion"
+        if "digits" in str(e):
+            return "json_number_too_large", f"{e} (sys.get_int_max_str_digits()={sys.get_int_max_str_digits()})", None
+        return "invalid_json", f"{type(e).__name__}: {e}", None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from typing import IO
+from typing import IO, Any
 
 import pyarrow as pa
 
@@ -76,31 +76,39 @@ def iter_pdf(
         yield "quarantine", quarantine_row(source, "pdf_corrupt", f"{type(e).__name__}: {e}", record_id=digest)
         return
     with doc:
-        if doc.needs_pass:
-            counters.drop("pdf_encrypted")
+        try:
+            yield _document_row(doc, source, digest, size, counters)
+        except Exception as e:  # MuPDF raises on a page tree that declares more pages than it has, ...
+            counters.drop("pdf_corrupt")
             yield "quarantine", quarantine_row(
-                source, "pdf_encrypted", "password required to open", record_id=digest
-            )
-            return
-        if doc.page_count == 0:
-            counters.drop("pdf_no_pages")
-            yield "quarantine", quarantine_row(source, "pdf_no_pages", "0 pages", record_id=digest)
-            return
-        meta = {k: v for k, v in (doc.metadata or {}).items() if v}
-        repaired = bool(getattr(doc, "is_repaired", False))
-        if repaired:
-            counters.add("pdf_repaired")
-        counters.kept += 1
-        counters.add("pdf_pages", doc.page_count)
-        counters.add("pdf_bytes", size)
-        yield "kept", {
-            "doc_id": digest,
-            "path": source,
-            "sha256": digest,
-            "size_bytes": size,
-            "page_count": doc.page_count,
-            "pdf_format": meta.get("format", ""),
-            "title": meta.get("title", ""),
-            "metadata": json.dumps(meta, sort_keys=True, ensure_ascii=False),
-            "repaired": repaired,
-        }
+                source, "pdf_corrupt", f"{type(e).__name__}: {e}", record_id=digest)
+
+
+def _document_row(doc: Any, source: str, digest: str, size: int, counters: StageCounters) -> Event:
+    """The raw row of an opened PDF, or its quarantine row. Counters change only once nothing can raise."""
+    if doc.needs_pass:
+        counters.drop("pdf_encrypted")
+        return "quarantine", quarantine_row(source, "pdf_encrypted", "password required to open", record_id=digest)
+    page_count = int(doc.page_count)
+    if page_count == 0:
+        counters.drop("pdf_no_pages")
+        return "quarantine", quarantine_row(source, "pdf_no_pages", "0 pages", record_id=digest)
+    meta = {k: v for k, v in (doc.metadata or {}).items() if v}
+    repaired = bool(getattr(doc, "is_repaired", False))
+    row = {
+        "doc_id": digest,
+        "path": source,
+        "sha256": digest,
+        "size_bytes": size,
+        "page_count": page_count,
+        "pdf_format": meta.get("format", ""),
+        "title": meta.get("title", ""),
+        "metadata": json.dumps(meta, sort_keys=True, ensure_ascii=False),
+        "repaired": repaired,
+    }
+    if repaired:
+        counters.add("pdf_repaired")
+    counters.kept += 1
+    counters.add("pdf_pages", page_count)
+    counters.add("pdf_bytes", size)
+    return "kept", row

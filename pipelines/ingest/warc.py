@@ -14,10 +14,11 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
 
 from pipelines.counters import StageCounters
 from pipelines.ingest.common import Event, quarantine_row
+from pipelines.ingest.http import HttpDecodeError, decode_body
+from pipelines.storage import StorageError
 
 SCHEMA = pa.schema(
     [
@@ -32,12 +33,17 @@ SCHEMA = pa.schema(
         ("http_headers", pa.string()),  # JSON list of [name, value]
         ("content_type", pa.string()),
         ("payload_digest", pa.string()),
-        ("html", pa.binary()),  # raw HTTP body bytes, undecoded
-        ("html_bytes", pa.int64()),
+        ("html", pa.binary()),  # the HTTP entity body: transfer and content codings undone (pipelines/ingest/http.py)
+        ("html_bytes", pa.int64()),  # len(html)
+        ("http_decoding", pa.string()),  # what was undone, e.g. "chunked,gzip"; "" for a plain body
     ]
 )
 
 _READ_CHUNK = 1 << 16
+# WARC 1.1 section 6 record types; any other WARC-Type value is counted as "other" (a hostile file
+# must not mint arbitrary metric names).
+WARC_TYPES = frozenset({"warcinfo", "response", "resource", "request", "metadata", "revisit", "conversion",
+                        "continuation"})
 
 
 class _Psl:
@@ -200,7 +206,7 @@ def _iter_segment(
             # called after the payload has been consumed (or when the record is skipped).
             # Offsets are relative to where this iterator started: ``start`` is added back.
             rtype = record.rec_type
-            counters.add(f"warc_records_{rtype}")
+            counters.add(f"warc_records_{rtype if rtype in WARC_TYPES else 'other'}")
             if rtype != "response":
                 offset = start + it.get_record_offset()
                 seg["records"] += 1
@@ -247,28 +253,56 @@ def _iter_segment(
                 )
                 continue
             try:
-                status = int(hh.get_statuscode() or 0)
-            except ValueError:
-                status = 0
-            host = (urlsplit(url).hostname or "").lower()
-            counters.kept += 1
-            counters.add("html_bytes", body_len)
-            yield "kept", {
-                "record_id": rid,
-                "url": url,
-                "host": host,
-                "domain": registered_domain(host),
-                "warc_date": record.rec_headers.get_header("WARC-Date"),
-                "warc_file": source,
-                "warc_offset": offset,
-                "http_status": status,
-                "http_headers": json.dumps(hh.headers, ensure_ascii=False),
-                "content_type": hh.get_header("Content-Type"),
-                "payload_digest": record.rec_headers.get_header("WARC-Payload-Digest"),
-                "html": body,
-                "html_bytes": body_len,
-            }
-    except (ArchiveLoadFailed, EOFError, OSError, ValueError, UnicodeDecodeError, AttributeError) as e:
-        # zlib / gzip / header-parse errors all mean the same thing here: the file breaks after the
-        # last record read. (warcio raises AttributeError on a response record without WARC-Target-URI.)
+                kind, row = _response_row(record, hh, body, body_len, url, rid, source, offset,
+                                          max_record_bytes, counters)
+            except Exception as e:  # one hostile record costs itself only (its bytes are consumed)
+                counters.drop("record_error")
+                kind, row = "quarantine", quarantine_row(source, "record_error", f"{type(e).__name__}: {e}",
+                                                         offset, url=url, record_id=rid)
+            yield kind, row
+    except StorageError:
+        raise  # the storage failed, not the content: the task fails and is retried
+    except Exception as e:
+        # zlib / gzip / header-parse errors (ArchiveLoadFailed, EOFError, OSError, ValueError,
+        # UnicodeDecodeError, and whatever else a parser raises on hostile bytes) all mean the same thing
+        # here: the file breaks after the last record read. (warcio raises AttributeError on a response
+        # record without WARC-Target-URI.)
         seg["error"] = e
+
+
+def _response_row(record: Any, hh: Any, body: bytes, body_len: int, url: str, rid: str, source: str,
+                  offset: int, max_record_bytes: int, counters: StageCounters) -> Event:
+    """The raw row of one fully read response record, or its quarantine row."""
+    try:
+        status = int(hh.get_statuscode() or 0)
+    except ValueError:
+        status = 0
+    try:
+        html, decoding = decode_body(body, hh.headers, max_record_bytes)
+    except HttpDecodeError as e:
+        counters.drop(e.reason)
+        return "quarantine", quarantine_row(source, e.reason, e.detail, offset, url=url, record_id=rid)
+    host = (urlsplit(url).hostname or "").lower()
+    row = {
+        "record_id": rid,
+        "url": url,
+        "host": host,
+        "domain": registered_domain(host),
+        "warc_date": record.rec_headers.get_header("WARC-Date"),
+        "warc_file": source,
+        "warc_offset": offset,
+        "http_status": status,
+        "http_headers": json.dumps(hh.headers, ensure_ascii=False),
+        "content_type": hh.get_header("Content-Type"),
+        "payload_digest": record.rec_headers.get_header("WARC-Payload-Digest"),
+        "html": html,
+        "html_bytes": len(html),
+        "http_decoding": decoding,
+    }
+    if decoding:
+        counters.add("http_decoded")
+        for step in decoding.split(","):
+            counters.add(f"http_decoded_{step.replace(':', '_')}")
+    counters.kept += 1
+    counters.add("html_bytes", len(html))
+    return "kept", row
