@@ -35,10 +35,16 @@ def partition_date(context: dict[str, Any]) -> str:
 
 def task_settings() -> Any:
     """The configuration for a task, with S3 credentials from the Airflow connection if one is named."""
-    from infra.airflow_env import settings_with_connection
-    from pipelines.config import get_settings
+    from airflow.sdk.log import mask_secret
 
-    return settings_with_connection(get_settings())
+    from infra.airflow_env import settings_with_connection
+    from pipelines.config import get_settings, install_log_masking, secret_values
+
+    settings = settings_with_connection(get_settings())
+    install_log_masking(settings)  # the connection's credentials too, in every stdlib log record
+    for value in sorted(secret_values(settings)):
+        mask_secret(value)  # and in everything Airflow writes to the task log
+    return settings
 
 
 def _engine(context: dict[str, Any]) -> str:

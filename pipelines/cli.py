@@ -88,7 +88,13 @@ def config_show(as_json: Annotated[bool, typer.Option("--json", help="print JSON
     """Print the effective configuration (profile + YAML + environment), secrets masked."""
     import yaml
 
-    data = _settings().masked()
+    from pipelines.config import ConfigError
+
+    try:
+        data = _settings().masked()
+    except ConfigError as e:  # a misspelt key: the message names the closest valid one
+        print(f"error: {e}", file=sys.stderr)
+        raise typer.Exit(2) from None
     print(json.dumps(data, indent=2, sort_keys=True) if as_json else yaml.safe_dump(data, sort_keys=True))
 
 

@@ -3,13 +3,23 @@
 Resolution order (later wins): field defaults < ``infra/config/<profile>.yaml`` <
 environment (``SCIFORGE_<SECTION>__<KEY>``, plus the shortcut ``SCIFORGE_DATA_ROOT``) <
 keyword arguments. The profile comes from ``SCIFORGE_PROFILE`` (``local`` by default).
+
+Strict: an unknown key at any level (a YAML section or key, a ``SCIFORGE_*`` variable, a keyword
+argument, a ``stages.<stage>`` option, checked against the stage's own typed config) is a
+``ConfigError`` naming the closest valid key. Secrets are masked by key pattern (``is_secret_key``)
+and inside URLs in ``Settings.masked()``, in reprs and in log records (``SecretsFilter``).
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
+import importlib
 import json
+import logging
 import os
+import re
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -25,10 +35,18 @@ from pydantic_settings import (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROFILE_DIR = REPO_ROOT / "infra" / "config"
 PROFILES = ("local", "cluster")
+ENV_PREFIX = "SCIFORGE_"
+
+
+class ConfigError(ValueError):
+    """An unknown (misspelt) configuration key; the message names the closest valid key."""
 
 
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    def __repr_args__(self) -> Any:  # repr() and str() never show a secret
+        return list(_mask(json.loads(self.model_dump_json())).items())
 
 
 class StorageSettings(Section):
@@ -123,7 +141,7 @@ class Settings(BaseSettings):
     """The effective configuration of sciforge."""
 
     model_config = SettingsConfigDict(
-        env_prefix="SCIFORGE_", env_nested_delimiter="__", extra="ignore"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
     )
 
     profile: Literal["local", "cluster"] = "local"
@@ -153,7 +171,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, _ShortcutEnv(settings_cls), env_settings, _ProfileYaml(settings_cls))
+        return (init_settings, _ShortcutEnv(settings_cls), _StrictEnv(settings_cls), env_settings,
+                _ProfileYaml(settings_cls))
+
+    def __repr_args__(self) -> Any:  # repr() and str() never show a secret
+        return list(self.masked().items())
 
     # -- helpers -------------------------------------------------------------------------
     def resolve_path(self, p: str) -> str:
@@ -186,7 +208,37 @@ class Settings(BaseSettings):
         }
 
 
-_SECRET_WORDS = ("secret", "password", "token", "access_key")
+MASK = "****"
+# A key names a secret when one of its words (split at any separator and at camelCase humps) contains
+# one of these, or ends with "key" / "token" (accessKey, api_key, AWS_SECRET_ACCESS_KEY,
+# spark.hadoop.fs.s3a.access.key, auth-token), or is "pwd". "tokenizer" or "max_tokens" are not secrets.
+_SECRET_PARTS = ("secret", "password", "passwd", "passphrase", "credential")
+_SECRET_ENDINGS = ("key", "token")
+_WORD_SPLIT = re.compile(r"[^0-9A-Za-z]+|(?<=[a-z0-9])(?=[A-Z])")
+# user:password@ inside a URL, and secret-named query parameters (?password=..., &token=...)
+_URL_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):(?P<pw>[^@\s/]+)@")
+_QUERY_SECRET = re.compile(r"(?P<head>[?&;](?P<name>[^=&;\s]+)=)(?P<value>[^&;\s]+)")
+
+
+def is_secret_key(key: str) -> bool:
+    """Does ``key`` name a secret, in any separator style?"""
+    words = [w.lower() for w in _WORD_SPLIT.split(str(key)) if w]
+    return any(p in w for w in words for p in _SECRET_PARTS) or any(
+        w.endswith(_SECRET_ENDINGS) or w == "pwd" for w in words)
+
+
+def mask_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with URL passwords, secret query parameters and the given secret values masked."""
+    out = _URL_USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
+    out = _QUERY_SECRET.sub(lambda m: m["head"] + (MASK if is_secret_key(m["name"]) else m["value"]), out)
+    for s in sorted({s for s in secrets if s and len(s) >= _MIN_SECRET_CHARS}, key=len, reverse=True):
+        out = out.replace(s, MASK)
+    return out
+
+
+# Values shorter than this are not searched for in log text (a 1-3 character "secret" would mask
+# unrelated words); real keys and passwords are longer.
+_MIN_SECRET_CHARS = 4
 
 
 def _mask(obj: Any, key: str = "") -> Any:
@@ -194,14 +246,209 @@ def _mask(obj: Any, key: str = "") -> Any:
         return {k: _mask(v, k) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_mask(v, key) for v in obj]
-    if obj and any(w in key.lower() for w in _SECRET_WORDS):
-        return "****"
-    if isinstance(obj, str) and "://" in obj and "@" in obj:  # credentials inside a URL
-        scheme, rest = obj.split("://", 1)
-        userinfo, host = rest.rsplit("@", 1)
-        if ":" in userinfo:
-            return f"{scheme}://{userinfo.split(':', 1)[0]}:****@{host}"
+    if obj and key and is_secret_key(key):
+        return MASK
+    if isinstance(obj, str):  # credentials inside a URL
+        return mask_text(obj)
     return obj
+
+
+def secret_values(obj: Any, key: str = "") -> set[str]:
+    """Every non-empty string stored under a secret-named key, and every URL password, in ``obj``."""
+    out: set[str] = set()
+    if isinstance(obj, BaseModel):
+        obj = obj.model_dump(mode="python")
+    if isinstance(obj, SecretStr):
+        obj = obj.get_secret_value()
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out |= secret_values(v, str(k))
+    elif isinstance(obj, list | tuple):
+        for v in obj:
+            out |= secret_values(v, key)
+    elif isinstance(obj, str) and obj:
+        if key and is_secret_key(key):
+            out.add(obj)
+        out |= {m["pw"] for m in _URL_USERINFO.finditer(obj)}
+    return out
+
+
+class SecretsFilter(logging.Filter):
+    """Masks secret values (and URL passwords) in the records it filters (never drops one)."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__("sciforge.secrets")
+        self.secrets = set(secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            msg = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is left as it is
+            return True
+        masked = mask_text(msg, self.secrets)
+        if masked != msg:
+            record.msg, record.args = masked, ()
+        return True
+
+
+_LOG_MASK = SecretsFilter()
+_factory_installed = False
+
+
+def install_log_masking(settings: Settings) -> SecretsFilter:
+    """Mask ``settings``' secrets (and any URL password) in every log record this process creates.
+
+    Installed through the log-record factory, so it holds for every logger and handler (sciforge's,
+    py4j's, boto's, Airflow's stdlib loggers), whenever they were configured. ``get_settings()`` calls
+    it; idempotent, the secrets of later settings are added."""
+    global _factory_installed
+    _LOG_MASK.secrets |= secret_values(settings)
+    if not _factory_installed:
+        make = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = make(*args, **kwargs)
+            _LOG_MASK.filter(record)
+            return record
+
+        logging.setLogRecordFactory(factory)
+        _factory_installed = True
+    return _LOG_MASK
+
+
+# ---------------------------------------------------------------------------------------------
+# strict keys
+
+# SCIFORGE_* variables that are not configuration keys (read by other parts of the code).
+OTHER_ENV = frozenset({
+    "SCIFORGE_CONFIG_FILE",  # a profile YAML outside infra/config/
+    "SCIFORGE_DATA_ROOT",  # shortcut for storage.data_root
+    "SCIFORGE_CACHE",  # tokenizer / reader cache folder
+    "SCIFORGE_FP8_BACKEND", "SCIFORGE_FP8_CUDA_EXT",  # kernels/
+    "SCIFORGE_PG_BINDIR",  # infra/services/postgres.py
+    "SCIFORGE_LOCAL_S3_ACCESS_KEY", "SCIFORGE_LOCAL_S3_SECRET_KEY",  # infra/services (local SeaweedFS)
+})
+# The typed config of each stage under `stages.<stage>` ("module:Class"; the tokenizer has two sections).
+# Only the key names are checked at load time; each stage validates the values when it runs.
+STAGE_CONFIGS: dict[str, str | dict[str, str]] = {
+    "web": "pipelines.web.config:WebConfig",
+    "pdf": "pipelines.pdf.config:PdfConfig",
+    "dedup": "pipelines.dedup.config:DedupConfig",
+    "corpus": "pipelines.corpus.config:CorpusConfig",
+    "tokenizer": {"train": "pipelines.tokenizer.config:TrainConfig",
+                  "detector": "pipelines.tokenizer.config:DetectorConfig"},
+}
+_CLOSE_CUTOFF = 0.6  # difflib's default similarity for "did you mean"
+
+
+_FREE = "free-form"  # a mapping field whose keys are the user's (spark.extra_conf): not checked
+
+
+def _model_in(annotation: Any) -> Any:
+    """The BaseModel class of a field's annotation (``X``, ``X | None``); _FREE for a mapping or Any;
+    None for a scalar."""
+    import typing
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if annotation is Any or typing.get_origin(annotation) in (dict, Mapping) or annotation is dict:
+        return _FREE
+    kinds = [_model_in(a) for a in typing.get_args(annotation)]
+    return next((k for k in kinds if isinstance(k, type)), _FREE if _FREE in kinds else None)
+
+
+def _schema_of(spec: str | dict[str, str]) -> Any:
+    """A stage's schema: a BaseModel class, or {section: class} (resolved lazily)."""
+    if isinstance(spec, dict):
+        return {k: _schema_of(v) for k, v in spec.items()}
+    module, cls = spec.split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def _children(schema: Any) -> dict[str, Any] | None:
+    """Valid keys under ``schema`` and the schema of each (None: a leaf or a free-form mapping)."""
+    if schema is Settings:
+        out: dict[str, Any] = {k: _model_in(f.annotation) for k, f in Settings.model_fields.items()}
+        out["stages"] = {k: _schema_of(v) for k, v in STAGE_CONFIGS.items()}
+        return out
+    if isinstance(schema, dict):
+        return schema
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        return {k: _model_in(f.annotation) for k, f in schema.model_fields.items()}
+    return None  # a scalar, or a free-form mapping
+
+
+def unknown_key(data: Mapping[str, Any], schema: Any = None) -> tuple[list[str], str | None] | None:
+    """The first unknown key in ``data`` (nested mappings) as (path, closest valid key), or None."""
+    schema = Settings if schema is None else schema
+
+    def walk(d: Mapping[str, Any], sch: Any, path: list[str]) -> tuple[list[str], str | None] | None:
+        valid = _children(sch)
+        if valid is None:
+            return None
+        for k in sorted(d, key=str):
+            if k not in valid:
+                close = difflib.get_close_matches(str(k), [str(v) for v in valid], n=1, cutoff=_CLOSE_CUTOFF)
+                return [*path, str(k)], close[0] if close else None
+            if isinstance(d[k], Mapping) and d[k] and valid[k] is None:  # keys under a plain value
+                return [*path, str(k), str(sorted(d[k], key=str)[0])], None
+            if isinstance(d[k], Mapping):
+                found = walk(d[k], valid[k], [*path, str(k)])
+                if found:
+                    return found
+        return None
+
+    return walk(data, schema, [])
+
+
+def check_keys(data: Mapping[str, Any], where: str, schema: Any = None) -> None:
+    """Raise ConfigError for the first unknown key in ``data``, naming the closest valid one."""
+    found = unknown_key(data, schema)
+    if found is None:
+        return
+    path, close = found
+    hint = f"; did you mean `{'.'.join([*path[:-1], close])}`?" if close else ""
+    valid = sorted(str(k) for k in (_children(_schema_at(schema, path[:-1])) or {}))
+    where_valid = f"valid here: {', '.join(valid)}" if valid else f"`{'.'.join(path[:-1])}` takes a value, not keys"
+    raise ConfigError(f"unknown configuration key `{'.'.join(path)}` in {where}{hint} ({where_valid})")
+
+
+def _schema_at(schema: Any, path: list[str]) -> Any:
+    sch = Settings if schema is None else schema
+    for k in path:
+        sch = (_children(sch) or {}).get(k)
+    return sch
+
+
+def _env_names(schema: Any = None, path: tuple[str, ...] = ()) -> list[str]:
+    """Every SCIFORGE_* variable name a key can be set by (sections and leaves)."""
+    out = []
+    for k, sub in (_children(Settings if schema is None else schema) or {}).items():
+        name = ENV_PREFIX + "__".join((*path, k)).upper()
+        out.append(name)
+        out += _env_names(sub, (*path, k)) if sub not in (None, _FREE) else []
+    return out
+
+
+def check_env(environ: Mapping[str, str]) -> None:
+    """Every SCIFORGE_* variable must be a configuration key (or one of OTHER_ENV)."""
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith(ENV_PREFIX) or upper in OTHER_ENV:
+            continue
+        parts = upper[len(ENV_PREFIX):].lower().split("__")
+        nested: dict[str, Any] = {}
+        cur = nested
+        for p in parts[:-1]:
+            cur = cur.setdefault(p, {})
+        cur[parts[-1]] = environ[name]
+        found = unknown_key(nested)
+        if found is None:
+            continue
+        close = difflib.get_close_matches(upper, [*_env_names(), *OTHER_ENV], n=1, cutoff=_CLOSE_CUTOFF)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        raise ConfigError(f"environment variable {name} sets the unknown configuration key "
+                          f"`{'.'.join(found[0])}`{hint}")
 
 
 class _ProfileYaml(PydanticBaseSettingsSource):
@@ -223,7 +470,20 @@ class _ProfileYaml(PydanticBaseSettingsSource):
         data = yaml.safe_load(self.path.read_text()) or {}
         if not isinstance(data, dict):
             raise ValueError(f"{self.path}: expected a mapping at the top level")
+        check_keys(data, str(self.path))
         return data
+
+
+class _StrictEnv(PydanticBaseSettingsSource):
+    """Contributes nothing; refuses SCIFORGE_* variables that name no configuration key (pydantic-settings
+    would ignore them silently)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        check_env(os.environ)
+        return {}
 
 
 class _ShortcutEnv(PydanticBaseSettingsSource):
@@ -239,12 +499,16 @@ class _ShortcutEnv(PydanticBaseSettingsSource):
 
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings; ``overrides`` are nested dicts (``storage={"data_root": ...}``)."""
+    check_keys(overrides, "load_settings() arguments")
     return Settings(**overrides)
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return load_settings()
+    """The process's settings (cached); from here on its log records never show their secrets."""
+    s = load_settings()
+    install_log_masking(s)
+    return s
 
 
 def config_hash(obj: Any) -> str:

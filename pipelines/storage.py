@@ -208,6 +208,13 @@ class S3Storage:
         if self.secret_key is None:
             self.secret_key = os.environ.get("AWS_SECRET_ACCESS_KEY")
 
+    def __repr__(self) -> str:  # credentials never appear in a repr (logs, tracebacks, Spark UIs)
+        shown = {"root": self.root, "endpoint_url": self.endpoint_url, "region": self.region,
+                 "access_key": "****" if self.access_key else None,
+                 "secret_key": "****" if self.secret_key else None,
+                 "path_style": self.path_style, "airflow_conn_id": self.airflow_conn_id}
+        return f"S3Storage({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
     def __getstate__(self) -> dict[str, Any]:  # boto3 clients do not pickle (Spark closures)
         d = dict(self.__dict__)
         d["_client"] = None
