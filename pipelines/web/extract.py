@@ -79,41 +79,157 @@ def header_charset(content_type: str | None) -> str | None:
     return m.group(1).lower() if m else None
 
 
+# Byte order marks (HTML Standard, "decode": a BOM wins over every declared charset). UTF-32 first: its
+# little-endian BOM starts with UTF-16's.
+_BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+         (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+_WIDE = ("utf-16", "utf-32")  # encodings whose ASCII text is half or three quarters NUL bytes
+
+
+def sniff_bom(data: bytes) -> tuple[str, int] | None:
+    """(encoding, BOM length) when ``data`` starts with a Unicode byte order mark."""
+    return next(((enc, len(bom)) for bom, enc in _BOMS if data.startswith(bom)), None)
+
+
+# The charset labels a page may declare: the WHATWG Encoding Standard's labels (what browsers accept), with
+# the Python codec each decodes with, plus UTF-32. A label Python knows itself decodes with Python's codec
+# of that name (``latin-1`` stays Latin-1), except the codecs in _NOT_WEB_CODECS, which are not web
+# encodings (``utf-7`` and ``unicode_escape`` yield lone surrogates, ``idna`` raises UnicodeError, ``rot13``
+# is not a text encoding): a page declaring one of those has an unknown charset.
+_WHATWG: dict[str, tuple[str, ...]] = {
+    "utf-8": ("unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8", "x-unicode20utf8"),
+    "cp866": ("866", "cp866", "csibm866", "ibm866"),
+    "iso8859_2": ("csisolatin2", "iso-8859-2", "iso-ir-101", "iso8859-2", "iso88592", "iso_8859-2",
+                  "iso_8859-2:1987", "l2", "latin2"),
+    "iso8859_3": ("csisolatin3", "iso-8859-3", "iso-ir-109", "iso8859-3", "iso88593", "iso_8859-3",
+                  "iso_8859-3:1988", "l3", "latin3"),
+    "iso8859_4": ("csisolatin4", "iso-8859-4", "iso-ir-110", "iso8859-4", "iso88594", "iso_8859-4",
+                  "iso_8859-4:1988", "l4", "latin4"),
+    "iso8859_5": ("csisolatincyrillic", "cyrillic", "iso-8859-5", "iso-ir-144", "iso8859-5", "iso88595",
+                  "iso_8859-5", "iso_8859-5:1988"),
+    "iso8859_6": ("arabic", "asmo-708", "csiso88596e", "csiso88596i", "csisolatinarabic", "ecma-114",
+                  "iso-8859-6", "iso-8859-6-e", "iso-8859-6-i", "iso-ir-127", "iso8859-6", "iso88596",
+                  "iso_8859-6", "iso_8859-6:1987"),
+    "iso8859_7": ("csisolatingreek", "ecma-118", "elot_928", "greek", "greek8", "iso-8859-7", "iso-ir-126",
+                  "iso8859-7", "iso88597", "iso_8859-7", "iso_8859-7:1987", "sun_eu_greek"),
+    "iso8859_8": ("csiso88598e", "csisolatinhebrew", "hebrew", "iso-8859-8", "iso-8859-8-e", "iso-ir-138",
+                  "iso8859-8", "iso88598", "iso_8859-8", "iso_8859-8:1988", "visual", "csiso88598i",
+                  "iso-8859-8-i", "logical"),
+    "iso8859_10": ("csisolatin6", "iso-8859-10", "iso-ir-157", "iso8859-10", "iso885910", "l6", "latin6"),
+    "iso8859_13": ("iso-8859-13", "iso8859-13", "iso885913"),
+    "iso8859_14": ("iso-8859-14", "iso8859-14", "iso885914"),
+    "iso8859_15": ("csisolatin9", "iso-8859-15", "iso8859-15", "iso885915", "iso_8859-15", "l9"),
+    "iso8859_16": ("iso-8859-16",),
+    "koi8_r": ("cskoi8r", "koi", "koi8", "koi8-r", "koi8_r"),
+    "koi8_u": ("koi8-ru", "koi8-u"),
+    "mac_roman": ("csmacintosh", "mac", "macintosh", "x-mac-roman"),
+    "cp874": ("dos-874", "iso-8859-11", "iso8859-11", "iso885911", "tis-620", "windows-874"),
+    "cp1250": ("cp1250", "windows-1250", "x-cp1250"),
+    "cp1251": ("cp1251", "windows-1251", "x-cp1251"),
+    "cp1252": ("ansi_x3.4-1968", "ascii", "cp1252", "cp819", "csisolatin1", "ibm819", "iso-8859-1",
+               "iso-ir-100", "iso8859-1", "iso88591", "iso_8859-1", "iso_8859-1:1987", "l1", "latin1",
+               "us-ascii", "windows-1252", "x-cp1252"),
+    "cp1253": ("cp1253", "windows-1253", "x-cp1253"),
+    "cp1254": ("cp1254", "csisolatin5", "iso-8859-9", "iso-ir-148", "iso8859-9", "iso88599", "iso_8859-9",
+               "iso_8859-9:1989", "l5", "latin5", "windows-1254", "x-cp1254"),
+    "cp1255": ("cp1255", "windows-1255", "x-cp1255"),
+    "cp1256": ("cp1256", "windows-1256", "x-cp1256"),
+    "cp1257": ("cp1257", "windows-1257", "x-cp1257"),
+    "cp1258": ("cp1258", "windows-1258", "x-cp1258"),
+    "mac_cyrillic": ("x-mac-cyrillic", "x-mac-ukrainian"),
+    "gbk": ("chinese", "csgb2312", "csiso58gb231280", "gb2312", "gb_2312", "gb_2312-80", "gbk", "iso-ir-58",
+            "x-gbk"),
+    "gb18030": ("gb18030",),
+    "big5hkscs": ("big5", "big5-hkscs", "cn-big5", "csbig5", "x-x-big5"),
+    "euc_jp": ("cseucpkdfmtjapanese", "euc-jp", "x-euc-jp"),
+    "iso2022_jp": ("csiso2022jp", "iso-2022-jp"),
+    "cp932": ("csshiftjis", "ms932", "ms_kanji", "shift-jis", "shift_jis", "sjis", "windows-31j", "x-sjis"),
+    "cp949": ("cseuckr", "csksc56011987", "euc-kr", "iso-ir-149", "korean", "ks_c_5601-1987", "ks_c_5601-1989",
+              "ksc5601", "ksc_5601", "windows-949"),
+    "utf-16-be": ("unicodefffe", "utf-16be"),
+    "utf-16-le": ("csunicode", "iso-10646-ucs-2", "ucs-2", "unicode", "unicodefeff", "utf-16", "utf-16le"),
+    "utf-32-le": ("utf-32", "utf-32le"),
+    "utf-32-be": ("utf-32be",),
+}
+CHARSET_LABELS = {label: codec for codec, labels in _WHATWG.items() for label in labels}
+_NOT_WEB_CODECS = frozenset({"utf-7", "unicode-escape", "raw-unicode-escape", "idna", "punycode", "undefined",
+                             "charmap", "mbcs", "oem"})
+
+
+def charset_codec(label: str | None) -> str | None:
+    """The Python codec for a declared charset label, or None when the label is not a web encoding."""
+    if not label:
+        return None
+    import codecs
+
+    label = label.strip().lower()
+    try:
+        info = codecs.lookup(label)
+    except LookupError:
+        return CHARSET_LABELS.get(label)  # a web label Python does not know (x-sjis, x-mac-cyrillic, ...)
+    if info.name in _NOT_WEB_CODECS or not getattr(info, "_is_text_encoding", True):
+        return None
+    return str(info.name)  # the codec Python itself has under that name
+
+
 def is_binary(data: bytes, max_ratio: float) -> bool:
     head = data[:_SNIFF_BYTES]
     if head.startswith(_BINARY_MAGIC):
         return True
     if not head:
         return False
-    if b"\x00" in head and not (head.startswith((b"\xff\xfe", b"\xfe\xff"))):  # not UTF-16 text
+    if b"\x00" in head and sniff_bom(head) is None:  # NUL bytes in text without a wide-encoding BOM
         return True
     ctrl = sum(head.count(bytes([c])) for c in _CTRL)
     return ctrl / len(head) > max_ratio
 
 
-def decode_html(data: bytes, content_type: str | None, counters: StageCounters) -> tuple[str, str]:
-    """Bytes -> (text, encoding used). Never raises on bad bytes."""
-    import codecs
+_CTRL_CHARS = re.compile("[\x00-\x08\x0b\x0e-\x1f]")
 
+
+def is_binary_text(text: str, max_ratio: float) -> bool:
+    """The decoded-text form of :func:`is_binary` for wide encodings (UTF-16/32, where the bytes of
+    ASCII text are mostly NUL): NUL or a share of control characters over ``max_ratio``."""
+    head = text[:_SNIFF_BYTES]
+    if not head:
+        return False
+    return "\x00" in head or len(_CTRL_CHARS.findall(head)) / len(head) > max_ratio
+
+
+def decode_html(data: bytes, content_type: str | None, counters: StageCounters) -> tuple[str, str]:
+    """Bytes -> (text, encoding used). Never raises on bad bytes.
+
+    Order (the HTML Standard's): a byte order mark; the HTTP ``Content-Type`` charset; ``<meta charset>``
+    (each a web charset label, tried strictly); else resiliparse's detector."""
+    bom = sniff_bom(data)
+    if bom is not None:
+        enc, n = bom
+        counters.add("charset_bom")
+        try:
+            return data[n:].decode(enc), enc
+        except UnicodeDecodeError:
+            counters.add("charset_bom_invalid")  # a BOM is authoritative: decode with replacement characters
+            return data[n:].decode(enc, "replace"), enc
     candidates = []
     for c in (header_charset(content_type), _meta_charset(data)):
         if c and c not in candidates:
             candidates.append(c)
-    for enc in candidates:
-        try:
-            codecs.lookup(enc)
-        except LookupError:
+    for label in candidates:
+        enc = charset_codec(label)
+        if enc is None:
             counters.add("charset_unknown")
             continue
         try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
+            return data.decode(enc), label
+        except UnicodeError:
             counters.add("charset_mismatch")
     if not candidates:
         counters.add("charset_missing")
     from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
     enc = detect_encoding(data) or "utf-8"
+    if charset_codec(enc) is None:  # the detector names a web encoding in practice; anything else is refused
+        enc = "utf-8"
     return bytes_to_str(data, enc), enc
 
 
@@ -513,9 +629,14 @@ def extract_html(data: bytes, content_type: str | None, cfg: ExtractConfig,
     mime = (content_type or "").split(";")[0].strip().lower()
     if mime not in cfg.html_content_types:
         raise ExtractError("not_html", f"content type {mime!r}")
-    if is_binary(data, cfg.max_binary_ratio):
+    bom = sniff_bom(data)
+    wide = (bom is not None and bom[0].startswith(_WIDE)) or (charset_codec(header_charset(content_type))
+                                                               or "").startswith(_WIDE)
+    if not wide and is_binary(data, cfg.max_binary_ratio):
         raise ExtractError("binary_payload", f"served as {mime or 'no content type'}")
     html, enc = decode_html(data, content_type, counters)
+    if wide and (data[:_SNIFF_BYTES].startswith(_BINARY_MAGIC) or is_binary_text(html, cfg.max_binary_ratio)):
+        raise ExtractError("binary_payload", f"served as {mime or 'no content type'} ({enc})")
     head = html[:_SNIFF_BYTES * 4]
     t = _TITLE.search(head)
     title = re.sub(r"\s+", " ", html_lib.unescape(t.group(1))).strip()[:1000] if t else ""
@@ -536,4 +657,9 @@ def extract_html(data: bytes, content_type: str | None, cfg: ExtractConfig,
         raise ExtractError("extract_failed", f"{type(e).__name__}: {e}") from None
     if not text.strip():
         raise ExtractError("empty_text")
+    for name, value in (("text", text), ("title", title)):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as e:  # Arrow refuses a lone surrogate: it would fail the whole batch
+            raise ExtractError("invalid_unicode", f"{name}: {e.reason} at character {e.start}") from None
     return Extracted(text=text, title=title, declared_lang=lang.group(1).lower() if lang else "", encoding=enc)
