@@ -36,6 +36,9 @@ class DetectorConfig(BaseModel):
     # O (pyrrolysine) and U (selenocysteine) are under 0.1% of UniProt residues but ~10% of English
     # letters: a capital run with more than this fraction of O/U is text shouting, not a protein.
     protein_max_ou_fraction: float = Field(0.02, ge=0.0, le=1.0)
+    # Capital runs are proteins only when they spell like one: detect.protein_likeness (letter frequencies and
+    # common English letter pairs) must exceed this. Proteins score >= 0.12, shouted English <= -0.19.
+    protein_min_likeness: float = 0.0
     # A run whose letters are at least this fraction of the IUPAC nucleotide codes A/C/G/T/U/N is
     # nucleic acid, not protein (proteins average ~30% A+C+G+T residues; UniProt composition).
     dna_min_fraction: float = Field(0.9, ge=0.0, le=1.0)

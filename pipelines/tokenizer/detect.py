@@ -13,21 +13,32 @@ string was or was not treated as a molecule.
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 from pipelines.tokenizer.config import TAGS, DetectorConfig
-from pipelines.tokenizer.smiles import ELEMENTS, count_units
+from pipelines.tokenizer.smiles import ELEMENTS, HALOGENS, OXIDATION_STATES, count_units
 
 # -- SMILES candidates ------------------------------------------------------------------------
-_SMILES_CHARS = r"A-Za-z0-9@+\-\[\]()=#$%/\\.*"
+# '>' separates the reactants, agents and products of a reaction SMILES (CCO.CC(=O)O>[H+]>CCOC(C)=O); ':' is
+# only ever a candidate inside a bracket atom (an atom map, [CH3:1]).
+_SMILES_CHARS = r"A-Za-z0-9@+\-\[\]()=#$%/\\.*>"
 # A candidate starts where a run of SMILES characters starts, has at least one character that words
-# never have (ring digit, branch, bond, bracket, chirality, stereo bond) and is at least `n` long: this
-# keeps the regex (C speed) from handing every word of prose to Python.
+# never have (ring digit, branch, bond, bracket, chirality, stereo bond) and is at least `n` units long (a
+# bracket atom counts as one unit): this keeps the regex (C speed) from handing every word of prose to Python.
+# Two atom-mapped bracket atoms ([CH3:1][OH:2]) are evidence enough for a candidate of any length: prose never
+# writes them.
+_MAPPED = r"\[[^\[\]\s:]{1,14}:[0-9]{1,4}\]"
+_ATOM_MAP_RE = re.compile(_MAPPED)
 _CAND_TEMPLATE = (
-    r"(?<![{c}])(?=[{c}]{{{n},}})(?=[{c}]*?[0-9()=#\[\]@/\\])"
+    r"(?<![{c}])(?=(?:\[[^\[\]\s]{{1,16}}\]|[{c}]){{{n},}}"
+    r"|(?:\[[^\[\]\s]{{1,16}}\]|[{c}])*?" + _MAPPED.replace("{", "{{").replace("}", "}}")
+    + r"(?:\[[^\[\]\s]{{1,16}}\]|[{c}])*?" + _MAPPED.replace("{", "{{").replace("}", "}}") + ")"
+    r"(?=[{c}]*?[0-9()=#\[\]@/\\])"
     r"(?:\[[^\[\]\s]{{1,16}}\]|[{c}])++"
 )
 _BRACKET_RE = re.compile(r"\[[^\[\]]*\]")
@@ -56,7 +67,7 @@ def _table(classes: dict[bytes, str]) -> bytes:
 
 # Fast pre-filters (C speed): the text is mapped byte-per-character (non-ASCII -> '?') into classes, split
 # at everything else, and only the maximal runs that can hold a match go to the (slower) regexes.
-_SMILES_TABLE = _table({b"L": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+-.*$%:", b"X": "0123456789()=#[]@/\\"})
+_SMILES_TABLE = _table({b"L": "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+-.*$%:>", b"X": "0123456789()=#[]@/\\"})
 _FORMULA_TABLE = _table({b"U": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"l": "abcdefghijklmnopqrstuvwxyz",
                          b"d": "0123456789", b"(": "(", b")": ")", b"+": "+-"})
 _PROTEIN_TABLE = _table({b"A": "ACDEFGHIKLMNPQRSTVWYBXZUO", b"_": " "})
@@ -162,6 +173,115 @@ def formula_elements(s: str, min_elements: int = 2) -> int:
     return len(syms)
 
 
+_GROUP_RE = re.compile(r"\(([^()]*)\)(\d*)")
+_FORMULA_CHARGE_RE = re.compile(r"(\d?)([+-])$")
+# Counts of 100 or more occur in prose formulas only for large organic molecules (C100H202); in running text a
+# letter-and-3-digit string is a model or part number (PB100, SC300, CB750, HP500).
+FORMULA_MAX_INORGANIC_COUNT = 99
+# A polyatomic ion is often written without its charge (SO4, NO3, PO4 3-, NH4): an uncharged formula may
+# balance to at most this charge when it reads as an oxoanion (ends in O) or an onium ion (NH4, PH4).
+FORMULA_MAX_IMPLICIT_CHARGE = 3
+# Brute-force oxidation-state assignments are bounded: a formula with more distinct elements than this is
+# not a prose formula unless it is organic (organic ones are checked by their unsaturation instead).
+FORMULA_MAX_INORGANIC_ELEMENTS = 6
+
+
+def formula_counts(s: str) -> list[tuple[str, int]]:
+    """Element counts of a formula in order of first appearance, groups expanded: Ca(OH)2 -> Ca 1, O 2, H 2."""
+    core = re.sub(r"\d?[+-]$", "", s)
+    prev = None
+    while prev != core:  # expand the innermost groups first
+        prev = core
+        core = _GROUP_RE.sub(lambda m: "".join(f"{sym}{(int(n) if n else 1) * int(m.group(2) or 1)}"
+                                               for sym, n in _FORMULA_TOKEN_RE.findall(m.group(1))), core)
+    out: dict[str, int] = {}
+    for sym, n in _FORMULA_TOKEN_RE.findall(core):
+        out[sym] = out.get(sym, 0) + (int(n) if n else 1)
+    return list(out.items())
+
+
+def formula_plausibility(s: str) -> str:
+    """'' when a string that reads as a formula (:func:`formula_elements`) is chemically plausible, else why not.
+
+    Running text is full of strings shaped like formulas that are model and part numbers (PB100, I2C, SC300,
+    W2K, PS2) or base64 / uuencoded noise (B8F, C8V). A formula is kept when
+    - organic (Hill order: C, then H): its degree of unsaturation is not negative (C5H6F8 and CH9 cannot exist);
+    - otherwise (inorganic, NaHCO3 included; carbon takes -4, +2 or +4): every element has common oxidation states, no count exceeds 99, and some assignment of
+      states balances to the written charge (or, for an uncharged oxoanion / onium ion, to at most 3) with
+      the cation written first (I2C puts iodide before carbon).
+    """
+    counts = formula_counts(s)
+    syms = [e for e, _ in counts]
+    n = dict(counts)
+    if syms[:2] == ["C", "H"]:
+        halo = sum(n.get(x, 0) for x in HALOGENS)
+        dbe = 1 + n["C"] + n.get("Si", 0) + (n.get("N", 0) + n.get("P", 0) - n["H"] - halo) / 2
+        if dbe < 0:
+            return f"impossible organic formula: degree of unsaturation {dbe:g} < 0"
+        return ""
+    if any(e not in OXIDATION_STATES for e in syms):
+        return "element without common oxidation states (" + ", ".join(e for e in syms if e not in OXIDATION_STATES) + ")"
+    if max(n.values()) > FORMULA_MAX_INORGANIC_COUNT:
+        return f"count over {FORMULA_MAX_INORGANIC_COUNT}: a model or part number"
+    if len(syms) > FORMULA_MAX_INORGANIC_ELEMENTS:
+        return f"more than {FORMULA_MAX_INORGANIC_ELEMENTS} elements without carbon and hydrogen"
+    m = _FORMULA_CHARGE_RE.search(s)
+    if m and not s.endswith(")"):
+        q = int(m.group(1) or 1) * (1 if m.group(2) == "+" else -1)
+        allowed = {q}
+    elif syms[-1] == "O" or (syms[-1] == "H" and syms[0] in ("N", "P")):
+        allowed = set(range(-FORMULA_MAX_IMPLICIT_CHARGE, FORMULA_MAX_IMPLICIT_CHARGE + 1))
+    else:
+        allowed = {0}
+    for states in itertools.product(*(OXIDATION_STATES[e] for e in syms)):
+        if sum(k * n[e] for k, e in zip(states, syms, strict=True)) in allowed and \
+                (states[0] >= states[-1] or syms[-1] == "H"):  # cation first; hydrides (NH3, SiH4) end in H
+            return ""
+    return "no balance of common oxidation states with the cation first"
+
+
+# English letter frequencies (percent; Lewand, "Cryptological Mathematics", 2000) and the 30 most frequent
+# English letter pairs (Norvig's count over the Google Books corpus): protein residues follow the UniProt
+# composition instead, so capital-letter runs are told apart from shouted English by how they spell.
+ENGLISH_LETTERS = {
+    "A": 8.167, "B": 1.492, "C": 2.782, "D": 4.253, "E": 12.702, "F": 2.228, "G": 2.015, "H": 6.094, "I": 6.966,
+    "J": 0.153, "K": 0.772, "L": 4.025, "M": 2.406, "N": 6.749, "O": 7.507, "P": 1.929, "Q": 0.095, "R": 5.987,
+    "S": 6.327, "T": 9.056, "U": 2.758, "V": 0.978, "W": 2.360, "X": 0.150, "Y": 1.974, "Z": 0.074,
+}
+ENGLISH_BIGRAMS = frozenset("TH HE IN ER AN RE ON AT EN ND TI ES OR TE OF ED IS IT AL AR ST TO NT NG SE HA AS OU "
+                            "IO LE".split())
+# UniProtKB/Swiss-Prot amino-acid composition (release statistics, percent); the rare and ambiguous codes
+# (B Z X U O) get a small floor.
+AA_COMPOSITION = {
+    "A": 8.25, "R": 5.53, "N": 4.06, "D": 5.45, "C": 1.37, "Q": 3.93, "E": 6.75, "G": 7.07, "H": 2.27, "I": 5.96,
+    "L": 9.66, "K": 5.84, "M": 2.42, "F": 3.86, "P": 4.70, "S": 6.56, "T": 5.34, "W": 1.08, "Y": 2.92, "V": 6.87,
+}
+_RARE_RESIDUE = 0.05
+
+
+def _letter_llr() -> dict[str, float]:
+    aa = {k: AA_COMPOSITION.get(k, _RARE_RESIDUE) for k in ENGLISH_LETTERS}
+    ta, te = sum(aa.values()), sum(ENGLISH_LETTERS.values())
+    return {k: math.log((aa[k] / ta) / (ENGLISH_LETTERS[k] / te)) for k in ENGLISH_LETTERS}
+
+
+_LETTER_LLR = _letter_llr()
+
+
+def protein_likeness(s: str) -> float:
+    """Mean per-letter log-likelihood ratio protein : English of the capital letters of ``s``, minus the share of
+    adjacent letter pairs that are common English pairs. Over 27+ letters Biopython's proteins score at
+    least 0.12 and shouted English (20-newsgroups upper-cased) at most -0.19 (bench/tokenizer_detection.py)."""
+    letters = [c for c in s if "A" <= c <= "Z"]
+    if not letters:
+        return -math.inf
+    llr = sum(_LETTER_LLR[c] for c in letters) / len(letters)
+    pairs = [s[i:i + 2] for i in range(len(s) - 1)]
+    pairs = [p for p in pairs if p.isalpha() and p.isupper()]
+    common = sum(p in ENGLISH_BIGRAMS for p in pairs) / max(len(pairs), 1)
+    return llr - common
+
+
 def _strip_candidate(s: str) -> tuple[int, int]:
     """Trim sentence punctuation and unbalanced outer parentheses; returns (left, right) trims."""
     left, right = 0, len(s)
@@ -221,44 +341,90 @@ class Detector:
             yield from self._smiles_in_run(text, a, b)
 
     def _smiles_in_run(self, text: str, a: int, b: int) -> Iterator[Decision]:
-        c = self.config
         for m in self._cand_re.finditer(text, a, b):
             raw = m.group(0)
             lt, rt = _strip_candidate(raw)
-            s = raw[lt:rt]
-            start, end = m.start() + lt, m.start() + rt
+            if lt < rt:
+                yield from self._judge_smiles(raw[lt:rt], m.start() + lt)
 
-            def rej(reason: str, s: str = s, start: int = start, end: int = end) -> Decision:
-                return Decision(start, end, s, "smiles", False, "", reason)
+    def _judge_smiles(self, s: str, start: int) -> Iterator[Decision]:
+        """The decision on one stripped candidate ``s`` at ``start``; a candidate with '>' that is not a
+        reaction SMILES is judged piece by piece (an arrow in prose, CCO->CC=O, is not a reaction)."""
+        c = self.config
+        end = start + len(s)
 
-            if not s:
-                continue
-            units = count_units(s)
-            letters = sum(ch.isalpha() for ch in _BRACKET_RE.sub("C", s))
-            if units < c.smiles_min_units:
-                yield rej(f"too short: {units} SMILES units < {c.smiles_min_units}")
-            elif letters < c.smiles_min_letters:
-                yield rej(f"too few letters: {letters} < {c.smiles_min_letters}")
-            elif len(s) > c.smiles_max_chars:
-                yield rej(f"too long for automatic detection: {len(s)} chars > {c.smiles_max_chars}")
-            elif "**" in s:
-                yield rej("run of '*' (RDKit reads '*' as a dummy atom)")
-            elif "//" in s or "www" in s.lower() or "http" in s.lower():
-                yield rej("URL or path")
-            elif formula_elements(s, c.formula_min_elements):
-                yield rej("chemical formula, not SMILES")
-            elif any(set(w) - _AROMATIC for w in _WORDISH_RE.findall(_BRACKET_RE.sub("", s))):
-                yield rej("contains a lower-case word (English or IUPAC name)")
-            elif not re.search(r"[0-9()=#\[\]@/\\]", _BRACKET_RE.sub("", s)) and "[" not in s:
-                yield rej("letters only: indistinguishable from words and acronyms (POISON, CISCO)")
-            else:
-                n = rdkit_atoms(s)
-                if n < 0:
-                    yield rej("RDKit cannot parse it as a molecule")
-                elif n < 2:
-                    yield rej("RDKit parses fewer than 2 atoms")
-                else:
-                    yield Decision(start, end, s, "smiles", True, "smiles", f"valid SMILES: RDKit parses {n} atoms")
+        def rej(reason: str) -> Decision:
+            return Decision(start, end, s, "smiles", False, "", reason)
+
+        if ">" in s:
+            why = self._reaction_problem(s)
+            if not why:
+                parts = s.split(">")
+                yield Decision(start, end, s, "smiles", True, "smiles",
+                               f"reaction SMILES: RDKit parses {rdkit_atoms(parts[0])} reactant and "
+                               f"{rdkit_atoms(parts[2])} product atoms")
+                return
+            yield rej(f"not a reaction SMILES: {why}")
+            pos = start
+            for piece in s.split(">"):
+                lt, rt = _strip_candidate(piece.rstrip("-=")) if piece else (0, 0)
+                if rt > lt:
+                    yield from self._judge_smiles(piece[lt:rt], pos + lt)
+                pos += len(piece) + 1
+            return
+        why = self._guard(s)
+        if why:
+            yield rej(why)
+            return
+        n = rdkit_atoms(s)
+        if n < 0:
+            yield rej("RDKit cannot parse it as a molecule")
+        elif n < 2:
+            yield rej("RDKit parses fewer than 2 atoms")
+        else:
+            yield Decision(start, end, s, "smiles", True, "smiles", f"valid SMILES: RDKit parses {n} atoms")
+
+    def _guard(self, s: str) -> str:
+        """Why ``s`` cannot be a SMILES before RDKit is asked ('' when it may be one)."""
+        c = self.config
+        units = count_units(s)
+        letters = sum(ch.isalpha() for ch in _BRACKET_RE.sub("C", s))
+        if len(_ATOM_MAP_RE.findall(s)) >= 2:
+            units = max(units, c.smiles_min_units)  # atom maps: a SMILES whatever its length
+            letters = max(letters, c.smiles_min_letters)
+        if units < c.smiles_min_units:
+            return f"too short: {units} SMILES units < {c.smiles_min_units}"
+        if letters < c.smiles_min_letters:
+            return f"too few letters: {letters} < {c.smiles_min_letters}"
+        if len(s) > c.smiles_max_chars:
+            return f"too long for automatic detection: {len(s)} chars > {c.smiles_max_chars}"
+        if "**" in s:
+            return "run of '*' (RDKit reads '*' as a dummy atom)"
+        if "//" in s or "www" in s.lower() or "http" in s.lower():
+            return "URL or path"
+        if formula_elements(s, c.formula_min_elements):
+            return "chemical formula, not SMILES"
+        if any(set(w) - _AROMATIC for w in _WORDISH_RE.findall(_BRACKET_RE.sub("", s))):
+            return "contains a lower-case word (English or IUPAC name)"
+        if not re.search(r"[0-9()=#\[\]@/\\>]", _BRACKET_RE.sub("", s)) and "[" not in s:
+            return "letters only: indistinguishable from words and acronyms (POISON, CISCO)"
+        return ""
+
+    def _reaction_problem(self, s: str) -> str:
+        """'' when ``s`` is a reaction SMILES: reactants>agents>products (agents may be empty: ``>>``), each
+        part a molecule RDKit parses; else why not."""
+        parts = s.split(">")
+        if len(parts) != 3:
+            return f"{len(parts)} '>'-separated parts, a reaction has 3"
+        if not parts[0] or not parts[2]:
+            return "no reactants or no products"
+        why = self._guard(s)
+        if why:
+            return why
+        for name, part in zip(("reactants", "agents", "products"), parts, strict=True):
+            if part and rdkit_atoms(part) < 1:
+                return f"RDKit cannot parse the {name}"
+        return ""
 
     # proteins ------------------------------------------------------------------------------
     def protein_decisions(self, text: str) -> Iterator[Decision]:
@@ -283,6 +449,9 @@ class Detector:
             elif distinct < c.protein_min_distinct:
                 yield Decision(m.start(), m.end(), s, "protein", False, "",
                                f"low complexity: {distinct} distinct letters < {c.protein_min_distinct}")
+            elif (score := protein_likeness(s)) <= c.protein_min_likeness:
+                yield Decision(m.start(), m.end(), s, "protein", False, "",
+                               f"spelled like English: protein likeness {score:.2f} <= {c.protein_min_likeness}")
             else:
                 yield Decision(m.start(), m.end(), s, "protein", True, "protein",
                                f"protein: {len(letters)} residues, {distinct} distinct, {nuc:.0%} A/C/G/T")
@@ -293,7 +462,12 @@ class Detector:
         runs = [(a, b) for a, b in _runs(tb, b"d", 2) if any(x in tb[a:b] for x in (b"Ud", b"Uld", b")d"))]
         for m in (m for a, b in runs for m in _FORMULA_RE.finditer(text, a, b)):
             n = formula_elements(m.group(0), self.config.formula_min_elements)
-            if n:
+            if not n:
+                continue
+            why = formula_plausibility(m.group(0))
+            if why:
+                yield Decision(m.start(), m.end(), m.group(0), "formula", False, "", f"formula-shaped, but {why}")
+            else:
                 yield Decision(m.start(), m.end(), m.group(0), "formula", True, "formula",
                                f"molecular formula with {n} elements")
 

@@ -5,7 +5,8 @@ Id layout (end-exclusive ranges, see :attr:`SciTokenizer.modality_ranges`)::
     [ text byte-level BPE | SMILES atom BPE | protein residue BPE/k-mers | special tokens ]
 
 Lossless by construction: every id decodes to a fixed byte string (text tokens to their bytes, unit
-tokens to their units, tag tokens to the literal tag, automatic-span boundary tokens to nothing), and
+tokens to their units, tag tokens to the literal tag, automatic-span boundary tokens to nothing or, for the
+opening token of a span after a space, to that space), and
 encode only ever splits the input, so ``decode(encode(x)) == x`` for every string, including lone
 surrogates, and ``decode_bytes(encode_bytes(b)) == b`` for every byte string (invalid UTF-8 included).
 """
@@ -18,6 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,10 @@ IM_END = "<|im_end|>"
 # Modalities whose spans have their own id range; the others (iupac, formula, dna) use the text BPE.
 UNIT_MODALITIES = {"smiles": "smiles", "selfies": "smiles", "protein": "protein"}
 AUTO_BOUNDARY = {m: (f"<|{m}|>", f"<|/{m}|>") for m in ("smiles", "protein")}
+# An automatic span after a space opens with this token instead, which decodes to the space: the space then
+# costs no token of its own (a text BPE spends one on a trailing " " before the span, or merges it into the
+# span's first characters).
+AUTO_OPEN_SPACE = {m: f"<|_{m}|>" for m in ("smiles", "protein")}
 _SURROGATE_RE = re.compile("[\ud800-\udfff]+")
 
 
@@ -56,7 +62,7 @@ def special_tokens() -> list[str]:
         toks += [f"<{tag}>", f"</{tag}>"]
     for begin, end in AUTO_BOUNDARY.values():
         toks += [begin, end]
-    return toks + [IM_START, IM_END]
+    return toks + [IM_START, IM_END] + list(AUTO_OPEN_SPACE.values())
 
 
 def _byte_decoder() -> dict[str, int]:
@@ -109,6 +115,11 @@ class SciTokenizer:
         self.image_token_id = self.special_ids[IMAGE]
         self.ts_token_id = self.special_ids[TS]
         self._build_tables()
+        self._text_cost = lru_cache(maxsize=1 << 16)(self._text_tokens)
+
+    def _text_tokens(self, s: str) -> int:
+        """Tokens the text BPE spends on ``s`` alone (an unknown bracket atom takes the cheaper spelling)."""
+        return len(self.text.encode(s, add_special_tokens=False).ids)
 
     # -- tables ----------------------------------------------------------------------------------
     def _build_tables(self) -> None:
@@ -124,8 +135,10 @@ class SciTokenizer:
             for i, s in enumerate(sub.strings):
                 table[off + i] = s.encode("utf-8")
         self._silent = {i for t, i in self.special_ids.items() if t in {x for p in AUTO_BOUNDARY.values() for x in p}}
+        space_open = {self.special_ids[t] for t in AUTO_OPEN_SPACE.values() if t in self.special_ids}
         for t, i in self.special_ids.items():
-            table[i] = b"" if i in self._silent else t.encode("utf-8")
+            table[i] = b"" if i in self._silent else b" " if i in space_open else t.encode("utf-8")
+        self._silent |= space_open
         self._table = table
         self._always_special = {self.eod_id, self.pad_id, self.image_token_id, self.ts_token_id}
 
@@ -150,14 +163,16 @@ class SciTokenizer:
         out: list[Segment] = []
         pos = 0
         for sp in spans:
-            if sp.start > pos:
-                out.append(Segment("text", text[pos:sp.start], "text"))
             a, b = sp.content
             sub = UNIT_MODALITIES.get(sp.modality)
+            space = sp.source != "tag" and sub is not None and sp.start > pos and text[sp.start - 1] == " " \
+                and AUTO_OPEN_SPACE[sub] in self.special_ids
+            if sp.start - space > pos:
+                out.append(Segment("text", text[pos:sp.start - space], "text"))
             if sp.source == "tag":
                 out.append(Segment("special", text[sp.start:a], sp.modality))
             elif sub is not None:
-                out.append(Segment("special", AUTO_BOUNDARY[sub][0], sp.modality))
+                out.append(Segment("special", AUTO_OPEN_SPACE[sub] if space else AUTO_BOUNDARY[sub][0], sp.modality))
             if a < b:
                 out.append(Segment(sub or "text", text[a:b], sp.modality))
             if sp.source == "tag":
@@ -209,7 +224,8 @@ class SciTokenizer:
                     plan.append(("ids", [self.special_ids[seg.text]], "special"))
                 else:
                     sub = self.smiles if seg.kind == "smiles" else self.protein
-                    for known, run in sub.pieces(seg.text):
+                    cost = self._text_cost if seg.kind == "smiles" else None
+                    for known, run in sub.pieces(seg.text, cost):
                         if known:
                             plan.append((seg.kind, len(unit_runs[seg.kind]), seg.modality))
                             unit_runs[seg.kind].append(run)

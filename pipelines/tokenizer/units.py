@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -50,6 +51,49 @@ def _bracket_atoms() -> list[str]:
 
 
 BRACKET_ATOMS = _bracket_atoms()
+# Any other bracket atom is spelled in parts of its grammar, [isotope symbol chirality H-count charge :map]:
+# ``[Pt@@H2+3]`` -> ``[Pt @@ H2 +3 ]`` and the atom-mapped ``[CH3:1]`` -> ``[C H3 :1]``, never the 7-10
+# characters a text BPE also has to fall back to. Atom maps up to this number are one unit with their bracket.
+MAX_MAP_UNIT = 60
+# Mass numbers of the isotopes labelled in chemistry and medicine (2H 3H, 11C 13C 14C, 15N, 17O 18O, 18F, 32P,
+# 35S, 36Cl, 64Cu, 67Ga 68Ga, 76Br, 89Zr, 90Y, 99Tc, 111In, 123I 124I 125I 131I, 201Tl): ``[13`` is one unit.
+ISOTOPES = (2, 3, 11, 13, 14, 15, 17, 18, 32, 35, 36, 64, 67, 68, 76, 89, 90, 99, 111, 123, 124, 125, 131, 201)
+_BRACKET_GRAMMAR_RE = re.compile(
+    r"\[(?P<iso>[0-9]*)(?P<sym>[A-Z][a-z]?|[a-z]{1,2}|\*)(?P<chi>@@|@(?:TH|AL|SP|TB|OH)?[0-9]{0,2})?"
+    r"(?P<h>H[0-9]?)?(?P<q>[+-]{1,2}[0-9]?)?(?P<map>:[0-9]+)?\]"
+)
+
+
+def _bracket_parts_alphabet() -> list[str]:
+    """Units for the parts: ``[`` + element (the elements with common oxidation states, aromatic atoms, ``*``),
+    ``[`` + isotope, chirality, H counts, charges and ``:n]`` atom maps. Each unit takes one id of the SMILES
+    budget, so rarer parts are left to characters (or to the text BPE when that is cheaper)."""
+    from pipelines.tokenizer.smiles import OXIDATION_STATES
+
+    out = [f"[{e}" for e in OXIDATION_STATES] + ["[b", "[c", "[n", "[o", "[p", "[s", "[se", "[as", "[te", "[*"]
+    out += [f"[{i}" for i in ISOTOPES]
+    out += ["@@", "H2", "H3", "H4", "+2", "+3", "+4", "-2", "-3", "++", "--"]
+    out += [f":{i}]" for i in range(1, MAX_MAP_UNIT + 1)]
+    return out
+
+
+BRACKET_PARTS = _bracket_parts_alphabet()
+
+
+def bracket_parts(atom: str) -> list[str]:
+    """Grammar parts of a bracket atom that re-join to it (its characters when it does not parse)."""
+    m = _BRACKET_GRAMMAR_RE.fullmatch(atom)
+    if m is None:
+        return list(atom)
+    iso, sym, chi, h, q, amap = (m.group(k) or "" for k in ("iso", "sym", "chi", "h", "q", "map"))
+    if not iso:
+        head = [f"[{sym}"]
+    elif iso[0] != "0" and int(iso) in ISOTOPES:
+        head = [f"[{iso}", sym]
+    else:
+        head = ["[", *iso, sym]
+    tail = [f"{amap}]"] if amap and int(amap[1:]) <= MAX_MAP_UNIT and amap[1] != "0" else [*amap, "]"]
+    return [p for p in (*head, chi, h, q) if p] + tail
 PROTEIN_ALPHABET = [chr(i) for i in range(ord("A"), ord("Z") + 1)] + list("*-\n\r ")
 
 
@@ -96,29 +140,50 @@ class UnitTokenizer:
         return "bpe" if self.bpe is not None else "kmer"
 
     # ------------------------------------------------------------------------------------------
-    def pieces(self, s: str) -> list[Piece]:
-        """Split ``s`` into runs of known units (as PUA text) and fallback runs (as plain text)."""
+    def pieces(self, s: str, text_cost: Callable[[str], int] | None = None) -> list[Piece]:
+        """Split ``s`` into runs of known units (as PUA text) and fallback runs (as plain text).
+
+        ``text_cost(unit)`` (the text BPE's token count) makes an unknown multi-character unit a fallback run
+        of its own whenever the text BPE spells it in fewer tokens than its parts: a bracket atom then never
+        costs more than in the text BPE.
+        """
         out: list[Piece] = []
         known: list[str] = []
         other: list[str] = []
         u2c = self.unit_to_char
+
+        def flush() -> None:
+            if known:
+                out.append((True, "".join(known)))
+                known.clear()
+            if other:
+                out.append((False, "".join(other)))
+                other.clear()
+
         for u in self.split(s):
             ch = u2c.get(u)
-            chars = [ch] if ch is not None else [u2c.get(x) for x in u] if len(u) > 1 else [None]
+            if ch is not None:
+                chars = [ch]
+            elif len(u) > 1:  # an unknown multi-character unit: its grammar parts, else its characters
+                parts = bracket_parts(u) if self.splitter == "smiles" and u[0] == "[" else list(u)
+                chars = [u2c.get(x) for p in parts for x in ((p,) if p in u2c else p)]
+                if text_cost is not None and (None in chars or text_cost(u) < len(chars)):
+                    flush()
+                    out.append((False, u))  # alone: its text tokens are exactly text_cost(u)
+                    continue
+            else:
+                chars = [None]
             if all(c is not None for c in chars):
                 if other:
                     out.append((False, "".join(other)))
-                    other = []
+                    other.clear()
                 known.extend(chars)  # type: ignore[arg-type]
             else:
                 if known:
                     out.append((True, "".join(known)))
-                    known = []
+                    known.clear()
                 other.append(u)
-        if known:
-            out.append((True, "".join(known)))
-        if other:
-            out.append((False, "".join(other)))
+        flush()
         return out
 
     def encode_runs(self, runs: list[str]) -> list[list[int]]:
@@ -165,13 +230,14 @@ class UnitTokenizer:
 
 def unit_alphabet(splitter: str, corpus: Iterable[str], min_frequency: int) -> list[str]:
     """Base units: the fixed alphabet plus every multi-character unit seen ``min_frequency`` times."""
-    base = PRINTABLE_ASCII + BRACKET_ATOMS if splitter == "smiles" else PROTEIN_ALPHABET
+    base = PRINTABLE_ASCII + BRACKET_ATOMS + BRACKET_PARTS if splitter == "smiles" else PROTEIN_ALPHABET
     counts: Counter[str] = Counter()
     split = SPLITTERS[splitter]
     for s in corpus:
         counts.update(u for u in split(s) if len(u) > 1)
     extra = sorted((u for u, n in counts.items() if n >= min_frequency), key=lambda u: (-counts[u], u))
-    return list(base) + [u for u in extra if u not in set(base)]
+    base = list(dict.fromkeys(base))
+    return base + [u for u in extra if u not in set(base)]
 
 
 def train_unit_bpe(splitter: str, corpus: list[str], vocab_size: int, *, min_frequency: int = 2,
