@@ -16,7 +16,7 @@ from pipelines.pdf import mathtex
 from pipelines.pdf import text as T
 from pipelines.pdf.clean import in_margin, is_page_number, margin_key
 from pipelines.pdf.features import Block, Line, PageFeatures, Rules, text_flags
-from pipelines.pdf.tables import ruled_tables
+from pipelines.pdf.tables import Table, aligned_tables, ruled_tables
 
 # Heading levels by font size / body size (the usual 1.2x type-scale steps used by LaTeX
 # classes and word processors: \Large ~1.44, \large ~1.2 of \normalsize).
@@ -164,18 +164,40 @@ def _reading_order(items: list[_Item], width: float) -> list[_Item]:
 
 
 def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, rules: Rules | None,
-            textpage: Any) -> list[_Item]:
-    if feats.grid_crossings < min_crossings or extractor == "none":
+            textpage: Any, blocks: list[Block], margin_share: float) -> list[_Item]:
+    """Ruled tables (where rules cross like a grid) and then whitespace-aligned tables among the
+    remaining text lines (tables.aligned_tables: unruled and booktabs tables)."""
+    if extractor == "none":
         return []
+    out: list[_Item] = []
+    if feats.grid_crossings >= min_crossings:
+        out = _ruled(page, feats, extractor, rules, textpage)
+    pieces = []
+    for b in blocks:
+        for ln in b.lines:
+            t = ln.text.strip()
+            if not t or ln.eq or (out and any(_inside(ln.bbox, it.bbox) for it in out)) \
+                    or in_margin(ln.bbox, feats.height, margin_share):
+                continue
+            pieces.append((*ln.bbox, t))
+    if len(pieces) >= 6:  # a 3 x 2 table at least
+        for t in aligned_tables(pieces):
+            md = table_markdown(t.rows)
+            if md:
+                out.append(_Item(t.bbox, md))
+    feats.tables = len(out)
+    return out
+
+
+def _ruled(page: Any, feats: PageFeatures, extractor: str, rules: Rules | None, textpage: Any) -> list[_Item]:
     out = []
     if extractor == "rules" and rules is not None:
         tp = textpage if textpage is not None else page.get_textpage(flags=text_flags())
         words = [w[:5] for w in tp.extractWORDS()]
         for t in ruled_tables(rules.h, rules.v, words):
-            md = table_markdown(t.rows)
+            md = table_html(t) if t.owner else table_markdown(t.rows)
             if md:
                 out.append(_Item(t.bbox, md))
-        feats.tables = len(out)
         return out
     try:
         g = feats.grid_bbox
@@ -188,8 +210,32 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
             md = table_markdown(tab.extract())
             if md:
                 out.append(_Item(tuple(tab.bbox), md))
-    feats.tables = len(out)
     return out
+
+
+def table_html(t: Table) -> str:
+    """An HTML table for a grid with merged cells (markdown cannot span): the owner cell of a
+    merged region carries rowspan/colspan, the cells it covers are left out."""
+    import html
+
+    assert t.owner is not None
+    out = ["<table>"]
+    for r, row in enumerate(t.rows):
+        cells = []
+        for c, text in enumerate(row):
+            if t.owner[r][c] != (r, c):
+                continue
+            rs = sum(1 for rr in range(r, len(t.rows)) if t.owner[rr][c] == (r, c))
+            cs = sum(1 for cc in range(c, len(row)) if t.owner[r][cc] == (r, c))
+            # the merged region's text: the owner's and the covered cells', in reading order
+            texts = [t.rows[rr][cc] for rr in range(r, r + rs) for cc in range(c, c + cs) if t.rows[rr][cc]]
+            attrs = (f' rowspan="{rs}"' if rs > 1 else "") + (f' colspan="{cs}"' if cs > 1 else "")
+            tag = "th" if r == 0 else "td"
+            cells.append(f"<{tag}{attrs}>{html.escape(' '.join(' '.join(texts).split()), quote=False)}</{tag}>")
+        if cells:
+            out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
 
 
 def table_markdown(rows: Sequence[Sequence[str | None]]) -> str:
@@ -219,16 +265,21 @@ def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, runnin
     Tables: ``table_extractor`` "rules" (the page's ``rules`` and the words of its ``textpage``,
     see tables.py), "find_tables" (PyMuPDF's, ~100x slower) or "none"."""
     # Table words come in visual (reversed) order for right-to-left scripts: keep block text there.
-    rtl = feats.grid_crossings >= table_min_crossings and any(_RTL_RE.search(b.text) for b in blocks)
-    tables = [] if rtl else _tables(page, feats, table_min_crossings, table_extractor, rules, textpage)
+    rtl = any(_RTL_RE.search(b.text) for b in blocks)
+    tables = [] if rtl else _tables(page, feats, table_min_crossings, table_extractor, rules, textpage,
+                                    blocks, margin_share)
     body = feats.body_size
     items: list[_Item] = []
     pending = sorted(tables, key=lambda t: t.bbox[1])
     for b in blocks:
         while pending and pending[0].bbox[1] <= b.bbox[1]:  # a table goes before the first block below it
             items.append(pending.pop(0))
-        if tables and any(_inside(b.bbox, t.bbox) for t in tables):
-            continue
+        if tables:  # lines of the block that a table took (its rows may share a block with prose)
+            kept = [ln for ln in b.lines if not any(_inside(ln.bbox, t.bbox) for t in tables)]
+            if len(kept) < len(b.lines):
+                if not kept:
+                    continue
+                b = Block(kept, b.bbox, "\n".join(ln.text for ln in kept))
         text = b.text.strip()
         if not text:
             continue

@@ -57,6 +57,8 @@ _SUP_DIGITS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ", "0123
 _SUB_DIGITS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎", "0123456789+-=()", strict=True))
 _EQ_TAG_RE = re.compile(r"\s*\(\s*((?:[A-Z]\.)?\d{1,3}(?:\.\d{1,3})?[a-z]?)\s*\)\s*$")
 _WORD_RE = re.compile(r"[A-Za-z]{2,}")
+# A token that can carry a math script: Latin and Greek letters, digits, brackets, primes.
+_MATH_LETTERS_RE = re.compile(r"[A-Za-z0-9\u0391-\u03c9\u03d1\u03d5\u03f5()\[\]'′.+−-]+")
 _OPERATOR_NAMES = frozenset("sin cos tan cot sec csc sinh cosh tanh log ln exp max min sup inf lim det arg "
                             "ker dim deg gcd Pr".split())
 
@@ -66,6 +68,8 @@ _OPERATOR_NAMES = frozenset("sin cos tan cot sec csc sinh cosh tanh log ln exp m
 SCRIPT_MAX_SIZE = 0.85
 SCRIPT_SHIFT = 0.08
 _SUPERSCRIPT_FLAG = 1
+# Unmapped glyphs (U+FFFD, private use): the formula's text is not trustworthy, so no LaTeX.
+_UNREADABLE_RE = re.compile("[\ufffd\ue000-\uf8ff]")
 _ITALIC_FLAG = 2
 
 
@@ -170,6 +174,8 @@ def display_latex(spans: Sequence[dict[str, Any]]) -> str:
     """LaTeX of a display-equation line (without the ``$$``); an equation number at its end
     becomes ``\\tag{n}``."""
     pieces = line_pieces(spans)
+    if any(_UNREADABLE_RE.search(t) for _, t, _ in pieces):
+        return ""  # glyphs without Unicode (big delimiters, misencoded fonts): keep the text
     tag = ""
     if pieces and pieces[-1][0] == 0:
         m = _EQ_TAG_RE.search(pieces[-1][1])
@@ -193,7 +199,7 @@ def inline_markdown(spans: Sequence[dict[str, Any]]) -> str:
     footnote signs is a footnote or citation marker and stays text. Lines without scripts
     come back as their plain text."""
     pieces = line_pieces(spans)
-    if not any(lv for lv, _, _ in pieces):
+    if not any(lv for lv, _, _ in pieces) or any(_UNREADABLE_RE.search(t) for _, t, _ in pieces):
         return "".join(t for _, t, _ in pieces)
     out: list[str] = []
     after_script = False  # the previous piece became a formula: a second script joins it (x_i^2)
@@ -204,17 +210,17 @@ def inline_markdown(spans: Sequence[dict[str, Any]]) -> str:
             continue
         script = t.strip()
         sup = ("^{" if lv > 0 else "_{") + _tex(script, it).strip() + "}"
-        if after_script and script:
-            out[-1] = out[-1][:-1] + sup + "$"
+        if after_script and script and not out[-1].endswith(" "):
+            out[-1] = out[-1][:-1] + sup + "$" + (" " if t[-1:].isspace() else "")
             continue
         prev = out[-1] if out else ""
         m = re.search(r"[^\s(\[,;:$]+$", prev)
         token = m.group(0) if m else ""
-        if not token or not script or (len(token) >= 3 and token.isalpha()
-                                       and re.fullmatch(r"[\d,*†‡§–-]+", script)):
+        if not token or not script or (re.fullmatch(r"[\d,.*†‡§–()\[\]-]+", script) and (
+                (len(token) >= 3 and token.isalpha()) or not _MATH_LETTERS_RE.fullmatch(token))):
             out.append(t)  # a footnote or citation marker, or nothing to attach to
             continue
         out[-1] = prev[:len(prev) - len(token)]
-        out.append("$" + _tidy(_tex(token, True) + sup) + "$")
+        out.append("$" + _tidy(_tex(token, True) + sup) + "$" + (" " if t[-1:].isspace() else ""))
         after_script = True
     return "".join(out)

@@ -42,6 +42,8 @@ ROW_MERGE_SHARE = 0.5
 class Table:
     bbox: tuple[float, float, float, float]
     rows: list[list[str]]
+    # Per cell its owner (r, c) where cells are merged (spanning), else None: see grid_spans.
+    owner: list[list[tuple[int, int]]] | None = None
 
 
 def _snap(values: list[float], tol: float = SNAP_TOL) -> list[float]:
@@ -117,10 +119,21 @@ def ruled_tables(hs: Sequence[HRule], vs: Sequence[VRule], words: Sequence[Word]
             if x0 < cx < x1 and y0 < cy < y1:
                 bands[bisect_right(ys, cy) - 1].append((bisect_right(xs, cx) - 1, w))
         grid: list[list[list[tuple[int, Word]]]] = []
+        one_row_per_band = True
         for band in bands:
             if band:
-                grid.extend(_band_rows(band, ncols))
-        keep_cols = [k for k in range(ncols) if any(r[k] for r in grid)]
+                rows_here = _band_rows(band, ncols)
+                one_row_per_band = one_row_per_band and len(rows_here) == 1
+                grid.extend(rows_here)
+            else:
+                one_row_per_band = False
+        owner = None
+        if one_row_per_band and ncols >= 2:
+            own = grid_spans(hs, vs, xs, ys, tol)
+            if any(o != (r, c) for r, row in enumerate(own) for c, o in enumerate(row)) \
+                    and spans_are_rectangles(own):
+                owner = own
+        keep_cols = list(range(ncols)) if owner else [k for k in range(ncols) if any(r[k] for r in grid)]
         if len(grid) < 2 or len(keep_cols) < 2:
             continue
         filled = sum(1 for r in grid for k in keep_cols if r[k])
@@ -128,5 +141,199 @@ def ruled_tables(hs: Sequence[HRule], vs: Sequence[VRule], words: Sequence[Word]
             continue
         rows = [[" ".join(cw[1][4] for cw in sorted(r[k], key=lambda cw: (round(cw[1][1]), cw[1][0])))
                  for k in keep_cols] for r in grid]
-        out.append(Table((x0, y0, x1, y1), rows))
+        out.append(Table((x0, y0, x1, y1), rows, owner))
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Merged cells of fully ruled grids
+
+
+def grid_spans(hs: Sequence[HRule], vs: Sequence[VRule], xs: Sequence[float], ys: Sequence[float],
+               tol: float = SNAP_TOL) -> list[list[tuple[int, int]]]:
+    """For a ruled grid with column borders ``xs`` and row borders ``ys``: per cell (r, c) its
+    owner cell, where a missing rule segment between two cells merges them (a cell spanning
+    columns or rows). ``owner[r][c] == (r, c)`` for a cell of its own."""
+    nr, nc = len(ys) - 1, len(xs) - 1
+
+    def v_at(x: float, y: float) -> bool:
+        return any(abs(vx - x) <= tol and vy0 - tol <= y <= vy1 + tol for vy0, vy1, vx in vs)
+
+    def h_at(y: float, x: float) -> bool:
+        return any(abs(hy - y) <= tol and hx0 - tol <= x <= hx1 + tol for hx0, hx1, hy in hs)
+
+    parent = {(r, c): (r, c) for r in range(nr) for c in range(nc)}
+
+    def find(a: tuple[int, int]) -> tuple[int, int]:
+        while parent[a] != a:
+            a = parent[a]
+        return a
+
+    def union(a: tuple[int, int], b: tuple[int, int]) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)  # the top-left cell owns the span
+
+    for r in range(nr):
+        ym = (ys[r] + ys[r + 1]) / 2
+        for c in range(1, nc):
+            if not v_at(xs[c], ym):
+                union((r, c - 1), (r, c))
+    for c in range(nc):
+        xm = (xs[c] + xs[c + 1]) / 2
+        for r in range(1, nr):
+            if not h_at(ys[r], xm):
+                union((r - 1, c), (r, c))
+    return [[find((r, c)) for c in range(nc)] for r in range(nr)]
+
+
+def spans_are_rectangles(owner: list[list[tuple[int, int]]]) -> bool:
+    """Every merged region is a rectangle (else the rules are partial and spans are unreliable)."""
+    regions: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for r, row in enumerate(owner):
+        for c, o in enumerate(row):
+            regions.setdefault(o, []).append((r, c))
+    for cells in regions.values():
+        rs = {r for r, _ in cells}
+        cs = {c for _, c in cells}
+        if len(cells) != len(rs) * len(cs) or max(rs) - min(rs) + 1 != len(rs) or max(cs) - min(cs) + 1 != len(cs):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Unruled (and booktabs) tables from text-line alignment
+
+Piece = tuple[float, float, float, float, str]  # a text line's box and text (MuPDF cuts lines at wide gaps)
+
+# A table has at least this many rows (header + 2) and 2 columns.
+MIN_TABLE_ROWS = 3
+# Consecutive rows farther apart than this many row heights end a table.
+ROW_MAX_GAP = 1.6
+# Gutters (x ranges free of text in every row of the table) narrower than this are word gaps.
+MIN_GUTTER = 4.0
+# Cells are short: prose columns (two-column papers) have ~50-60 characters a line.
+MAX_MEAN_CELL_CHARS = 28
+MAX_CELL_CHARS = 90
+# At least this share of the (row x column) cells hold text.
+MIN_TEXT_FILL = 0.6
+# A two-column candidate needs this share of its second-column cells to be numbers (a
+# key/value list or two text columns side by side is not a table otherwise).
+TWO_COLUMN_MIN_NUMERIC = 0.5
+_NUMERIC_CHARS = set("0123456789.,%±+-−–()[]/ ×eE<>~≈*")
+
+
+def _tabular(row: list[Piece]) -> bool:
+    """A row that can belong to a table: 3+ pieces, or 2 of which one is a number or both are
+    short (two prose columns side by side are neither)."""
+    if len(row) < 2 or any(len(p[4]) > MAX_CELL_CHARS for p in row):
+        return False
+    if len(row) >= 3:
+        return True
+    return any(_numeric(p[4]) for p in row) or all(len(p[4].strip()) <= 25 for p in row)
+
+
+def _numeric(text: str) -> bool:
+    t = text.strip()
+    return bool(t) and any(c.isdigit() for c in t) and sum(c in _NUMERIC_CHARS for c in t) >= 0.7 * len(t)
+
+
+def _gaps(covered: list[tuple[float, float]], x0: float, x1: float) -> list[tuple[float, float]]:
+    out, cur = [], x0
+    for a, b in sorted(covered):
+        if a - cur >= MIN_GUTTER:
+            out.append((cur, a))
+        cur = max(cur, b)
+    del x1
+    return out
+
+
+def _rows(pieces: Sequence[Piece]) -> list[list[Piece]]:
+    rows: list[list[Piece]] = []
+    for p in sorted(pieces, key=lambda p: ((p[1] + p[3]) / 2, p[0])):
+        cy, h = (p[1] + p[3]) / 2, p[3] - p[1]
+        if rows:
+            last = rows[-1]
+            ly0, ly1 = min(q[1] for q in last), max(q[3] for q in last)
+            if abs(cy - (ly0 + ly1) / 2) <= 0.4 * max(h, ly1 - ly0):
+                last.append(p)
+                continue
+        rows.append([p])
+    for r in rows:
+        r.sort(key=lambda p: p[0])
+    return rows
+
+
+def aligned_tables(pieces: Sequence[Piece]) -> list[Table]:
+    """Tables whose columns are set apart by whitespace (no rules, or only horizontal ones):
+    runs of consecutive rows of 2+ text pieces whose x gaps line up in every row (gutters) and
+    whose cells are short. A row whose text crosses a gutter (a title, a paragraph, a cell
+    spanning columns) ends the run."""
+    rows = _rows(pieces)
+    out: list[Table] = []
+    i = 0
+    while i < len(rows):
+        if not _tabular(rows[i]):
+            i += 1
+            continue
+        run = [rows[i]]
+        cover = [(p[0], p[2]) for p in rows[i]]
+        x0, x1 = min(p[0] for p in rows[i]), max(p[2] for p in rows[i])
+        gut = _gaps(cover, x0, x1)
+        j = i + 1
+        while j < len(rows):
+            row = rows[j]
+            if not _tabular(row):
+                break
+            h = max(p[3] - p[1] for p in row)
+            prev_bottom = max(p[3] for p in run[-1])
+            if min(p[1] for p in row) - prev_bottom > ROW_MAX_GAP * h:
+                break
+            nx0, nx1 = min(x0, min(p[0] for p in row)), max(x1, max(p[2] for p in row))
+            ncover = cover + [(p[0], p[2]) for p in row]
+            ngut = _gaps(ncover, nx0, nx1)
+            if len(ngut) < len(gut) or not ngut:
+                break
+            run.append(row)
+            cover, gut, x0, x1 = ncover, ngut, nx0, nx1
+            j += 1
+        t = _run_table(run, gut)
+        if t is not None:
+            out.append(t)
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def _run_table(run: list[list[Piece]], gutters: list[tuple[float, float]]) -> Table | None:
+    if len(run) < MIN_TABLE_ROWS or not gutters:
+        return None
+    bounds = [(a + b) / 2 for a, b in gutters]
+    ncols = len(bounds) + 1
+    grid: list[list[str]] = []
+    for row in run:
+        cells = [""] * ncols
+        for p in row:
+            k = bisect_right(bounds, (p[0] + p[2]) / 2)
+            cells[k] = (cells[k] + " " + p[4].strip()).strip()
+        grid.append(cells)
+    keep = [k for k in range(ncols) if any(r[k] for r in grid)]
+    grid = [[r[k] for k in keep] for r in grid]
+    ncols = len(keep)
+    texts = [c for r in grid for c in r if c]
+    if ncols < 2 or not texts:
+        return None
+    if len(texts) < MIN_TEXT_FILL * len(grid) * ncols:
+        return None
+    if sum(len(c) for c in texts) > MAX_MEAN_CELL_CHARS * len(texts) or max(len(c) for c in texts) > MAX_CELL_CHARS:
+        return None
+    if ncols == 2:
+        second = [r[1] for r in grid[1:] if r[1]]
+        if not second or sum(_numeric(c) for c in second) < TWO_COLUMN_MIN_NUMERIC * len(second):
+            return None
+    bx0 = min(p[0] for r in run for p in r)
+    by0 = min(p[1] for r in run for p in r)
+    bx1 = max(p[2] for r in run for p in r)
+    by1 = max(p[3] for r in run for p in r)
+    return Table((bx0, by0, bx1, by1), grid)
