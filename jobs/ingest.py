@@ -15,7 +15,14 @@ from typing import Any
 
 from jobs.runner import Engine, distribute, publish_pair
 from pipelines.config import Settings, get_settings
-from pipelines.datasets import DatasetRef, DatasetWriter, make_version, write_part
+from pipelines.datasets import (
+    DatasetRef,
+    DatasetWriter,
+    fingerprint_file,
+    inputs_fingerprint,
+    make_version,
+    write_part,
+)
 from pipelines.ingest.common import QUARANTINE_SCHEMA
 from pipelines.ingest.core import KINDS, IngestParams, ingest_file_to_tables, list_inputs
 from pipelines.storage import open_storage
@@ -44,6 +51,13 @@ def _task(source: str, options: dict[str, Any], params: IngestParams, data_root:
     return task
 
 
+def _fingerprint_task(source: str, options: dict[str, Any]) -> Any:
+    def task(item: dict[str, Any]) -> list[dict[str, Any]]:
+        return [fingerprint_file(open_storage(source, options), item["key"])]
+
+    return task
+
+
 def run_ingest(
     settings: Settings, source: str, kind: str, logical_date: str, *, engine: Engine = "spark",
     spark: Any = None,
@@ -57,20 +71,25 @@ def run_ingest(
     keys = list_inputs(src, kind)
     storage = open_storage(settings.data_root, opts)
     storage.check()
-    # The source location is recorded (manifest `inputs`) but not hashed: the same files
-    # ingested from a local folder or from S3 give the same version and the same rows.
-    cfg = {"stage": STAGE, "params": asdict(params)}
-    ref = DatasetRef("raw", KINDS[kind]["dataset"], make_version(logical_date, cfg))
-    inputs = {"source": source, "files": len(keys)}
-    kept = DatasetWriter(storage, ref, logical_date=logical_date, config=cfg, schema=KINDS[kind]["schema"],
-                         inputs=inputs)
-    quar = DatasetWriter(storage, ref.quarantine(), logical_date=logical_date, config=cfg,
-                         schema=QUARANTINE_SCHEMA, inputs=inputs)
     items = [{"key": k, "index": i} for i, k in enumerate(keys)]
     if engine == "spark" and spark is None and items:
         from jobs.spark import get_spark
 
         spark = get_spark(settings)
+    # The version names the content: the config and every file's (relative path, size, sha256), hashed
+    # in a streaming pass (one task per file) before anything is written. The source location is recorded
+    # (manifest `inputs`) but not hashed: the same files on local disk or on S3 give the same version.
+    files = distribute(items, _fingerprint_task(source, opts), engine=engine, spark=spark,
+                       desc=f"fingerprint {kind}")
+    cfg = {"stage": STAGE, "params": asdict(params)}
+    fingerprint = inputs_fingerprint(files)
+    ref = DatasetRef("raw", KINDS[kind]["dataset"], make_version(logical_date, {**cfg, "inputs": fingerprint}))
+    inputs = {"source": source, "files": len(keys), "bytes": sum(f.get("bytes", 0) for f in files),
+              "fingerprint": fingerprint, "landing": files}
+    kept = DatasetWriter(storage, ref, logical_date=logical_date, config=cfg, schema=KINDS[kind]["schema"],
+                         inputs=inputs)
+    quar = DatasetWriter(storage, ref.quarantine(), logical_date=logical_date, config=cfg,
+                         schema=QUARANTINE_SCHEMA, inputs=inputs)
     fn = _task(source, opts, params, settings.data_root, kept.staging, quar.staging)
     results = distribute(items, fn, engine=engine, spark=spark, desc=f"ingest {kind}")
     km, qm, counters = publish_pair(kept, quar, results)

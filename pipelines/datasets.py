@@ -2,8 +2,12 @@
 
 A dataset is ``<data_root>/<zone>/<name>/<version>/`` holding Parquet parts and a
 ``_manifest.json`` that is written LAST. No manifest means not published: readers refuse it.
-The version is ``<logical date>_<config hash>``, so re-running an interval with the same
-configuration rewrites the same version with byte-identical content.
+
+The version is ``<logical date>_<12 hex>``, the hex a hash of what the content depends on: the stage's
+configuration and its inputs, i.e. the parent datasets' versions, and for ingest the fingerprint of
+the landing files (``fingerprint_file``: relative path, size, sha256; never a URI or an mtime). So
+different inputs never publish under the same version, and re-running an interval on the same inputs
+rewrites the same version with byte-identical content.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -33,6 +38,8 @@ STAGING = "_staging"
 # zstd level 3 (Arrow's default level) with dictionary encoding: a good size/speed trade.
 PARQUET_OPTIONS: dict[str, Any] = {"compression": "zstd", "use_dictionary": True, "write_statistics": True}
 VERSION_HASH_CHARS = 12
+# Bytes read per step when hashing a landing file: memory stays bounded whatever the file's size.
+FINGERPRINT_CHUNK_BYTES = 8 * 1024 * 1024
 
 
 class DatasetNotPublished(StorageError):
@@ -71,9 +78,11 @@ class DatasetRef:
 
 
 def make_version(logical_date: str | dt.date | dt.datetime, cfg: Any) -> str:
-    """Version id from the run's logical date and the hash of the stage's configuration.
+    """Version id from the run's logical date and the hash of what the content depends on.
 
-    ``cfg`` should include the parent versions so that a changed input gives a new version.
+    ``cfg`` is the stage's configuration AND its inputs: the parent versions (``"parents"``), or the
+    landing files' fingerprint (``"inputs"``, see ``inputs_fingerprint``) for a stage that reads raw
+    files, so that different inputs never share a version.
     """
     if isinstance(logical_date, dt.datetime):
         day = logical_date.date().isoformat()
@@ -84,13 +93,48 @@ def make_version(logical_date: str | dt.date | dt.datetime, cfg: Any) -> str:
     return f"{day}_{config_hash(cfg)[:VERSION_HASH_CHARS]}"
 
 
+# The commit of a build without a git checkout (the cluster image: infra/docker/Dockerfile sets it from
+# `--build-arg SCIFORGE_GIT_COMMIT=$(git rev-parse HEAD)`); `git rev-parse` is the fallback.
+GIT_COMMIT_ENV = "SCIFORGE_GIT_COMMIT"
+GIT_SHORT_SHA = 12  # characters of the commit recorded in code_version()
+
+
+def fingerprint_file(storage: Storage, key: str) -> dict[str, Any]:
+    """``{"path", "bytes", "sha256"}`` of one input file, streamed (FINGERPRINT_CHUNK_BYTES at a time).
+
+    ``path`` is ``key``, relative to the source root (rows record it as their ``source``), never the
+    root itself: the same files on local disk and on S3 fingerprint the same. A file that cannot be
+    opened gets ``{"path", "unreadable": <error type>}`` (ingest quarantines it, so the version still
+    names what was seen); a failure while reading is a storage failure and raises.
+    """
+    try:
+        storage.size(key)
+        f = storage.open_input(key)
+    except (StorageError, OSError) as e:
+        return {"path": key, "unreadable": type(e).__name__}
+    h, n = hashlib.sha256(), 0
+    with f:
+        while chunk := f.read(FINGERPRINT_CHUNK_BYTES):
+            h.update(chunk)
+            n += len(chunk)
+    return {"path": key, "bytes": n, "sha256": h.hexdigest()}
+
+
+def inputs_fingerprint(files: Iterable[dict[str, Any]]) -> str:
+    """One sha256 over the fingerprints of a set of input files (order-independent)."""
+    return config_hash(sorted(files, key=lambda f: f["path"]))
+
+
 @lru_cache(maxsize=1)
 def code_version() -> str:
     from pipelines import __version__
 
+    built = os.environ.get(GIT_COMMIT_ENV, "").strip()
+    if built:
+        return f"{__version__}+{built[:GIT_SHORT_SHA]}"
     try:
         sha = subprocess.run(
-            ["git", "rev-parse", "--short=12", "HEAD"],
+            ["git", "rev-parse", f"--short={GIT_SHORT_SHA}", "HEAD"],
             cwd=Path(__file__).resolve().parent,
             capture_output=True,
             text=True,
