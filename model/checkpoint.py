@@ -2,9 +2,19 @@
 
 Tensor names are Qwen3-MoE's (`model.layers.{i}.self_attn.q_proj.weight`,
 `model.layers.{i}.mlp.experts.{j}.gate_proj.weight`, ...): stacked expert weights are written one
-expert per tensor, as the released Qwen3-MoE checkpoints are. A text-only config is written as
-`model_type: qwen3_moe`, so `transformers.AutoModelForCausalLM.from_pretrained` reads it directly.
-Encoders are stored under `vision_model.*` and `time_series_model.*`.
+expert per tensor, as the released Qwen3-MoE checkpoints are. Encoders are stored under
+`vision_model.*` and `time_series_model.*`.
+
+The architecture label is chosen from the config (`hf_architecture`): a text-only model without a
+shared expert IS a Qwen3-MoE model (QK-norm before RoPE, softmax top-k router, optional leading dense
+layers as `mlp_only_layers`), so it is written as `model_type: qwen3_moe` and
+`transformers.AutoModelForCausalLM.from_pretrained` reproduces its logits. Any other config is written as
+this project's own `sciforge_intern_s1` type, which `transformers` refuses instead of loading it wrongly:
+- encoders: no transformers class has this vision + time-series layout;
+- a shared expert: ours is added ungated (DeepSeek style). Qwen2-MoE, the HF layout with a shared
+  expert, multiplies it by sigmoid(shared_expert_gate(x)) and has no QK-norm; Hunyuan-MoE applies its
+  QK-norm after RoPE; Dots1 / DeepSeek-V3 route with sigmoid scores. None computes the same function,
+  so the presets have no shared expert and mirror Qwen3-MoE.
 """
 
 from __future__ import annotations
@@ -31,13 +41,24 @@ _EXPERT_KEY = re.compile(r"^(.*\.mlp\.experts)\.(gate_proj|up_proj|down_proj)$")
 _SPLIT_EXPERT_KEY = re.compile(r"^(.*\.mlp\.experts)\.(\d+)\.(gate_proj|up_proj|down_proj)\.weight$")
 
 
-def hf_config_dict(cfg: ModelConfig, dtype: torch.dtype) -> dict[str, Any]:
+QWEN3_MOE = ("qwen3_moe", "Qwen3MoeForCausalLM")
+OWN_LAYOUT = ("sciforge_intern_s1", "SciForgeModel")
+
+
+def hf_architecture(cfg: ModelConfig) -> tuple[str, str]:
+    """(model_type, architecture) for config.json: Qwen3-MoE exactly when the model computes what
+    transformers' Qwen3MoeForCausalLM computes (text only, no shared expert), else our own layout."""
     text_only = cfg.vision is None and cfg.time_series is None
+    return QWEN3_MOE if text_only and cfg.shared_expert_intermediate_size == 0 else OWN_LAYOUT
+
+
+def hf_config_dict(cfg: ModelConfig, dtype: torch.dtype) -> dict[str, Any]:
+    model_type, architecture = hf_architecture(cfg)
     out = cfg.to_dict()
     out.update(
         {
-            "model_type": "qwen3_moe" if text_only else "sciforge_intern_s1",
-            "architectures": ["Qwen3MoeForCausalLM" if text_only else "SciForgeModel"],
+            "model_type": model_type,
+            "architectures": [architecture],
             "torch_dtype": str(dtype).removeprefix("torch."),
             "hidden_act": "silu",
             "attention_bias": False,

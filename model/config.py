@@ -275,8 +275,10 @@ def pad_vocab(n: int, multiple: int = VOCAB_PAD_MULTIPLE) -> int:
 
 # ---------------------------------------------------------------------- presets
 def _tiny() -> ModelConfig:
-    # Trains on a laptop CPU in minutes; exercises every code path (dense first layer, shared expert,
-    # MoE, vision and time-series encoders).
+    # Trains on a laptop CPU in minutes; exercises the code paths of the exported layout (dense first
+    # layer, MoE, vision and time-series encoders). No shared expert: every preset mirrors Qwen3-MoE, so a
+    # text-only export is a Qwen3-MoE checkpoint that `transformers` loads exactly (model/checkpoint.py);
+    # `shared_expert_intermediate_size > 0` stays available and exports in this project's own layout.
     return ModelConfig(
         name="tiny",
         vocab_size=512,
@@ -290,7 +292,6 @@ def _tiny() -> ModelConfig:
         num_experts=8,
         num_experts_per_tok=2,
         moe_intermediate_size=64,
-        shared_expert_intermediate_size=64,
         first_k_dense_replace=1,
         intermediate_size=192,
         vision=VisionConfig(
@@ -380,13 +381,27 @@ def _1b() -> ModelConfig:
     )
 
 
+# Intern-S1's vocabulary and image token, from XTuner's Intern-S1 config (InternLM/xtuner,
+# xtuner/v1/model/interns1/interns1_config.py: `InternS1Config.text_config = Qwen3MoE235BA22Config(
+# vocab_size=153216)`, `image_token_id = 152957`, the `<IMG_CONTEXT>` token). The Qwen3 base has 151,936
+# rows; Intern-S1 appends the dynamic tokenizer's extra pieces and its multimodal tokens after them.
+INTERN_S1_VOCAB_SIZE = 153216
+INTERN_S1_IMAGE_TOKEN_ID = 152957
+# Qwen3 special tokens, unchanged in Intern-S1 (XTuner's Qwen3MoE235BA22Config: bos 151643 =
+# `<|endoftext|>`, also the tokenizer's pad token; eos 151645 = `<|im_end|>`).
+QWEN3_ENDOFTEXT_ID = 151643
+QWEN3_IM_END_ID = 151645
+
+
 def _intern_s1() -> ModelConfig:
-    # Qwen3-235B-A22B (published config.json) + InternViT-6B-448px-V1-5 + a time-series encoder.
+    # Qwen3-235B-A22B (published config.json) + InternViT-6B-448px-V1-5 + a time-series encoder, with
+    # Intern-S1's vocabulary and image token (see INTERN_S1_VOCAB_SIZE).
     # The report does not publish the time-series encoder's shapes; we size it like a Whisper-medium
     # encoder (24 layers, width 1024), matching the 1024-wide features of Intern-S1's released code.
+    # Its placeholder token id is not published either: Qwen's `<|video_pad|>` slot (151654) stands in.
     return ModelConfig(
         name="intern_s1",
-        vocab_size=151936,
+        vocab_size=INTERN_S1_VOCAB_SIZE,
         hidden_size=4096,
         num_hidden_layers=94,
         num_attention_heads=64,
@@ -412,10 +427,10 @@ def _intern_s1() -> ModelConfig:
         time_series=TimeSeriesConfig(
             hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096
         ),
-        image_token_id=151655,
+        image_token_id=INTERN_S1_IMAGE_TOKEN_ID,
         ts_token_id=151654,
-        pad_token_id=151643,
-        eos_token_id=151645,
+        pad_token_id=QWEN3_ENDOFTEXT_ID,
+        eos_token_id=QWEN3_IM_END_ID,
     )
 
 

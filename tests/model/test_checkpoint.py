@@ -77,15 +77,59 @@ def test_load_rejects_a_mismatched_checkpoint(text_model, tmp_path):
 
 
 def test_text_checkpoint_loads_in_transformers_with_identical_logits(tmp_path):
-    """Reference numerics: a text-only checkpoint is a Qwen3-MoE checkpoint for `transformers`."""
+    """Reference numerics: a text-only checkpoint of a preset, as it is, is a Qwen3-MoE checkpoint for
+    `transformers` (the export of a trained run: tests/train/test_export_transformers.py)."""
     from transformers import AutoModelForCausalLM
 
-    model = build_model("tiny", seed=0)
-    cfg = model.config.replace(vision=None, time_series=None, shared_expert_intermediate_size=0)
+    from model.config import get_config
+
+    cfg = get_config("tiny", vision=None, time_series=None)
     model = build_model(cfg, seed=0).eval()
     save_pretrained(model, tmp_path)
-    hf = AutoModelForCausalLM.from_pretrained(str(tmp_path), dtype=torch.float32).eval()
+    hf, info = AutoModelForCausalLM.from_pretrained(str(tmp_path), dtype=torch.float32,
+                                                    output_loading_info=True)
+    hf.eval()
     assert type(hf).__name__ == "Qwen3MoeForCausalLM"
+    assert not info["missing_keys"] and not info["unexpected_keys"]
     ids = torch.randint(4, cfg.vocab_size, (2, 12))
     with torch.no_grad():
         torch.testing.assert_close(hf(ids).logits, model(ids).logits, rtol=1e-5, atol=1e-5)
+
+
+def test_presets_mirror_qwen3_moe():
+    """No preset has a shared expert: transformers has no architecture that computes ours exactly."""
+    from model.checkpoint import QWEN3_MOE, hf_architecture
+    from model.config import PRESETS, get_config
+
+    for name in PRESETS:
+        cfg = get_config(name, vision=None, time_series=None)
+        assert cfg.shared_expert_intermediate_size == 0 and hf_architecture(cfg) == QWEN3_MOE, name
+
+
+def test_shared_expert_export_is_not_labelled_qwen3_moe(tmp_path):
+    """A shared-expert model is written in our own layout: transformers refuses it (it would otherwise
+    drop the shared expert's tensors and compute different logits) and our loader reproduces it."""
+    import pytest
+    from transformers import AutoModelForCausalLM
+
+    from model.config import get_config
+
+    cfg = get_config("tiny", vision=None, time_series=None, shared_expert_intermediate_size=64)
+    model = build_model(cfg, seed=0).eval()
+    save_pretrained(model, tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["model_type"] == "sciforge_intern_s1" and config["architectures"] == ["SciForgeModel"]
+    with pytest.raises(ValueError):
+        AutoModelForCausalLM.from_pretrained(str(tmp_path))
+    ids = torch.randint(4, cfg.vocab_size, (1, 9))
+    with torch.no_grad():
+        assert torch.equal(load_pretrained(tmp_path)(ids).logits, model(ids).logits)
+
+
+def test_intern_s1_vocabulary_and_special_ids():
+    """XTuner's Intern-S1 config: vocab 153,216, `<IMG_CONTEXT>` 152957; Qwen3's eos / endoftext."""
+    from model.config import get_config
+
+    cfg = get_config("intern_s1")
+    assert cfg.vocab_size == 153216 and cfg.vocab_size % 128 == 0
+    assert cfg.image_token_id == 152957 and cfg.eos_token_id == 151645 and cfg.pad_token_id == 151643

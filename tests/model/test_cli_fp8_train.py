@@ -28,7 +28,7 @@ def test_describe_cli_json_matches_meta_counts():
 def test_describe_cli_table_and_bad_name(tmp_path):
     runner = CliRunner()
     table = runner.invoke(app, ["describe", "intern_s1"])
-    assert table.exit_code == 0 and "routed experts" in table.output and "241.02B" in table.output
+    assert table.exit_code == 0 and "routed experts" in table.output and "241.03B" in table.output
     bad = runner.invoke(app, ["describe", "nope"])
     assert bad.exit_code != 0
 
