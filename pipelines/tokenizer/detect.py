@@ -184,6 +184,9 @@ FORMULA_MAX_IMPLICIT_CHARGE = 3
 # Brute-force oxidation-state assignments are bounded: a formula with more distinct elements than this is
 # not a prose formula unless it is organic (organic ones are checked by their unsaturation instead).
 FORMULA_MAX_INORGANIC_ELEMENTS = 6
+# A formula of two one-letter elements (NO2, CO2, CH4, SF6) is the commonest shape of a model or part number
+# (UN2, K2B, W2K, SP2): it must be made of these light non-metals.
+FORMULA_SHORT_ELEMENTS = frozenset("HBCNOFPSI")
 
 
 def formula_counts(s: str) -> list[tuple[str, int]]:
@@ -213,14 +216,16 @@ def formula_plausibility(s: str) -> str:
     counts = formula_counts(s)
     syms = [e for e, _ in counts]
     n = dict(counts)
+    if any(e not in OXIDATION_STATES for e in syms):
+        return "element without common oxidation states (" + ", ".join(e for e in syms if e not in OXIDATION_STATES) + ")"
+    if len(syms) == 2 and all(len(e) == 1 for e in syms) and not set(syms) <= FORMULA_SHORT_ELEMENTS:
+        return "two one-letter elements beyond " + "".join(sorted(FORMULA_SHORT_ELEMENTS)) + ": a code (UN2, K2B)"
     if syms[:2] == ["C", "H"]:
         halo = sum(n.get(x, 0) for x in HALOGENS)
         dbe = 1 + n["C"] + n.get("Si", 0) + (n.get("N", 0) + n.get("P", 0) - n["H"] - halo) / 2
         if dbe < 0:
             return f"impossible organic formula: degree of unsaturation {dbe:g} < 0"
         return ""
-    if any(e not in OXIDATION_STATES for e in syms):
-        return "element without common oxidation states (" + ", ".join(e for e in syms if e not in OXIDATION_STATES) + ")"
     if max(n.values()) > FORMULA_MAX_INORGANIC_COUNT:
         return f"count over {FORMULA_MAX_INORGANIC_COUNT}: a model or part number"
     if len(syms) > FORMULA_MAX_INORGANIC_ELEMENTS:
@@ -229,7 +234,7 @@ def formula_plausibility(s: str) -> str:
     if m and not s.endswith(")"):
         q = int(m.group(1) or 1) * (1 if m.group(2) == "+" else -1)
         allowed = {q}
-    elif syms[-1] == "O" or (syms[-1] == "H" and syms[0] in ("N", "P")):
+    elif (syms[-1] == "O" and len(syms) <= 3) or syms in (["N", "H"], ["P", "H"]):
         allowed = set(range(-FORMULA_MAX_IMPLICIT_CHARGE, FORMULA_MAX_IMPLICIT_CHARGE + 1))
     else:
         allowed = {0}
@@ -238,6 +243,33 @@ def formula_plausibility(s: str) -> str:
                 (states[0] >= states[-1] or syms[-1] == "H"):  # cation first; hydrides (NH3, SiH4) end in H
             return ""
     return "no balance of common oxidation states with the cation first"
+
+
+# Prose has a few percent of punctuation among its non-space characters; uuencoded, base64 and binary dumps
+# (mail attachments: the most formula-shaped strings of Usenet, B8F, C8V) have a quarter or more.
+FORMULA_MAX_CONTEXT_SYMBOLS = 0.2
+FORMULA_CONTEXT_CHARS = 60  # each side, within the line
+
+
+def _noise_context(text: str, start: int, end: int) -> str:
+    """'' unless the formula stands in a line of encoded data (its neighbourhood is mostly punctuation), a
+    version number (UWS4.2) or an address or message id (<C5HFr2.CpA@host>)."""
+    if (end + 1 < len(text) and text[end] == "." and text[end + 1].isdigit()) or \
+            (start >= 2 and text[start - 1] == "." and text[start - 2].isdigit()):
+        return "part of a version number"
+    w0 = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start), text.rfind("\t", 0, start)) + 1
+    m = re.compile(r"\s").search(text, end)
+    word = text[w0:m.start() if m else len(text)]
+    if "@" in word or "<" in word[:start - w0 + 1]:
+        return "part of an address or message id"
+    a = max(text.rfind("\n", 0, start) + 1, start - FORMULA_CONTEXT_CHARS)
+    b = text.find("\n", end)
+    b = min(len(text) if b < 0 else b, end + FORMULA_CONTEXT_CHARS)
+    ctx = [ch for ch in text[a:b] if not ch.isspace()]
+    sym = sum(not ch.isalnum() for ch in ctx) / max(len(ctx), 1)
+    if sym > FORMULA_MAX_CONTEXT_SYMBOLS:
+        return f"in encoded data, not prose: {sym:.0%} of the characters around it are symbols"
+    return ""
 
 
 # English letter frequencies (percent; Lewand, "Cryptological Mathematics", 2000) and the 30 most frequent
@@ -464,7 +496,7 @@ class Detector:
             n = formula_elements(m.group(0), self.config.formula_min_elements)
             if not n:
                 continue
-            why = formula_plausibility(m.group(0))
+            why = formula_plausibility(m.group(0)) or _noise_context(text, m.start(), m.end())
             if why:
                 yield Decision(m.start(), m.end(), m.group(0), "formula", False, "", f"formula-shaped, but {why}")
             else:

@@ -107,3 +107,81 @@ def test_rdkit_noise_is_silenced(det: Detector, capfd: pytest.CaptureFixture[str
     out, err = capfd.readouterr()
     assert "SMILES Parse Error" not in err + out and "Can't kekulize" not in err + out
     assert "Explicit valence" not in err + out
+
+
+# -- coverage: reactions, atom maps, formulas in informal prose, shouted English ------------------------
+
+
+def test_atom_mapped_smiles_is_one_span(det: Detector) -> None:
+    t = "The mapped acid [CH3:1][C:2](=[O:3])[OH:4] and [CH3:1][OH:2] here."
+    assert spans(det, t) == [("[CH3:1][C:2](=[O:3])[OH:4]", "smiles", "auto"), ("[CH3:1][OH:2]", "smiles", "auto")]
+
+
+@pytest.mark.parametrize("rxn", [
+    "CC(=O)O.OCC>[H+]>CC(=O)OCC.O",  # agents between the two '>'
+    "c1ccccc1>>c1ccccc1Br",
+    "[CH3:1][C:2](=[O:3])[OH:4].[OH:5][CH2:6][CH3:7]>>[CH3:1][C:2](=[O:3])[O:5][CH2:6][CH3:7].[OH2:4]",
+])
+def test_reaction_smiles_is_one_span(det: Detector, rxn: str) -> None:
+    assert spans(det, f"Scheme 1: {rxn}, at reflux.") == [(rxn, "smiles", "auto")]
+
+
+def test_arrows_and_markup_are_not_reactions(det: Detector) -> None:
+    t = "aspirin CC(=O)Oc1ccccc1C(=O)O->CC(=O)Nc1ccc(O)cc1 and <b>CCN(CC)CC(=O)Nc1c(C)cccc1C</b>; x > y"
+    assert [s for s, _, _ in spans(det, t)] == ["CC(=O)Oc1ccccc1C(=O)O", "CC(=O)Nc1ccc(O)cc1",
+                                                 "CCN(CC)CC(=O)Nc1c(C)cccc1C"]
+    assert any("not a reaction SMILES" in d.reason for d in det.decisions(t))
+
+
+def test_evaluation_reactions_and_mapped_molecules_are_detected_whole(det: Detector) -> None:
+    from pipelines.tokenizer.evalsets import reaction_prose
+
+    for text, span in reaction_prose():
+        assert [(s.start, s.end) for s in det.detect(text) if s.modality == "smiles"] == [span], text
+
+
+@pytest.mark.parametrize("code", ["PB100", "I2C", "SC300", "W2K", "Y2K", "PS2", "B8F", "HC11", "UN2", "K2B"])
+def test_product_codes_are_not_formulas(det: Detector, code: str) -> None:
+    assert spans(det, f"I just bought a {code} last week.") == []
+    (d,) = [d for d in det.decisions(f"a {code} b") if d.kind == "formula"]
+    assert not d.accepted and "formula-shaped, but" in d.reason
+
+
+def test_formula_context_rules(det: Detector) -> None:
+    assert spans(det, "the UWS4.2 release and <C5HFr2.CpA@host.com>") == []  # version, message id
+    uuencoded = "M8F]AB8F+%@!>!W3P*(\"$%+$\"#V,:/)@ B8F %@!>!W3P*(\"$%+$\"#V,:/)@B8F"
+    assert [m for _, m, _ in spans(det, uuencoded)] == []
+    assert spans(det, "they often have 3% TiO2, like CO2.") == [("TiO2", "formula", "auto"), ("CO2", "formula", "auto")]
+
+
+def test_formula_precision_on_informal_prose(det: Detector) -> None:
+    from pipelines.tokenizer.evalsets import formula_prose
+
+    tp = fp = fn = 0
+    for text, truth in formula_prose():
+        got = {(s.start, s.end) for s in det.detect(text) if s.modality == "formula"}
+        tp += len(got & set(truth))
+        fp += len(got - set(truth))
+        fn += len(set(truth) - got)
+    assert tp / (tp + fp) >= 0.9 and tp / (tp + fn) >= 0.9, (tp, fp, fn)
+
+
+def test_no_protein_in_all_caps_english(det: Detector) -> None:
+    from pipelines.tokenizer.evalsets import all_caps_english
+
+    texts = all_caps_english(300_000)
+    assert sum(map(len, texts)) > 200_000
+    found = [t[s.start:s.end] for t in texts for s in det.detect(t) if s.modality == "protein"]
+    assert found == []
+    # the two layouts the issue names: 10-letter words in blocks of ten, and a long run without spaces
+    assert det.detect("CIPHERTEXT EXHIBITING CERTAIN PATTERNS") == []
+    assert det.detect("ARTIFICIAL SATELLITES HAVE") == []
+    d = [d for d in det.decisions("REFRACTIVE MECHANISMS THAT") if d.kind == "protein"]
+    assert d and not d[0].accepted and "English" in d[0].reason
+
+
+def test_proteins_still_detected_in_every_layout(det: Detector) -> None:
+    ubiquitin = "MQIFVKTLTGKTITLEVEPSDTIENVKAKIQDKEGIPPDQQRLIFAGKQLEDGRTLSDYNIQKESTLHLVLRLRGG"
+    assert spans(det, f"seq {ubiquitin} end") == [(ubiquitin, "protein", "auto")]
+    blocks = " ".join(ubiquitin[i:i + 10] for i in range(0, len(ubiquitin), 10))
+    assert [m for _, m, _ in spans(det, f"SQ   {blocks}\n")] == ["protein"]

@@ -127,3 +127,51 @@ def test_default_training_is_deterministic(tok: SciTokenizer) -> None:
     from pipelines.tokenizer.default import train_default
 
     assert train_default().hash == tok.hash
+
+
+def test_bracket_atoms_never_cost_more_than_the_text_bpe(tok: SciTokenizer) -> None:
+    import itertools
+    import random
+
+    from pipelines.tokenizer.smiles import ELEMENTS
+
+    syms = sorted(ELEMENTS) + ["c", "n", "o", "s", "p", "se"]
+    grid = list(itertools.product(["", "2", "13", "7", "235"], syms, ["", "@", "@@"], ["", "H", "H2", "H3"],
+                                  ["", "+", "-", "+2", "-3", "++"], ["", ":1", ":12", ":140"]))
+    for iso, sym, chi, h, q, amap in random.Random(0).sample(grid, 3000):
+        atom = f"[{iso}{sym}{chi}{h}{q}{amap}]"
+        ours = tok.encode(f"<SMILES>{atom}</SMILES>")
+        assert tok.decode(ours) == f"<SMILES>{atom}</SMILES>"
+        assert len(ours) - 2 <= len(tok.text.encode(atom).ids), atom
+
+
+def test_mapped_atoms_take_few_tokens(tok: SciTokenizer) -> None:
+    for atom, most in (("[CH3:1]", 3), ("[C:2]", 2), ("[NH2:12]", 3), ("[Pt@@H2+3]", 5), ("[13CH3]", 4)):
+        ids = tok.encode(f"<SMILES>{atom}</SMILES>")[1:-1]
+        assert len(ids) <= most and all(tok.modality_of(i) == "smiles" for i in ids), atom
+
+
+def test_reactions_and_mapped_smiles_in_prose_beat_the_text_bpe(tok: SciTokenizer) -> None:
+    """Automatic mode on raw text (no tags), boundary tokens included."""
+    from pipelines.tokenizer.evalsets import reaction_prose
+
+    ours = base = 0
+    for text, (a, b) in reaction_prose():
+        ids = tok.encode(text)
+        assert tok.decode(ids) == text
+        assert tok.special_ids["<|_smiles|>"] in ids or tok.special_ids["<|smiles|>"] in ids
+        assert len(ids) <= len(tok.text.encode(text).ids), text
+        ours, base = ours + len(ids), base + len(tok.text.encode(text).ids)
+    assert ours < 0.8 * base
+
+
+def test_automatic_span_absorbs_the_space_before_it(tok: SciTokenizer) -> None:
+    text = "The compound CC(=O)Oc1ccccc1C(=O)O was tested."
+    ids = tok.encode(text)
+    names = [tok.id_to_token(i) for i in ids]
+    assert names[:3] == ["The", " compound", "<|_smiles|>"] and "<|/smiles|>" in names
+    assert tok.decode(ids) == text and tok.decode(ids, skip_special_tokens=True) == text
+    start = tok.encode("CC(=O)Oc1ccccc1C(=O)O was")  # no space before: the plain opening token
+    assert tok.id_to_token(start[0]) == "<|smiles|>" and tok.decode(start) == "CC(=O)Oc1ccccc1C(=O)O was"
+    two = "x  CC(=O)Oc1ccccc1C(=O)O"  # only one space is absorbed
+    assert tok.decode(tok.encode(two)) == two
