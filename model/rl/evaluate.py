@@ -25,7 +25,7 @@ from typing import Any
 from model.rl.rollout import rollout
 from model.rl.tasks import Task, TaskFamily, Verdict, extract_answer, get_family
 from model.rl.tasks.base import check_number
-from model.rl.tasks.chem import mol_from, parse_formula
+from model.rl.tasks.chem import formula_answer, parse_charged_formula, smiles_answer
 from model.rl.tasks.choice import LETTERS, choice_letter, format_choices
 from model.rl.tasks.safe_math import MathRejected, equivalent, parse_math
 from model.rl.trainer import EVAL_SEED_BASE
@@ -127,16 +127,17 @@ def _check_jsonl(task: Task, response: str) -> Verdict:
         if kind == "smiles":
             from rdkit import Chem
 
-            got_m, want_m = mol_from(ans), Chem.MolFromSmiles(want)
-            if got_m is None:
-                return Verdict(0.0, "invalid_smiles", ans)
+            got, want_m = smiles_answer(ans), Chem.MolFromSmiles(want)
+            if isinstance(got, str):
+                return Verdict(0.0, got, ans)
+            got_m = got[1]
             ok = want_m is not None and Chem.MolToSmiles(got_m) == Chem.MolToSmiles(want_m)
             return Verdict(float(ok), "correct" if ok else "different_molecule", ans)
         if kind == "formula":
-            got_f = parse_formula(ans.split()[0])
-            if got_f is None:
-                return Verdict(0.0, "invalid_formula", ans)
-            ok = got_f == parse_formula(want)
+            got_f = formula_answer(ans)
+            if isinstance(got_f, str):
+                return Verdict(0.0, got_f, ans)
+            ok = got_f == parse_charged_formula(want)
             return Verdict(float(ok), "correct" if ok else "wrong_formula", ans)
         if kind == "math":
             ok = equivalent(parse_math(ans), parse_math(want))

@@ -51,11 +51,12 @@ def exact_verifier(candidate: str, record: dict[str, Any]) -> float:
 
 def smiles_verifier(candidate: str, record: dict[str, Any]) -> float:
     """1 when the candidate's final answer is a SMILES for the same molecule as the reference (RDKit)."""
-    from rdkit import Chem, RDLogger
+    from rdkit import Chem
 
-    RDLogger.DisableLog("rdApp.*")  # type: ignore[attr-defined]
+    from model.rl.tasks.chem import mol_from
+
     answer = final_answer(candidate, lower=False)  # SMILES are case-sensitive (aromatic atoms)
-    got = Chem.MolFromSmiles(answer.split()[-1] if answer else "")
+    got = mol_from(answer)  # the one molecule the answer names ("I think it is CCO": not iodine)
     want = Chem.MolFromSmiles(str(record["reference"]).strip())
     if got is None or want is None:
         return 0.0

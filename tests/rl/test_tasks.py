@@ -60,12 +60,16 @@ def test_wrong_answers_have_reasons(name: str) -> None:
         assert v.reason == reason, v
 
 
-def test_smiles_equivalence_and_invalid() -> None:
+def test_smiles_canonical_exact_and_invalid() -> None:
     fam = get_family("smiles_canonical")
     t = Task("smiles_canonical", 0, 0, "p", "CCO")
-    assert fam.verify(t, "Answer: OCC").score == 1.0
-    assert fam.verify(t, "Answer: C(C)O").score == 1.0
+    assert fam.verify(t, "Answer: CCO").score == 1.0
+    assert fam.verify(t, "Answer: OCC").reason == "not_canonical"  # the same molecule, another spelling
+    assert fam.verify(t, "Answer: C(C)O").reason == "not_canonical"
     assert fam.verify(t, "Answer: C1CC").reason == "invalid_smiles"
+    for seed in range(40):  # the prompt never shows the canonical string
+        task = fam.generate(seed, seed % 3)
+        assert task.meta["shown"] != task.reference and task.reference not in task.prompt.split()
 
 
 def test_formula_and_balance() -> None:
@@ -113,5 +117,11 @@ def test_units_and_esol() -> None:
 def test_extract_answer() -> None:
     assert extract_answer("blah\nAnswer: 42.") == "42"
     assert extract_answer("42") == "42"
-    assert extract_answer("line one\nline two") is None
+    assert extract_answer("line one\nline two") == "line two"  # no declaration: the final line
+    assert extract_answer("prose\n" + "x" * 300) is None  # a final paragraph is not a bare answer
+    assert extract_answer("Working.\nAnswer: 42\nThat is all.") == "42"  # prose after the answer line
+    assert extract_answer("So <answer>7</answer>, as shown.") == "7"
+    assert extract_answer("Answer: 7\nLet me double check.\nAnswer: 7") == "7"  # repeated, same answer
+    assert extract_answer("Answer: 7\nAnswer: 8") is None  # two different answers
+    assert extract_answer("<answer>7</answer>\nAnswer: 8") is None
     assert extract_answer(None) is None  # type: ignore[arg-type]

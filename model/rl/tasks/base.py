@@ -1,6 +1,15 @@
 """The task environment interface: a family generates prompts from (seed, difficulty), extracts the answer
 from a model response and verifies it, returning a score in [0, 1] and a reason. Verifiers never raise:
-unparseable output, invalid SMILES, timeouts and verifier bugs all score 0 with a reason."""
+unparseable output, invalid SMILES, timeouts and verifier bugs all score 0 with a reason.
+
+Where the answer is read (`extract_answer`): the declared places are an `<answer>...</answer>` tag and
+`Answer: ...` lines; when a response declares none, its final non-empty line (if short). Prose before and
+after the declared place is ignored. Declaring two different answers scores 0 (`conflicting_answers`).
+
+No prompt contains its own answer: `TaskFamily.generate` redraws a task while any string a model could
+copy from the prompt (the whole prompt, the text after its last colon, each of its words) would score
+above 0 (`prompt_leaks`). Multiple-choice families show their options by design; a bare option is
+exempt from that check, the whole option list is not."""
 
 from __future__ import annotations
 
@@ -12,7 +21,21 @@ from typing import Any, ClassVar
 
 # Responses longer than this are not parsed (a looping model can emit megabytes): score 0, `too_long`.
 MAX_RESPONSE_CHARS = 4000
-ANSWER_RE = re.compile(r"answer\s*[:：]\s*(.*)", flags=re.IGNORECASE)
+# A final line longer than this is prose, not a bare answer (the longest references, balanced equations
+# and 300-residue protein answers, are far shorter than a paragraph).
+MAX_BARE_ANSWER_CHARS = 200
+# The text after the LAST `answer:` of a line (greedy prefix).
+ANSWER_RE = re.compile(r".*answer\s*[:：]\s*(.*)", flags=re.IGNORECASE)
+ANSWER_TAG_RE = re.compile(r"<answer>(.*?)</answer>", flags=re.IGNORECASE | re.DOTALL)
+# Prompt generation: redraws allowed before a family is declared unable to make a leak-free task.
+MAX_LEAK_REDRAWS = 64
+# A standalone number: not glued to a preceding letter, digit, `]` or `)` (so the digits of C2H6O, x2 and
+# the ring closures of c1ccccc1 or [nH]1 are not numbers); thousands separators only in groups of three;
+# optional 1.2e-3 / 1.2 x 10^-3 exponent.
+NUMBER_RE = re.compile(
+    r"(?<![A-Za-z0-9_.%\])])[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?<=\d)"
+    r"(?:\s*(?:[eE]|[x×*]\s*10\s*\^?)\s*([-+]?\d+))?"
+)
 
 
 @dataclass(frozen=True)
@@ -41,19 +64,63 @@ class Verdict:
         return self.score >= 1.0
 
 
+def _clean(text: str) -> str:
+    return text.strip().rstrip(".").strip()
+
+
+def _declarations(response: str) -> list[str]:
+    """Every answer a response declares, empty ones included: `<answer>...</answer>` tags, then `Answer:`
+    lines."""
+    if not isinstance(response, str):
+        return []
+    out = [_clean(m) for m in ANSWER_TAG_RE.findall(response)]
+    for line in ANSWER_TAG_RE.sub(" ", response).splitlines():
+        m = ANSWER_RE.match(line)
+        if m:
+            out.append(_clean(m.group(1)))
+    return out
+
+
+def declared_answers(response: str) -> list[str]:
+    """Every non-empty answer a response declares."""
+    return [a for a in _declarations(response) if a]
+
+
+def conflicting_answers(response: str) -> bool:
+    return len({" ".join(a.split()) for a in declared_answers(response)}) > 1
+
+
 def extract_answer(response: str) -> str | None:
-    """The text after the last `Answer:` on its line; else the last non-empty line when the response is a
-    single short line (a bare answer). None when nothing answer-like is there."""
+    """The declared answer (tag or `Answer:` line; the same answer may be repeated), else the final
+    non-empty line when it is short. None when nothing answer-like is there or the declared answers
+    disagree."""
     if not isinstance(response, str):
         return None
-    hits = ANSWER_RE.findall(response)
-    if hits:
-        ans = hits[-1].strip().rstrip(".").strip()
-        return ans or None
+    declarations = _declarations(response)
+    if declarations:  # an answer place is declared: read it only (an empty one is no answer)
+        declared = [a for a in declarations if a]
+        return declared[-1] if declared and not conflicting_answers(response) else None
     lines = [ln.strip() for ln in response.strip().splitlines() if ln.strip()]
-    if len(lines) == 1 and len(lines[0]) <= 200:
-        return lines[0].rstrip(".").strip() or None
+    if lines and len(lines[-1]) <= MAX_BARE_ANSWER_CHARS:
+        return _clean(lines[-1]) or None
     return None
+
+
+def prompt_copies(prompt: str) -> list[str]:
+    """The strings a model can copy out of a prompt: the whole prompt, the text after its last colon, and
+    each word (as written and without surrounding punctuation)."""
+    out = [prompt.strip()]
+    if ":" in prompt:
+        out.append(prompt.rsplit(":", 1)[1].strip())
+    for tok in prompt.split():
+        out.append(tok)
+        out.append(tok.strip(".,;:!?\"'"))
+        out.append(tok.strip(".,;:!?\"'()"))
+    seen: dict[str, None] = {}
+    for c in out:
+        if c:
+            seen.setdefault(c, None)
+    return list(seen)
 
 
 class TaskFamily(ABC):
@@ -65,13 +132,35 @@ class TaskFamily(ABC):
     # Which reward sources score this family by default (see model.rl.mor.DEFAULT_MIXTURES).
     open_ended: ClassVar[bool] = False
 
+    # Families that show their options (multiple choice): a bare option copied from the prompt is a guess
+    # the task allows, so the leak check skips it (the whole option list still must not score).
+    shows_choices: ClassVar[bool] = False
+
     def generate(self, seed: int, difficulty: int = 0) -> Task:
         if not 0 <= difficulty <= self.max_difficulty:
             raise ValueError(f"{self.name}: difficulty {difficulty} outside [0, {self.max_difficulty}]")
         # str seeds are hashed with SHA-512 by `random.Random`: stable across processes and Python runs.
-        rng = random.Random(f"{self.name}:{difficulty}:{seed}")
-        prompt, reference, choices, meta = self.make(rng, difficulty)
-        return Task(self.name, seed, difficulty, prompt, reference, tuple(choices), meta)
+        base = f"{self.name}:{difficulty}:{seed}"
+        for draw in range(MAX_LEAK_REDRAWS):
+            rng = random.Random(base if draw == 0 else f"{base}:redraw{draw}")
+            prompt, reference, choices, meta = self.make(rng, difficulty)
+            task = Task(self.name, seed, difficulty, prompt, reference, tuple(choices), meta)
+            if not self.prompt_leaks(task):
+                return task
+        raise RuntimeError(f"{self.name}: no leak-free task for seed {seed} in {MAX_LEAK_REDRAWS} draws")
+
+    def prompt_leaks(self, task: Task) -> list[str]:
+        """Strings copied from the prompt that would score above 0 (empty for a fair task)."""
+        if self.open_ended:  # scored against a reference the prompt does not contain, never 0/1
+            return []
+        options = {c.lower() for c in task.choices} | set("abcdefghij"[: len(task.choices)])
+        leaks = []
+        for cand in prompt_copies(task.prompt):
+            if self.shows_choices and cand.strip("().:").lower() in options:
+                continue
+            if self.verify(task, f"Answer: {cand}").score > 0:
+                leaks.append(cand)
+        return leaks
 
     @abstractmethod
     def make(self, rng: random.Random, difficulty: int) -> tuple[str, str, list[str], dict[str, Any]]:
@@ -95,7 +184,7 @@ class TaskFamily(ABC):
         try:
             answer = self.extract(response)
             if answer is None:
-                return Verdict(0.0, "no_answer")
+                return Verdict(0.0, "conflicting_answers" if conflicting_answers(response) else "no_answer")
             verdict = self.check(task, answer)
         except Exception as err:  # a verifier bug must not kill an RL run
             return Verdict(0.0, f"verifier_error:{type(err).__name__}")
@@ -113,15 +202,10 @@ class TaskFamily(ABC):
         return self.solution(other)
 
 
-def parse_number(text: str) -> float | None:
-    """The first number in `text` (accepts 1,234.5 / 1.2e-3 / 1.2 x 10^-3 / unicode minus)."""
-    t = text.replace("\u2212", "-").replace(",", "")
-    m = re.search(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:\s*(?:[eE]|[x×*]\s*10\s*\^?)\s*([-+]?\d+))?", t)
-    if not m:
-        return None
-    mant = re.match(r"[-+]?(?:\d+\.?\d*|\.\d+)", m.group(0))
+def _number_value(m: re.Match[str]) -> float | None:
+    mant = re.match(r"[-+]?[\d,]*\.?\d*", m.group(0))
     assert mant is not None
-    value = float(mant.group(0))
+    value = float(mant.group(0).replace(",", ""))
     if m.group(1) is not None:
         exp = int(m.group(1))
         if abs(exp) > 300:
@@ -130,21 +214,51 @@ def parse_number(text: str) -> float | None:
     return value
 
 
+def numbers_in(text: str) -> list[float]:
+    """Every standalone number in `text` (1,234.5 / 1.2e-3 / 1.2 x 10^-3 / unicode minus), in order."""
+    t = text.replace("\u2212", "-")
+    out = []
+    for m in NUMBER_RE.finditer(t):
+        v = _number_value(m)
+        if v is not None:
+            out.append(v)
+    return out
+
+
+def parse_number(text: str) -> float | None:
+    """The first standalone number in `text`, else None."""
+    nums = numbers_in(text)
+    return nums[0] if nums else None
+
+
+def single_number(answer: str) -> float | str:
+    """The one number an answer gives, or the reason it gives none (`not_a_number`) or several different
+    ones (`ambiguous_answer`: '46 or 78' hedges)."""
+    nums = numbers_in(answer)
+    if not nums:
+        return "not_a_number"
+    if len(set(nums)) > 1:
+        return "ambiguous_answer"
+    return nums[0]
+
+
 def close_enough(got: float, want: float, rel: float, abs_tol: float) -> bool:
     return abs(got - want) <= max(abs_tol, rel * abs(want))
 
 
 def check_number(answer: str, want: float, rel: float, abs_tol: float) -> Verdict:
-    got = parse_number(answer)
-    if got is None:
-        return Verdict(0.0, "not_a_number", answer)
+    got = single_number(answer)
+    if isinstance(got, str):
+        return Verdict(0.0, got, answer)
     if close_enough(got, want, rel, abs_tol):
         return Verdict(1.0, "correct", answer)
     return Verdict(0.0, "wrong_value", answer)
 
 
 def check_integer(answer: str, want: int) -> Verdict:
-    m = re.fullmatch(r"\s*([-+]?\d+)(?:\.0*)?\s*[A-Za-z ]*", answer)
-    if not m:
+    got = single_number(answer)
+    if isinstance(got, str):
+        return Verdict(0.0, "not_an_integer" if got == "not_a_number" else got, answer)
+    if got != int(got):
         return Verdict(0.0, "not_an_integer", answer)
-    return Verdict(1.0, "correct", answer) if int(m.group(1)) == want else Verdict(0.0, "wrong_value", answer)
+    return Verdict(1.0, "correct", answer) if int(got) == want else Verdict(0.0, "wrong_value", answer)

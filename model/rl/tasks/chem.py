@@ -1,5 +1,6 @@
-"""Chemistry families whose truth RDKit computes: SMILES canonical equivalence, molecular weight, formula,
-ring count, H-bond donors, ESOL-style solubility bins, and chemical-equation balancing (atom balance)."""
+"""Chemistry families whose truth RDKit computes: the canonical SMILES of a randomized one, molecular weight,
+formula, ring count, H-bond donors, ESOL-style solubility bins, and chemical-equation balancing (atom
+balance)."""
 
 from __future__ import annotations
 
@@ -63,38 +64,78 @@ def pick_molecule(rng: random.Random, difficulty: int) -> tuple[str, str]:
     return name, smi
 
 
-def mol_from(answer: str) -> Any:
-    """RDKit molecule of the first whitespace-delimited token of `answer` that parses, else None."""
+# English words RDKit also reads as SMILES: "I" (iodine) in "I think it is CCO". Dropped when the
+# answer holds another SMILES candidate.
+PROSE_SMILES_WORDS = frozenset({"I", "A", "a"})
+MAX_SMILES_CHARS = 400
+# Randomized SMILES drawn before a molecule counts as having a single spelling (methane, water).
+RANDOM_SMILES_TRIES = 20
+
+
+def smiles_candidates(answer: str) -> list[tuple[str, Any]]:
+    """(token, molecule) for every whitespace-delimited token of `answer` that RDKit parses, without the
+    English words of PROSE_SMILES_WORDS when anything else parses."""
     Chem = _rdkit()
-    for tok in answer.replace("`", " ").split():
-        tok = tok.strip(".,;")
-        if tok and len(tok) <= 400:
+    out = []
+    for raw in answer.replace("`", " ").split():
+        tok = raw.strip(".,;:!?\"'")
+        if tok and len(tok) <= MAX_SMILES_CHARS:
             mol = Chem.MolFromSmiles(tok)
             if mol is not None:
-                return mol
-    return None
+                out.append((tok, mol))
+    if len(out) > 1:
+        out = [c for c in out if c[0] not in PROSE_SMILES_WORDS] or out
+    return out
+
+
+def smiles_answer(answer: str) -> tuple[str, Any] | str:
+    """(token, molecule) of the one molecule an answer names, else a reason: `invalid_smiles` (none parses)
+    or `ambiguous_answer` (two different molecules: a hedge)."""
+    cands = smiles_candidates(answer)
+    if not cands:
+        return "invalid_smiles"
+    Chem = _rdkit()
+    if len({Chem.MolToSmiles(m) for _, m in cands}) > 1:
+        return "ambiguous_answer"
+    return cands[-1]
+
+
+def mol_from(answer: str) -> Any:
+    """RDKit molecule the answer names (see `smiles_answer`), else None."""
+    got = smiles_answer(answer)
+    return None if isinstance(got, str) else got[1]
 
 
 class SmilesCanonical(TaskFamily):
+    """The prompt shows a randomized SMILES (never the canonical one) and only RDKit's canonical string is
+    accepted: another spelling of the same molecule, the prompt's included, scores 0 (`not_canonical`)."""
+
     name = "smiles_canonical"
-    description = "Rewrite a randomized SMILES; any SMILES of the same molecule is correct (RDKit)."
+    description = "Write RDKit's canonical SMILES of a molecule given as a randomized SMILES (exact string)."
 
     def make(self, rng: random.Random, difficulty: int) -> tuple[str, str, list[str], dict[str, Any]]:
         Chem = _rdkit()
-        name, smi = pick_molecule(rng, difficulty)
-        # a randomized SMILES seeded from our RNG (RDKit's doRandom would use its global RNG)
-        randoms = Chem.MolToRandomSmilesVect(Chem.MolFromSmiles(smi), 1, randomSeed=rng.randrange(2**31))
-        shown = randoms[0] if randoms else smi
-        prompt = f"Give the canonical SMILES of the molecule {shown}."
-        return prompt, smi, [], {"name": name, "shown": shown}
+        while True:
+            name, smi = pick_molecule(rng, difficulty)
+            mol = Chem.MolFromSmiles(smi)
+            # a randomized SMILES seeded from our RNG (RDKit's doRandom would use its global RNG)
+            for _ in range(RANDOM_SMILES_TRIES):
+                shown = Chem.MolToRandomSmilesVect(mol, 1, randomSeed=rng.randrange(2**31))[0]
+                if shown != smi:
+                    prompt = f"Give the canonical SMILES (RDKit) of the molecule {shown}."
+                    return prompt, smi, [], {"name": name, "shown": shown}
 
     def check(self, task: Task, answer: str) -> Verdict:
-        Chem = _rdkit()
-        mol = mol_from(answer)
-        if mol is None:
+        cands = smiles_candidates(answer)
+        if not cands:
             return Verdict(0.0, "invalid_smiles", answer)
-        same = Chem.MolToSmiles(mol) == Chem.MolToSmiles(Chem.MolFromSmiles(task.reference))
-        return Verdict(1.0, "correct", answer) if same else Verdict(0.0, "different_molecule", answer)
+        if len({tok for tok, _ in cands}) > 1:
+            return Verdict(0.0, "ambiguous_answer", answer)
+        tok, mol = cands[-1]
+        if tok == task.reference:
+            return Verdict(1.0, "correct", tok)
+        same = _rdkit().MolToSmiles(mol) == task.reference
+        return Verdict(0.0, "not_canonical" if same else "different_molecule", tok)
 
 
 class MolecularWeight(TaskFamily):
@@ -166,6 +207,36 @@ def _parse_group(text: str) -> Counter[str] | None:
     return stack[0]
 
 
+def parse_charged_formula(text: str) -> tuple[Counter[str], int] | None:
+    """(element counts, net charge) of a formula with an optional trailing charge, as RDKit's
+    CalcMolFormula writes ions: "C7H16NO2+", "C2H3O2-", "C6H5O7-3"."""
+    m = re.fullmatch(r"(.*?)(?:([+-])(\d*))?", text.strip())
+    if not m:
+        return None
+    comp = parse_formula(m.group(1))
+    if comp is None:
+        return None
+    charge = 0 if m.group(2) is None else int(m.group(3) or 1) * (1 if m.group(2) == "+" else -1)
+    return comp, charge
+
+
+def formula_answer(answer: str) -> tuple[Counter[str], int] | str:
+    """(element counts, charge) of the one formula an answer gives ("C2H6O", "I think it is C2H6O"), else a
+    reason: `invalid_formula` (none) or `ambiguous_answer` (two different formulas). A candidate token has
+    a digit or two elements, so prose words that spell one element ("He", "No", "I") are not formulas."""
+    found = []
+    for raw in answer.split():
+        tok = raw.strip(".,;:!?\"'`")
+        got = parse_charged_formula(tok) if tok else None
+        if got is not None and (any(ch.isdigit() for ch in tok) or len(got[0]) >= 2):
+            found.append(got)
+    if not found:
+        return "invalid_formula"
+    if any(c != found[0] for c in found[1:]):
+        return "ambiguous_answer"
+    return found[0]
+
+
 class MolecularFormula(TaskFamily):
     name = "mol_formula"
     description = "Molecular formula of a SMILES (RDKit CalcMolFormula); element order does not matter."
@@ -178,10 +249,10 @@ class MolecularFormula(TaskFamily):
         return f"What is the molecular formula of {smi}?", formula, [], {}
 
     def check(self, task: Task, answer: str) -> Verdict:
-        got = parse_formula(answer.split()[0] if answer.split() else "")
-        if got is None:
-            return Verdict(0.0, "invalid_formula", answer)
-        want = parse_formula(task.reference)
+        got = formula_answer(answer)
+        if isinstance(got, str):
+            return Verdict(0.0, got, answer)
+        want = parse_charged_formula(task.reference)
         return Verdict(1.0, "correct", answer) if got == want else Verdict(0.0, "wrong_formula", answer)
 
 
@@ -280,16 +351,15 @@ class EsolBins(TaskFamily):
                   f"soluble, < -4 poorly soluble). Options: {opts}.")
         return prompt, solubility_bin(log_s), labels, {"log_s": log_s}
 
+    shows_choices = True
+
     def check(self, task: Task, answer: str) -> Verdict:
-        a = answer.strip().lower()
-        letters = {"abc"[i]: lab for i, lab in enumerate(task.choices)}
-        m = re.fullmatch(r"\(?([abc])\)?(?:[).:\s].*)?", a)
-        if m:
-            got = letters[m.group(1)]
-        else:
-            got = next((lab for lab in sorted(task.choices, key=len, reverse=True) if lab in a), "")
-        if not got:
+        from model.rl.tasks.choice import LETTERS, choice_letter
+
+        letter = choice_letter(answer, task.choices)
+        if letter is None:
             return Verdict(0.0, "not_a_choice", answer)
+        got = task.choices[LETTERS.index(letter)]
         return Verdict(1.0, "correct", answer) if got == task.reference else Verdict(0.0, "wrong_bin", answer)
 
 

@@ -24,15 +24,20 @@ def element_table(n: int) -> list[tuple[int, str, str]]:
 
 
 def choice_letter(answer: str, choices: tuple[str, ...] | list[str]) -> str | None:
-    """The option letter an answer picks ("B", "(b)", "B) Iron" or the option's text), else None."""
+    """The option an answer picks: a letter ("B", "(b)", "B)"), a letter with its own option's text
+    ("B) Iron"), or an option's exact text ("Iron"); else None. A second option, a letter with another
+    option's text, or the option list copied whole is no pick."""
     a = answer.strip()
     n = len(choices)
-    m = re.fullmatch(r"\(?([A-Ja-j])\)?(?:[).:\s].*)?", a)
+    m = re.fullmatch(r"\(?([A-Ja-j])\)?(?:\s*[).:]?\s+|[).:])?(.*)", a, flags=re.DOTALL)
     if m and LETTERS.index(m.group(1).upper()) < n:
-        return m.group(1).upper()
-    low = a.lower()
-    for i, text in sorted(enumerate(choices), key=lambda t: -len(t[1])):
-        if text and text.lower() == low:
+        letter = m.group(1).upper()
+        rest = m.group(2).strip().rstrip(".").strip().lower()
+        if not rest or rest == choices[LETTERS.index(letter)].strip().lower():
+            return letter
+    low = a.rstrip(".").strip().lower()
+    for i, text in enumerate(choices):
+        if text and text.strip().lower() == low:
             return LETTERS[i]
     return None
 
@@ -44,6 +49,7 @@ def format_choices(choices: list[str] | tuple[str, ...]) -> str:
 class MultipleChoice(TaskFamily):
     name = "multiple_choice"
     description = "Multiple-choice questions on element symbols, names and atomic numbers (answer: letter)."
+    shows_choices = True
 
     def make(self, rng: random.Random, difficulty: int) -> tuple[str, str, list[str], dict[str, Any]]:
         table = element_table(ELEMENTS_PER_DIFFICULTY[difficulty])
@@ -72,12 +78,12 @@ class MultipleChoice(TaskFamily):
 
 
 class CopyFormat(TaskFamily):
-    """Instruction following at its simplest: repeat a string exactly. Difficulty 0 draws from four letters,
-    so an untrained policy that has learned the output format already scores ~1/4 (the RL smoke family)."""
+    """Instruction following at its simplest: rewrite a string in lowercase, exactly. The answer is never
+    the string shown (copying the prompt scores 0). Difficulty 0 draws from four letters, so an untrained
+    policy that has learned the output format already scores ~1/4 (the RL smoke family)."""
 
     name = "copy"
-    description = "Repeat a letter / element symbol / SMILES exactly (format and instruction following)."
-    POOLS = ("ABCD", None, None)
+    description = "Rewrite a letter / element symbol / SMILES in lowercase, exactly (instruction following)."
 
     def make(self, rng: random.Random, difficulty: int) -> tuple[str, str, list[str], dict[str, Any]]:
         if difficulty == 0:
@@ -87,8 +93,9 @@ class CopyFormat(TaskFamily):
         else:
             from model.rl.tasks.chem import molecule_pool
 
-            target = rng.choice(molecule_pool())[1]
-        return f"Repeat exactly: {target}", target, [], {}
+            # SMILES already in lowercase (benzene's c1ccccc1) would be their own answer
+            target = rng.choice([m[1] for m in molecule_pool() if m[1].lower() != m[1]])
+        return f"Write in lowercase: {target}", target.lower(), [], {"shown": target}
 
     def check(self, task: Task, answer: str) -> Verdict:
         return Verdict(1.0, "correct", answer) if answer.strip() == task.reference else Verdict(0.0, "mismatch", answer)

@@ -8,7 +8,7 @@ from typing import Any
 
 import sympy
 
-from model.rl.tasks.base import Task, TaskFamily, Verdict, close_enough, parse_number
+from model.rl.tasks.base import Task, TaskFamily, Verdict, close_enough, single_number
 from model.rl.tasks.safe_math import MathRejected, equivalent, parse_math
 
 _RATIONAL = re.compile(r"\s*[-+]?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?\s*")
@@ -148,6 +148,8 @@ class UnitConversion(TaskFamily):
             else:
                 dim = rng.choice(sorted(UNITS))
                 src, dst = rng.sample(sorted(UNITS[dim]), 2)
+                while abs(UNITS[dim][src] / UNITS[dim][dst] - 1) <= UNIT_REL_TOL:  # mL -> cm3: no conversion
+                    src, dst = rng.sample(sorted(UNITS[dim]), 2)
             value = float(rng.choice([1, 2, 2.5, 5, 10, 12, 25, 100, 250, 1000]) * rng.choice([1, 3, 7]))
             result = value * UNITS[dim][src] / UNITS[dim][dst]
         ref = f"{float(f'{result:.6g}'):g} {dst}"
@@ -155,9 +157,9 @@ class UnitConversion(TaskFamily):
         return prompt, ref, [], {"value": result, "unit": dst, "dimension": dim}
 
     def check(self, task: Task, answer: str) -> Verdict:
-        got = parse_number(answer)
-        if got is None:
-            return Verdict(0.0, "not_a_number", answer)
+        got = single_number(answer)
+        if isinstance(got, str):
+            return Verdict(0.0, got, answer)
         m = re.search(r"[-+]?[\d.,]+(?:\s*(?:[eE]|[x×*]\s*10\s*\^?)\s*[-+]?\d+)?\s*(°?\s*[A-Za-z/0-9]+)?\s*$", answer)
         unit = (m.group(1) or "").replace("°", "").strip() if m else ""
         if unit and unit != task.meta["unit"]:
