@@ -115,9 +115,66 @@ def _page(path: str, pno: int) -> Any:
     return doc[pno]
 
 
-def ocr_tesseract(path: str, pno: int, opts: dict[str, Any]) -> str:
-    """OCR the rendered page with Tesseract (via PyMuPDF), then build markdown from the OCR
-    text page with the same renderer as the cheap path (headings, columns, lists)."""
+def ink_share(pix: Any) -> float:
+    """Share of a grey pixmap's pixels darker than mid-grey: ~0 on a blank (or speckled) sheet,
+    a few percent on a page of text or handwriting."""
+    import numpy as np
+
+    a = np.frombuffer(pix.samples, dtype=np.uint8)
+    if pix.n > 1:
+        a = a.reshape(-1, pix.n)[:, 0]
+    return float((a < INK_LEVEL).mean()) if a.size else 0.0
+
+
+# A pixel darker than this (0-255 grey) is ink.
+INK_LEVEL = 128
+# Ink is measured at this resolution (a speck of dust is below one pixel, a 10 pt glyph is not).
+INK_DPI = 50
+
+
+def ocr_tsv_stats(tsv: str) -> tuple[int, float, float]:
+    """(words, character-weighted mean confidence, share of characters in words of confidence
+    >= OCR_GOOD_WORD_CONF) of Tesseract's TSV output (level-5 rows are words; conf -1 = none)."""
+    words = chars = good = 0
+    conf_sum = 0.0
+    for row in tsv.splitlines()[1:]:
+        cols = row.split("\t")
+        if len(cols) < 12 or cols[0] != "5":
+            continue
+        text = cols[11].strip()
+        try:
+            conf = float(cols[10])
+        except ValueError:
+            continue
+        if not text or conf < 0:
+            continue
+        n = len(text)
+        words += 1
+        chars += n
+        conf_sum += conf * n
+        if conf >= OCR_GOOD_WORD_CONF:
+            good += n
+    return words, (conf_sum / chars if chars else 0.0), (good / chars if chars else 0.0)
+
+
+# A word Tesseract is at least this sure of counts as read (its confidences run 0-100; clean
+# print scores 85-96 a word).
+OCR_GOOD_WORD_CONF = 60.0
+
+
+def ocr_tesseract(path: str, pno: int, opts: dict[str, Any]) -> str | dict[str, Any]:
+    """OCR the rendered page with Tesseract, then build markdown from the OCR text layer with
+    the same renderer as the cheap path (headings, columns, lists, tables).
+
+    One ``tesseract`` run writes both a PDF with the text layer and the TSV of word confidences.
+    The page is trusted only when (1) it has ink (``ocr_blank_max_ink``: a blank or speckled
+    sheet yields nothing, instead of OCR noise), and (2) Tesseract read it (character-weighted
+    mean word confidence >= ``ocr_min_confidence`` and >= ``ocr_min_good_share`` of characters
+    in confident words): handwriting and noise come back as ``{"reject": reason, "detail": ...}``
+    for the stage to quarantine."""
+    import subprocess
+    import tempfile
+
     import pymupdf
 
     from pipelines.pdf.features import extract_blocks, text_flags
@@ -125,14 +182,38 @@ def ocr_tesseract(path: str, pno: int, opts: dict[str, Any]) -> str:
 
     pymupdf._get_layout = None  # plain MuPDF text extraction
     page = _page(path, pno)
+    ink = ink_share(page.get_pixmap(dpi=INK_DPI, colorspace="gray"))
+    if ink < float(opts.get("ocr_blank_max_ink", 0.002)):
+        return {"md": "", "reject": "blank_page", "detail": f"ink covers {ink:.4f} of the page"}
     rot = _osd_rotation(page, opts) if opts.get("detect_orientation", True) else 0
     if rot:
         page.set_rotation((page.rotation + rot) % 360)
-    tp = page.get_textpage_ocr(flags=text_flags(), language=opts.get("language", "eng"),
-                               dpi=int(opts.get("dpi", 200)), full=True, tessdata=tessdata_dir())
-    blocks, feats = extract_blocks(page, textpage=tp)
-    return page_markdown(page, blocks, feats, running=set(), margin_share=opts.get("margin_share", 0.1),
-                         table_min_crossings=10**9, code_blocks=False)
+    dpi = int(opts.get("dpi", 200))
+    pix = page.get_pixmap(dpi=dpi, colorspace="gray")
+    with tempfile.TemporaryDirectory() as tmp:
+        png, base = os.path.join(tmp, "page.png"), os.path.join(tmp, "page")
+        pix.save(png)
+        cmd = ["tesseract", png, base, "-l", opts.get("language", "eng"), "--dpi", str(dpi), "pdf", "tsv"]
+        td = tessdata_dir()
+        if td:
+            cmd[3:3] = ["--tessdata-dir", td]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=float(opts.get("timeout_s", 600)),
+                           env={**os.environ, "OMP_THREAD_LIMIT": "1"})
+        if r.returncode != 0:
+            raise RuntimeError(f"tesseract exit {r.returncode}: {r.stderr[-500:]}")
+        words, conf, good = ocr_tsv_stats(Path(base + ".tsv").read_text(encoding="utf-8", errors="replace"))
+        stats = f"{words} words, mean confidence {conf:.1f}, {good:.0%} of characters confident, ink {ink:.3f}"
+        if words == 0:
+            return {"md": "", "reject": "blank_page", "detail": f"OCR found no words ({stats})"}
+        if conf < float(opts.get("ocr_min_confidence", 60)) or good < float(opts.get("ocr_min_good_share", 0.5)):
+            return {"md": "", "reject": "ocr_unreadable", "detail": stats}
+        with pymupdf.open(base + ".pdf") as ocr_doc:
+            opage = ocr_doc[0]
+            tp = opage.get_textpage(flags=text_flags())
+            blocks, feats = extract_blocks(opage, textpage=tp)
+            md = page_markdown(opage, blocks, feats, running=set(), margin_share=opts.get("margin_share", 0.1),
+                               table_min_crossings=10**9, code_blocks=False, textpage=tp)
+    return {"md": md, "detail": stats}
 
 
 def _osd_rotation(page: Any, opts: dict[str, Any]) -> int:

@@ -84,9 +84,10 @@ class PdfConfig(BaseModel):
 
     # --- cheap parser -----------------------------------------------------------------------
     # Ruled tables are looked for only on pages whose horizontal and vertical rules cross at least
-    # this often: a ruled table of 3 rows x 4 columns has (3+1)x(4+1) = 20 crossings; frames and
-    # underlines have 0-8.
-    table_min_crossings: int = Field(20, ge=0)
+    # this often: the smallest ruled table, 2 x 2 cells, has 3 x 3 = 9 crossings; a frame has 4.
+    # Unruled and booktabs tables (whitespace-aligned columns) are found from the text lines on
+    # every page (tables.aligned_tables).
+    table_min_crossings: int = Field(9, ge=0)
     # "rules": cells from the page's own rules and words (tables.py, ~1 ms a table page);
     # "find_tables": PyMuPDF's find_tables (100-600 ms a table page, re-extracts every character);
     # "none": table text comes out as plain paragraphs.
@@ -109,6 +110,18 @@ class PdfConfig(BaseModel):
     # loses little on 10 pt text (STACK.md measured ~2.3 s/page at 150-200 dpi on one core).
     ocr_dpi: int = Field(200, ge=72, le=600)
     ocr_language: str = "eng"
+    # OCR validation (Tesseract backend). A page whose dark pixels (grey < 128 at 50 dpi) cover
+    # less than this share is blank: quarantined as `blank_page` without OCR (a speckled blank
+    # scan otherwise reads as a few hundred characters of noise). One line of 10 pt text across
+    # an A4 page covers ~0.3%; dust and scanner noise stay under ~0.05%.
+    ocr_blank_max_ink: float = Field(0.002, ge=0, le=1)
+    # Pages Tesseract cannot read (handwriting, noise, pictures) are quarantined as
+    # `ocr_unreadable` when the character-weighted mean word confidence is below
+    # `ocr_min_confidence` or fewer than `ocr_min_good_share` of the characters lie in words of
+    # confidence >= 60. Printed pages score 85-96 (bench/pdf_structure.py prints each OCR page's
+    # figures); handwriting and noise 20-55.
+    ocr_min_confidence: float = Field(60.0, ge=0, le=100)
+    ocr_min_good_share: float = Field(0.5, ge=0, le=1)
     # Wall-clock allowance of the cheap pass per page: ~1000x its median cost (a few ms). A range
     # that overruns is redone page by page; a page that overruns alone is quarantined as
     # page_timeout (a pathological content stream must not stick the task).

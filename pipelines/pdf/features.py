@@ -445,6 +445,8 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
     math_chars = T.math_char_count(text)
     feats.text_chars, feats.bad_chars, feats.garble_score = T.text_scores(text)
     feats.visible_text_ratio = 1.0 - invisible / total if total else 1.0
+    if invisible * 2 >= total > 0:  # a hidden (OCR) text layer: OCR nonsense counts as garble
+        feats.garble_score = min(1.0, feats.garble_score + T.ocr_nonsense_score(text))
     feats.text_blocks = len(blocks)
     feats.text_lines = n_lines
     feats.fonts = sorted(fonts)

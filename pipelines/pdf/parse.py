@@ -23,7 +23,7 @@ from pipelines.pdf.clean import clean_markdown, margin_keys, running_keys, strip
 from pipelines.pdf.config import PdfConfig
 from pipelines.pdf.isolate import BackendError, IsolatedWorker, PageTimeout, WorkerCrashed
 from pipelines.pdf.router import needs_image_coverage, route_page
-from pipelines.pdf.text import garble_score
+from pipelines.pdf.text import garble_score, ocr_garble_score
 
 SOURCE = "pdf"
 KEPT_SCHEMA = pa.schema([
@@ -342,11 +342,22 @@ class PageParser:
                 c.add("expensive_unavailable")
             else:
                 opts = {"dpi": cfg.ocr_dpi, "language": cfg.ocr_language, "margin_share": cfg.margin_share,
-                        "marker_models_dir": cfg.marker_models_dir}
+                        "marker_models_dir": cfg.marker_models_dir, "ocr_blank_max_ink": cfg.ocr_blank_max_ink,
+                        "ocr_min_confidence": cfg.ocr_min_confidence,
+                        "ocr_min_good_share": cfg.ocr_min_good_share, "timeout_s": cfg.page_timeout_s}
                 t0 = time.perf_counter()
                 try:
                     emd = self.expensive_worker.call(BACKENDS[name], (pdf_file, p["page"], opts),
                                                      cfg.page_timeout_s)
+                    if isinstance(emd, dict):  # a backend that validates its output (OCR confidences)
+                        if emd.get("reject"):
+                            c.add(f"parser_{name}")
+                            c.drop(emd["reject"])
+                            res.quarantined.append(self._q(base, page, route, name, emd["reject"],
+                                                           f"{p['reason']}; {emd.get('detail', '')}",
+                                                           emd.get("md", ""), fjson))
+                            return
+                        emd = emd["md"]
                     md, parser = strip_margin_lines(emd, set(p["running"])), name
                 except PageTimeout as e:
                     flags.append("expensive_timeout")
@@ -371,8 +382,9 @@ class PageParser:
                                            f"{p['reason']} ({why})", md, fjson))
             return
         md = clean_markdown(md)
-        if parser != CHEAP_PARSER and garble_score(md) >= cfg.garbled_score:
-            detail = f"{parser} output garble score {garble_score(md):.2f}"
+        score = (ocr_garble_score(md) if route == "scan" else garble_score(md)) if parser != CHEAP_PARSER else 0.0
+        if score >= cfg.garbled_score:
+            detail = f"{parser} output garble score {score:.2f}"
             if route == "math" and p["md"].strip():  # the text layer was fine: keep the cheap output
                 flags.append("expensive_garbled")
                 c.add("expensive_fallback")
