@@ -13,12 +13,17 @@ import torch
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "fp8_gemm.py"
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="the GPU path is the real benchmark, not a unit test")
-def test_bench_cpu_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _bench_module():  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location("fp8_gemm_bench", BENCH)
     assert spec and spec.loader
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the GPU path is the real benchmark, not a unit test")
+def test_bench_cpu_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    mod = _bench_module()
     out_json = tmp_path / "r.json"
     rc = mod.main(["--cpu-shape", "64x256x384", "--repeats", "1", "--json", str(out_json)])
     text = capsys.readouterr().out
@@ -28,6 +33,45 @@ def test_bench_cpu_mode(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert data["rows"]["fp8-ref-kblock"]["calc_diff"] < 1e-3
     with pytest.raises(SystemExit):
         mod.main(["--cpu-shape", "64x0x1"])
+    # --check: the GPU goals cannot be measured on a CPU, which is not a pass
+    assert mod.main(["--cpu-shape", "64x256x384", "--repeats", "1", "--check"]) == 2
+    assert "not measured" in capsys.readouterr().out
+
+
+def test_cublas_timed_call_is_one_gemm_on_prepared_scales(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cuBLAS baseline's scales are laid out once by `cublas_scales`; the timed `cublas_gemm` runs no
+    other kernel (no transpose, copy, pad or reciprocal), like ours."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    mod = _bench_module()
+    m, n, k = 64, 256, 384
+    a_s, b_s = torch.rand(m, k // 128) + 0.5, torch.rand(n // 128, k // 128) + 0.5
+    sa, sb = mod.cublas_scales(a_s, b_s, reciprocal=True)
+    assert sa.shape == (m, 3) and sa.stride() == (1, m)  # M-major
+    torch.testing.assert_close(sa, a_s.reciprocal())
+    assert sb.shape == (4, n // 128) and torch.equal(sb[:3], b_s.reciprocal().t()) and not sb[3].any()
+    aq, bq_t = torch.zeros(m, k), torch.zeros(k, n)
+    out = torch.zeros(m, n)
+    calls = []
+
+    def fake_scaled_mm(a, b, scale_a, scale_b, out_dtype):  # type: ignore[no-untyped-def]
+        calls.append((a, b, scale_a, scale_b))
+        return out
+
+    class Record(TorchDispatchMode):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ops: list[str] = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+            self.ops.append(str(func))
+            return func(*args, **(kwargs or {}))
+
+    monkeypatch.setattr(torch, "_scaled_mm", fake_scaled_mm)
+    with Record() as rec:
+        got = mod.cublas_gemm(aq, sa, bq_t, sb)
+    assert got is out and rec.ops == []
+    assert len(calls) == 1 and calls[0][2] is sa and calls[0][3] is sb and calls[0][1] is bq_t
 
 
 def test_goals_check_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
