@@ -6,7 +6,9 @@ one stage through model.train:
 * multi-node: DeepSpeed's runner over a hostfile (setting `train.hostfile` or param `hostfile`):
   `python -m deepspeed.launcher.runner --hostfile H --master_addr A --master_port P --launcher pdsh
   --module model.train.cli <stage> --config <run config>`; every host needs the same image, the
-  repository at the same path and `train.checkpoint_root` on shared storage (infra/README.md).
+  repository at the same path and `train.checkpoint_root` on shared storage (infra/README.md). The
+  remote ranks get this task's settings and credentials through a 0600 settings file on that storage
+  (remote_rank_env), never through the launcher's command line.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ def launch_command(stage: str, cfg_file: str | Path, *, nproc: int = 1, hostfile
 
     With a hostfile, DeepSpeed's runner starts every rank: from this node over ssh (``launcher``,
     pdsh by default), or, with ``node_rank``, only this node's ranks without ssh (each node runs the
-    same command with its own rank: a Kubernetes indexed Job, see infra/k8s/training-job.yaml).
+    same command with its own rank: a Kubernetes indexed Job, see infra/k8s/training/training-job.yaml).
     """
     tail = [stage, "--config", str(cfg_file)]
     if hostfile:
@@ -71,6 +73,74 @@ def launch_command(stage: str, cfg_file: str | Path, *, nproc: int = 1, hostfile
         return [python, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
                 "-m", module, *tail]
     return None
+
+
+# DeepSpeed's runner reads the variables to export to the ranks it starts over ssh (pdsh, MPI launchers)
+# from the file DS_ENV_FILE names (default: .deepspeed_env in the home or current folder), one KEY=VALUE
+# per line; it puts them on the launcher's command line (`export K=V; ...` for pdsh, `-x K=V` for
+# OpenMPI) and logs that line. So the secrets never go there: the settings, credentials included, go
+# to a dotenv file (mode 0600) on the storage every node shares (train.checkpoint_root) that
+# pipelines.config reads from SCIFORGE_ENV_FILE; the exports file names that file and the profile only.
+DS_ENV_FILE_VAR = "DS_ENV_FILE"
+_DS_SAFE_VALUE = re.compile(r"[\w@%+=:,./-]*")  # what the runner passes through unquoted
+
+
+def _revealed(model: Any) -> dict[str, Any]:
+    """A settings model as plain data with its secrets in clear (for the 0600 settings file only)."""
+    from pydantic import BaseModel, SecretStr
+
+    out: dict[str, Any] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        elif isinstance(value, BaseModel):
+            value = _revealed(value)
+        out[name] = value
+    return out
+
+
+def _dotenv_quote(text: str) -> str:
+    """``text`` single-quoted for python-dotenv (pydantic-settings), which decodes \\\\ and \\' there."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create ``path`` readable and writable by its owner only (0600), whatever the umask."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        os.fchmod(f.fileno(), 0o600)
+        f.write(text)
+
+
+def remote_rank_env(settings: Any, folder: str | Path, name: str) -> tuple[dict[str, str], list[Path]]:
+    """Write what the ranks DeepSpeed starts on other hosts need to see this task's settings.
+
+    ``folder`` must be on storage that every host mounts at the same path. Returns the variables to add
+    to the runner's environment (DS_ENV_FILE) and the files written (delete them after the launch):
+    ``<name>.settings.env``: every setting as ``SCIFORGE_<FIELD>='<json>'`` (credentials resolved from
+    the Airflow connection included), and ``<name>.deepspeed_env``: SCIFORGE_PROFILE, SCIFORGE_ENV_FILE
+    and OMP_NUM_THREADS=1 for the runner to export. Both 0600.
+    """
+    from pipelines.config import ENV_FILE_VAR, ENV_PREFIX
+
+    root = Path(folder).resolve()
+    settings_file, ds_file = root / f"{name}.settings.env", root / f"{name}.deepspeed_env"
+    lines = []
+    for field, value in _revealed(settings).items():
+        # a str field is read as it is, every other (numbers, sections, mappings) as JSON
+        blob = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+        lines.append(f"{ENV_PREFIX}{field.upper()}={_dotenv_quote(blob)}")
+    exports = {f"{ENV_PREFIX}PROFILE": settings.profile, ENV_FILE_VAR: str(settings_file),
+               "OMP_NUM_THREADS": "1"}  # one thread per rank (STACK.md, "Threads")
+    for key, value in exports.items():
+        if not _DS_SAFE_VALUE.fullmatch(value):
+            raise ValueError(f"{key}={value!r}: DeepSpeed's runner cannot export this value unquoted; "
+                             "use a path of letters, digits and ._-/ only")
+    _write_private(settings_file, "\n".join(lines) + "\n")
+    _write_private(ds_file, "".join(f"{k}={v}\n" for k, v in exports.items()))
+    return {DS_ENV_FILE_VAR: str(ds_file)}, [settings_file, ds_file]
 
 
 def _triggering_extra(context: dict[str, Any], asset: Any) -> dict[str, Any]:
@@ -181,9 +251,18 @@ def run_stage(stage: str, context: dict[str, Any], upstream: Any, outlet: Any) -
     if cmd is not None:
         cfg_file.parent.mkdir(parents=True, exist_ok=True)
         cfg_file.write_text(cfg.model_dump_json(indent=2))
-        log.info("launching: %s", " ".join(cmd))
         # One thread per rank: N ranks x all cores each would thrash (STACK.md, "Threads").
-        subprocess.run(cmd, check=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        written: list[Path] = []
+        if hostfile and t.node_rank is None:  # ranks on other hosts: hand them the settings by file
+            extra, written = remote_rank_env(settings, cfg_file.parent, f"{version}.{os.getpid()}")
+            env.update(extra)
+        log.info("launching: %s", " ".join(cmd))
+        try:
+            subprocess.run(cmd, check=True, env=env)
+        finally:
+            for f in written:
+                f.unlink(missing_ok=True)
         summary = json.loads((run_dir / "summary.json").read_text())
     elif stage == "rl":
         from model.rl.trainer import train_rl

@@ -171,8 +171,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # dotenv: the file named by SCIFORGE_ENV_FILE (load_settings), below the real environment.
         return (init_settings, _ShortcutEnv(settings_cls), _StrictEnv(settings_cls), env_settings,
-                _ProfileYaml(settings_cls))
+                dotenv_settings, _ProfileYaml(settings_cls))
 
     def __repr_args__(self) -> Any:  # repr() and str() never show a secret
         return list(self.masked().items())
@@ -327,6 +328,8 @@ OTHER_ENV = frozenset({
     "SCIFORGE_FP8_BACKEND", "SCIFORGE_FP8_CUDA_EXT",  # kernels/
     "SCIFORGE_PG_BINDIR",  # infra/services/postgres.py
     "SCIFORGE_LOCAL_S3_ACCESS_KEY", "SCIFORGE_LOCAL_S3_SECRET_KEY",  # infra/services (local SeaweedFS)
+    "SCIFORGE_GIT_COMMIT",  # the commit an image was built from (pipelines.datasets.code_version)
+    "SCIFORGE_ENV_FILE",  # a dotenv file of settings (ENV_FILE_VAR, load_settings)
 })
 # The typed config of each stage under `stages.<stage>` ("module:Class"; the tokenizer has two sections).
 # Only the key names are checked at load time; each stage validates the values when it runs.
@@ -497,9 +500,18 @@ class _ShortcutEnv(PydanticBaseSettingsSource):
         return {"storage": {"data_root": root}} if root else {}
 
 
+# A dotenv file of SCIFORGE_* settings read below the environment: how the ranks that DeepSpeed's runner
+# starts on other hosts get the launching task's settings and credentials without a command line
+# carrying them (dags/_train_tasks.py writes it, mode 0600).
+ENV_FILE_VAR = "SCIFORGE_ENV_FILE"
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings; ``overrides`` are nested dicts (``storage={"data_root": ...}``)."""
     check_keys(overrides, "load_settings() arguments")
+    env_file = os.environ.get(ENV_FILE_VAR)
+    if env_file:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     return Settings(**overrides)
 
 

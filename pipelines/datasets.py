@@ -289,8 +289,11 @@ def part_keys(storage: Storage, ref: DatasetRef, manifest: dict[str, Any] | None
 
 
 def read_part(storage: Storage, key: str, columns: list[str] | None = None) -> pa.Table:
-    with storage.open_input(key) as f:
-        return pq.read_table(f, columns=columns)
+    with storage.open_native(key) as f:
+        try:
+            return pq.read_table(f, columns=columns)
+        except OSError as e:  # an I/O error of the storage under the reader (ArrowInvalid is not one)
+            raise StorageError(f"reading {storage.uri(key)}: {e}") from e
 
 
 def read_table(storage: Storage, ref: DatasetRef, columns: list[str] | None = None) -> pa.Table:
