@@ -95,7 +95,12 @@ def submit_env(settings: Any) -> dict[str, str]:
     """The driver's environment: this process's, plus the venv's Python for PySpark and the resolved
     settings the job must see (master, data root, and S3 credentials from the Airflow connection)."""
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
-           "SCIFORGE_SPARK__MASTER": settings.spark.master, "SCIFORGE_DATA_ROOT": settings.data_root}
+           "SCIFORGE_SPARK__MASTER": settings.spark.master, "SCIFORGE_DATA_ROOT": settings.data_root,
+           "SCIFORGE_SPARK__APP_NAME": settings.spark.app_name,
+           # what the driver JVM binds before the session's conf applies (spark-submit's own ports)
+           "SPARK_LOCAL_IP": settings.spark.driver_host}
+    if settings.spark.auth_secret_file:  # the path only: the job reads the secret itself (jobs.spark)
+        env["SCIFORGE_SPARK__AUTH_SECRET_FILE"] = settings.spark.auth_secret_file
     st = settings.storage
     for key, value in (("S3_ENDPOINT_URL", st.s3_endpoint_url), ("S3_REGION", st.s3_region),
                        ("S3_ACCESS_KEY_ID", st.s3_access_key_id),
@@ -110,6 +115,9 @@ def run_spark_submit(settings: Any, job: str, args: list[str], output: str) -> A
     the last one it prints. The driver's log streams into the task log."""
     from pipelines.datasets import DatasetRef
 
+    # One application per job, named for the master's UI and logs (the job's session reads the name).
+    settings = settings.model_copy(update={"spark": settings.spark.model_copy(
+        update={"app_name": f"{settings.spark.app_name}-{job}"})})
     cmd = spark_submit_command(settings, job, args)
     log.info("spark-submit: %s", " ".join(cmd))
     tail: deque[str] = deque(maxlen=_LOG_TAIL)
@@ -202,12 +210,31 @@ def previous_pages(versions: list[str], day: str, n: int) -> list[Any]:
     return out
 
 
-def dedup(pages: list[dict[str, Any]], context: dict[str, Any]) -> dict[str, Any]:
+def published(results: dict[str, dict[str, Any] | None] | list[dict[str, Any] | None]
+              ) -> tuple[list[dict[str, Any]], list[str]]:
+    """(summaries of the upstream stages that published, names of those that did not).
+
+    A failed upstream task hands on None (partial days: dedup runs with `all_done_min_one_success`, the
+    report with `all_done`); a list has no names for its missing entries."""
+    items = list(results.items()) if isinstance(results, dict) else [(f"input {i}", r) for i, r in enumerate(results)]
+    return [r for _, r in items if r is not None], [name for name, r in items if r is None]
+
+
+def dedup(pages: dict[str, dict[str, Any] | None] | list[dict[str, Any] | None],
+          context: dict[str, Any]) -> dict[str, Any]:
     from jobs.dedup import run_dedup
     from pipelines.datasets import list_versions
     from pipelines.storage import open_storage
 
     settings, day = task_settings(), partition_date(context)
+    # Partial day: the stages that published go on; their set is part of the output version (parents), so
+    # the re-run once the missing source is back publishes a new version.
+    pages, missing = published(pages)
+    if missing:
+        log.warning("dedup %s without %s (failed upstream): on %s", day, ", ".join(missing),
+                    ", ".join(p["ref"] for p in pages))
+    if not pages:
+        raise RuntimeError(f"dedup {day}: no page dataset was published")
     # Against earlier snapshots (param `previous_snapshots` = N): the `clean/pages` versions of the N
     # calendar days before this run's date, chosen by date (never "whatever is listed now"), so a backfill
     # run in any order admits exactly what the nightly runs did. A missing earlier day is an error: run the
@@ -221,7 +248,7 @@ def dedup(pages: list[dict[str, Any]], context: dict[str, Any]) -> dict[str, Any
     else:
         ref = run_dedup(settings, [_ref(p) for p in pages], day, engine=_engine(context),  # type: ignore[arg-type]
                         previous=previous)
-    return _summary("dedup", ref)
+    return {**_summary("dedup", ref), **({"missing_inputs": missing} if missing else {})}
 
 
 def corpus(pages: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
@@ -234,13 +261,31 @@ def corpus(pages: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     else:
         ref = run_corpus(settings, _ref(pages), day, engine=_engine(context))  # type: ignore[arg-type]
     events = context.get("outlet_events")
+    missing = {"missing_inputs": pages["missing_inputs"]} if pages.get("missing_inputs") else {}
     if events is not None:  # the Asset event tells the training DAGs which snapshot to read
-        events[CORPUS].extra = {"ref": ref.key}
-    return _summary("corpus", ref)
+        events[CORPUS].extra = {"ref": ref.key, **missing}
+    return {**_summary("corpus", ref), **missing}
 
 
-def write_report(results: list[dict[str, Any]], context: dict[str, Any]) -> dict[str, Any]:
+def write_report(results: dict[str, dict[str, Any] | None] | list[dict[str, Any]],
+                 context: dict[str, Any]) -> dict[str, Any]:
+    """Write the funnel; on a partial day (`results` maps a stage to None: it published nothing) the
+    report marks the missing stages, and then this task fails without retrying, so the run is failed
+    while everything the other sources published stays published."""
+    from airflow.sdk.exceptions import AirflowFailException
+
     from pipelines.report import publish_report
 
-    paths = publish_report(task_settings(), partition_date(context), results)
+    day = partition_date(context)
+    if isinstance(results, dict):
+        rows = [r if r is not None else {"stage": stage, "missing": True} for stage, r in results.items()]
+    else:
+        rows = list(results)
+    paths = publish_report(task_settings(), day, rows)
+    missing = [r["stage"] for r in rows if r.get("missing") is True]
+    if missing:
+        raise AirflowFailException(
+            f"partial day {day}: {', '.join(missing)} published nothing (the report marks them; the other "
+            f"sources' datasets, dedup and corpus are published). Re-run the day when the source is back "
+            f"(clear the failed tasks with their downstream): it publishes new versions. Report: {paths}")
     return {"report": paths}

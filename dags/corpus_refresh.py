@@ -5,11 +5,25 @@
     ingest_jsonl -> text_pages --'
 
 Every task is idempotent for its interval: it writes the dataset version derived from the logical
-date and its configuration, replacing a previous attempt byte for byte, so retries and backfills are
-safe. Task logs show each stage's counters; `report` writes the funnel (Markdown, PNG, JSON; checked:
-every stage's input = kept + dropped, flows and quarantines add up) under
+date, its configuration and its inputs (the landing files' sha256 for ingest, the parents' versions
+after it), replacing a previous attempt on the same inputs byte for byte, so retries and backfills are
+safe.
+
+Task logs show each stage's counters; `report` writes the funnel (Markdown, PNG, JSON; checked: every
+stage's input = kept + dropped, flows and quarantines add up) under
 `<data_root>/reports/corpus_refresh/<day>/` and into the published snapshot (`<snapshot>/report/`,
 registered in its manifest). Heavy imports happen inside tasks only.
+
+Partial days: one source failing never blocks the others. When an ingest (or a source's own stage)
+fails for good, the other sources' stages still publish; `dedup` runs on the page datasets that were
+published (trigger rule `all_done_min_one_success`; the missing ones are logged and recorded as
+`missing_inputs` in its summary and in the `corpus` Asset event), `corpus` publishes that snapshot,
+and `report` (trigger rule `all_done`) writes the funnel with the missing stages marked, then fails
+without a retry so the run shows failed. When the source is back, re-run the day (clear the failed
+task with its downstream, or trigger the date again): the stages whose inputs changed publish NEW
+versions (a version names its inputs), the unchanged ones rewrite theirs byte for byte, and the
+training DAGs get the complete snapshot under its own version (their runs are named after it, so
+nothing resumes across the two).
 """
 
 from __future__ import annotations
@@ -17,7 +31,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import TriggerRule, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from dags.assets import CORPUS  # the published snapshot: training DAGs are scheduled on it
@@ -76,8 +90,8 @@ def corpus_refresh() -> None:
 
         return run(raw, context)
 
-    @task
-    def dedup(pages: list[dict], **context: object) -> dict:
+    @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)  # partial days: on what was published
+    def dedup(pages: dict[str, dict | None], **context: object) -> dict:
         from dags._tasks import dedup as run
 
         return run(pages, context)
@@ -88,8 +102,8 @@ def corpus_refresh() -> None:
 
         return run(pages, context)
 
-    @task
-    def report(results: list[dict], **context: object) -> dict:
+    @task(trigger_rule=TriggerRule.ALL_DONE)  # also on a partial day: it marks what is missing
+    def report(results: dict[str, dict | None], **context: object) -> dict:
         from dags._tasks import write_report
 
         return write_report(results, context)
@@ -100,9 +114,10 @@ def corpus_refresh() -> None:
     web = web_filter(raw_web)
     pdf = pdf_parse(raw_pdf)
     text = text_pages(raw_text)
-    pages = dedup([web, pdf, text])
+    pages = dedup({"web_filter": web, "pdf_parse": pdf, "text_pages": text})
     snapshot = corpus(pages)
-    report([raw_web, raw_pdf, raw_text, web, pdf, text, pages, snapshot])
+    report({"ingest_warc": raw_web, "ingest_pdf": raw_pdf, "ingest_jsonl": raw_text, "web_filter": web,
+            "pdf_parse": pdf, "text_pages": text, "dedup": pages, "corpus": snapshot})
 
 
 corpus_refresh()

@@ -13,6 +13,10 @@ Every stage row is checked ("the numbers add up"):
 * ``quarantine``: a stage that dropped something has a quarantine dataset holding the rejects
   (a dropped PDF is one row, however many pages it had, so rows <= dropped);
 * ``rows``: the published dataset holds as many rows as the stage says it kept.
+
+A partial day (a source whose ingest failed, so its stages published nothing, while the others went
+on; see dags/corpus_refresh.py) is marked: the missing stages are rows with ``"missing": true`` and no
+numbers, and the Markdown says which stages did not publish.
 """
 
 from __future__ import annotations
@@ -112,10 +116,18 @@ def funnel_rows(results: list[dict[str, Any]], storage: Storage | None = None) -
     by_ref: dict[str, dict[str, Any]] = {}
     for r in results:
         stage = r["stage"]
-        c = StageCounters.from_dict(r.get("counters"))
         u = _units(stage)
+        if r.get("missing") is True:  # the stage published nothing today (its source or an upstream task failed)
+            rows.append({"stage": stage, "dataset": "", "missing": True, "unit_in": u.unit_in,
+                         "unit_out": u.unit_out, "input": None, "kept": None, "dropped": None, "reasons": {},
+                         "metrics": {}, "pages_out": None, "documents_out": None, "tokens_out": None,
+                         "quarantine": None, "quarantine_rows": None, "rows": None, "upstream": [],
+                         "checks": []})
+            continue
+        c = StageCounters.from_dict(r.get("counters"))
         row: dict[str, Any] = {
-            "stage": stage, "dataset": r.get("ref", ""), "unit_in": u.unit_in, "unit_out": u.unit_out,
+            "stage": stage, "dataset": r.get("ref", ""), "missing": False, "unit_in": u.unit_in,
+            "unit_out": u.unit_out,
             "input": c.input, "kept": c.kept, "dropped": c.total_dropped,
             "reasons": dict(sorted(c.dropped.items(), key=lambda kv: (-kv[1], kv[0]))),
             "metrics": dict(sorted(c.metrics.items())),
@@ -169,6 +181,11 @@ def all_checks_pass(rows: list[dict[str, Any]]) -> bool:
     return all(c["ok"] for r in rows for c in r["checks"])
 
 
+def missing_stages(rows: list[dict[str, Any]]) -> list[str]:
+    """The stages that published nothing (a partial day), in funnel order."""
+    return [r["stage"] for r in rows if r.get("missing") is True]
+
+
 def _fmt(n: int | None) -> str:
     return "–" if n is None else f"{n:,}"
 
@@ -179,11 +196,19 @@ def funnel_markdown(rows: list[dict[str, Any]], title: str) -> str:
              f"**Accounting: {'all numbers add up' if ok else 'MISMATCH, see the checks below'}.** "
              "Every stage's input is either kept or dropped for a named reason, and dropped records are "
              "in the stage's quarantine dataset (column `reason`).", "",
+             *([f"**Partial day: {', '.join(f'`{m}`' for m in missing_stages(rows))} published nothing.** "
+                "The other sources went on: dedup and the corpus ran on what was published. Re-run the day "
+                "when the source is back: it publishes new versions (a version names its inputs).", ""]
+               if missing_stages(rows) else []),
              "![funnel](funnel.png)", "",
              "| stage | unit in → out | in | kept | dropped | documents out | pages out | tokens out "
              "| top reasons |",
              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
+        if r.get("missing") is True:
+            lines.append(f"| {r['stage']} | {r['unit_in']} → {r['unit_out']} | – | – | – | – | – | – "
+                         "| **not published** |")
+            continue
         reasons = ", ".join(f"{k} {v:,}" for k, v in list(r["reasons"].items())[:TOP_REASONS]) or "–"
         more = len(r["reasons"]) - TOP_REASONS
         if more > 0:
@@ -204,6 +229,9 @@ def funnel_markdown(rows: list[dict[str, Any]], title: str) -> str:
     lines += ["", "## Datasets", "", "| stage | output | rows | quarantine | quarantined rows |",
               "|---|---|---:|---|---:|"]
     for r in rows:
+        if r.get("missing") is True:
+            lines.append(f"| {r['stage']} | not published | – | – | – |")
+            continue
         lines.append(f"| {r['stage']} | `{r['dataset']}` | {_fmt(r['rows'])} | "
                      f"{'`' + r['quarantine'] + '`' if r['quarantine'] else '–'} | {_fmt(r['quarantine_rows'])} |")
     return "\n".join(lines) + "\n"
@@ -218,12 +246,13 @@ def funnel_png(rows: list[dict[str, Any]], title: str) -> bytes:
 
     fig, ax = plt.subplots(figsize=(9, 0.6 * max(3, len(rows)) + 1.2), dpi=100)
     names = [f"{r['stage']} ({r['unit_in']})" for r in rows][::-1]
-    kept = [r["kept"] for r in rows][::-1]
-    dropped = [r["dropped"] for r in rows][::-1]
+    kept = [r["kept"] or 0 for r in rows][::-1]
+    dropped = [r["dropped"] or 0 for r in rows][::-1]
+    missing = [r.get("missing") is True for r in rows][::-1]
     ax.barh(names, kept, color="#2b8a3e", label="kept")
     ax.barh(names, dropped, left=kept, color="#c92a2a", label="dropped / quarantined")
-    for y, (k, d) in enumerate(zip(kept, dropped, strict=True)):
-        ax.text(k + d, y, f"  {k:,} kept / {d:,} dropped", va="center", fontsize=8)
+    for y, (k, d, m) in enumerate(zip(kept, dropped, missing, strict=True)):
+        ax.text(k + d, y, "  not published" if m else f"  {k:,} kept / {d:,} dropped", va="center", fontsize=8)
     ax.set_xlabel("records (each stage in its own unit)")
     ax.set_title(title)
     ax.legend(loc="lower right", fontsize=8)
@@ -282,6 +311,8 @@ def publish_report(settings: Settings, day: str, results: list[dict[str, Any]],
     if not all_checks_pass(rows):
         bad = [f"{r['stage']}: {c['detail']}" for r in rows for c in r["checks"] if not c["ok"]]
         log.warning("funnel numbers do not add up: %s", "; ".join(bad))
+    if missing_stages(rows):
+        log.warning("partial day %s: %s published nothing", day, ", ".join(missing_stages(rows)))
     out = render_report(rows, f"corpus_refresh funnel, {day}")
     base = f"{prefix}/{day}"
     for name, blob in out.items():

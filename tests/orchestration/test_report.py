@@ -10,7 +10,7 @@ import pytest
 
 from pipelines.counters import StageCounters
 from pipelines.datasets import DatasetCorrupt, DatasetRef, read_manifest, verify, write_dataset
-from pipelines.report import REPORT_FILES, all_checks_pass, funnel_rows, publish_report
+from pipelines.report import REPORT_FILES, all_checks_pass, funnel_rows, missing_stages, publish_report
 from pipelines.storage import open_storage
 
 DAY = "2026-01-01"
@@ -114,3 +114,28 @@ def test_quarantine_check_needs_the_rejects(settings):
     bad = {(r["stage"], c["check"]) for r in rows for c in r["checks"] if not c["ok"]}
     assert bad == {("web_filter", "quarantine")}
     assert read_manifest(st, DatasetRef.parse(results[1]["ref"]))["rows"] == 4
+
+
+def test_partial_day_marks_the_missing_source(settings):
+    """A PDF source that published nothing: its rows are marked, the others are checked as usual."""
+    st = open_storage(settings.data_root)
+    results = [*_run(st)[:2], {"stage": "ingest_pdf", "missing": True}, {"stage": "pdf_parse", "missing": True},
+               *_run(st)[2:]]
+    rows = funnel_rows(results, st)
+    assert missing_stages(rows) == ["ingest_pdf", "pdf_parse"]
+    assert all_checks_pass(rows)  # what was published still adds up (dedup's parents are the published ones)
+    by = {r["stage"]: r for r in rows}
+    assert by["ingest_pdf"]["missing"] is True and by["ingest_pdf"]["input"] is None
+    assert by["ingest_pdf"]["checks"] == [] and by["web_filter"]["missing"] is False
+    publish_report(settings, DAY, results)
+    md = st.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.md").decode()
+    assert "**Partial day: `ingest_pdf`, `pdf_parse` published nothing.**" in md
+    assert "| ingest_pdf | PDF files → documents | – | – | – | – | – | – | **not published** |" in md
+    assert "| pdf_parse | not published | – | – | – |" in md
+    got = json.loads(st.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.json"))
+    assert [r["stage"] for r in got if r["missing"]] == ["ingest_pdf", "pdf_parse"]
+    snap = DatasetRef.parse(results[-1]["ref"])
+    assert "Partial day" in st.read_bytes(f"{snap.key}/report/funnel.md").decode()  # in the snapshot too
+    # a complete day says nothing of the kind
+    publish_report(settings, DAY, _run(st))
+    assert "Partial day" not in st.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.md").decode()
