@@ -63,7 +63,7 @@ class Case:
     kind: str  # warc | pdf | jsonl (the landing folder)
     file: str  # path relative to the kind's folder (as the raw datasets record it)
     what: str
-    expect: str = "quarantine"  # quarantine | kept | either
+    expect: str = "quarantine"  # quarantine | kept | either | absent (the input holds no item at all)
     reasons: list[str] = field(default_factory=list)  # acceptable reasons ([] = any named reason)
     url: str | None = None  # WARC: the record's target URI (None: the case is the whole file)
     line: int | None = None  # JSONL: 1-based line number (None: the whole file)
@@ -421,22 +421,41 @@ def account(storage: Any, refs: dict[str, str], cases: list[Case]) -> dict[str, 
     ``kept``, ``quarantined`` or ``lost`` (in no output and no quarantine dataset).
     """
     g = refs.get
-    # -- where each unit went, stage by stage
-    raw_web = _rows(storage, g("ingest_warc"), ["record_id", "url", "warc_file"])
-    q_web = _rows(storage, _q(g("ingest_warc")), ["source", "url", "reason"])
-    raw_pdf = _rows(storage, g("ingest_pdf"), ["doc_id", "path", "page_count"])
-    q_pdf = _rows(storage, _q(g("ingest_pdf")), ["source", "reason"])
-    raw_text = _rows(storage, g("ingest_jsonl"), ["doc_id", "source", "line"])
-    q_text = _rows(storage, _q(g("ingest_jsonl")), ["source", "offset", "reason"])
-    page_out: dict[str, set[tuple[str, int]]] = {}
-    page_q: dict[str, dict[tuple[str, int], str]] = {}
-    for stage in ("web_filter", "pdf_parse", "text_pages", "dedup"):
-        page_out[stage] = {(r["doc_id"], r["page"]) for r in _rows(storage, g(stage), ["doc_id", "page"])}
+    rows: dict[str, Any] = {
+        "raw_web": _rows(storage, g("ingest_warc"), ["record_id", "url", "warc_file"]),
+        "q_web": _rows(storage, _q(g("ingest_warc")), ["source", "url", "reason"]),
+        "raw_pdf": _rows(storage, g("ingest_pdf"), ["doc_id", "path", "page_count"]),
+        "q_pdf": _rows(storage, _q(g("ingest_pdf")), ["source", "reason"]),
+        "raw_text": _rows(storage, g("ingest_jsonl"), ["doc_id", "source", "line"]),
+        "q_text": _rows(storage, _q(g("ingest_jsonl")), ["source", "offset", "reason"]),
+        "page_out": {}, "page_q": {},
+        "snap_docs": {r["doc_id"] for r in _rows(storage, g("corpus"), ["doc_id"])},
+        "snap_q": {(r["doc_id"], r["page"]): r["reason"]
+                   for r in _rows(storage, _q(g("corpus")), ["doc_id", "page", "reason"])},
+    }
+    for stage in PAGE_STAGES:
+        rows["page_out"][stage] = {(r["doc_id"], r["page"]) for r in _rows(storage, g(stage), ["doc_id", "page"])}
         cols = ["doc_id", "reason"] if stage == "web_filter" else ["doc_id", "page", "reason"]
-        page_q[stage] = {(r["doc_id"], r.get("page", 0)): r["reason"] for r in _rows(storage, _q(g(stage)), cols)}
-    snap_docs = {r["doc_id"] for r in _rows(storage, g("corpus"), ["doc_id"])}
-    snap_q = {(r["doc_id"], r["page"]): r["reason"] for r in _rows(storage, _q(g("corpus")), ["doc_id", "page"
-                                                                                              , "reason"])}
+        rows["page_q"][stage] = {(r["doc_id"], r.get("page", 0)): r["reason"]
+                                 for r in _rows(storage, _q(g(stage)), cols)}
+    return account_rows(rows, cases)
+
+
+PAGE_STAGES = ("web_filter", "pdf_parse", "text_pages", "dedup")
+
+
+def account_rows(rows: dict[str, Any], cases: list[Case]) -> dict[str, Any]:
+    """:func:`account` on rows already read: ``raw_web`` / ``q_web`` / ``raw_pdf`` / ``q_pdf`` /
+    ``raw_text`` / ``q_text`` (ingest rows and quarantine rows), ``page_out`` and ``page_q`` (per page
+    stage: the (doc_id, page) pairs kept, and quarantined with their reason), ``snap_docs`` (doc ids in
+    the snapshot) and ``snap_q`` (pages the corpus stage quarantined). An engine-free run can fill them
+    from the stages' pure functions (pipelines/hostile_corpus.py)."""
+    raw_web, q_web, raw_pdf, q_pdf = rows["raw_web"], rows["q_web"], rows["raw_pdf"], rows["q_pdf"]
+    raw_text, q_text = rows["raw_text"], rows["q_text"]
+    page_out: dict[str, set[tuple[str, int]]] = rows["page_out"]
+    page_q: dict[str, dict[tuple[str, int], str]] = rows["page_q"]
+    snap_docs: set[str] = rows["snap_docs"]
+    snap_q: dict[tuple[str, int], str] = rows["snap_q"]
 
     def follow(stage: str, pages: set[tuple[str, int]], reasons: list[str], lost: list[str], cid: str) -> bool:
         """Pages entering ``stage`` then dedup then the snapshot; True if any reaches the snapshot."""
@@ -508,6 +527,10 @@ def problems(result: dict[str, Any]) -> list[str]:
     """Items whose fate contradicts their case (or that were lost), and pages lost on the way."""
     out = list(result["lost_pages"])
     for it in result["items"]:
+        if it["expect"] == "absent":  # an input that holds no item (an empty file): nothing may come of it
+            if it["fate"] != "lost":
+                out.append(f"{it['id']}: expected no item, got {it['fate']} {it['reasons']}")
+            continue
         if it["fate"] == "lost":
             out.append(f"{it['id']}: lost (in no output and no quarantine dataset)")
         elif it["expect"] != "either" and it["fate"] != {"quarantine": "quarantined"}.get(it["expect"], it["expect"]):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import codecs
 import hashlib
-import io
 import json
 import re
 import sys
@@ -45,8 +44,8 @@ MAX_LINE_BYTES = 16 << 20
 _DRAIN_CHUNK = 1 << 20  # bytes read at a time while skipping the rest of an over-long line
 _UTF8_BOM = codecs.BOM_UTF8
 # File-level BOMs of the wider Unicode encodings (UTF-32 first: its LE BOM starts with UTF-16's).
-_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-              (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+              (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKETS = re.compile(r"[^\[\]{}]+")
 _DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
@@ -61,7 +60,8 @@ def json_too_deep(line: str, limit: int = MAX_JSON_DEPTH) -> bool:
     return max(accumulate(map(_DEPTH_STEP.__getitem__, brackets)), default=0) > limit
 
 
-def _wide_encoding(fileobj: IO[bytes]) -> str | None:
+def _wide_encoding(fileobj: IO[bytes]) -> tuple[str, int] | None:
+    """(codec, BOM length) when the stream starts with a UTF-16 or UTF-32 byte order mark."""
     peek = getattr(fileobj, "peek", None)
     if peek is None:
         return None
@@ -69,24 +69,47 @@ def _wide_encoding(fileobj: IO[bytes]) -> str | None:
         head = peek(4)[:4]
     except (OSError, ValueError, EOFError):
         return None  # a broken gzip stream: the line reader reports it
-    return next((enc for bom, enc in _WIDE_BOMS if head.startswith(bom)), None)
+    return next(((enc, len(bom)) for bom, enc in _WIDE_BOMS if head.startswith(bom)), None)
+
+
+def _wide_lines(fileobj: IO[bytes], enc: str, bom: int, limit: int) -> Iterator[tuple[bytes, bool]]:
+    """Lines of a UTF-16/32 stream, re-encoded as UTF-8. Decoding is strict: at the first invalid
+    sequence the complete lines before it are yielded, then UnicodeDecodeError is raised (the caller
+    quarantines the rest of the file as one row)."""
+    fileobj.read(bom)
+    dec = codecs.getincrementaldecoder(enc)("strict")
+    buf, skipping = "", False
+    while True:
+        raw = fileobj.read(_DRAIN_CHUNK)
+        try:
+            buf += dec.decode(raw, final=not raw)
+            err = None
+        except UnicodeDecodeError as e:
+            buf += codecs.decode(e.object[:e.start], enc)  # the valid prefix
+            err = e
+        *complete, buf = buf.split("\n")
+        for s in complete:
+            if skipping or len(s.encode("utf-8", "surrogatepass")) > limit:
+                skipping = False
+                yield b"", True
+            else:
+                yield s.encode("utf-8", "surrogatepass") + b"\n", False
+        if len(buf) > limit:  # an over-long line in progress: keep nothing of it
+            buf, skipping = "", True
+        if err is not None:
+            raise err
+        if not raw:
+            if buf or skipping:
+                yield (b"", True) if skipping else (buf.encode("utf-8", "surrogatepass"), False)
+            return
 
 
 def _lines(fileobj: IO[bytes], limit: int) -> Iterator[tuple[bytes, bool]]:
     """(line, too_long) for each line; a line over ``limit`` bytes comes back empty with too_long."""
-    enc = _wide_encoding(fileobj)
-    if enc is not None:  # decode the whole stream (strictly: a bad sequence raises, see the caller)
-        text = io.TextIOWrapper(fileobj, encoding=enc, errors="strict", newline="\n")  # type: ignore[type-var]
-        while True:
-            s = text.readline(limit + 1)
-            if not s:
-                return
-            if len(s) > limit and not s.endswith("\n"):
-                while s and not s.endswith("\n"):
-                    s = text.readline(_DRAIN_CHUNK)
-                yield b"", True
-                continue
-            yield s.encode("utf-8", "surrogatepass"), False
+    wide = _wide_encoding(fileobj)
+    if wide is not None:
+        yield from _wide_lines(fileobj, wide[0], wide[1], limit)
+        return
     while True:
         raw = fileobj.readline(limit + 1)
         if not raw:

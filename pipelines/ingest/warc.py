@@ -159,13 +159,15 @@ def iter_warc(
         if seg["records"] and seekable:
             # The break is in the record after the last good one: resume there, and that record fails
             # again at once, which is where its quarantine row is written (exactly one row per break).
-            nxt = _next_record_start(fileobj, seg["end"], gz)
+            # warcio's offsets run backwards on a stream it misparses (plain text read as ARC): then the
+            # position cannot be trusted and nothing after it is resumed (no record is read twice).
+            nxt = _next_record_start(fileobj, seg["end"], gz) if seg["end"] > pos else None
             if nxt is None:  # the break leaves no readable record start: the tail is one break row
                 counters.input += 1
                 counters.drop("corrupt_warc")
                 yield "quarantine", quarantine_row(
                     source, "corrupt_warc", f"{type(err).__name__}: {err}; records before the break were kept",
-                    seg["end"] - base,
+                    max(seg["end"], pos) - base,
                 )
                 return
         else:
