@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from pipelines.config import REPO_ROOT, Settings
@@ -30,10 +31,12 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
     }
-    if s.master.startswith("local"):
-        # One machine: bind to loopback only and skip the UI port.
-        conf.update({"spark.driver.host": "127.0.0.1", "spark.driver.bindAddress": "127.0.0.1",
-                     "spark.ui.enabled": "false"})
+    # The driver binds and advertises one configured address (loopback on one machine), never every
+    # interface; its UI only when asked for.
+    conf.update({"spark.driver.host": s.driver_host, "spark.driver.bindAddress": s.driver_host,
+                 "spark.ui.enabled": str(s.ui_enabled).lower()})
+    if s.auth_secret_file and not s.master.startswith("local"):
+        conf["spark.authenticate"] = "true"  # the secret itself: auth_secret(), never in this dict
     if s.io_mode == "s3a":
         opts = settings.storage_options()
         conf.update(
@@ -55,6 +58,20 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     return conf
 
 
+def auth_secret(settings: Settings) -> str | None:
+    """spark.authenticate's shared secret, read from ``spark.auth_secret_file`` (None: auth off)."""
+    s = settings.spark
+    if not s.auth_secret_file or s.master.startswith("local"):
+        return None
+    try:
+        secret = Path(s.auth_secret_file).read_text().strip()
+    except OSError as e:
+        raise RuntimeError(f"spark.auth_secret_file {s.auth_secret_file!r} cannot be read: {e}") from e
+    if not secret:
+        raise RuntimeError(f"spark.auth_secret_file {s.auth_secret_file!r} is empty")
+    return secret
+
+
 def get_spark(settings: Settings) -> Any:
     """Create (or reuse) the SparkSession for ``settings``."""
     os.environ["PYSPARK_PYTHON"] = sys.executable  # workers use the venv, not python3 from PATH
@@ -64,6 +81,9 @@ def get_spark(settings: Settings) -> Any:
     builder = SparkSession.builder.master(settings.spark.master)
     for k, v in spark_conf(settings).items():
         builder = builder.config(k, v)
+    secret = auth_secret(settings)
+    if secret is not None:
+        builder = builder.config("spark.authenticate.secret", secret)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark

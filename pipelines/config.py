@@ -95,6 +95,16 @@ class SparkSettings(Section):
     submit: bool = False
     submit_args: list[str] = Field(default_factory=list,
                                    description="extra spark-submit arguments, e.g. ['--py-files', 'deps.zip']")
+    # Where a driver listens (RPC, block manager and UI). Executors connect back to it, so on a cluster
+    # this is the driver pod's address (infra/k8s: the pod IP, SCIFORGE_SPARK__DRIVER_HOST); on one
+    # machine, loopback. The driver then binds that address only, never every interface.
+    driver_host: str = Field("127.0.0.1", description="address a Spark driver binds and advertises")
+    ui_enabled: bool = Field(False, description="serve the driver's web UI (on driver_host:4040)")
+    # spark.authenticate: a file holding the cluster's shared secret (the standalone master, workers and
+    # every application must hold the same one). The driver reads it when it builds its session (a
+    # job under spark-submit too), so it never appears on a command line or in `config show`. None:
+    # authentication off (local masters, whose executors live in the driver's JVM).
+    auth_secret_file: str | None = Field(None, description="file holding spark.authenticate's secret")
 
 
 class AirflowSettings(Section):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -15,25 +16,43 @@ from pipelines.config import REPO_ROOT
 STATE = REPO_ROOT / "var" / "services"
 S3_PORT = 8333  # SeaweedFS' default S3 port
 ACCESS_KEY = os.environ.get("SCIFORGE_LOCAL_S3_ACCESS_KEY", "sciforge")
-SECRET_KEY = os.environ.get("SCIFORGE_LOCAL_S3_SECRET_KEY", "sciforge-secret")
+# Generated secrets live in files readable by this user only, never in output or logs:
+S3_SECRET_FILE = STATE / "s3" / "secret"                 # the S3 secret key (SCIFORGE_LOCAL_S3_SECRET_KEY wins)
+SPARK_SECRET_FILE = STATE / "spark" / "auth-secret"      # spark.authenticate's shared secret
+
+
+def _secret(path: Path, given: str | None = None) -> str:
+    """The secret stored at ``path`` (made once, 256 random bits, mode 0600), or ``given``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if given is None and path.exists():
+        return path.read_text().strip()
+    value = given or secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(value + "\n")
+    return value
 
 
 def up() -> None:
     STATE.mkdir(parents=True, exist_ok=True)
     if any(STATE.rglob("*.pid")):
         sys.exit(f"services already running (PID files in {STATE}); `make services-down` first")
-    cluster = StandaloneCluster(STATE / "spark")
+    _secret(SPARK_SECRET_FILE)
+    cluster = StandaloneCluster(STATE / "spark", secret_file=SPARK_SECRET_FILE)
     cluster.start()
-    s3 = SeaweedS3(STATE / "s3", base_port=S3_PORT, access_key=ACCESS_KEY, secret_key=SECRET_KEY)
+    secret = _secret(S3_SECRET_FILE, os.environ.get("SCIFORGE_LOCAL_S3_SECRET_KEY"))
+    s3 = SeaweedS3(STATE / "s3", base_port=S3_PORT, access_key=ACCESS_KEY, secret_key=secret)
     s3.start()
     (STATE / "s3" / "weed.pid").write_text(str(s3.proc.pid if s3.proc else 0))
-    print(f"Spark master  {cluster.master_url}  (UI http://127.0.0.1:{cluster.ui_port})")
-    print(f"S3 (SeaweedFS) {s3.endpoint_url}  access key {ACCESS_KEY}")
-    print("Use them:\n"
-          f"  export SCIFORGE_SPARK__MASTER={cluster.master_url}\n"
+    print(f"Spark master   {cluster.master_url}  (UI http://127.0.0.1:{cluster.ui_port}; spark.authenticate on, "
+          f"secret in {SPARK_SECRET_FILE})")
+    print(f"S3 (SeaweedFS) {s3.endpoint_url}  access key {ACCESS_KEY}, secret key in {S3_SECRET_FILE}")
+    print("Use them (the secrets are read from their files, never printed):\n"
+          f"  export SCIFORGE_SPARK__MASTER={cluster.master_url} SCIFORGE_SPARK__SUBMIT=true "
+          f"SCIFORGE_SPARK__AUTH_SECRET_FILE={SPARK_SECRET_FILE}\n"
           f"  export SCIFORGE_DATA_ROOT=s3://sciforge/data SCIFORGE_STORAGE__S3_ENDPOINT_URL={s3.endpoint_url}\n"
           f"  export SCIFORGE_STORAGE__S3_ACCESS_KEY_ID={ACCESS_KEY} "
-          "SCIFORGE_STORAGE__S3_SECRET_ACCESS_KEY=<the secret>")
+          f'SCIFORGE_STORAGE__S3_SECRET_ACCESS_KEY="$(cat {S3_SECRET_FILE})"')
 
 
 def down() -> None:

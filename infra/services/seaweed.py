@@ -2,11 +2,20 @@
 
 Used by the test fixture (random ports) and by `make services-up` (S3 on 8333). It checks
 credentials for real (a wrong secret gets SignatureDoesNotMatch), unlike moto.
+
+S3 is the only door to the data: every port binds 127.0.0.1; the WebDAV, Iceberg and Lance gateways
+are off; the filer's and the volume servers' HTTP APIs refuse requests without a JWT signed with keys
+generated per start (`security.toml`, mode 0600, in the server's folder, which `weed` reads from its
+working directory), so the bucket cannot be read or written around S3's credential check. The master's
+HTTP API still answers on loopback: it hands out ids for new blobs, never access to bucket objects.
+The internal gRPC ports (HTTP port + 10000) are loopback-only and unauthenticated (mTLS is the
+production answer; on Kubernetes a NetworkPolicy admits only SeaweedFS itself to them).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -19,8 +28,13 @@ from pathlib import Path
 
 GRPC_OFFSET = 10000  # SeaweedFS puts each gRPC port at http port + 10000
 # component -> offset from the base port (the base itself is the S3 port)
-_PORTS = {"s3": 0, "master": 1, "volume": 2, "filer": 3, "webdav": 4, "admin": 5, "s3.port.iceberg": 6,
-          "s3.port.lance": 7}
+_PORTS = {"s3": 0, "master": 1, "volume": 2, "filer": 3, "admin": 5}
+# Gateways that would serve bucket data without S3's credential check, or nothing we use: off.
+_OFF = ["-webdav=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-admin.ui=false",
+        "-master.telemetry=false"]
+# JWT sections of SeaweedFS's security.toml: volume writes / reads, filer writes / reads.
+_JWT_SECTIONS = ("jwt.signing", "jwt.signing.read", "jwt.filer_signing", "jwt.filer_signing.read")
+JWT_TTL_S = 60  # lifetime of the tokens the components hand each other (SeaweedFS's scaffold: 10 s)
 
 
 def _weed() -> str:
@@ -62,18 +76,27 @@ class SeaweedS3:
         return f"http://127.0.0.1:{self.base}"
 
     def command(self) -> list[str]:
-        cmd = [_weed(), "mini", f"-dir={self.workdir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-               "-admin.ui=false"]
+        cmd = [_weed(), "mini", f"-dir={self.workdir / 'data'}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", *_OFF]
         for comp, off in _PORTS.items():
-            flag = comp if comp.startswith("s3.port") else f"{comp}.port"
-            cmd.append(f"-{flag}={self.base + off}")
+            cmd.append(f"-{comp}.port={self.base + off}")
         return cmd
+
+    def write_security(self) -> Path:
+        """Fresh JWT keys for the filer and volume HTTP APIs, readable by this user only."""
+        path = self.workdir / "security.toml"
+        text = "".join(f'[{sec}]\nkey = "{secrets.token_hex(32)}"\nexpires_after_seconds = {JWT_TTL_S}\n\n'
+                       for sec in _JWT_SECTIONS)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        return path
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "AWS_ACCESS_KEY_ID": self.access_key, "AWS_SECRET_ACCESS_KEY": self.secret_key}
 
     def start(self, timeout: float = 60.0) -> None:
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
+        self.write_security()
         log = open(self.workdir / "weed.log", "ab")
         self.proc = subprocess.Popen(self.command(), cwd=self.workdir, env=self.env(), stdout=log,
                                      stderr=subprocess.STDOUT, start_new_session=True)

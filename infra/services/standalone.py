@@ -1,12 +1,18 @@
 """A local Spark standalone cluster (1 master + N workers) bound to 127.0.0.1.
 
 Used by `make services-up` (fixed ports, PID files under var/services/) and by the
-integration test (random ports, stopped at the end).
+integration tests (random ports, stopped at the end).
+
+Secure by default: `spark.authenticate` with a shared secret (a file of mode 0600; generated when none
+is given), so only applications holding it can register or run code on the workers; the master's REST
+submission server is off; every daemon binds 127.0.0.1. The daemons read the secret from a properties
+file of mode 0600 (`--properties-file`), never from their command lines.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -42,13 +48,35 @@ def _wait_port(port: int, timeout: float = 90.0) -> None:
     raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
+def _write_private(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    return path
+
+
 class StandaloneCluster:
     def __init__(self, workdir: Path | str, port: int = 7077, ui_port: int = 8090, workers: int = 2,
-                 worker_cores: int = 1, worker_memory: str = "2g") -> None:
+                 worker_cores: int = 1, worker_memory: str = "2g", secret_file: Path | str | None = None) -> None:
         self.workdir = Path(workdir)
         self.port, self.ui_port = port, ui_port
         self.workers, self.worker_cores, self.worker_memory = workers, worker_cores, worker_memory
         self.procs: list[subprocess.Popen[bytes]] = []
+        # spark.authenticate's shared secret: what a driver needs (spark.auth_secret_file)
+        self.secret_file = Path(secret_file) if secret_file else self.workdir / "auth-secret"
+        self.properties_file = self.workdir / "daemon.properties"
+
+    def write_properties(self) -> None:
+        if not self.secret_file.exists():
+            _write_private(self.secret_file, secrets.token_hex(32) + "\n")
+        secret = self.secret_file.read_text().strip()
+        _write_private(self.properties_file, "\n".join([
+            "spark.authenticate true",
+            f"spark.authenticate.secret {secret}",
+            "spark.master.rest.enabled false",  # no unauthenticated job submission over HTTP (:6066)
+            "",
+        ]))
 
     @property
     def master_url(self) -> str:
@@ -64,14 +92,16 @@ class StandaloneCluster:
         return p
 
     def start(self) -> None:
+        self.write_properties()
+        props = ["--properties-file", str(self.properties_file)]
         self._start("master", ["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
-                               str(self.port), "--webui-port", str(self.ui_port)])
+                               str(self.port), "--webui-port", str(self.ui_port), *props])
         _wait_port(self.port)
         for i in range(self.workers):
             self._start(f"worker-{i}", ["org.apache.spark.deploy.worker.Worker", self.master_url, "--host",
                                         "127.0.0.1", "--cores", str(self.worker_cores), "--memory",
                                         self.worker_memory, "--webui-port", str(self.ui_port + 1 + i),
-                                        "--work-dir", str(self.workdir / f"work-{i}")])
+                                        "--work-dir", str(self.workdir / f"work-{i}"), *props])
         self.wait_workers()
 
     def wait_workers(self, timeout: float = 120.0) -> None:

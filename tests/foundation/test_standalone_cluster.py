@@ -1,10 +1,13 @@
-"""A job on a real Spark standalone cluster (master + 2 workers) reading and writing S3 gives the
-same dataset as the local[*] run on local disk."""
+"""A job on a real Spark standalone cluster (master + 2 workers, spark.authenticate on) reading and
+writing S3 gives the same dataset as the local[*] run on local disk; the cluster refuses an application
+without the shared secret and listens on loopback only, with no REST submission server."""
 
 import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +17,7 @@ from jobs.ingest import run_ingest
 from pipelines.config import REPO_ROOT
 from pipelines.datasets import read_manifest
 from pipelines.storage import S3Storage, open_storage
+from tests.netcheck import listening
 
 pytestmark = [pytest.mark.services, pytest.mark.spark, pytest.mark.s3]
 
@@ -36,7 +40,15 @@ def test_standalone_cluster_on_s3_equals_local_run(spark, settings, s3_server, d
                "SCIFORGE_SPARK__DRIVER_MEMORY": "1g", "SCIFORGE_DATA_ROOT": "s3://sciforge/cluster",
                "SCIFORGE_STORAGE__S3_ENDPOINT_URL": s3_server.endpoint_url,
                "SCIFORGE_STORAGE__S3_ACCESS_KEY_ID": opts["access_key"],
-               "SCIFORGE_STORAGE__S3_SECRET_ACCESS_KEY": opts["secret_key"]}
+               "SCIFORGE_STORAGE__S3_SECRET_ACCESS_KEY": opts["secret_key"],
+               "SCIFORGE_SPARK__AUTH_SECRET_FILE": str(cluster.secret_file)}
+        assert cluster.secret_file.stat().st_mode & 0o077 == 0 and cluster.properties_file.stat().st_mode & 0o077 == 0
+        for p in cluster.procs:  # master (RPC + UI) and workers: loopback only; no REST server (6066)
+            ports = listening(p.pid)
+            assert ports and all(addr == "127.0.0.1" for addr, _ in ports), ports
+            assert 6066 not in {port for _, port in ports}
+            assert cluster.secret_file.read_text().strip() not in " ".join(Path(f"/proc/{p.pid}/cmdline")
+                                                                          .read_text().split("\0"))
         proc = subprocess.run(
             [spark_submit(), "--master", cluster.master_url, str(REPO_ROOT / "jobs" / "ingest.py"),
              "--source", "s3://sciforge/landing/dt=2026-01-01/warc", "--kind", "warc", "--date", "2026-01-01"],
@@ -44,6 +56,7 @@ def test_standalone_cluster_on_s3_equals_local_run(spark, settings, s3_server, d
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         master_log = (tmp_path / "spark" / "master.log").read_text()
         assert "Registered app" in master_log or "Registering app" in master_log
+        _refuses_app_without_secret(cluster, tmp_path)
     finally:
         cluster.stop()
 
@@ -55,3 +68,29 @@ def test_standalone_cluster_on_s3_equals_local_run(spark, settings, s3_server, d
     local = open_storage(settings.data_root)
     for f in m_local["files"]:
         assert s3.read_bytes(f"{ref.key}/{f['path']}") == local.read_bytes(f"{ref.key}/{f['path']}")
+
+
+def _refuses_app_without_secret(cluster: StandaloneCluster, tmp_path: Path) -> None:
+    """An application without spark.authenticate's secret cannot register (so cannot run code on the
+    workers): the master answers its first message with a SASL error, which the driver prints."""
+    app = tmp_path / "intruder.py"
+    app.write_text("from pyspark.sql import SparkSession\n"
+                   "s = SparkSession.builder.getOrCreate()\n"
+                   "print('RAN', s.sparkContext.parallelize(range(4), 2).sum())\n")
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "SPARK_LOCAL_IP": "127.0.0.1"}
+    proc = subprocess.Popen([spark_submit(), "--master", cluster.master_url, "--conf", "spark.ui.enabled=false",
+                             str(app)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    seen: list[str] = []
+    deadline = time.monotonic() + 120
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            seen.append(line)
+            if "SaslMessage" in line or time.monotonic() > deadline:
+                break
+    finally:
+        proc.kill()
+        proc.wait()
+    out = "".join(seen)
+    assert "Expected SaslMessage" in out, out[-3000:]
+    assert "RAN" not in out
