@@ -8,6 +8,9 @@ route from what is installed; ``backend_status`` says what is available and why 
 - ``rapidocr``   : ONNX OCR whose models ship in the wheel (slower, no system package).
 - ``pymupdf4llm``: pymupdf4llm's layout mode (ONNX layout model shipped in the wheel).
 - ``marker``     : marker-pdf, only when installed AND its weights are present locally.
+- ``glyph``      : no second parser: the cheap pass's markdown, whose equations mathtex.py
+                   already rebuilt as LaTeX from the glyph layer (the offline default for
+                   ``math``; pymupdf4llm's layout mode emits no LaTeX).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ def backend_status(cfg: PdfConfig) -> dict[str, tuple[bool, str]]:
                        else (False, "rapidocr not installed"))
     out["pymupdf4llm"] = ((True, "layout mode, ONNX model in the wheel")
                           if importlib.util.find_spec("pymupdf4llm") else (False, "pymupdf4llm not installed"))
+    out["glyph"] = (True, "the cheap pass's markdown with LaTeX rebuilt from the glyph layer (mathtex.py)")
     if importlib.util.find_spec("marker") is None:
         out["marker"] = (False, "marker-pdf is not installed in this environment (optional backend)")
     else:
@@ -76,7 +80,7 @@ def select_backend(route: str, cfg: PdfConfig) -> tuple[str | None, str]:
     elif route == "math":
         if cfg.math_backend == "cheap":
             return None, "math_backend=cheap"
-        order = ["marker", "pymupdf4llm"] if cfg.math_backend == "auto" else [cfg.math_backend]
+        order = ["marker", "glyph"] if cfg.math_backend == "auto" else [cfg.math_backend]
     else:
         return None, f"route {route} has no expensive backend"
     for name in order:

@@ -104,8 +104,12 @@ class PdfConfig(BaseModel):
     # "auto": Tesseract if its binary is installed, else RapidOCR (both offline); "none": scans
     # are quarantined as scan_not_ocred (e.g. a text-only first pass over a huge archive).
     ocr_backend: Literal["auto", "tesseract", "rapidocr", "none"] = "auto"
-    # "auto": marker-pdf when installed with local weights, else pymupdf4llm's layout mode.
-    math_backend: Literal["auto", "pymupdf4llm", "marker", "cheap"] = "auto"
+    # "auto": marker-pdf when installed with local weights, else "glyph": the cheap pass's
+    # markdown, whose display and inline equations mathtex.py rebuilds as LaTeX from the glyph
+    # layer (pymupdf4llm's layout mode emits formulas as plain text, no LaTeX: 0 of the math
+    # tests of bench/pdf_structure.py); "pymupdf4llm" selects it; "cheap" keeps the cheap output
+    # and flags the page `expensive_unavailable` (no expensive parser ran).
+    math_backend: Literal["auto", "pymupdf4llm", "marker", "glyph", "cheap"] = "auto"
     # Tesseract's documentation: accuracy is best at >= 300 dpi; 200 dpi halves the cost and
     # loses little on 10 pt text (STACK.md measured ~2.3 s/page at 150-200 dpi on one core).
     ocr_dpi: int = Field(200, ge=72, le=600)

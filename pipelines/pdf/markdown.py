@@ -15,7 +15,7 @@ from typing import Any
 from pipelines.pdf import mathtex
 from pipelines.pdf import text as T
 from pipelines.pdf.clean import in_margin, is_page_number, margin_key
-from pipelines.pdf.features import Block, Line, PageFeatures, Rules, text_flags
+from pipelines.pdf.features import _EQ_NUMBER_RE, Block, Line, PageFeatures, Rules, text_flags
 from pipelines.pdf.tables import Table, aligned_tables, ruled_tables
 
 # Heading levels by font size / body size (the usual 1.2x type-scale steps used by LaTeX
@@ -67,7 +67,7 @@ DISPLAY_MAX_WIDTH = 0.8
 def _is_display(ln: Line, block: Block) -> bool:
     if not ln.eq:
         return False
-    if all(x.eq or not x.text.strip() for x in block.lines):
+    if all(x.eq or not x.text.strip() or _EQ_NUMBER_RE.fullmatch(x.text.strip()) for x in block.lines):
         return True
     bx0, _, bx1, _ = block.bbox
     w = max(bx1 - bx0, 1.0)
@@ -91,6 +91,10 @@ def _render_block(block: Block, body: float, code_blocks: bool = True) -> str:
         parts: list[str] = []
         prose: list[Line] = []
         for ln in block.lines:
+            num = _EQ_NUMBER_RE.fullmatch(ln.text.strip())
+            if num and not prose and parts and parts[-1].endswith("$$") and "\\tag{" not in parts[-1]:
+                parts[-1] = parts[-1][:-2] + " \\tag{" + num.group(0).strip("() ") + "}$$"
+                continue
             if _is_display(ln, block):
                 if prose:
                     parts.append(_render_lines(_sub_block(prose, block), body))
@@ -176,7 +180,7 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
     for b in blocks:
         for ln in b.lines:
             t = ln.text.strip()
-            if not t or ln.eq or (out and any(_inside(ln.bbox, it.bbox) for it in out)) \
+            if not t or ln.eq or _EQ_NUMBER_RE.fullmatch(t) or (out and any(_inside(ln.bbox, it.bbox) for it in out)) \
                     or in_margin(ln.bbox, feats.height, margin_share):
                 continue
             pieces.append((*ln.bbox, t))

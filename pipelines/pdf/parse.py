@@ -337,7 +337,9 @@ class PageParser:
         if route in ("math", "scan"):
             c.add("pages_expensive")
             name, why = self.backend(route)
-            if name is None:
+            if name == "glyph":  # the cheap markdown already carries the rebuilt LaTeX
+                c.add("parser_glyph")
+            elif name is None:
                 flags.append("expensive_unavailable")
                 c.add("expensive_unavailable")
             else:
