@@ -40,6 +40,7 @@ from dedup_common import (  # noqa: E402
     shingle_strings,
 )
 
+from bench._goals import Goals, add_check_flag  # noqa: E402
 from pipelines.dedup.config import DedupConfig  # noqa: E402
 from pipelines.dedup.features import Featurizer, decode_minhash  # noqa: E402
 from pipelines.dedup.minhash import exact_jaccard, jaccard_estimate, shingle_sets  # noqa: E402
@@ -132,7 +133,11 @@ def job_clusters(texts: list[str], engine: str, cfg: DedupConfig) -> list[str]:
     return labels
 
 
-def main() -> None:
+# Stated goal: duplicate-pair F1 of the job's default path (exact verification) against exact Jaccard.
+PAIR_F1_GOAL = 0.95
+
+
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=DEFAULT_DATA, help="shared data folder (default ../shared/data)")
     ap.add_argument("--planted", type=int, default=2000, help="planted near duplicates")
@@ -140,6 +145,7 @@ def main() -> None:
     ap.add_argument("--threshold", type=float, default=0.8)
     ap.add_argument("--engine", choices=["local", "spark", "none"], default="local",
                     help="engine of the clustering run (none: skip it)")
+    add_check_flag(ap)
     a = ap.parse_args()
     cfg = DedupConfig(threshold=a.threshold)
     b, r = Featurizer(cfg).bands_rows
@@ -174,9 +180,12 @@ def main() -> None:
         rows.append((f"sciforge job components ({a.engine})", cluster_pairs(labels)))
     print(f"\n{'duplicate pairs (exact J >= threshold)':46s} {'pairs':>8s} {'precision':>10s} {'recall':>8s} "
           f"{'F1':>7s}")
+    goals = Goals("dedup_eval")
     for name, pairs in rows:
         p, rr, f = prf(pairs, truth)
         print(f"{name:46s} {len(pairs):8d} {p:10.4f} {rr:8.4f} {f:7.4f}")
+        if name == "sciforge + exact check (job default)":
+            goals.at_least("duplicate-pair F1, exact check (job default)", f, PAIR_F1_GOAL, fmt="{:.4f}")
     if labels is not None:
         truth_clusters = cluster_pairs(components(len(texts), truth))
         p, rr, f = prf(cluster_pairs(labels), truth_clusters)
@@ -197,7 +206,8 @@ def main() -> None:
     print(f"\nsignature+LSH time, one process: sciforge features {o_secs:.2f}s "
           f"({len(texts) / o_secs:,.0f} docs/s), datasketch {d_secs:.2f}s ({len(texts) / d_secs:,.0f} docs/s), "
           f"ratio {d_secs / o_secs:.1f}x")
+    return goals.finish(a.check)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -115,13 +115,20 @@ def summarize(lines: list[str], top: int = 10) -> None:
                   f"JVM RSS {m.get('ProcessTreeJVMRSSMemory', 0) / 2**20:7.1f}")
 
 
-def main() -> None:
+def main() -> int:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from bench._goals import Goals, add_check_flag
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("path", help="an event log file, a rolling-log folder, or a folder of logs (newest is used)")
     ap.add_argument("--top", type=int, default=10, help="how many of the costliest stages to list")
+    add_check_flag(ap)
     a = ap.parse_args()
     summarize(log_lines(Path(a.path)), a.top)
+    return Goals("dedup_profile").finish(a.check)  # a profile of a run: no goal of its own
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dedup_common import DEFAULT_DATA, edit, load_20ng, normalized_tokens, shingle_strings  # noqa: E402
 from dedup_profile import PEAK_METRICS, executor_peaks, log_lines  # noqa: E402
 
+from bench._goals import Goals, add_check_flag  # noqa: E402
 from pipelines.dedup.config import DedupConfig  # noqa: E402
 from pipelines.dedup.features import Featurizer  # noqa: E402
 
@@ -277,7 +278,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def main() -> None:
+# Stated goal: documents per second per core at least this many times datasketch's (median over rounds).
+PER_CORE_GOAL = 2.0
+
+
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=DEFAULT_DATA, help="shared data folder (default ../shared/data)")
     ap.add_argument("--docs", type=int, default=20000)
@@ -311,6 +316,7 @@ def main() -> None:
     ap.add_argument("--skip", nargs="*", default=[], choices=["datasketch", "datatrove", "spark", "features"],
                     help="parts not to run (features: the one-core feature timing and batch memory)")
     ap.add_argument("--spark-child", nargs=2, metavar=("ROOT", "MASTER"), help=argparse.SUPPRESS)
+    add_check_flag(ap)
     a = ap.parse_args()
     if (a.executor_cpus or a.driver_cpus) and not a.standalone:
         ap.error("--executor-cpus / --driver-cpus need --standalone (quotas are set on the cluster's processes)")
@@ -397,6 +403,14 @@ def main() -> None:
             cpu = [x[DATASKETCH][1] / x[name][1] for x in rounds if name in x]
             print(f"  {name:52s} " + " ".join(f"{w:.2f}x|{c:.2f}x" for w, c in zip(wall, cpu, strict=True))
                   + f"   median {statistics.median(wall):.2f}x | {statistics.median(cpu):.2f}x ({n} docs)")
+    goals = Goals("dedup_throughput")
+    if "datasketch" in a.skip or "spark" in a.skip:
+        goals.not_measured(f"Spark job per core >= {PER_CORE_GOAL}x datasketch", "datasketch or spark skipped")
+    else:
+        for name in [k for k in rounds[-1] if "Spark" in k]:  # every Spark run reported on its own
+            per_core = [(x[DATASKETCH][0] / x[name][0]) / x[name][2] for x in rounds if name in x]
+            goals.at_least(f"{name}: per core vs datasketch (median of {len(per_core)} round(s))",
+                           statistics.median(per_core), PER_CORE_GOAL, fmt="{:.2f}")
     if spark_times:
         print(f"\npeak memory per executor over the session's runs, {len(docs)} documents (MiB; Spark "
               "executor metrics; in local mode the executor is the driver JVM):")
@@ -409,7 +423,8 @@ def main() -> None:
         print("\npeak Python memory of one feature batch (tracemalloc):")
         for size, mib in feature_memory(docs, cfg):
             print(f"  batch of {size:5d} docs: {mib:7.1f} MiB")
+    return goals.finish(a.check)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

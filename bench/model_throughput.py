@@ -1,7 +1,7 @@
 """Forward+backward tokens/s: our MoE LM vs a dense transformer with the same ACTIVE parameter count.
 
-One run, same input batch, models timed in interleaved rounds (median per model) so load noise on a
-shared machine hits all of them alike:
+One run, same input batch, models timed in interleaved rounds so load noise on a shared machine hits all
+of them alike; each ratio is computed per round and the median of the per-round ratios is reported:
 
   * ours-moe    : the preset's MoE LM (text only; encoders are not on this path)
   * ours-dense  : the same trunk with every MoE layer replaced by a dense SwiGLU of width
@@ -13,7 +13,10 @@ On a CUDA device it also prints the model FLOPs utilisation of ours-moe (6 * act
 attention), against --peak-tflops (H100/H200 SXM dense BF16: 989).
 
     python bench/model_throughput.py --config tiny
-    python bench/model_throughput.py --config 1b --device cuda --dtype bfloat16 --batch 8 --seq 2048
+    python bench/model_throughput.py --config 1b --device cuda --dtype bfloat16 --batch 8 --seq 2048 --check
+
+Goal (`--check`): MFU of `1b` in BF16 on a Hopper GPU >= 40%; on a CPU, or for another config, it is not
+measured (exit 2).
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._goals import Goals, add_check_flag  # noqa: E402
 from model import build_model, get_config  # noqa: E402
 from model.checkpoint import hf_config_dict  # noqa: E402
 from model.config import ModelConfig  # noqa: E402
 from model.describe import describe, summarize  # noqa: E402
 
 H200_BF16_DENSE_TFLOPS = 989.0  # NVIDIA H100/H200 SXM datasheet, dense (no sparsity)
+MFU_GOAL = 0.40  # the issue's goal for the `1b` config, BF16 forward+backward on Hopper
 
 
 def bench_configs(preset: str) -> tuple[ModelConfig, ModelConfig]:
@@ -80,7 +85,7 @@ def time_steps(model: torch.nn.Module, ids: torch.Tensor, steps: int, device: to
     return time.perf_counter() - t0
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default="tiny", help="model preset (tiny, small, 1b)")
     ap.add_argument("--batch", type=int, default=8)
@@ -93,7 +98,8 @@ def main() -> None:
     ap.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
     ap.add_argument("--no-hf", action="store_true", help="skip the transformers baselines")
     ap.add_argument("--peak-tflops", type=float, default=H200_BF16_DENSE_TFLOPS)
-    args = ap.parse_args()
+    add_check_flag(ap)
+    args = ap.parse_args(argv)
 
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -134,17 +140,20 @@ def main() -> None:
         for name, m in models.items():
             rates[name].append(tokens / time_steps(m, ids, args.steps, device))
     med = {name: statistics.median(r) for name, r in rates.items()}
+    # ours-moe / X per round (both timed in the same round), then the median of those ratios
+    ratio = {name: statistics.median(a / b for a, b in zip(rates["ours-moe"], r, strict=True))
+             for name, r in rates.items()}
 
-    print(f"\n{'model':<12} {'tokens/s':>12} {'min':>10} {'max':>10}   vs ours-moe")
+    print(f"\n{'model':<12} {'tokens/s':>12} {'min':>10} {'max':>10}   ours-moe / model (median per-round ratio)")
     for name, r in rates.items():
-        print(
-            f"{name:<12} {med[name]:>12.0f} {min(r):>10.0f} {max(r):>10.0f}   {med['ours-moe'] / med[name]:.2f}x"
-        )
-    print(f"\nratio ours-moe / ours-dense (same active params): {med['ours-moe'] / med['ours-dense']:.3f}")
+        print(f"{name:<12} {med[name]:>12.0f} {min(r):>10.0f} {max(r):>10.0f}   {ratio[name]:.2f}x")
+    print(f"\nratio ours-moe / ours-dense (same active params): {ratio['ours-dense']:.3f}")
     if "hf-qwen3" in med:
-        print(f"ratio ours-moe / hf-qwen3 dense (named baseline): {med['ours-moe'] / med['hf-qwen3']:.3f}")
-        print(f"ratio ours-moe / hf-qwen3moe (same MoE shapes):   {med['ours-moe'] / med['hf-qwen3moe']:.3f}")
+        print(f"ratio ours-moe / hf-qwen3 dense (named baseline): {ratio['hf-qwen3']:.3f}")
+        print(f"ratio ours-moe / hf-qwen3moe (same MoE shapes):   {ratio['hf-qwen3moe']:.3f}")
 
+    goals = Goals("model_throughput")
+    goal_name = f"MFU of 1b, bfloat16, Hopper >= {MFU_GOAL:.0%}"
     if device.type == "cuda":
         c = moe_cfg
         attn_flops = (
@@ -155,7 +164,14 @@ def main() -> None:
         print(
             f"MFU ours-moe: {100 * mfu:.1f}% of {args.peak_tflops:.0f} TFLOP/s ({flops_per_token / 1e9:.2f} GFLOP/token)"
         )
+        if args.config == "1b" and args.dtype == "bfloat16":
+            goals.at_least(goal_name, mfu, MFU_GOAL, fmt="{:.1%}")
+        else:
+            goals.not_measured(goal_name, f"ran {args.config} in {args.dtype}")
+    else:
+        goals.not_measured(goal_name, "no CUDA device")
+    return goals.finish(args.check)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

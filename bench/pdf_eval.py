@@ -16,6 +16,7 @@ from statistics import mean
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._goals import Goals, add_check_flag  # noqa: E402
 from bench.pdf_common import (  # noqa: E402
     DEFAULT_DATA,
     born_digital,
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder (default ../shared/data)")
     ap.add_argument("--json", type=Path, help="write the figures here too")
+    add_check_flag(ap)
     a = ap.parse_args(argv)
     if not (a.data / "pdf").is_dir():
         ap.error(f"{a.data}/pdf not found: pass --data")
@@ -190,5 +192,15 @@ def _threshold_sweep(data: Path, digital: list[Path], res: dict) -> list[dict]:
     return out
 
 
+def check_goals(fig: dict) -> Goals:
+    """Stated goals: page fidelity >= plain get_text's; scanned pages all routed to OCR (P = R = 1)."""
+    goals = Goals("pdf_eval")
+    goals.at_least("page text fidelity / get_text's", fig["page_similarity_ours"] / fig["page_similarity_get_text"],
+                   1.0, fmt="{:.3f}")
+    goals.at_least("scan route recall", fig["scan_recall"], 1.0, fmt="{:.2f}")
+    goals.at_least("scan route precision", fig["scan_precision"], 1.0, fmt="{:.2f}")
+    return goals
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(check_goals(main()).finish("--check" in sys.argv[1:]))

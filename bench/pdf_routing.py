@@ -43,6 +43,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._goals import Goals, add_check_flag  # noqa: E402
 from bench.pdf_common import DEFAULT_DATA, born_digital, gt_pages, load_avg  # noqa: E402
 from pipelines.pdf.config import PdfConfig  # noqa: E402
 from pipelines.pdf.features import PageFeatures  # noqa: E402
@@ -298,6 +299,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--pdfs", type=Path, help="folder with the GitHub papers of LABELS (omit: docling + MinerU only)")
     ap.add_argument("--misses", action="store_true", help="list the pages the default rule gets wrong")
     ap.add_argument("--json", type=Path, help="write the figures here too")
+    add_check_flag(ap)
     a = ap.parse_args(argv)
     if not (a.data / "pdf").is_dir():
         ap.error(f"{a.data}/pdf not found: pass --data")
@@ -354,5 +356,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return fig
 
 
+# Stated goals for the default rule on every labelled page: dense-page math recall and the expensive share.
+MATH_RECALL_GOAL = 0.9
+EXPENSIVE_SHARE_GOAL = 0.10
+
+
+def check_goals(fig: dict[str, Any]) -> Goals:
+    goals = Goals("pdf_routing")
+    default = fig["variants"]["default (PdfConfig())"]["all"]
+    goals.at_least("default rule: math recall on dense pages (all labelled pages)", default["dense"]["recall"],
+                   MATH_RECALL_GOAL, fmt="{:.2f}")
+    goals.at_most("default rule: expensive share (all pages)", default["expensive_share"], EXPENSIVE_SHARE_GOAL,
+                  fmt="{:.1%}")
+    return goals
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(check_goals(main()).finish("--check" in sys.argv[1:]))

@@ -31,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._goals import Goals, add_check_flag  # noqa: E402
 from bench.pdf_common import DEFAULT_DATA, born_digital, gt_markdown, load_avg, similarity  # noqa: E402
 from bench.pdf_stage import doc_markdown, run_parser  # noqa: E402
 from pipelines.pdf.config import PdfConfig  # noqa: E402
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--repeat", type=int, default=5, help="timed passes per method (the fastest counts)")
     ap.add_argument("--skip-pymupdf4llm", action="store_true", help="skip the slow pymupdf4llm baseline")
     ap.add_argument("--json", type=Path, help="write the figures here too")
+    add_check_flag(ap)
     a = ap.parse_args(argv)
     if not (a.data / "pdf").is_dir():
         ap.error(f"{a.data}/pdf not found: pass --data")
@@ -196,5 +198,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return out
 
 
+# Stated goal: the cheap path parses at least this many pages per CPU-second with similarity >= get_text's.
+CHEAP_PAGES_PER_CPU_S_GOAL = 100.0
+
+
+def check_goals(out: dict[str, Any]) -> Goals:
+    goals = Goals("pdf_throughput")
+    cheap, base = out["methods"]["ours (cheap path only)"], out["methods"]["get_text"]
+    goals.at_least("cheap path pages per CPU-second", cheap["pages_per_s_cpu"], CHEAP_PAGES_PER_CPU_S_GOAL,
+                   fmt="{:.1f}")
+    goals.at_least("cheap path similarity / get_text's", cheap["doc_similarity"] / base["doc_similarity"], 1.0,
+                   fmt="{:.3f}")
+    return goals
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(check_goals(main()).finish("--check" in sys.argv[1:]))

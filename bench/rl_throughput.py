@@ -10,6 +10,10 @@ Prints samples/s of each and the ratio to ours; writes bench.json and rl_curves.
 entropy-vs-step for every arm).
 
     .venv/bin/python bench/rl_throughput.py --steps 20 --out var/bench/rl
+
+No numeric goal is stated for this comparison; `--check` (accepted as by every bench) exits 0 after
+saying so. Each arm runs once, one after the other (not in alternating rounds): on a loaded machine
+compare ratios from one run only.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from bench._goals import Goals, add_check_flag  # noqa: E402
 
 
 def _metrics(run_dir: Path) -> list[dict[str, Any]]:
@@ -176,7 +182,7 @@ def plot(results: dict[str, dict[str, Any]], out: Path) -> None:
     plt.close(fig)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--config", default=str(ROOT / "model/train/configs/rl_tiny.yaml"))
     ap.add_argument("--steps", type=int, default=20)
@@ -187,7 +193,8 @@ def main() -> None:
     ap.add_argument("--only-ours", action="store_true", help="only the KL-Cov on/off pair (entropy curves)")
     ap.add_argument("--kl-beta", type=float, default=None, help="override loss.kl_cov.beta")
     ap.add_argument("--kl-k-percent", type=float, default=None, help="override loss.kl_cov.k_percent")
-    args = ap.parse_args()
+    add_check_flag(ap)
+    args = ap.parse_args(argv)
 
     from model.rl.config import RLConfig
 
@@ -229,7 +236,8 @@ def main() -> None:
     plot(results, out / "rl_curves.png")
     (out / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out / 'bench.json'} and {out / 'rl_curves.png'}")
+    return Goals("rl_throughput").finish(args.check)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

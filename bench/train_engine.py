@@ -7,7 +7,14 @@ under `torchrun --nproc_per_node 2` (data parallel) against 1 process, same glob
 --expert-parallel also runs the N processes with expert parallelism (expert_parallel_size=N: each rank
 owns E/N experts, tokens exchanged by all-to-all) against N-process data parallel (experts replicated).
 
-    python bench/train_engine.py --data ../shared/data --steps 30 --world 2 [--expert-parallel]
+    python bench/train_engine.py --data ../shared/data --steps 30 --world 2 [--expert-parallel] [--check]
+
+Each comparison runs `--rounds` times, the two sides alternating; each round gives one ratio (its two runs
+back to back, under the same load) and the summary is the MEDIAN OF THE PER-ROUND RATIOS, never a ratio
+of two medians (those can come from different rounds).
+
+Goals (`--check` exits 1 when one is missed): DeepSpeed engine overhead <= 15% of the plain loop's
+tokens/s (median ratio >= 0.85), and with --expert-parallel the same loss curve as data parallel.
 """
 
 from __future__ import annotations
@@ -29,9 +36,14 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench._goals import Goals, add_check_flag  # noqa: E402
 from model.train.metrics import read_metrics  # noqa: E402
 
 WARMUP_STEPS = 3  # first steps excluded from tokens/s (allocator, first-call overheads)
+# Issue goal: the DeepSpeed engine costs at most 15% of the plain loop's throughput.
+MAX_ENGINE_OVERHEAD = 0.15
+# Same loss curve: expert parallelism only changes fp32 summation order (observed differences ~5e-7).
+SAME_CURVE_TOL = 1e-5
 
 
 def build_snapshot(data: Path, root: Path, seq_len: int, n_docs: int) -> str:
@@ -137,7 +149,18 @@ def cli_run(cfg: dict[str, Any], tmp: Path, nproc: int) -> list[dict[str, Any]]:
     return read_metrics(Path(cfg["out_dir"]) / "cpt" / cfg["run"] / "metrics.jsonl")
 
 
-def main() -> None:
+def per_round(name_a: str, name_b: str, pairs: list[tuple[float, float]]) -> float:
+    """Print each round's b/a ratio; return the median of the per-round ratios."""
+    ratios = [b / a for a, b in pairs]
+    for r, ((a, b), q) in enumerate(zip(pairs, ratios, strict=True)):
+        print(f"  round {r}: {name_a} {a:9.1f} tokens/s, {name_b} {b:9.1f} tokens/s, ratio {q:.3f}")
+    med = statistics.median(ratios)
+    print(f"  {name_b} / {name_a}: median of {len(ratios)} per-round ratios {med:.3f} "
+          f"(range {min(ratios):.3f}-{max(ratios):.3f})")
+    return med
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--steps", type=int, default=30)
@@ -145,53 +168,60 @@ def main() -> None:
     ap.add_argument("--micro", type=int, default=4)
     ap.add_argument("--global-rows", type=int, default=8)
     ap.add_argument("--docs", type=int, default=600)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds per comparison (ratio per round)")
     ap.add_argument("--world", type=int, default=1, help="also compare N-process data parallel vs 1 process")
     ap.add_argument("--expert-parallel", action="store_true",
                     help="with --world N: also N processes with expert_parallel_size=N vs N-process "
                     "data parallel")
-    args = ap.parse_args()
+    add_check_flag(ap)
+    args = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
     from model.train import TrainConfig, train
 
+    goals = Goals("train_engine")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         root = tmp / "data"
         ref = build_snapshot(args.data, root, args.seq_len, args.docs)
         print(f"snapshot {ref}, {args.steps} steps x {args.global_rows} rows x {args.seq_len} tokens, "
-              f"threads={torch.get_num_threads()}")
-        # Alternate rounds so load changes on a shared machine hit both alike; report the medians.
-        tps, tes = [], []
+              f"threads={torch.get_num_threads()}, {args.rounds} rounds")
+        # Alternate the two sides so load changes on a shared machine hit both alike; ratio per round.
+        pairs, diffs = [], []
         for r in range(args.rounds):
             plain = plain_loop(config(root, ref, tmp / "ck", args, f"plain{r}"))
             summary = train(TrainConfig.model_validate(config(root, ref, tmp / "ck", args, f"engine{r}")))
             engine = read_metrics(Path(summary["run_dir"]) / "metrics.jsonl")
-            tps.append(tokens_per_s(plain))
-            tes.append(tokens_per_s(engine))
-            print(f"round {r}: plain {tps[-1]:.1f} tokens/s, engine {tes[-1]:.1f} tokens/s")
-        tp, te = statistics.median(tps), statistics.median(tes)
-        diffs = [abs(a["loss"] - b["loss"]) for a, b in zip(plain, engine, strict=True)]
-        print(f"plain PyTorch loop : {tp:9.1f} tokens/s   loss@{args.steps} {plain[-1]['loss']:.5f}")
-        print(f"DeepSpeed engine   : {te:9.1f} tokens/s   loss@{args.steps} {engine[-1]['loss']:.5f}")
-        print(f"engine / plain     : {te / tp:9.3f}  (overhead {100 * (1 - te / tp):.1f}%)   "
-              f"max |loss diff| over steps {max(diffs):.2e}")
+            pairs.append((tokens_per_s(plain), tokens_per_s(engine)))
+            diffs.append(max(abs(a["loss"] - b["loss"]) for a, b in zip(plain, engine, strict=True)))
+        print("DeepSpeed engine vs plain PyTorch loop:")
+        ratio = per_round("plain", "engine", pairs)
+        print(f"  loss@{args.steps}: plain {plain[-1]['loss']:.5f}, engine {engine[-1]['loss']:.5f}; "
+              f"max |loss diff| over steps {max(diffs):.2e}; overhead {100 * (1 - ratio):.1f}%")
+        goals.at_most("DeepSpeed engine overhead (1 - median per-round ratio)", 1 - ratio, MAX_ENGINE_OVERHEAD,
+                      fmt="{:.1%}")
         if args.world > 1:
-            one = cli_run(config(root, ref, tmp / "ck", args, "w1"), tmp, 1)
-            many = cli_run(config(root, ref, tmp / "ck", args, f"w{args.world}"), tmp, args.world)
-            t1, tn = tokens_per_s(one), tokens_per_s(many)
-            print(f"1 process          : {t1:9.1f} tokens/s   loss@{args.steps} {one[-1]['loss']:.5f}")
-            print(f"{args.world} processes        : {tn:9.1f} tokens/s   loss@{args.steps} "
+            pairs_w, pairs_ep, ep_diffs = [], [], []
+            for r in range(args.rounds):
+                one = cli_run(config(root, ref, tmp / "ck", args, f"w1_{r}"), tmp, 1)
+                many = cli_run(config(root, ref, tmp / "ck", args, f"w{args.world}_{r}"), tmp, args.world)
+                pairs_w.append((tokens_per_s(one), tokens_per_s(many)))
+                if args.expert_parallel:
+                    ep = cli_run(config(root, ref, tmp / "ck", args, f"ep{args.world}_{r}", ep=args.world), tmp,
+                                 args.world)
+                    pairs_ep.append((tokens_per_s(many), tokens_per_s(ep)))
+                    ep_diffs.append(max(abs(a["loss"] - b["loss"]) for a, b in zip(many, ep, strict=True)))
+            print(f"{args.world} processes (data parallel) vs 1 process:")
+            per_round("1-proc", f"{args.world}-proc", pairs_w)
+            print(f"  loss@{args.steps}: 1 process {one[-1]['loss']:.5f}, {args.world} processes "
                   f"{many[-1]['loss']:.5f}")
-            print(f"{args.world}-proc / 1-proc   : {tn / t1:9.3f}")
             if args.expert_parallel:
-                ep = cli_run(config(root, ref, tmp / "ck", args, f"ep{args.world}", ep=args.world), tmp,
-                             args.world)
-                te2 = tokens_per_s(ep)
-                diff = max(abs(a["loss"] - b["loss"]) for a, b in zip(many, ep, strict=True))
-                print(f"{args.world} processes, EP={args.world}: {te2:9.1f} tokens/s   loss@{args.steps} "
-                      f"{ep[-1]['loss']:.5f}   max |loss diff| vs data parallel {diff:.2e}")
-                print(f"EP / data parallel : {te2 / tn:9.3f}")
+                print(f"{args.world} processes, EP={args.world} vs data parallel:")
+                per_round("data-parallel", f"EP={args.world}", pairs_ep)
+                print(f"  max |loss diff| vs data parallel {max(ep_diffs):.2e}")
+                goals.at_most("expert parallelism: max per-step loss diff vs data parallel", max(ep_diffs),
+                              SAME_CURVE_TOL, fmt="{:.1e}")
+    return goals.finish(args.check)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

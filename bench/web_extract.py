@@ -40,6 +40,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._goals import Goals, add_check_flag  # noqa: E402
 from pipelines.counters import StageCounters  # noqa: E402
 from pipelines.web.config import ExtractConfig  # noqa: E402
 from pipelines.web.extract import ExtractError, extract_html  # noqa: E402
@@ -210,22 +211,24 @@ def aeb(root: Path, limit: int | None) -> None:
           f"{counters.metrics.get('extract_fallback_trafilatura', 0)}/{len(docs)} pages")
 
 
-def main() -> None:
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(Path(__file__).resolve().parent.parent.parent / "shared" / "data"))
+    add_check_flag(ap)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--trafilatura-backend", action="store_true", help="also score our trafilatura backend")
     ap.add_argument("--sweep", action="store_true", help="tune the router threshold (half A) and exit")
     ap.add_argument("--aeb", default=None, metavar="DIR",
                     help="score on scrapinghub's article-extraction-benchmark checkout instead")
     a = ap.parse_args()
+    goals = Goals("web_extract")
     if a.aeb:
         aeb(Path(a.aeb), a.limit)
-        return
+        return goals.finish(a.check)  # the goal is stated on the trafilatura eval set
     docs = load(Path(a.data) / "web" / "trafilatura_eval", a.limit)
     if a.sweep:
         sweep(docs)
-        return
+        return goals.finish(a.check)
     counters = StageCounters()
     cfg = ExtractConfig()
     ours_fn = _ours(cfg, counters)
@@ -272,7 +275,9 @@ def main() -> None:
     print(f"ours per page: {1000 * t_rest / max(1, len(docs) - routed):.1f} ms not routed, "
           f"{1000 * t_routed / max(1, routed):.1f} ms routed; routed pages take {t_routed / sum(ps):.0%} of our time")
     print("repairs:", {k: v for k, v in sorted(counters.metrics.items()) if k.startswith("extract_")})
+    goals.at_least("extraction F1 / trafilatura's F1", o[2] / t[2], 1.0, fmt="{:.4f}")
+    return goals.finish(a.check)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

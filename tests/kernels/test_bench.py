@@ -98,3 +98,18 @@ def test_goals_check_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert unmeasured.finish(check=True) == EXIT_NOT_MEASURED
     out = capsys.readouterr().out
     assert "missed" in out and "not measured" in out and "0.9 (goal >= 1)" in out
+
+
+def test_train_engine_summary_is_the_median_of_per_round_ratios(capsys: pytest.CaptureFixture[str]) -> None:
+    """The two columns' medians (100 and 95 tokens/s) come from different rounds and would give 0.95; the
+    summary is the median of the per-round ratios."""
+    import sys
+
+    sys.path.insert(0, str(BENCH.parents[1]))
+    from bench.train_engine import per_round
+
+    pairs = [(100.0, 50.0), (200.0, 95.0), (90.0, 99.0)]  # column medians 100 / 95 -> 0.95
+    got = per_round("plain", "engine", pairs)
+    assert got == pytest.approx(0.5)  # per-round ratios 0.5, 0.475, 1.1 -> median 0.5
+    out = capsys.readouterr().out
+    assert "round 1" in out and "0.475" in out and "median of 3 per-round ratios 0.500" in out
