@@ -104,14 +104,14 @@ def fingerprint_file(storage: Storage, key: str) -> dict[str, Any]:
 
     ``path`` is ``key``, relative to the source root (rows record it as their ``source``), never the
     root itself: the same files on local disk and on S3 fingerprint the same. A file that cannot be
-    opened gets ``{"path", "unreadable": <error type>}`` (ingest quarantines it, so the version still
-    names what was seen); a failure while reading is a storage failure and raises.
+    opened gets ``{"path", "unreadable": True}`` (ingest quarantines it, so the version still names what
+    was seen, the same on every backend); a failure while reading is a storage failure and raises.
     """
     try:
         storage.size(key)
         f = storage.open_input(key)
-    except (StorageError, OSError) as e:
-        return {"path": key, "unreadable": type(e).__name__}
+    except (StorageError, OSError):
+        return {"path": key, "unreadable": True}
     h, n = hashlib.sha256(), 0
     with f:
         while chunk := f.read(FINGERPRINT_CHUNK_BYTES):

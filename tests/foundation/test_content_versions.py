@@ -68,7 +68,7 @@ def test_fingerprint_streams_and_names_unreadable_files(tmp_path, monkeypatch):
     st = LocalStorage(str(tmp_path))
     fp = fingerprint_file(st, "x.warc.gz")
     assert fp == {"path": "x.warc.gz", "bytes": len(blob), "sha256": hashlib.sha256(blob).hexdigest()}
-    assert fingerprint_file(st, "gone.pdf")["unreadable"]
+    assert fingerprint_file(st, "gone.pdf") == {"path": "gone.pdf", "unreadable": True}
     # order-independent, and sensitive to a path, a size or a digest
     other = {**fp, "path": "y.warc.gz"}
     assert inputs_fingerprint([fp, other]) == inputs_fingerprint([other, fp])
