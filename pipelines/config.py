@@ -225,6 +225,7 @@ MASK = "****"
 # spark.hadoop.fs.s3a.access.key, auth-token), or is "pwd". "tokenizer" or "max_tokens" are not secrets.
 _SECRET_PARTS = ("secret", "password", "passwd", "passphrase", "credential")
 _SECRET_ENDINGS = ("key", "token")
+_LOCATION_WORDS = ("file", "path", "dir")  # the key names where a secret is stored, shown as it is
 _WORD_SPLIT = re.compile(r"[^0-9A-Za-z]+|(?<=[a-z0-9])(?=[A-Z])")
 # user:password@ inside a URL, and secret-named query parameters (?password=..., &token=...)
 _URL_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*):(?P<pw>[^@\s/]+)@")
@@ -232,8 +233,11 @@ _QUERY_SECRET = re.compile(r"(?P<head>[?&;](?P<name>[^=&;\s]+)=)(?P<value>[^&;\s
 
 
 def is_secret_key(key: str) -> bool:
-    """Does ``key`` name a secret, in any separator style?"""
+    """Does ``key`` name a secret, in any separator style? (Not a key naming where a secret is kept:
+    ``auth_secret_file``, ``key_path``.)"""
     words = [w.lower() for w in _WORD_SPLIT.split(str(key)) if w]
+    if words and words[-1] in _LOCATION_WORDS:
+        return False
     return any(p in w for w in words for p in _SECRET_PARTS) or any(
         w.endswith(_SECRET_ENDINGS) or w == "pwd" for w in words)
 

@@ -99,7 +99,7 @@ def test_unknown_keyword_argument_names_the_closest():
     ("AWS_SECRET_ACCESS_KEY", True), ("s3_access_key_id", True), ("accessKey", True), ("api-key", True),
     ("auth_token", True), ("githubToken", True), ("db.password", True), ("PGPASSWD", True),
     ("aws.credentials.provider", True), ("client_secret", True),
-    ("tokenizer", False), ("max_tokens", False), ("master", False), ("data_root", False), ("seq_len", False),
+    ("tokenizer", False), ("max_tokens", False), ("auth_secret_file", False), ("ssl_key_path", False), ("master", False), ("data_root", False), ("seq_len", False),
 ])
 def test_secret_keys_by_pattern(key, secret):
     assert is_secret_key(key) is secret
