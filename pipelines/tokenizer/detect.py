@@ -382,7 +382,6 @@ class Detector:
     def _judge_smiles(self, s: str, start: int) -> Iterator[Decision]:
         """The decision on one stripped candidate ``s`` at ``start``; a candidate with '>' that is not a
         reaction SMILES is judged piece by piece (an arrow in prose, CCO->CC=O, is not a reaction)."""
-        c = self.config
         end = start + len(s)
 
         def rej(reason: str) -> Decision:

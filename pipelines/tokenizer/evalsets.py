@@ -54,7 +54,7 @@ CODE_TEMPLATES = [
 def formula_prose(seed: int = 20250815) -> list[tuple[str, list[tuple[int, int]]]]:
     """Sentences holding one product code or one formula; each with the (start, end) of its true formula."""
     rng = random.Random(seed)
-    out = []
+    out: list[tuple[str, list[tuple[int, int]]]] = []
     for code in PRODUCT_CODES:
         out.append((rng.choice(CODE_TEMPLATES).format(code), []))
     for f in FORMULAS:

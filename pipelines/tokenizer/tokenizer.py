@@ -114,6 +114,9 @@ class SciTokenizer:
         self.pad_id = self.special_ids[PAD]
         self.image_token_id = self.special_ids[IMAGE]
         self.ts_token_id = self.special_ids[TS]
+        # An automatic span after a space opens with AUTO_OPEN_SPACE (bench/tokenizer_compression.py turns
+        # this off to measure what it saves; ids are valid either way and decode the same).
+        self.absorb_space = True
         self._build_tables()
         self._text_cost = lru_cache(maxsize=1 << 16)(self._text_tokens)
 
@@ -166,7 +169,7 @@ class SciTokenizer:
             a, b = sp.content
             sub = UNIT_MODALITIES.get(sp.modality)
             space = sp.source != "tag" and sub is not None and sp.start > pos and text[sp.start - 1] == " " \
-                and AUTO_OPEN_SPACE[sub] in self.special_ids
+                and self.absorb_space
             if sp.start - space > pos:
                 out.append(Segment("text", text[pos:sp.start - space], "text"))
             if sp.source == "tag":

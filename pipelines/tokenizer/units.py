@@ -162,6 +162,7 @@ class UnitTokenizer:
 
         for u in self.split(s):
             ch = u2c.get(u)
+            chars: list[str | None]
             if ch is not None:
                 chars = [ch]
             elif len(u) > 1:  # an unknown multi-character unit: its grammar parts, else its characters

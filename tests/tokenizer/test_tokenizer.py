@@ -156,7 +156,7 @@ def test_reactions_and_mapped_smiles_in_prose_beat_the_text_bpe(tok: SciTokenize
     from pipelines.tokenizer.evalsets import reaction_prose
 
     ours = base = 0
-    for text, (a, b) in reaction_prose():
+    for text, _span in reaction_prose():
         ids = tok.encode(text)
         assert tok.decode(ids) == text
         assert tok.special_ids["<|_smiles|>"] in ids or tok.special_ids["<|smiles|>"] in ids
