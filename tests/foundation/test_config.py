@@ -211,3 +211,29 @@ def test_config_show_refuses_a_typo_with_the_closest_key(monkeypatch):
         get_settings.cache_clear()
     assert res.exit_code == 2, res.output
     assert "SCIFORGE_SPARK__MASTR" in res.output and "did you mean SCIFORGE_SPARK__MASTER?" in res.output
+
+
+def test_a_process_that_loads_its_settings_never_logs_their_secrets(tmp_path):
+    """get_settings() installs the masking: a job that logs its storage options (secrets revealed, as the
+    executors need them) or a connection URL still writes no secret to its log."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import logging; logging.basicConfig(level=logging.INFO)\n"
+            "from pipelines.config import get_settings\n"
+            "s = get_settings()\n"
+            "log = logging.getLogger('jobs.example')\n"
+            "log.info('storage options: %s', s.storage_options())\n"
+            "log.info('metadata DB: %s', s.airflow.sql_alchemy_conn)\n"
+            "print('done')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCIFORGE_")}
+    env.update({"SCIFORGE_STORAGE__S3_SECRET_ACCESS_KEY": "hunter2-very-secret",
+                "SCIFORGE_STORAGE__S3_ACCESS_KEY_ID": "AKIA-access-id-77",
+                "SCIFORGE_AIRFLOW__SQL_ALCHEMY_CONN": "postgresql://airflow:pw123@db:5432/airflow"})
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env,
+                         cwd=tmp_path)
+    assert out.returncode == 0 and "done" in out.stdout, out.stderr[-3000:]
+    assert "storage options:" in out.stderr and "postgresql://airflow:****@db" in out.stderr, out.stderr
+    for secret in ("hunter2", "AKIA-access-id-77", "pw123"):
+        assert secret not in out.stderr + out.stdout, secret
