@@ -631,7 +631,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             results[name] = dict(per)
     names = list(results)
     keys = sorted({k for r in results.values() for k in r}, key=lambda k: (k.startswith("page:"), k != "all", k))
-    print(f"\n| category | tests | " + " | ".join(names) + " |")
+    print("\n| category | tests | " + " | ".join(names) + " |")
     print("|---|---:|" + "---:|" * len(names))
     for k in keys:
         tot = next(r[k][1] for r in results.values() if k in r)

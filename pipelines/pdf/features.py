@@ -314,7 +314,7 @@ def _stacked(a: Line, b: Line) -> bool:
     """Two lines of one block that are one formula line MuPDF split where a subscript and a
     superscript stack (``x_i^2``): rows overlapping by half the smaller height, and ``b``
     starting inside ``a`` or within a third of its height after it."""
-    (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = a.bbox, b.bbox
+    (ax0, ay0, ax1, ay1), (bx0, by0, _, by1) = a.bbox, b.bbox
     h = min(ay1 - ay0, by1 - by0)
     return (h > 0 and min(ay1, by1) - max(ay0, by0) >= 0.5 * h
             and ax0 <= bx0 <= ax1 + 0.34 * max(ay1 - ay0, by1 - by0))
@@ -359,7 +359,7 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
     for b in raw_blocks:
         if b.get("type", 0) != _BLOCK_TEXT:
             continue
-        lines = []
+        lines: list[Line] = []
         for ln in b["lines"]:
             parts: list[str] = []
             size, bold, mono, mfont, content, misenc = 0.0, True, True, False, False, False

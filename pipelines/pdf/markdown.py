@@ -179,16 +179,17 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
     pieces = []
     for b in blocks:
         for ln in b.lines:
-            t = ln.text.strip()
-            if not t or ln.eq or _EQ_NUMBER_RE.fullmatch(t) or (out and any(_inside(ln.bbox, it.bbox) for it in out)) \
+            text = ln.text.strip()
+            if not text or ln.eq or _EQ_NUMBER_RE.fullmatch(text) \
+                    or (out and any(_inside(ln.bbox, it.bbox) for it in out)) \
                     or in_margin(ln.bbox, feats.height, margin_share):
                 continue
-            pieces.append((*ln.bbox, t))
+            pieces.append((*ln.bbox, text))
     if len(pieces) >= 6:  # a 3 x 2 table at least
-        for t in aligned_tables(pieces):
-            md = table_markdown(t.rows)
+        for tab in aligned_tables(pieces):
+            md = table_markdown(tab.rows)
             if md:
-                out.append(_Item(t.bbox, md))
+                out.append(_Item(tab.bbox, md))
     feats.tables = len(out)
     return out
 
@@ -226,7 +227,7 @@ def table_html(t: Table) -> str:
     out = ["<table>"]
     for r, row in enumerate(t.rows):
         cells = []
-        for c, text in enumerate(row):
+        for c in range(len(row)):
             if t.owner[r][c] != (r, c):
                 continue
             rs = sum(1 for rr in range(r, len(t.rows)) if t.owner[rr][c] == (r, c))

@@ -25,7 +25,6 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
-
 # Unicode -> LaTeX (math mode). Letters and digits pass through.
 _CMD = {
     "α": r"\alpha", "β": r"\beta", "γ": r"\gamma", "δ": r"\delta", "ε": r"\epsilon", "ϵ": r"\epsilon",
