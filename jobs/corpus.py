@@ -47,8 +47,10 @@ from pipelines.datasets import (
     DatasetWriter,
     make_version,
     part_keys,
+    plan_part_slices,
     read_manifest,
     read_part,
+    read_part_slice,
     write_part,
 )
 from pipelines.storage import open_storage
@@ -126,7 +128,7 @@ def run_corpus(settings: Settings, pages_ref: DatasetRef, logical_date: str, *, 
         st = open_storage(root, opts)
         c = CorpusConfig.model_validate_json(cfg_json)
         t = _executor_tokenizer(root, opts_json, tok_key, digest)
-        table = read_part(st, item["key"])
+        table = read_part_slice(st, item["key"], item["start"], item["stop"])
         counters, domain_tokens = StageCounters(), Counter[str]()
         buckets: dict[int, list[pa.Table]] = {}
         quarantined = []
@@ -151,7 +153,7 @@ def run_corpus(settings: Settings, pages_ref: DatasetRef, logical_date: str, *, 
         from jobs.spark import get_spark
 
         spark = get_spark(settings)
-    items = [{"key": k, "index": i} for i, k in enumerate(part_keys(storage, pages_ref, in_manifest))]
+    items = plan_part_slices(in_manifest, pages_ref, settings.spark.task_input_bytes)
     results = distribute(items, tokenize_task, engine=engine, spark=spark, desc="tokenize")
     counters, natural = StageCounters(), Counter[str]()
     bucket_keys: dict[int, list[str]] = {}

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from pipelines.config import Settings
 from pipelines.counters import StageCounters
-from pipelines.datasets import DatasetRef, DatasetWriter, make_version, part_keys, read_manifest
+from pipelines.datasets import DatasetRef, DatasetWriter, make_version, plan_part_slices, read_manifest
 from pipelines.stage import MapStage
 from pipelines.storage import open_storage
 
@@ -82,14 +82,14 @@ def publish_pair(
 
 def _map_task(stage: MapStage, storage_root: str, storage_options: dict[str, Any],
               out_staging: str, q_staging: str, batch_size: int) -> TaskFn:
-    from pipelines.datasets import read_part, write_part
+    from pipelines.datasets import read_part_slice, write_part
 
     def task(item: dict[str, Any]) -> list[dict[str, Any]]:
         storage = open_storage(storage_root, storage_options)
         key, idx = item["key"], item["index"]
         counters = StageCounters()
         kept_tables, q_tables = [], []
-        table = read_part(storage, key)
+        table = read_part_slice(storage, key, item["start"], item["stop"])
         for batch in table.to_batches(max_chunksize=batch_size):
             res = stage.fn(pa.Table.from_batches([batch], schema=table.schema))
             kept_tables.append(res.kept.cast(stage.kept_schema))
@@ -128,7 +128,7 @@ def run_map_stage(
                          schema=stage.kept_schema)
     quar = DatasetWriter(storage, ref.quarantine(), logical_date=logical_date, config=cfg, parents=[inputs],
                          schema=stage.quarantine_schema)
-    items = [{"key": k, "index": i} for i, k in enumerate(part_keys(storage, inputs, in_manifest))]
+    items = plan_part_slices(in_manifest, inputs, settings.spark.task_input_bytes)
     if engine == "spark" and spark is None:
         from jobs.spark import get_spark
 

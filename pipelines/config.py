@@ -105,6 +105,13 @@ class SparkSettings(Section):
     # job under spark-submit too), so it never appears on a command line or in `config show`. None:
     # authentication off (local masters, whose executors live in the driver's JVM).
     auth_secret_file: str | None = Field(None, description="file holding spark.authenticate's secret")
+    # Input of one map task (web scoring, text pages, tokenizing), in Parquet bytes: a larger part is
+    # split into row ranges (pipelines.datasets.plan_part_slices), so parallelism follows the data's
+    # size, not its file count. 32 MiB of zstd Parquet is ~100 MB of text, ~10k web pages: minutes of
+    # work per task at the measured ~40 pages/s per core (bench/web_throughput.py), long enough to
+    # amortize a task's start, short enough to spread over a cluster and retry cheaply. Both engines
+    # cut the same way, so local and cluster runs write the same parts.
+    task_input_bytes: int = Field(32 << 20, ge=1 << 10)
 
 
 class AirflowSettings(Section):

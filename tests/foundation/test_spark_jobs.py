@@ -64,6 +64,40 @@ def test_map_stage_spark_and_local_agree(spark, settings):
     assert ref2 == ref and km2 == km and _files(settings, ref) == spark_files
 
 
+def test_map_tasks_follow_the_data_size_not_the_part_count(spark, settings, tmp_path, monkeypatch):
+    """One large part cut into several map tasks (each reads only its row groups): the same rows in the
+    same order as one task per part, and Spark and the in-process engine write the same bytes."""
+    from pipelines import datasets
+    from pipelines.config import load_settings
+    from pipelines.datasets import plan_part_slices, read_manifest
+
+    st = open_storage(settings.data_root)
+    src = DatasetRef("raw", "big", "2026-01-01_z")
+    texts = [f"page {i} " + "y" * (i * 13 % 40) for i in range(3000)]
+    other = load_settings(storage={"data_root": str(tmp_path / "local-engine")},
+                          spark={"task_input_bytes": 4096})
+    with monkeypatch.context() as mp:  # the input: ONE part of many small row groups (a small test)
+        mp.setattr(datasets, "ROW_GROUP_BYTES", 2048)
+        for root in (st, open_storage(other.data_root)):
+            write_dataset(root, src, [pa.table({"id": list(range(3000)), "text": texts})])
+    m = read_manifest(st, src)
+    assert len(m["files"]) == 1 and datasets.pq.ParquetFile(st.uri(f"{src.key}/part-00000.parquet")) \
+        .metadata.num_row_groups > 10
+    schema = pa.schema([("id", pa.int64()), ("text", pa.string())])
+    stage = MapStage("short", functools.partial(keep_short, max_len=30), schema,
+                     schema.append(pa.field("reason", pa.string())), params={"max_len": 30})
+    small = settings.model_copy(update={"spark": settings.spark.model_copy(update={"task_input_bytes": 4096})})
+    items = plan_part_slices(m, src, 4096)
+    assert len(items) > 4 and items[0]["start"] == 0 and items[-1]["stop"] == 3000
+    assert all(a["stop"] == b["start"] for a, b in zip(items, items[1:], strict=False))
+
+    ref, km, _ = run_map_stage(small, stage, src, "2026-01-01", spark=spark)
+    assert len(km["files"]) == len(items)  # one output part per task
+    assert read_table(st, ref).to_pydict()["text"] == [t for t in texts if len(t) <= 30]
+    ref2, km2, _ = run_map_stage(other, stage, src, "2026-01-01", engine="local")
+    assert ref2 == ref and km2 == km and _files(other, ref2) == _files(settings, ref)
+
+
 def test_read_df_and_write_df_round_trip(spark, settings):
     st = open_storage(settings.data_root)
     src = DatasetRef("raw", "nums", "2026-01-01_y")
