@@ -296,6 +296,9 @@ def _print_funnel(s: Any, date: str) -> str | None:
     rows = json.loads(storage.read_bytes(key))
     t = Table("stage", "in", "kept", "dropped", "why dropped", "dataset", title=f"funnel {date}")
     for r in rows:
+        if r.get("missing") is True:  # a partial day: this stage published nothing
+            t.add_row(r["stage"], "-", "-", "-", "[red]not published[/red]", "-")
+            continue
         why = "\n".join(f"{k}: {v}" for k, v in r["reasons"].items()) or "-"
         t.add_row(r["stage"], str(r["input"]), str(r["kept"]), str(r["dropped"]), why, r["dataset"])
     console.print(t)
