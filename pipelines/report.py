@@ -16,7 +16,8 @@ Every stage row is checked ("the numbers add up"):
 
 A partial day (a source whose ingest failed, so its stages published nothing, while the others went
 on; see dags/corpus_refresh.py) is marked: the missing stages are rows with ``"missing": true`` and no
-numbers, and the Markdown says which stages did not publish.
+numbers, and the Markdown says which stages did not publish. An ingest that found no landing file
+(the source has not arrived) publishes an empty dataset and is named in the Markdown too.
 """
 
 from __future__ import annotations
@@ -148,6 +149,9 @@ def funnel_rows(results: list[dict[str, Any]], storage: Storage | None = None) -
         ref = DatasetRef.parse(row["dataset"])
         m = read_manifest(storage, ref)
         row["rows"] = m["rows"]
+        files = (m.get("inputs") or {}).get("files")
+        if files == 0:  # an ingest that found no landing file: the source has not arrived (or had nothing)
+            row["no_landing_files"] = True
         u = _units(row["stage"])
         want_rows = row["kept"] if u.rows_are == "kept" else row["documents_out"]
         row["checks"].append(_check("rows", m["rows"] == want_rows,
@@ -181,6 +185,11 @@ def all_checks_pass(rows: list[dict[str, Any]]) -> bool:
     return all(c["ok"] for r in rows for c in r["checks"])
 
 
+def empty_sources(rows: list[dict[str, Any]]) -> list[str]:
+    """The ingest stages that found no landing file for the day (published, but empty)."""
+    return [r["stage"] for r in rows if r.get("no_landing_files")]
+
+
 def missing_stages(rows: list[dict[str, Any]]) -> list[str]:
     """The stages that published nothing (a partial day), in funnel order."""
     return [r["stage"] for r in rows if r.get("missing") is True]
@@ -200,6 +209,8 @@ def funnel_markdown(rows: list[dict[str, Any]], title: str) -> str:
                 "The other sources went on: dedup and the corpus ran on what was published. Re-run the day "
                 "when the source is back: it publishes new versions (a version names its inputs).", ""]
                if missing_stages(rows) else []),
+             *([f"**No landing files: {', '.join(f'`{r}`' for r in empty)}.** Re-run the day if they arrive "
+                "later: the new files give new versions.", ""] if (empty := empty_sources(rows)) else []),
              "![funnel](funnel.png)", "",
              "| stage | unit in → out | in | kept | dropped | documents out | pages out | tokens out "
              "| top reasons |",

@@ -142,3 +142,21 @@ def test_partial_day_marks_the_missing_source(settings):
     # a complete day says nothing of the kind
     publish_report(settings, DAY, _run(st))
     assert "Partial day" not in st.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.md").decode()
+
+
+def test_a_source_without_landing_files_is_named(settings):
+    st = open_storage(settings.data_root)
+    results = _run(st)
+    empty = DatasetRef("raw", "pdf", f"{DAY}_eeee")
+    write_dataset(st, empty, [], schema=PAGES, counters=StageCounters(), logical_date=DAY,
+                  inputs={"source": "/landing/dt=2026-01-01/pdf", "files": 0})
+    write_dataset(st, empty.quarantine(), [], schema=Q, logical_date=DAY)
+    rows = funnel_rows([*results, {"stage": "ingest_pdf", "ref": empty.key, "rows": 0,
+                                   "counters": StageCounters().to_dict()}], st)
+    assert all_checks_pass(rows)
+    publish_report(settings, DAY, [*results, {"stage": "ingest_pdf", "ref": empty.key, "rows": 0,
+                                              "counters": StageCounters().to_dict()}])
+    md = st.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.md").decode()
+    assert "**No landing files: `ingest_pdf`.**" in md and "Partial day" not in md
+    publish_report(settings, DAY, results)  # the raw/web dataset of _run has no `inputs`: nothing said
+    assert "No landing files" not in st.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.md").decode()
