@@ -40,7 +40,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from pipelines.bad_corpus import CASES_FILE, FIXED_DATE, Case
+from pipelines.bad_corpus import CASES_FILE, FIXED_DATE, Case, _encrypted_pdf
 from pipelines.demo_data import _paragraphs as demo_paragraphs
 from pipelines.demo_data import raw_pdf
 
@@ -408,7 +408,6 @@ def _pymupdf_pdf(rng: random.Random, pages: int = 1, **save: Any) -> bytes:
 
 
 def _pdf(out: Path, rng: random.Random) -> list[Case]:
-    import pymupdf
 
     cases: list[Case] = []
 
@@ -433,23 +432,28 @@ def _pdf(out: Path, rng: random.Random) -> list[Case]:
         "Kids is a number")
     add("no_root", raw_pdf([b"<< /Type /Pages /Kids [] /Count 0 >>"]).replace(b"/Root 1 0 R", b""),
         "a trailer without /Root", "quarantine", ["pdf_corrupt", "pdf_no_pages"])
-    good = _pdf_pages(2, None, rng)
-    x = good.rfind(b"xref")
+
+    def fresh() -> tuple[bytes, int]:  # a paper of its own for each damaged copy (dedup must not merge them)
+        data = _pdf_pages(2, None, rng)
+        return data, data.rfind(b"xref")
+
+    good, x = fresh()
     add("no_xref", good[:x] + b"%%EOF\n", "no cross-reference table and no trailer (MuPDF rebuilds)", "kept")
+    good, x = fresh()
     add("startxref_past_eof", good.replace(b"startxref\n%d" % x, b"startxref\n99999999"),
         "startxref pointing past the end of the file", "kept")
+    good, x = fresh()
     add("xref_garbage", good[:x] + b"xref\n0 7\n" + rng.randbytes(200) + b"\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n",
         "an xref table of random bytes", "kept")
+    good, x = fresh()
     add("truncated_half", good[: len(good) // 2], "the second half of the file missing")
     add("truncated_header_only", b"%PDF-1.7\n", "nothing but the header", "quarantine", ["pdf_corrupt", "pdf_no_pages"])
+    good, x = fresh()
     add("junk_before_header", b"\x00JUNK" * 100 + good, "500 bytes of junk before %PDF- (inside the 1 KiB window)", "kept")
     add("header_too_late", b"X" * 2000 + good, "%PDF- after the first 1 KiB", "quarantine", ["not_a_pdf"])
-    add("encrypted_owner_only", _pymupdf_pdf(rng, 1, encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="owner",
-                                             user_pw="", permissions=0),
-        "AES-256 with an owner password only (opens without a password)", "kept")
-    add("encrypted_user_pw", _pymupdf_pdf(rng, 1, encryption=pymupdf.PDF_ENCRYPT_AES_256, owner_pw="owner",
-                                          user_pw="secret"),
-        "AES-256 with a user password", "quarantine", ["pdf_encrypted"])
+    add("encrypted_owner_only", _rc4_owner_only_pdf(_lines(rng)),
+        "RC4 (standard security handler R2) with an owner password only: opens without a password", "kept")
+    add("encrypted_user_pw", _encrypted_pdf(), "RC4 with a user password", "quarantine", ["pdf_encrypted"])
     form = b"<< /Type /XObject /Subtype /Form /BBox [0 0 100 100] /Resources << /XObject << /X0 6 0 R >> >> /Length 8 >>\nstream\nq /X0 Do Q\nendstream"
     add("recursive_form", raw_pdf([
         b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>", _FONT,
@@ -494,6 +498,7 @@ def _pdf(out: Path, rng: random.Random) -> list[Case]:
         "a ToUnicode map sending letters to lone surrogates")
     add("control_chars_text", _pdf_pages(1, None, rng).replace(b"(", b"(\x00\x07\x1b", 3),
         "NUL and control bytes in text strings", "kept")
+    good, x = fresh()
     add("incremental_broken", good + b"\n5 0 obj\n<< /Length 999 >>\nstream\nBT ET\nendstream\nendobj\nxref\n0 1\n"
         b"garbage\ntrailer\n<< /Size 7 /Root 1 0 R /Prev 999999 >>\nstartxref\n%d\n%%%%EOF\n" % (len(good) + 60),
         "an incremental update whose xref section is broken", "kept")
@@ -503,6 +508,47 @@ def _pdf(out: Path, rng: random.Random) -> list[Case]:
         "zero pages", "quarantine", ["pdf_no_pages", "pdf_corrupt"])
     add("gzip_named_pdf", _gz(good), "a gzip file named .pdf", "quarantine", ["not_a_pdf"])
     return cases
+
+
+_PDF_PAD = bytes.fromhex("28BF4E5E4E758A4164004E56FFFA01082E2E00B6D0683E802F0CA9FE6453697A")
+
+
+def _rc4(key: bytes, data: bytes) -> bytes:
+    box = list(range(256))
+    j = 0
+    for i in range(256):
+        j = (j + box[i] + key[i % len(key)]) % 256
+        box[i], box[j] = box[j], box[i]
+    out = bytearray()
+    i = j = 0
+    for b in data:
+        i = (i + 1) % 256
+        j = (j + box[i]) % 256
+        box[i], box[j] = box[j], box[i]
+        out.append(b ^ box[(box[i] + box[j]) % 256])
+    return bytes(out)
+
+
+def _rc4_owner_only_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF encrypted with the standard security handler, revision 2 (ISO 32000-1 section 7.6.3,
+    algorithms 1-4), owner password "owner", empty user password: byte-stable, unlike MuPDF's writer,
+    which draws a random file ID when it encrypts."""
+    import hashlib
+
+    file_id = b"\x5a" * 16
+    perms = -64  # print / copy / modify all refused: only the owner may change the file
+    owner = _rc4(hashlib.md5(b"owner" + _PDF_PAD[:-5]).digest()[:5], _PDF_PAD)
+    key = hashlib.md5(_PDF_PAD + owner + perms.to_bytes(4, "little", signed=True) + file_id).digest()[:5]
+    user = _rc4(key, _PDF_PAD)
+    content = _text_stream(lines).split(b"stream\n", 1)[1].rsplit(b"\nendstream", 1)[0]
+    obj_key = hashlib.md5(key + (5).to_bytes(3, "little") + (0).to_bytes(2, "little")).digest()[:10]
+    return raw_pdf([
+        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [4 0 R] /Count 1 >>", _FONT,
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 3 0 R >> >> "
+        b"/Contents 5 0 R >>", _stream(_rc4(obj_key, content)),
+        b"<< /Filter /Standard /V 1 /R 2 /Length 40 /P %d /O <%s> /U <%s> >>" % (perms, owner.hex().encode(),
+                                                                                  user.hex().encode()),
+    ], b"/Encrypt 6 0 R /ID [<" + file_id.hex().encode() + b"><" + file_id.hex().encode() + b">] ")
 
 
 def _many_pages(n: int) -> bytes:

@@ -134,3 +134,44 @@ def test_bad_corpus_through_corpus_refresh(tmp_path):
     assert {"report/funnel.md", "report/funnel.png", "report/funnel.json"} <= {f["path"] for f in m["files"]}
     md = storage.read_bytes(f"{snap.key}/report/funnel.md").decode()
     assert "all numbers add up" in md and "pdf_too_many_pages" in md
+
+
+@pytest.mark.slow  # ~2 min on 2 busy cores; `make test-all` runs it
+@pytest.mark.airflow
+def test_hostile_corpus_through_corpus_refresh(tmp_path):
+    """The hostile corpus (pipelines/hostile_corpus.py, over 100 cases) through the whole DAG: no task fails
+    or retries, every case has its declared outcome end to end (domain decisions, dedup and the corpus
+    stage included), the funnel adds up; the generator is byte-stable."""
+    from pipelines.hostile_corpus import write_hostile_corpus
+
+    landing = tmp_path / "landing" / f"dt={DAY}"
+    cases = write_hostile_corpus(landing)
+    write_hostile_corpus(tmp_path / "again")
+    assert digest(landing) == digest(tmp_path / "again")
+    code = textwrap.dedent("""
+        import json, sys
+        from pipelines.config import get_settings
+        from infra.airflow_env import run_dag_test
+        s = get_settings()
+        dr = run_dag_test(s, "corpus_refresh", sys.argv[1], {"engine": "local"})
+        tis = [(ti.task_id, str(ti.state), ti.try_number) for ti in dr.get_task_instances()]
+        print("RESULT", json.dumps({"state": str(dr.state), "tis": tis}))
+    """)
+    out = subprocess.run([sys.executable, "-c", code, DAY], capture_output=True, text=True, timeout=1500,
+                         env=_env(tmp_path))
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
+    res = json.loads(next(x for x in out.stdout.splitlines() if x.startswith("RESULT")).split(" ", 1)[1])
+    assert "success" in res["state"], res
+    assert all("success" in st and tries == 1 for _, st, tries in res["tis"]), res["tis"]
+
+    from pipelines.storage import open_storage
+
+    storage = open_storage(str(tmp_path / "data"))
+    funnel = json.loads(storage.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.json"))
+    failed = [(r["stage"], c["detail"]) for r in funnel for c in r["checks"] if not c["ok"]]
+    assert not failed, failed
+    result = account_day(storage, DAY, landing)
+    assert problems(result) == [], problems(result)
+    fates = summary(result)
+    assert fates.get("lost", 0) == sum(c.expect == "absent" for c in cases), fates
+    assert fates["kept"] >= 60 and fates["quarantined"] >= 50, fates
