@@ -42,6 +42,8 @@ _CAND_TEMPLATE = (
     r"(?:\[[^\[\]\s]{{1,16}}\]|[{c}])++"
 )
 _BRACKET_RE = re.compile(r"\[[^\[\]]*\]")
+_NOT_LETTER_RE = re.compile(r"[^A-Za-z]+")
+_NOT_FORMULA_RE = re.compile(r"[=#\[\]@/\\.%*>:]|[a-z]{2}|^[a-z]")  # SMILES syntax no formula has
 # Lower-case runs that are not aromatic SMILES atoms (b c n o p s, se, as): words and IUPAC names.
 _WORDISH_RE = re.compile(r"[a-z]{3,}")
 _AROMATIC = set("bcnops")
@@ -419,7 +421,7 @@ class Detector:
         """Why ``s`` cannot be a SMILES before RDKit is asked ('' when it may be one)."""
         c = self.config
         units = count_units(s)
-        letters = sum(ch.isalpha() for ch in _BRACKET_RE.sub("C", s))
+        letters = len(_NOT_LETTER_RE.sub("", _BRACKET_RE.sub("C", s)))
         if len(_ATOM_MAP_RE.findall(s)) >= 2:
             units = max(units, c.smiles_min_units)  # atom maps: a SMILES whatever its length
             letters = max(letters, c.smiles_min_letters)
@@ -433,7 +435,7 @@ class Detector:
             return "run of '*' (RDKit reads '*' as a dummy atom)"
         if "//" in s or "www" in s.lower() or "http" in s.lower():
             return "URL or path"
-        if formula_elements(s, c.formula_min_elements):
+        if not _NOT_FORMULA_RE.search(s) and formula_elements(s, c.formula_min_elements):
             return "chemical formula, not SMILES"
         if any(set(w) - _AROMATIC for w in _WORDISH_RE.findall(_BRACKET_RE.sub("", s))):
             return "contains a lower-case word (English or IUPAC name)"
