@@ -81,6 +81,7 @@ def launch_command(stage: str, cfg_file: str | Path, *, nproc: int = 1, hostfile
 # OpenMPI) and logs that line. So the secrets never go there: the settings, credentials included, go
 # to a dotenv file (mode 0600) on the storage every node shares (train.checkpoint_root) that
 # pipelines.config reads from SCIFORGE_ENV_FILE; the exports file names that file and the profile only.
+# DS_ENV_FILE may be an absolute path: the runner os.path.join()s it to ~ and ., which keeps it whole.
 DS_ENV_FILE_VAR = "DS_ENV_FILE"
 _DS_SAFE_VALUE = re.compile(r"[\w@%+=:,./-]*")  # what the runner passes through unquoted
 

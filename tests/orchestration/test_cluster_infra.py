@@ -296,7 +296,8 @@ def test_every_sciforge_pod_gets_settings_and_credentials_under_the_names_the_co
     secret = SECRET_EXAMPLE["stringData"]
     # Every SCIFORGE_* name the Secret, the ConfigMap and the image define is one the Settings accept
     # (check_env raises on any other: pydantic-settings would ignore it silently).
-    image_env = dict(re.findall(r"^\s+(SCIFORGE_\w+)=(\S+?)\s*\\?$", DOCKERFILE.read_text(), re.M))
+    image_env = dict(re.findall(r"^(?:ENV)?\s+(SCIFORGE_\w+)=(\S+?)\s*\\?$", DOCKERFILE.read_text(), re.M))
+    assert {"SCIFORGE_PROFILE", "SCIFORGE_GIT_COMMIT"} <= image_env.keys()
     check_env({**secret, **_by("ConfigMap")["sciforge-config"]["data"], **image_env})
     assert not [k for k in secret if re.fullmatch(r"S3_\w+|\w*ACCESS_KEY\w*", k) and not k.startswith("SCIFORGE_")]
     consumers: set[str] = set()
@@ -831,7 +832,9 @@ def test_dag_task_through_spark_submit_equals_in_process(settings, demo_corpus, 
         env = {**os.environ, "SCIFORGE_SPARK__SUBMIT": "true", "SCIFORGE_SPARK__MASTER": cluster.master_url,
                "SCIFORGE_SPARK__EXECUTOR_MEMORY": "768m", "SCIFORGE_SPARK__DRIVER_MEMORY": "1g",
                "SCIFORGE_DATA_ROOT": str(tmp_path / "submitted"), "SCIFORGE_INGEST__LANDING_ROOT": str(landing),
-               "SPARK_LOCAL_IP": "127.0.0.1"}
+               "SPARK_LOCAL_IP": "127.0.0.1",
+               # the cluster runs authenticated applications only: the driver holds its secret
+               "SCIFORGE_SPARK__AUTH_SECRET_FILE": str(cluster.secret_file)}
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900, env=env,
                              cwd=tmp_path)
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-5000:]
@@ -841,7 +844,7 @@ def test_dag_task_through_spark_submit_equals_in_process(settings, demo_corpus, 
     finally:
         cluster.stop()
     summary = json.loads(next(x for x in out.stdout.splitlines() if x.startswith("SUMMARY")).split(" ", 1)[1])
-    assert "spark-submit" in out.stderr  # the task logged the command it ran
+    assert "spark-submit" in out.stdout + out.stderr  # the task logged the command it ran
     ref, m_local, _ = run_ingest(settings, str(landing / f"dt={day}" / "warc"), "warc", day, engine="local")
     assert summary["ref"] == ref.key and summary["counters"] == m_local["counters"]
     m_sub = read_manifest(open_storage(str(tmp_path / "submitted")), ref)
