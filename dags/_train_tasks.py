@@ -144,6 +144,24 @@ def remote_rank_env(settings: Any, folder: str | Path, name: str) -> tuple[dict[
     return {DS_ENV_FILE_VAR: str(ds_file)}, [settings_file, ds_file]
 
 
+def launch(cmd: list[str], settings: Any, folder: str | Path, name: str, *, remote_ranks: bool) -> None:
+    """Run a launch command to its end (CalledProcessError if it fails). With ``remote_ranks`` (DeepSpeed's
+    runner starting ranks on other hosts), the settings files of remote_rank_env exist exactly as long
+    as the launch."""
+    # One thread per rank: N ranks x all cores each would thrash (STACK.md, "Threads").
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    written: list[Path] = []
+    if remote_ranks:
+        extra, written = remote_rank_env(settings, folder, name)
+        env.update(extra)
+    log.info("launching: %s", " ".join(cmd))
+    try:
+        subprocess.run(cmd, check=True, env=env)
+    finally:
+        for f in written:
+            f.unlink(missing_ok=True)
+
+
 def _triggering_extra(context: dict[str, Any], asset: Any) -> dict[str, Any]:
     events = (context.get("triggering_asset_events") or {}).get(asset) or []
     return dict(events[-1].extra or {}) if events else {}
@@ -252,18 +270,8 @@ def run_stage(stage: str, context: dict[str, Any], upstream: Any, outlet: Any) -
     if cmd is not None:
         cfg_file.parent.mkdir(parents=True, exist_ok=True)
         cfg_file.write_text(cfg.model_dump_json(indent=2))
-        # One thread per rank: N ranks x all cores each would thrash (STACK.md, "Threads").
-        env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        written: list[Path] = []
-        if hostfile and t.node_rank is None:  # ranks on other hosts: hand them the settings by file
-            extra, written = remote_rank_env(settings, cfg_file.parent, f"{version}.{os.getpid()}")
-            env.update(extra)
-        log.info("launching: %s", " ".join(cmd))
-        try:
-            subprocess.run(cmd, check=True, env=env)
-        finally:
-            for f in written:
-                f.unlink(missing_ok=True)
+        launch(cmd, settings, cfg_file.parent, f"{version}.{os.getpid()}",
+               remote_ranks=bool(hostfile) and t.node_rank is None)
         summary = json.loads((run_dir / "summary.json").read_text())
     elif stage == "rl":
         from model.rl.trainer import train_rl

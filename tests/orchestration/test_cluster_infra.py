@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from dags._train_tasks import launch_command, read_hostfile, remote_rank_env
+from dags._train_tasks import launch, launch_command, read_hostfile, remote_rank_env
 from pipelines.config import REPO_ROOT, check_env, load_settings
 
 K8S = REPO_ROOT / "infra" / "k8s"
@@ -700,6 +700,31 @@ def test_remote_ranks_get_the_settings_by_private_files_not_the_command_line(tmp
     assert remote.storage.s3_secret_access_key.get_secret_value() == "s3'cr\\et\"$x"
     with pytest.raises(ValueError, match="cannot export"):
         remote_rank_env(s, tmp_path / "a folder with spaces", "v")
+
+
+def test_launch_hands_the_files_to_the_runner_and_removes_them(tmp_path):
+    """The task's launch step: the runner process sees DS_ENV_FILE naming the exports file, whose
+    settings file resolves; both are gone after the launch, also when it fails."""
+    s = load_settings(storage={"s3_access_key_id": "AKIAEXAMPLE", "s3_secret_access_key": "s3cr3t-value"})
+    probe = textwrap.dedent(f"""
+        import os, pathlib, sys
+        ds = pathlib.Path(os.environ["DS_ENV_FILE"])
+        exports = dict(line.split("=", 1) for line in ds.read_text().splitlines())
+        settings_file = pathlib.Path(exports["SCIFORGE_ENV_FILE"])
+        assert "s3cr3t-value" in settings_file.read_text() and os.environ["OMP_NUM_THREADS"] == "1"
+        pathlib.Path({str(tmp_path / "seen")!r}).write_text(str(ds) + "\\n" + str(settings_file))
+        sys.exit(int(sys.argv[1]))
+    """)
+    launch([sys.executable, "-c", probe, "0"], s, tmp_path / "cpt", "run", remote_ranks=True)
+    seen = [Path(p) for p in (tmp_path / "seen").read_text().splitlines()]
+    assert len(seen) == 2 and not any(p.exists() for p in seen)
+    with pytest.raises(subprocess.CalledProcessError):
+        launch([sys.executable, "-c", probe, "3"], s, tmp_path / "cpt", "run", remote_ranks=True)
+    assert not list((tmp_path / "cpt").iterdir())
+    # ranks on this host only (torchrun, --no_ssh): nothing written, nothing exported
+    launch([sys.executable, "-c", "import os, sys; sys.exit('DS_ENV_FILE' in os.environ)"], s, tmp_path / "x",
+           "run", remote_ranks=False)
+    assert not (tmp_path / "x").exists()
 
 
 @pytest.mark.slow  # DeepSpeed's runner + launcher + 2 ranks: ~30-60 s
