@@ -222,12 +222,7 @@ def demo(
     from pipelines.demo_data import write_demo_corpus
 
     s = _settings()
-    landing = Path(s.resolve_path(s.ingest.landing_root)) / f"dt={date}"
-    if fresh and landing.exists():
-        shutil.rmtree(landing)
-    if not landing.exists():
-        write_demo_corpus(landing)
-    console.print(f"sample corpus: {landing}")
+    console.print(f"sample corpus: {_demo_landing(s, date, fresh, write_demo_corpus)}")
     dr = run_dag_test(s, "corpus_refresh", date, {"engine": engine})
     state = str(getattr(dr, "state", "unknown"))
     console.print(f"corpus_refresh run for {date}: [bold]{state}[/bold]")
@@ -239,6 +234,34 @@ def demo(
             console.print("[red]no corpus snapshot was published; skipping the training DAGs[/red]")
             raise typer.Exit(1)
         _demo_training(s, date, snapshot, train_steps)
+
+
+def _demo_landing(s: Any, date: str, fresh: bool, write: Any) -> str:
+    """The day's landing folder holding the sample corpus, on local disk or S3 (``ingest.landing_root``)."""
+    root = s.resolve_path(s.ingest.landing_root).rstrip("/")
+    if "://" not in root:
+        landing = Path(root) / f"dt={date}"
+        if fresh and landing.exists():
+            shutil.rmtree(landing)
+        if not landing.exists():
+            write(landing)
+        return str(landing)
+    import tempfile
+
+    from pipelines.storage import open_storage
+
+    uri = f"{root}/dt={date}"
+    store = open_storage(uri, s.storage_options())
+    store.check()
+    if fresh:
+        store.delete_prefix("")
+    if not store.list(""):
+        with tempfile.TemporaryDirectory() as tmp:
+            write(tmp)
+            for p in sorted(Path(tmp).rglob("*")):
+                if p.is_file():
+                    store.write_bytes(str(p.relative_to(tmp)), p.read_bytes())
+    return uri
 
 
 def _demo_training(s: Any, date: str, snapshot: str, steps: int) -> None:

@@ -142,3 +142,27 @@ def test_a_read_error_of_the_storage_is_not_a_content_error(tmp_path: Path):
     with pytest.raises(StorageError, match="connection reset"), gzip.open(stream) as g:
         for _ in g:
             pass
+
+
+def test_demo_writes_its_sample_corpus_to_an_s3_landing_root(s3_server, tmp_path):
+    """`sciforge demo` with ingest.landing_root on S3 lands the sample corpus there (not in a local
+    folder named `s3:`)."""
+    from pipelines.cli import _demo_landing
+    from pipelines.config import load_settings
+
+    opts = s3_server.storage_options()
+    root = f"s3://sciforge/demo-{tmp_path.name}/landing"
+    s = load_settings(ingest={"landing_root": root},
+                      storage={"s3_endpoint_url": s3_server.endpoint_url, "s3_access_key_id": opts["access_key"],
+                               "s3_secret_access_key": opts["secret_key"]})
+
+    def write(out):
+        Path(out, "warc").mkdir(parents=True)
+        Path(out, "warc", "a.warc.gz").write_bytes(b"warc bytes")
+
+    st = S3Storage(f"{root}/dt=2026-01-01", **opts)
+    st.check()
+    st.write_bytes("stale.txt", b"old")
+    assert _demo_landing(s, "2026-01-01", True, write) == f"{root}/dt=2026-01-01"
+    assert st.list("") == ["warc/a.warc.gz"] and st.read_bytes("warc/a.warc.gz") == b"warc bytes"
+    assert not Path("s3:").exists()
