@@ -273,6 +273,9 @@ def _web(out: Path, rng: random.Random) -> list[Case]:
     deep = "<div>" * 40_000 + "".join(f"<p>{p}</p>" for p in _prose(rng)) + "</div>" * 40_000
     add("deep_nesting", f"{site}/deep", _http(), f"<html><body>{deep}</body></html>".encode(),
         "40,000 nested <div> (resiliparse is quadratic in depth)", "quarantine", ["html_too_deep"])
+    deep = "<div>" * 1000 + "".join(f"<p>{p}</p>" for p in _prose(rng)) + "</div>" * 1000
+    add("nesting_1000", f"{site}/deep-1000", _http(), f"<html><body>{deep}</body></html>".encode(),
+        "1,000 nested <div> (deep, under the limit)")
     add("unclosed_tags", f"{site}/unclosed", _http(), ("<html><body>" + "<b><i><span>" * 30_000
                                                        + " ".join(_prose(rng))).encode(),
         "90,000 unclosed inline tags (they nest)", "quarantine", ["html_too_deep"])
