@@ -734,7 +734,8 @@ def run_stages(landing: str | Path, settings: Any, *, isolate_pdf: bool = True,
     web_cfg = WebConfig(**settings.stage("web"))
     c = StageCounters()
     teacher = LexiconTeacher()
-    kept_rows, q_rows = [], []
+    kept_rows: list[dict[str, Any]] = []
+    q_rows: list[dict[str, Any]] = []
     for row in raw["warc"]:
         c.input += 1
         kind, r = score_record(row, web_cfg, c, teacher)
@@ -776,7 +777,8 @@ def run_stages(landing: str | Path, settings: Any, *, isolate_pdf: bool = True,
     res_t = text_to_pages(pa.Table.from_pylist(raw["jsonl"], schema=TEXT_SCHEMA))
     assert res_t.counters.input == res_t.counters.kept + res_t.counters.total_dropped
     page_out["text_pages"] = {(r["doc_id"], r["page"]) for r in res_t.kept.to_pylist()}
-    page_q["text_pages"] = {(r["doc_id"], r["page"]): r["reason"] for r in res_t.quarantined.to_pylist()}
+    tq = res_t.quarantined.to_pylist() if res_t.quarantined is not None else []
+    page_q["text_pages"] = {(r["doc_id"], r["page"]): r["reason"] for r in tq}
     if on_counters:
         on_counters("text_pages", res_t.counters)
     # dedup and corpus: pass-through here

@@ -215,12 +215,12 @@ def decode_html(data: bytes, content_type: str | None, counters: StageCounters) 
         if c and c not in candidates:
             candidates.append(c)
     for label in candidates:
-        enc = charset_codec(label)
-        if enc is None:
+        codec = charset_codec(label)
+        if codec is None:
             counters.add("charset_unknown")
             continue
         try:
-            return data.decode(enc), label
+            return data.decode(codec), label
         except UnicodeError:
             counters.add("charset_mismatch")
     if not candidates:
@@ -644,12 +644,12 @@ def dom_too_deep(html: str, limit: int = MAX_DOM_DEPTH) -> bool:
         return False
     from resiliparse.parse.html import HTMLTree
 
-    stack = [(HTMLTree.parse(html).document, 0)]
+    stack: list[tuple[Any, int]] = [(HTMLTree.parse(html).document, 0)]
     while stack:
         node, d = stack.pop()
         if d > limit:
             return True
-        c = node.first_child
+        c = node.first_child if node is not None else None
         while c is not None:
             stack.append((c, d + 1))
             c = c.next_sibling
