@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -300,19 +301,21 @@ def _letter_llr() -> dict[str, float]:
 
 
 _LETTER_LLR = _letter_llr()
+_CAPS_RUN_RE = re.compile(r"[A-Z]+")
 
 
-def protein_likeness(s: str) -> float:
+def protein_likeness(s: str, counts: Counter[str] | None = None) -> float:
     """Mean per-letter log-likelihood ratio protein : English of the capital letters of ``s``, minus the share of
     adjacent letter pairs that are common English pairs. Over 27+ letters Biopython's proteins score at
-    least 0.12 and shouted English (20-newsgroups upper-cased) at most -0.19 (bench/tokenizer_detection.py)."""
-    letters = [c for c in s if "A" <= c <= "Z"]
-    if not letters:
+    least 0.12 and shouted English (20-newsgroups upper-cased) at most -0.19 (bench/tokenizer_detection.py).
+    ``counts``: ``Counter(s)`` when the caller has it."""
+    counts = Counter(s) if counts is None else counts
+    n = sum(k for ch, k in counts.items() if ch in _LETTER_LLR)
+    if not n:
         return -math.inf
-    llr = sum(_LETTER_LLR[c] for c in letters) / len(letters)
-    pairs = [s[i:i + 2] for i in range(len(s) - 1)]
-    pairs = [p for p in pairs if p.isalpha() and p.isupper()]
-    common = sum(p in ENGLISH_BIGRAMS for p in pairs) / max(len(pairs), 1)
+    llr = sum(_LETTER_LLR[ch] * k for ch, k in counts.items() if ch in _LETTER_LLR) / n
+    pairs = sum(len(r) - 1 for r in _CAPS_RUN_RE.findall(s))
+    common = sum(s.count(bg) for bg in ENGLISH_BIGRAMS) / max(pairs, 1)
     return llr - common
 
 
@@ -467,27 +470,28 @@ class Detector:
             return  # no run that long: nothing for the regex to find
         for m in self._protein_re.finditer(text):
             s = m.group(0)
-            letters = [ch for ch in s if ch.isalpha()]
-            distinct = len(set(letters))
-            nuc = sum(ch in _NUCLEOTIDE for ch in letters) / len(letters)
+            counts = Counter(s)  # C speed; the regex admits only residue letters, spaces and line breaks
+            n_letters = sum(k for ch, k in counts.items() if ch.isalpha())
+            distinct = sum(1 for ch in counts if ch.isalpha())
+            nuc = sum(counts[ch] for ch in _NUCLEOTIDE) / n_letters
             if distinct < _DNA_MIN_DISTINCT:
                 yield Decision(m.start(), m.end(), s, "protein", False, "",
                                f"low complexity: {distinct} distinct letters")
             elif nuc >= c.dna_min_fraction:
                 yield Decision(m.start(), m.end(), s, "protein", True, "dna",
                                f"nucleic acid: {nuc:.0%} of letters are A/C/G/T/U/N")
-            elif (ou := sum(ch in "OU" for ch in letters) / len(letters)) > c.protein_max_ou_fraction:
+            elif (ou := (counts["O"] + counts["U"]) / n_letters) > c.protein_max_ou_fraction:
                 yield Decision(m.start(), m.end(), s, "protein", False, "",
                                f"English-like: {ou:.0%} O/U letters (rare residues) > {c.protein_max_ou_fraction:.0%}")
             elif distinct < c.protein_min_distinct:
                 yield Decision(m.start(), m.end(), s, "protein", False, "",
                                f"low complexity: {distinct} distinct letters < {c.protein_min_distinct}")
-            elif (score := protein_likeness(s)) <= c.protein_min_likeness:
+            elif (score := protein_likeness(s, counts)) <= c.protein_min_likeness:
                 yield Decision(m.start(), m.end(), s, "protein", False, "",
                                f"spelled like English: protein likeness {score:.2f} <= {c.protein_min_likeness}")
             else:
                 yield Decision(m.start(), m.end(), s, "protein", True, "protein",
-                               f"protein: {len(letters)} residues, {distinct} distinct, {nuc:.0%} A/C/G/T")
+                               f"protein: {n_letters} residues, {distinct} distinct, {nuc:.0%} A/C/G/T")
 
     # formulas --------------------------------------------------------------------------------
     def formula_decisions(self, text: str) -> Iterator[Decision]:

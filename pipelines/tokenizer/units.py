@@ -118,6 +118,7 @@ class UnitTokenizer:
             raise ValueError("too many units for the private-use plane")
         self.unit_to_char = {u: chr(PUA_BASE + i) for i, u in enumerate(self.units)}
         self.char_to_unit = {c: u for u, c in self.unit_to_char.items()}
+        self._plain_table = {ord(c): u for c, u in self.char_to_unit.items()}
         self.bpe = bpe
         if bpe is not None:
             vocab = bpe.get_vocab()
@@ -147,10 +148,14 @@ class UnitTokenizer:
         of its own whenever the text BPE spells it in fewer tokens than its parts: a bracket atom then never
         costs more than in the text BPE.
         """
+        u2c = self.unit_to_char
+        units = self.split(s)
+        fast = [u2c.get(u) for u in units]
+        if None not in fast:  # every unit known (the common case): one run
+            return [(True, "".join(fast))] if fast else []  # type: ignore[arg-type]
         out: list[Piece] = []
         known: list[str] = []
         other: list[str] = []
-        u2c = self.unit_to_char
 
         def flush() -> None:
             if known:
@@ -160,8 +165,7 @@ class UnitTokenizer:
                 out.append((False, "".join(other)))
                 other.clear()
 
-        for u in self.split(s):
-            ch = u2c.get(u)
+        for u, ch in zip(units, fast, strict=True):
             chars: list[str | None]
             if ch is not None:
                 chars = [ch]
@@ -194,11 +198,15 @@ class UnitTokenizer:
         return [self._kmer(self._plain(r)) for r in runs]
 
     def _plain(self, run: str) -> str:
-        return "".join(self.char_to_unit[c] for c in run)
+        return run.translate(self._plain_table)
 
     def _kmer(self, s: str) -> list[int]:
         """Greedy longest match, left to right (every single unit is in the vocabulary)."""
-        ids, i, n, table = [], 0, len(s), self.kmer_ids
+        k, table = self.max_len, self.kmer_ids
+        chunks = [table.get(s[i:i + k]) for i in range(0, len(s), k)]
+        if None not in chunks:  # every k-chunk is a token: exactly what the greedy match below takes
+            return chunks  # type: ignore[return-value]
+        ids, i, n = [], 0, len(s)
         while i < n:
             for k in range(min(self.max_len, n - i), 0, -1):
                 j = table.get(s[i:i + k])
