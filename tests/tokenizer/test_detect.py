@@ -149,8 +149,10 @@ def test_product_codes_are_not_formulas(det: Detector, code: str) -> None:
 
 def test_formula_context_rules(det: Detector) -> None:
     assert spans(det, "the UWS4.2 release and <C5HFr2.CpA@host.com>") == []  # version, message id
-    uuencoded = "M8F]AB8F+%@!>!W3P*(\"$%+$\"#V,:/)@ B8F %@!>!W3P*(\"$%+$\"#V,:/)@B8F"
+    uuencoded = "M8F]AB8F+%@!>!W3P*(\"$%+$\"#V,:/)@ TiO2 %@!>!W3P*(\"$%+$\"#V,:/)@B8F"
     assert [m for _, m, _ in spans(det, uuencoded)] == []
+    (d,) = [d for d in det.decisions(uuencoded) if d.text == "TiO2"]
+    assert not d.accepted and "encoded data" in d.reason
     assert spans(det, "they often have 3% TiO2, like CO2.") == [("TiO2", "formula", "auto"), ("CO2", "formula", "auto")]
 
 
