@@ -335,6 +335,22 @@ def _web(out: Path, rng: random.Random) -> list[Case]:
     cases.append(Case("hostile-web/plain_cut", "warc", "hostile-web-03-plain.warc",
                       "a record whose Content-Length runs past the end of the file", "quarantine",
                       ["truncated_record", "corrupt_warc"], url=f"{site}/plain-cut"))
+    # WARC Content-Length values that lie: past the end of the file (the records it swallowed are found
+    # again), negative, not a number.
+    name = "hostile-web-08-content-length.warc"
+    recs = []
+    for i, cl in enumerate((b"99999999999", b"-5", b"abc")):
+        bad = _response(f"{site}/cl-{i}", _http(), page("Lying WARC length").encode(), f"0badc0de-0000-4000-8000-0008{i:08d}")
+        at = bad.index(b"\r\n\r\nHTTP/")
+        bad = bad[:bad.rindex(b"Content-Length: ", 0, at)] + b"Content-Length: " + cl + bad[at:]
+        after = _response(f"{site}/after-cl-{i}", _http(), page("After a lying length").encode(),
+                          f"0badc0de-0000-4000-8000-0008{i + 10:08d}")
+        recs += [bad, after]
+        cases.append(Case(f"hostile-web/warc_length_{i}", "warc", name, f"WARC Content-Length: {cl.decode()}",
+                          "quarantine", ["truncated_record", "not_http_response", "corrupt_warc"], url=f"{site}/cl-{i}"))
+        cases.append(Case(f"hostile-web/after_warc_length_{i}", "warc", name, "the record after it", "kept",
+                          url=f"{site}/after-cl-{i}"))
+    (out / name).write_bytes(b"".join(recs))
     # Files that hold no record, or nothing WARC at all.
     (out / "hostile-web-04-empty.warc.gz").write_bytes(b"")
     cases.append(Case("hostile-web/empty_file", "warc", "hostile-web-04-empty.warc.gz", "a zero-byte .warc.gz",

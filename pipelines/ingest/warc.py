@@ -88,6 +88,10 @@ _WARC_MAGIC = b"WARC/1."
 _SCAN_CHUNK = 1 << 20  # bytes read at a time while looking for the next record after a break
 
 
+class _Swallowed(Exception):
+    """Marks a segment that ended on a record claiming more bytes than the file has."""
+
+
 def _is_record_start(f: IO[bytes], pos: int, gz: bool) -> bool:
     """Does a WARC record (a gzip member whose text starts with ``WARC/1.`` when ``gz``) start at ``pos``?"""
     import zlib
@@ -148,12 +152,23 @@ def iter_warc(
         fileobj.seek(base)
     pos = base
     while True:
-        seg: dict[str, Any] = {"records": 0, "end": pos, "error": None}
+        # An uncompressed record whose Content-Length runs past the end of the file may have swallowed the
+        # records after it: resume at the next ``WARC/1.`` line inside it. (A gzip member ends where it
+        # ends: warcio goes on with the next member by itself.)
+        seg: dict[str, Any] = {"records": 0, "end": pos, "error": None, "resync_swallowed": seekable and not gz}
         yield from _iter_segment(fileobj, source, pos, seg, max_record_bytes=max_record_bytes,
                                  counters=counters)
         err = seg["error"]
         if err is None:
             return
+        if isinstance(err, _Swallowed):  # already quarantined: look for records inside its claimed length
+            nxt = _next_record_start(fileobj, seg["end"], gz)
+            if nxt is None:
+                return
+            counters.add("warc_resyncs")
+            fileobj.seek(nxt)
+            pos = nxt
+            continue
         if counters.input > counters.kept + counters.total_dropped:
             counters.input -= 1  # the record in flight is accounted for by the break row below (or on retry)
         if seg["records"] and seekable:
@@ -201,16 +216,19 @@ def _iter_segment(
     ``seg`` receives how many records were read, where the last one ended and the error, if any.
     """
     it = ArchiveIterator(fileobj, check_digests=False)
+    # warcio counts offsets from the stream's tell() when the stream has one (absolute), else from 0:
+    # ``shift`` maps its offsets to positions in the file either way.
+    shift = start - int(getattr(it, "offset", 0) or 0)
     offset = start
     try:
         for record in it:
             # NB: warcio's get_record_offset() reads the record to its end, so it is only
             # called after the payload has been consumed (or when the record is skipped).
-            # Offsets are relative to where this iterator started: ``start`` is added back.
+            # Offsets are mapped to positions in the file with ``shift``.
             rtype = record.rec_type
             counters.add(f"warc_records_{rtype if rtype in WARC_TYPES else 'other'}")
             if rtype != "response":
-                offset = start + it.get_record_offset()
+                offset = shift + it.get_record_offset()
                 seg["records"] += 1
                 seg["end"] = offset + it.get_record_length()
                 continue  # requests, metadata, warcinfo: nothing to register
@@ -218,7 +236,7 @@ def _iter_segment(
             url = record.rec_headers.get_header("WARC-Target-URI") or ""
             rid = record.rec_headers.get_header("WARC-Record-ID") or ""
             if not url:
-                offset = start + it.get_record_offset()
+                offset = shift + it.get_record_offset()
                 seg["records"] += 1
                 seg["end"] = offset + it.get_record_length()
                 counters.drop("missing_target_uri")
@@ -226,7 +244,7 @@ def _iter_segment(
                 continue
             hh = record.http_headers
             if hh is None or not hh.statusline:
-                offset = start + it.get_record_offset()
+                offset = shift + it.get_record_offset()
                 seg["records"] += 1
                 seg["end"] = offset + it.get_record_length()
                 counters.drop("not_http_response")
@@ -236,7 +254,7 @@ def _iter_segment(
                 )
                 continue
             body, body_len = _read_bounded(record.raw_stream, max_record_bytes)
-            offset = start + it.get_record_offset()
+            offset = shift + it.get_record_offset()
             seg["records"] += 1
             seg["end"] = offset + it.get_record_length()
             expected = (record.length or 0) - (hh.total_len or 0)
@@ -246,6 +264,9 @@ def _iter_segment(
                     source, "truncated_record", f"payload has {body_len} of {expected} bytes", offset,
                     url=url, record_id=rid,
                 )
+                if seg["resync_swallowed"]:
+                    seg["error"], seg["end"] = _Swallowed(), offset + 1
+                    return
                 continue
             if body_len > max_record_bytes:
                 counters.drop("record_too_large")

@@ -211,3 +211,24 @@ def test_arrow_accepts_every_kept_row_of_the_hostile_jsonl(tmp_path: Path):
 
     assert pa.Table.from_pylist(rows, schema=SCHEMA).num_rows == 1
     assert c.dropped == {"invalid_unicode": 3}
+
+
+@pytest.mark.parametrize("length", [b"99999999999", b"-5", b"abc"])
+def test_a_lying_warc_length_loses_only_its_record_and_offsets_stay_true(length):
+    """An uncompressed record whose WARC Content-Length runs past the end of the file (or is not a
+    number) is quarantined; the records after it are found again, at their true byte offsets."""
+    from pipelines.hostile_corpus import _http, _response
+    from pipelines.ingest.warc import iter_warc
+
+    page = b"<html><body><p>Phonons carry heat in insulators.</p></body></html>"
+    recs = [_response(f"https://a.org/{i}", _http(), page, f"0badc0de-0000-4000-8000-0000000000{i:02d}")
+            for i in range(4)]
+    at = recs[1].index(b"\r\n\r\nHTTP/")
+    recs[1] = recs[1][:recs[1].rindex(b"Content-Length: ", 0, at)] + b"Content-Length: " + length + recs[1][at:]
+    data = b"".join(recs)
+    c = StageCounters()
+    events = list(iter_warc(io.BytesIO(data), "f.warc", max_record_bytes=1 << 20, counters=c))
+    kept = {r["url"]: r["warc_offset"] for k, r in events if k == "kept"}
+    assert kept == {f"https://a.org/{i}": data.index(recs[i]) for i in (0, 2, 3)}
+    assert [r["url"] for k, r in events if k == "quarantine"] == ["https://a.org/1"]
+    assert c.input == 4 and c.kept == 3
