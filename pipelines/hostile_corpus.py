@@ -269,6 +269,9 @@ def _web(out: Path, rng: random.Random) -> list[Case]:
         "Latin-1 bytes and an encoded surrogate in a UTF-8 page", "either")
     add("nul_bytes", f"{site}/nul", _http(), page("NUL bytes").replace("<p>", "<p>\x00\x00", 1).encode(),
         "NUL bytes inside a UTF-8 page", "quarantine", ["binary_payload"])
+    add("bom_utf8_nul", f"{site}/bom-nul", _http(), codecs.BOM_UTF8 + page("BOM then NUL").replace(
+        "<p>", "<p>\x00\x00\x00", 1).encode(), "a UTF-8 BOM does not excuse NUL bytes", "quarantine",
+        ["binary_payload"])
     # -- markup traps
     deep = "<div>" * 40_000 + "".join(f"<p>{p}</p>" for p in _prose(rng)) + "</div>" * 40_000
     add("deep_nesting", f"{site}/deep", _http(), f"<html><body>{deep}</body></html>".encode(),

@@ -178,7 +178,8 @@ def is_binary(data: bytes, max_ratio: float) -> bool:
         return True
     if not head:
         return False
-    if b"\x00" in head and sniff_bom(head) is None:  # NUL bytes in text without a wide-encoding BOM
+    bom = sniff_bom(head)
+    if b"\x00" in head and not (bom and bom[0].startswith(_WIDE)):  # NUL bytes, and not UTF-16/32 text
         return True
     ctrl = sum(head.count(bytes([c])) for c in _CTRL)
     return ctrl / len(head) > max_ratio
