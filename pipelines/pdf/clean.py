@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from pipelines.pdf import text as T
 
 _PAGE_NUMBER_RE = re.compile(
-    r"^\s*(?:(?:page|p\.|seite|pág\.?)\s*)?[-–—(\[]?\s*(?:\d{1,5}|[ivxlcdm]{1,7})\s*[-–—)\]]?"
+    r"^\s*(?:(?:page|p\.|seite|pág\.?)\s*)?[-–—(\[]?\s*(?:\d{1,5}|[ivxlcdm]{1,7})(?:[-–.]\d{1,4})?\s*[-–—)\]]?"
     r"(?:\s*(?:/|of|von|de)\s*\d{1,5})?\s*$",
     re.IGNORECASE,
 )
@@ -19,6 +19,22 @@ _KEY_DROP_RE = re.compile(r"[^a-z#]+")
 def margin_key(text: str) -> str:
     """A header/footer line's identity across pages: lowercase letters, digits masked as '#'."""
     return _KEY_DROP_RE.sub("", re.sub(r"\d+", "#", text.lower()))
+
+
+# A running head of a journal page: a line of at most this many characters and 3+ words at the
+# top or bottom, set smaller than the body text (a section heading "3 Methods" at the top of a
+# page is not smaller), beginning or ending with the page number ("12  J. Chem.
+# Phys. 45", "Optimized Table Tokenization for Table Structure Recognition 9"). Recognised on a
+# single page, where the repetition test (running_keys) has no neighbours to count.
+RUNNING_HEAD_MAX_CHARS = 120
+_RUNNING_HEAD_RE = re.compile(r"^(?:\d{1,4}\s+\S.*\D|\D.*\S\s+\d{1,4})$")
+
+
+def is_running_head(text: str, size: float, body_size: float) -> bool:
+    """One margin line that looks like a journal's running head with its page number."""
+    t = text.strip()
+    return (0 < len(t) <= RUNNING_HEAD_MAX_CHARS and "\n" not in t and 0 < size <= body_size - 0.5
+            and len(t.split()) >= 3 and bool(_RUNNING_HEAD_RE.match(t)))
 
 
 def is_page_number(text: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 
 from pipelines.pdf import mathtex
 from pipelines.pdf import text as T
-from pipelines.pdf.clean import in_margin, is_page_number, margin_key
+from pipelines.pdf.clean import in_margin, is_page_number, is_running_head, margin_key
 from pipelines.pdf.features import _EQ_NUMBER_RE, Block, Line, PageFeatures, Rules, text_flags
 from pipelines.pdf.tables import Table, aligned_tables, ruled_tables
 
@@ -257,6 +257,16 @@ def table_markdown(rows: Sequence[Sequence[str | None]]) -> str:
     return "\n".join(lines)
 
 
+# Share of the page height at the top and bottom where the first/last block may be a running head
+# (journal heads sit in the top ~12-15% of the page, below the margin_share zone on some layouts).
+RUNNING_HEAD_ZONE = 0.15
+
+
+def _one_row(b: Block) -> bool:
+    y0, y1 = b.lines[0].bbox[1], b.lines[0].bbox[3]
+    return all(min(y1, ln.bbox[3]) - max(y0, ln.bbox[1]) > 0.5 * (ln.bbox[3] - ln.bbox[1]) for ln in b.lines)
+
+
 def _inside(b: tuple[float, float, float, float], r: tuple[float, float, float, float]) -> bool:
     cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
     return r[0] <= cx <= r[2] and r[1] <= cy <= r[3]
@@ -274,6 +284,16 @@ def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, runnin
     tables = [] if rtl else _tables(page, feats, table_min_crossings, table_extractor, rules, textpage,
                                     blocks, margin_share)
     body = feats.body_size
+    # The page's first and last text blocks, when they lie in the running-head zone: candidates for
+    # a running head with its page number (clean.is_running_head), recognised on the page alone.
+    zone = RUNNING_HEAD_ZONE * feats.height
+    nonblank = [b for b in blocks if b.text.strip()]
+    edge_top = min(nonblank, key=lambda b: b.bbox[1]) if nonblank else None
+    edge_bottom = max(nonblank, key=lambda b: b.bbox[3]) if nonblank else None
+    if edge_top is not None and edge_top.bbox[3] > zone:
+        edge_top = None
+    if edge_bottom is not None and edge_bottom.bbox[1] < feats.height - zone:
+        edge_bottom = None
     items: list[_Item] = []
     pending = sorted(tables, key=lambda t: t.bbox[1])
     for b in blocks:
@@ -291,6 +311,9 @@ def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, runnin
         if in_margin(b.bbox, feats.height, margin_share) and (
             is_page_number(text) or margin_key(text) in running
         ):
+            continue
+        if (b is edge_top or b is edge_bottom) and _one_row(b) \
+                and is_running_head(" ".join(ln.text.strip() for ln in b.lines), max(ln.size for ln in b.lines), body):
             continue
         md = _render_block(b, body, code_blocks)
         if md:

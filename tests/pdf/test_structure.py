@@ -278,3 +278,20 @@ def test_ocr_nonsense_scores_vowel_less_capital_runs() -> None:
     assert ocr_nonsense_score(nonsense) > 0.1 and ocr_garble_score(nonsense) >= 0.1
     assert ocr_nonsense_score(prose) == 0.0
     assert ocr_nonsense_score("SRS HSB MMS") == 0.0  # too few words to judge
+
+
+# --------------------------------------------------------------------------------------------
+# page furniture on a single page
+
+
+def test_running_head_with_page_number_is_dropped_on_a_lone_page(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=W, height=H)
+    page.insert_text((150, 95), "Optimized Table Tokenization for Structure Recognition", fontname="tiro", fontsize=9)
+    page.insert_text((480, 95), "9", fontname="tiro", fontsize=9)
+    page.insert_text((60, 150), "3 Methods", fontname="tibo", fontsize=10)
+    page.insert_textbox(pymupdf.Rect(60, 160, 535, 400), PROSE * 3, fontname="tiro", fontsize=10)
+    page.insert_text((W / 2 - 10, H - 40), "7-45", fontname="tiro", fontsize=9)
+    md = _cheap(_save(doc, tmp_path, "h.pdf"))["md"]
+    assert "Optimized" not in md and "7-45" not in md
+    assert md.startswith("3 Methods") or "3 Methods" in md.split("\n")[0]
