@@ -305,6 +305,7 @@ def _merge_vector_splits(raw_blocks: list[dict[str, Any]],
     return out
 
 
+_RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew, Arabic, Syriac, Thaana
 # A span smaller than this share of its line's largest size is a script (TeX's \\scriptstyle
 # is 70% of the text size; 0.85 leaves small caps and mixed 9/10 pt text alone).
 SCRIPT_SIZE = 0.85
@@ -317,7 +318,8 @@ def _stacked(a: Line, b: Line) -> bool:
     (ax0, ay0, ax1, ay1), (bx0, by0, _, by1) = a.bbox, b.bbox
     h = min(ay1 - ay0, by1 - by0)
     return (h > 0 and min(ay1, by1) - max(ay0, by0) >= 0.5 * h
-            and ax0 <= bx0 <= ax1 + 0.34 * max(ay1 - ay0, by1 - by0))
+            and ax0 <= bx0 <= ax1 + 0.34 * max(ay1 - ay0, by1 - by0)
+            and not _RTL_RE.search(a.text) and not _RTL_RE.search(b.text))  # right-to-left: order is not x
 
 
 def _join_stacked(a: Line, b: Line) -> Line:

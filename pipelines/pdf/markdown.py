@@ -36,6 +36,8 @@ _SECTION_RE = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.)\s+\S")
 class _Item:
     bbox: tuple[float, float, float, float]
     md: str
+    # id() of the text lines a table is made of; None: every line whose centre is in its box
+    lines: set[int] | None = None
 
 
 def _heading_level(block: Block, body: float) -> int:
@@ -77,7 +79,7 @@ def _is_display(ln: Line, block: Block) -> bool:
 
 def _line_text(ln: Line) -> str:
     """A prose line's markdown: scripted tokens as inline LaTeX (mathtex.inline_markdown)."""
-    if ln.script and ln.spans:
+    if ln.script and ln.spans and not _RTL_RE.search(ln.text):  # right-to-left spans are not in x order
         return mathtex.inline_markdown(ln.spans)
     return ln.text
 
@@ -177,6 +179,7 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
     if feats.grid_crossings >= min_crossings:
         out = _ruled(page, feats, extractor, rules, textpage)
     pieces = []
+    owners: list[Line] = []
     for b in blocks:
         for ln in b.lines:
             text = ln.text.strip()
@@ -185,11 +188,12 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
                     or in_margin(ln.bbox, feats.height, margin_share):
                 continue
             pieces.append((*ln.bbox, text))
+            owners.append(ln)
     if len(pieces) >= 6:  # a 3 x 2 table at least
         for tab in aligned_tables(pieces):
             md = table_markdown(tab.rows)
             if md:
-                out.append(_Item(tab.bbox, md))
+                out.append(_Item(tab.bbox, md, {id(owners[i]) for i in tab.members or ()}))
     feats.tables = len(out)
     return out
 
@@ -300,7 +304,8 @@ def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, runnin
         while pending and pending[0].bbox[1] <= b.bbox[1]:  # a table goes before the first block below it
             items.append(pending.pop(0))
         if tables:  # lines of the block that a table took (its rows may share a block with prose)
-            kept = [ln for ln in b.lines if not any(_inside(ln.bbox, t.bbox) for t in tables)]
+            kept = [ln for ln in b.lines if not any(id(ln) in t.lines if t.lines is not None
+                                                    else _inside(ln.bbox, t.bbox) for t in tables)]
             if len(kept) < len(b.lines):
                 if not kept:
                     continue

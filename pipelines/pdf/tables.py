@@ -44,6 +44,9 @@ class Table:
     rows: list[list[str]]
     # Per cell its owner (r, c) where cells are merged (spanning), else None: see grid_spans.
     owner: list[list[tuple[int, int]]] | None = None
+    # aligned_tables: indices of the pieces the table is made of (its text lines; other lines
+    # inside its box, e.g. a paragraph beside it, stay text).
+    members: list[int] | None = None
 
 
 def _snap(values: list[float], tol: float = SNAP_TOL) -> list[float]:
@@ -223,7 +226,7 @@ TWO_COLUMN_MIN_NUMERIC = 0.5
 _NUMERIC_CHARS = set("0123456789.,%±+-−–()[]/ ×eE<>~≈*")
 
 
-def _tabular(row: list[Piece]) -> bool:
+def _tabular(row: list[tuple[float, float, float, float, str, int]]) -> bool:
     """A row that can belong to a table: 3+ pieces, or 2 of which one is a number or both are
     short (two prose columns side by side are neither)."""
     if len(row) < 2 or any(len(p[4]) > MAX_CELL_CHARS for p in row):
@@ -248,9 +251,10 @@ def _gaps(covered: list[tuple[float, float]], x0: float, x1: float) -> list[tupl
     return out
 
 
-def _rows(pieces: Sequence[Piece]) -> list[list[Piece]]:
-    rows: list[list[Piece]] = []
-    for p in sorted(pieces, key=lambda p: ((p[1] + p[3]) / 2, p[0])):
+def _rows(pieces: Sequence[Piece]) -> list[list[tuple[float, float, float, float, str, int]]]:
+    rows: list[list[tuple[float, float, float, float, str, int]]] = []
+    indexed = [(*p, i) for i, p in enumerate(pieces)]
+    for p in sorted(indexed, key=lambda p: ((p[1] + p[3]) / 2, p[0])):
         cy, h = (p[1] + p[3]) / 2, p[3] - p[1]
         if rows:
             last = rows[-1]
@@ -306,7 +310,8 @@ def aligned_tables(pieces: Sequence[Piece]) -> list[Table]:
     return out
 
 
-def _run_table(run: list[list[Piece]], gutters: list[tuple[float, float]]) -> Table | None:
+def _run_table(run: list[list[tuple[float, float, float, float, str, int]]],
+               gutters: list[tuple[float, float]]) -> Table | None:
     if len(run) < MIN_TABLE_ROWS or not gutters:
         return None
     bounds = [(a + b) / 2 for a, b in gutters]
@@ -336,4 +341,4 @@ def _run_table(run: list[list[Piece]], gutters: list[tuple[float, float]]) -> Ta
     by0 = min(p[1] for r in run for p in r)
     bx1 = max(p[2] for r in run for p in r)
     by1 = max(p[3] for r in run for p in r)
-    return Table((bx0, by0, bx1, by1), grid)
+    return Table((bx0, by0, bx1, by1), grid, members=sorted(p[5] for r in run for p in r))
