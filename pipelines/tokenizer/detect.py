@@ -248,10 +248,14 @@ def formula_plausibility(s: str) -> str:
     return "no balance of common oxidation states with the cation first"
 
 
-# Prose has a few percent of punctuation among its non-space characters; uuencoded, base64 and binary dumps
-# (mail attachments: the most formula-shaped strings of Usenet, B8F, C8V) have a quarter or more.
+# Uuencoded, base64 and binary dumps (mail attachments: the most formula-shaped strings of Usenet, B8F, C8V)
+# are a quarter or more punctuation and hold no words; prose has a few percent of punctuation, and where it
+# has more (next to SMILES or equations) it still has words. A formula is taken for part of a dump when the
+# rest of its line (within this many characters each side) is over the symbol share and has fewer words.
+FORMULA_CONTEXT_CHARS = 60
 FORMULA_MAX_CONTEXT_SYMBOLS = 0.2
-FORMULA_CONTEXT_CHARS = 60  # each side, within the line
+FORMULA_MIN_CONTEXT_WORDS = 3
+_WORD_TOKEN_RE = re.compile(r"[(\"']?[A-Za-z][a-z]{2,}[.,;:!?)\"']*")
 
 
 def _noise_context(text: str, start: int, end: int) -> str:
@@ -268,10 +272,12 @@ def _noise_context(text: str, start: int, end: int) -> str:
     a = max(text.rfind("\n", 0, start) + 1, start - FORMULA_CONTEXT_CHARS)
     b = text.find("\n", end)
     b = min(len(text) if b < 0 else b, end + FORMULA_CONTEXT_CHARS)
-    ctx = [ch for ch in text[a:b] if not ch.isspace()]
-    sym = sum(not ch.isalnum() for ch in ctx) / max(len(ctx), 1)
-    if sym > FORMULA_MAX_CONTEXT_SYMBOLS:
-        return f"in encoded data, not prose: {sym:.0%} of the characters around it are symbols"
+    others = (text[a:start] + " " + text[end:b]).split()
+    chars = "".join(others)
+    sym = sum(not ch.isalnum() for ch in chars) / max(len(chars), 1)
+    words = sum(1 for t in others if _WORD_TOKEN_RE.fullmatch(t))
+    if sym > FORMULA_MAX_CONTEXT_SYMBOLS and words < FORMULA_MIN_CONTEXT_WORDS:
+        return f"in encoded data, not prose: {sym:.0%} of the characters around it are symbols, {words} words"
     return ""
 
 

@@ -153,6 +153,8 @@ def test_formula_context_rules(det: Detector) -> None:
     assert [m for _, m, _ in spans(det, uuencoded)] == []
     (d,) = [d for d in det.decisions(uuencoded) if d.text == "TiO2"]
     assert not d.accepted and "encoded data" in d.reason
+    near_smiles = "Scheme: CC(=O)O.OCC>[H+]>CC(=O)OCC.O; the PB100 and TiO2 and [CH3:1][OH:2]"
+    assert ("TiO2", "formula", "auto") in spans(det, near_smiles)  # punctuation of SMILES, but words too
     assert spans(det, "they often have 3% TiO2, like CO2.") == [("TiO2", "formula", "auto"), ("CO2", "formula", "auto")]
 
 
