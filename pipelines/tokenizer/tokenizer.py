@@ -91,7 +91,8 @@ class SciTokenizer:
     """One vocabulary over text, SMILES and protein sub-tokenizers, plus special tokens."""
 
     def __init__(self, text: Tokenizer, smiles: UnitTokenizer, protein: UnitTokenizer,
-                 detector: DetectorConfig | None = None, meta: dict[str, Any] | None = None) -> None:
+                 detector: DetectorConfig | None = None, meta: dict[str, Any] | None = None,
+                 specials: list[str] | None = None) -> None:
         self.text = text
         self.smiles = smiles
         self.protein = protein
@@ -101,7 +102,9 @@ class SciTokenizer:
         n_text = text.get_vocab_size(with_added_tokens=True)
         self._offsets = {"text": 0, "smiles": n_text, "protein": n_text + len(smiles)}
         first_special = n_text + len(smiles) + len(protein)
-        self.special_tokens = special_tokens()
+        # ``specials``: the special tokens of a saved tokenizer in id order (a file written before the
+        # space-absorbing opening tokens existed has none: it keeps its ids and opens spans without them)
+        self.special_tokens = special_tokens() if specials is None else list(specials)
         self.special_ids = {t: first_special + i for i, t in enumerate(self.special_tokens)}
         self.vocab_size = first_special + len(self.special_tokens)
         self.modality_ranges: dict[str, tuple[int, int]] = {
@@ -169,7 +172,7 @@ class SciTokenizer:
             a, b = sp.content
             sub = UNIT_MODALITIES.get(sp.modality)
             space = sp.source != "tag" and sub is not None and sp.start > pos and text[sp.start - 1] == " " \
-                and self.absorb_space
+                and self.absorb_space and AUTO_OPEN_SPACE[sub] in self.special_ids
             if sp.start - space > pos:
                 out.append(Segment("text", text[pos:sp.start - space], "text"))
             if sp.source == "tag":
@@ -306,7 +309,8 @@ class SciTokenizer:
         if d.get("format") != FORMAT:
             raise ValueError(f"not a sciforge tokenizer (format {d.get('format')!r}, expected {FORMAT!r})")
         tok = cls(Tokenizer.from_str(json.dumps(d["text"])), UnitTokenizer.from_dict(d["smiles"]),
-                  UnitTokenizer.from_dict(d["protein"]), DetectorConfig(**d["detector"]), d.get("meta"))
+                  UnitTokenizer.from_dict(d["protein"]), DetectorConfig(**d["detector"]), d.get("meta"),
+                  sorted(d["special_tokens"], key=d["special_tokens"].get))
         if tok.vocab_size != d["vocab_size"]:
             raise ValueError("vocabulary size differs from the recorded one: corrupt tokenizer file")
         return tok

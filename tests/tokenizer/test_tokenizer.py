@@ -175,3 +175,14 @@ def test_automatic_span_absorbs_the_space_before_it(tok: SciTokenizer) -> None:
     assert tok.id_to_token(start[0]) == "<|smiles|>" and tok.decode(start) == "CC(=O)Oc1ccccc1C(=O)O was"
     two = "x  CC(=O)Oc1ccccc1C(=O)O"  # only one space is absorbed
     assert tok.decode(tok.encode(two)) == two
+
+
+def test_a_tokenizer_saved_without_the_space_opening_tokens_still_loads(tok: SciTokenizer) -> None:
+    d = tok.to_dict()
+    d["special_tokens"] = {t: i for t, i in d["special_tokens"].items() if not t.startswith("<|_")}
+    d["vocab_size"] -= 2
+    old = SciTokenizer.from_dict(d)
+    assert len(old) == len(tok) - 2 and old.special_ids["<|im_end|>"] == tok.special_ids["<|im_end|>"]
+    text = "The compound CC(=O)Oc1ccccc1C(=O)O was tested."
+    ids = old.encode(text)
+    assert old.decode(ids) == text and old.special_ids["<|smiles|>"] in ids and max(ids) < len(old)
