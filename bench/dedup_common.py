@@ -14,6 +14,8 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
+from pipelines.dedup.config import DedupConfig
+from pipelines.dedup.features import zero_digits, zero_number_rows
 from pipelines.dedup.minhash import normalize
 
 DEFAULT_DATA = str(Path(__file__).resolve().parent.parent.parent / "shared" / "data")
@@ -76,10 +78,13 @@ def build_corpus(data_dir: str, *, n_planted: int, seed: int = 0, limit: int | N
     return Corpus(texts, planted)
 
 
-def normalized_tokens(texts: list[str]) -> list[list[str]]:
-    """The pipeline's normalization (NFKC, lowercase, digits->0, punctuation->space), as words."""
-    norm = normalize(pa.array(texts, pa.large_string()), norm_numbers=True).to_pylist()
-    return [s.split() for s in norm]
+def normalized_tokens(texts: list[str], cfg: DedupConfig | None = None) -> list[list[str]]:
+    """The pipeline's normalization of the shingled text (NFKC, lowercase, punctuation ->
+    space, digits per the numbers policy `DedupConfig.numbers`), as words."""
+    cfg = cfg or DedupConfig()
+    norm = normalize(pa.array(texts, pa.large_string()), norm_numbers=False)
+    zero = zero_number_rows(norm, cfg)
+    return [s.split() for s in (zero_digits(norm, zero) if zero.any() else norm).to_pylist()]
 
 
 def shingle_strings(tokens: list[str], n: int = NGRAM) -> set[str]:

@@ -42,8 +42,12 @@ from dedup_common import (  # noqa: E402
 
 from bench._goals import Goals, add_check_flag  # noqa: E402
 from pipelines.dedup.config import DedupConfig  # noqa: E402
-from pipelines.dedup.features import Featurizer, decode_minhash  # noqa: E402
-from pipelines.dedup.minhash import exact_jaccard, jaccard_estimate, shingle_sets  # noqa: E402
+from pipelines.dedup.features import (  # noqa: E402
+    Featurizer,
+    decode_minhash,
+    exact_shingle_sets,  # noqa: E402
+)
+from pipelines.dedup.minhash import exact_jaccard, jaccard_estimate  # noqa: E402
 
 BATCH = 2000
 
@@ -78,7 +82,7 @@ def ours(texts: list[str], cfg: DedupConfig) -> tuple[set, set, set, float]:
     verified = {p for p, e in zip(map(tuple, arr.tolist()), est, strict=True) if e >= cfg.threshold}
     # what the job's default `verify="exact"` does: exact Jaccard of the (hashed) shingle sets
     nodes = sorted({i for p in raw for i in p})
-    sets = dict(zip(nodes, shingle_sets([texts[i] for i in nodes], cfg.ngram, norm_numbers=cfg.norm_numbers),
+    sets = dict(zip(nodes, exact_shingle_sets([texts[i] for i in nodes], cfg),
                     strict=True))
     exact = {(i, j) for i, j in raw if exact_jaccard(sets[i], sets[j]) >= cfg.threshold}
     return raw, verified, exact, secs
@@ -153,7 +157,7 @@ def main() -> int:
     texts = corpus.texts
     print(f"corpus: {len(texts)} documents ({len(texts) - len(corpus.planted)} 20NG posts + "
           f"{len(corpus.planted)} planted near duplicates); threshold {cfg.threshold}; LSH b={b} r={r}")
-    tokens = normalized_tokens(texts)
+    tokens = normalized_tokens(texts, cfg)
     shingles = [shingle_strings(t, cfg.ngram) for t in tokens]
     t0 = time.perf_counter()
     truth_j = exact_pairs(shingles, 0.5)

@@ -1,7 +1,7 @@
 """Spark job: global page-level dedup of the union of page datasets -> ``clean/pages``.
 
-    exact groups (content hash) -> MinHash LSH buckets -> star edges to each bucket's minimum
-    -> verified edges -> connected components (one executor task for graphs up to
+    exact groups (content hash) -> MinHash LSH buckets -> edges to each bucket's
+    `lsh_centers` smallest content hashes    -> verified edges -> connected components (one executor task for graphs up to
     `cc_local_max_edges`, else large-star / small-star in DataFrame ops)
     -> boilerplate / duplicate / already-published decisions -> clean/pages + quarantine/pages
 
@@ -50,8 +50,8 @@ from pipelines.dedup.decide import (
     QUARANTINE_SCHEMA,
     min_label_components,
 )
-from pipelines.dedup.features import FEATURE_SCHEMA, STATUS_OK, Featurizer
-from pipelines.dedup.local import contract_table, dedup_tables
+from pipelines.dedup.features import FEATURE_SCHEMA, STATUS_OK, Featurizer, printable_text
+from pipelines.dedup.local import concat_pages, contract_table, dedup_tables
 from pipelines.dedup.lsh import describe
 from pipelines.storage import open_storage
 
@@ -124,8 +124,8 @@ def run_dedup(settings: Settings, input_refs: Sequence[DatasetRef], logical_date
 
 def _run_local(storage: Any, cfg: DedupConfig, inputs: Sequence[DatasetRef], previous: Sequence[DatasetRef],
                kept_w: DatasetWriter, quar_w: DatasetWriter) -> StageCounters:
-    new = pa.concat_tables([contract_table(read_table(storage, r)) for r in inputs])
-    prev = pa.concat_tables([contract_table(read_table(storage, r)) for r in previous]) if previous else None
+    new = concat_pages([read_table(storage, r) for r in inputs])
+    prev = concat_pages([read_table(storage, r) for r in previous]) if previous else None
     res = dedup_tables(new, cfg, prev)
     for w, t in ((kept_w, res.kept), (quar_w, res.quarantined)):
         for i in range(0, t.num_rows, ROWS_PER_PART):
@@ -142,7 +142,8 @@ def _run_local(storage: Any, cfg: DedupConfig, inputs: Sequence[DatasetRef], pre
 # the Python steps only small per-page metadata (~150 bytes a page) is shuffled or cached:
 #   scan    one task per input part: read it, compute the features (exact hash, MinHash band
 #           keys, lengths); only metadata leaves Python
-#   JVM     exact groups (window), LSH buckets (shared buckets by a hash aggregate -> star edges)
+#   JVM     exact groups (window), LSH buckets (shared buckets by a hash aggregate -> edges to
+#           each bucket's `lsh_centers` smallest content hashes)
 #   verify  one task per input part holding candidate pages re-reads their text and computes
 #           their shingle sets (or signatures) only; |A n B| / |A u B| by array_intersect (or
 #           equal slots by zip_with) in the JVM
@@ -418,7 +419,9 @@ def _write_fn(targets: dict[str, tuple[Any, str, pa.Schema]], parts: dict[int, t
             for src in np.unique(srcs):  # usually one part: a document's pages share a part
                 sel = rids[srcs == src]
                 pieces.append(contract_table(read_part(st, parts[int(src)][1])).take(pa.array(sel & row_mask)))
-            text = pa.concat_tables(pieces).cast(pa.schema(list(schema_in)[1:]))
+            text = pa.concat_tables(pieces)
+            text = text.set_column(text.column_names.index("text"), "text", printable_text(text.column("text")))
+            text = text.cast(pa.schema(list(schema_in)[1:]))
             t = pa.Table.from_arrays([*text.columns, *dec.columns], names=[*text.column_names, *dec.column_names])
             t = t.sort_by([(c, "ascending") for c in [*_SORT, "_rid"]])
             keep = pc.equal(t.column("reason"), KEEP)
@@ -469,17 +472,22 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
           .withColumn("exact_n", F.sum(ok.cast("long")).over(by_hash))
           .persist(disk))
 
-    # 3. LSH among exact representatives: each bucket's members become a star around its
-    # minimum. The buckets shared by 2+ pages (their minimum) come from one hash aggregate
-    # of fixed-width values; the band keys are then joined to them (broadcast when few, the
-    # usual case: most buckets hold one page). A collect_list per bucket was an object
-    # aggregate falling back to sorting rows, a window min per bucket a sort of every row.
+    # 3. LSH among exact representatives: every member of a bucket shared by 2+ pages is
+    # paired with the bucket's `lsh_centers` members of smallest content hash (the local
+    # engine's `candidate_edges`: the same pairs whatever the engine or input order). The
+    # shared buckets come from one hash aggregate of fixed-width values; only their members
+    # (broadcast-joined when few, the usual case: most buckets hold one page) are ranked
+    # within their bucket, so the sort touches candidate pages only.
     keys = (ex.where(ok & (F.col("exact_rep") == F.col("_rid")))
-            .select("_rid", F.posexplode("bands").alias("band", "bucket")))
-    shared = (keys.groupBy("bucket", "band").agg(F.min("_rid").alias("v"), F.count("*").alias("n"))
+            .select("_rid", "content_hash", F.posexplode("bands").alias("band", "bucket")))
+    shared = (keys.groupBy("bucket", "band").agg(F.count("*").alias("n"))
               .where(F.col("n") > 1).drop("n").localCheckpoint(eager=True))
-    cand = (keys.join(small(shared, shared.count()), ["bucket", "band"])
-            .where(F.col("_rid") != F.col("v")).select(F.col("_rid").alias("u"), "v").distinct()
+    by_bucket = Window.partitionBy("band", "bucket").orderBy("content_hash")
+    members = (keys.join(small(shared, shared.count()), ["bucket", "band"])
+               .withColumn("_k", F.row_number().over(by_bucket)).localCheckpoint(eager=True))
+    centers = members.where(F.col("_k") <= cfg.lsh_centers).select("bucket", "band", F.col("_rid").alias("_c"))
+    cand = (members.join(centers, ["bucket", "band"]).where(F.col("_rid") != F.col("_c"))
+            .select(F.least("_rid", "_c").alias("u"), F.greatest("_rid", "_c").alias("v")).distinct()
             .localCheckpoint(eager=True))
     n_cand = cand.count()
 

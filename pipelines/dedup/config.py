@@ -14,12 +14,28 @@ class DedupConfig(BaseModel):
     # Word 5-grams: datasketch's and text-dedup's MinHash examples and datatrove's
     # MinhashConfig (n_grams=5) all use 5; also the reference measurement.
     ngram: int = Field(5, ge=1, le=64)
-    # Replace every digit with 0 before shingling: datatrove TextNormConfig(norm_numbers=True).
-    # Page numbers, years and counters then do not hide a repeated template page.
-    norm_numbers: bool = True
-    # Pages longer than this (characters) are MinHashed on their first `max_minhash_chars`
-    # only (counted as `minhash_truncated`); the exact hash still covers the whole text.
-    # 1M chars is ~250 dense PDF pages: no real page is that long, so this only bounds cost.
+    # Numbers policy. The exact-duplicate hash always keeps the numbers: two pages that differ
+    # only in their values (the pages of a data volume, tables of measurements) are science
+    # content, never exact duplicates. For the near-duplicate shingles:
+    #  zero_in_prose: every digit -> 0 on prose pages only (digits at most
+    #                 `prose_max_digit_share` of the page's non-space characters), so page
+    #                 numbers, years and counters do not hide a repeated template page
+    #                 (copyright page, front matter), while number-dense pages (tables,
+    #                 data listings) keep their values and differ when the values differ;
+    #  zero:          every digit -> 0 on every page (datatrove's norm_numbers=True): a data
+    #                 volume's pages that differ only in their values collapse into one;
+    #  keep:          digits as they are (a template page with a running page number or year
+    #                 falls below the threshold: ~2 changed tokens in a 50-word page give J~0.65).
+    # Measured in tests/dedup/test_features.py (data-volume pages vs copyright pages).
+    numbers: Literal["zero_in_prose", "zero", "keep"] = "zero_in_prose"
+    # A copyright/front-matter page has a few percent digits (year, page number); a table of
+    # values has most of its characters digits. 0.25 separates the two with a wide margin.
+    prose_max_digit_share: float = Field(0.25, ge=0.0, le=1.0)
+    # Pages longer than this (normalized characters) are MinHashed on their first
+    # `max_minhash_chars` only (counted as `minhash_truncated`). The exact hash and the exact
+    # Jaccard verification (`verify="exact"`) cover the whole text in both engines, so two
+    # huge pages sharing only a prefix are candidates but not duplicates. 1M chars is ~250
+    # dense PDF pages: no real page is that long, so this only bounds the MinHash cost.
     max_minhash_chars: int = Field(1_000_000, ge=1_000)
 
     # -- MinHash / LSH --------------------------------------------------------------------
@@ -37,6 +53,17 @@ class DedupConfig(BaseModel):
     false_negative_weight: float = Field(0.8, ge=0.0)
     bands: int | None = Field(None, ge=1, description="override the optimal (b, r)")
     rows: int | None = Field(None, ge=1)
+    # Candidate edges of a shared LSH bucket: every member against the bucket's
+    # `lsh_centers` members of smallest content hash (a total order on content, so both
+    # engines and every input order verify the same pairs); a bucket of up to
+    # `lsh_centers` + 1 members gets all its pairs. One centre (a star) misses true pairs
+    # whenever the centre is far from a member (a boilerplate paragraph shared by documents
+    # with tails of different lengths); the edges of a bucket are at most lsh_centers x size.
+    # 8: on 300 pages sharing one paragraph with own tails (one true component), 1 centre
+    # keeps 24 pages, 3 keep 20, 8 keep 18, the same as all pairs of every bucket
+    # (tests/dedup/test_engines.py, pipelines/dedup/README.md). Ordinary buckets hold
+    # 2-3 pages: there 8 centres cost nothing more than one.
+    lsh_centers: int = Field(8, ge=1)
     # Verify every LSH candidate edge before it joins a component: by the exact Jaccard of the
     # two shingle sets (no estimator noise: the edge exists iff J >= threshold; ships both
     # texts of each candidate), by the MinHash estimate (cheaper; std ~0.035 at J=0.8 with 128

@@ -11,6 +11,7 @@ shingle hashes as int64: the exact-Jaccard input of the Spark job's edge verific
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -72,14 +73,26 @@ class Featurizer:
         """What the edge check compares, one list<int64> per text: the sorted distinct shingle
         hashes (``verify="exact"``, the ``shingles`` column of ``shingle_sets=True``) or the
         signature (``verify="estimate"``, the ``minhash`` column as `minhash_lists`). Computed
-        only for the texts given (a job's candidate pages), not for the whole input."""
+        only for the texts given (a job's candidate pages), not for the whole input. The
+        shingle sets cover the FULL text (not cut at `max_minhash_chars`, which only bounds
+        the MinHash cost): two huge pages sharing only a prefix collide in LSH but fail here,
+        in both engines."""
         if isinstance(texts, pa.ChunkedArray):
             texts = texts.combine_chunks()
         if self.cfg.verify == "estimate":
             return minhash_lists(self(texts).column("minhash"), self.cfg.num_perm)
-        shingles, offsets = _shingles(_utf8_texts(texts)[0], self.cfg)[2:]
+        shingles, offsets = _shingles(_utf8_texts(texts)[0], self.cfg, max_chars=None)[2:]
         values, offs = unique_sorted(shingles, offsets)
         return pa.ListArray.from_arrays(pa.array(offs.astype(np.int32)), pa.array(values.view(np.int64)))
+
+
+def exact_shingle_sets(texts: list[str | None], cfg: DedupConfig) -> list[set[int]]:
+    """The shingle sets `verify="exact"` compares (full text, numbers policy applied), as
+    Python sets: for ground truth in tests and benchmarks."""
+    vals = Featurizer(cfg.model_copy(update={"verify": "exact"})).verification_values(
+        pa.array(texts, pa.large_string()))
+    offs, flat = vals.offsets.to_numpy(), vals.values.to_numpy().view(np.uint64)  # as shingle_sets
+    return [set(flat[offs[i]: offs[i + 1]].tolist()) for i in range(len(texts))]
 
 
 _PERM_CACHE: dict[tuple[int, int], Permutations] = {}
@@ -118,10 +131,89 @@ def _utf8_texts(texts: pa.Array) -> tuple[pa.Array, np.ndarray]:
     return pa.array(out, pa.large_string()), bad
 
 
-def _shingles(texts: pa.Array, cfg: DedupConfig) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
-    """(normalized texts, token offsets, shingle hashes, shingle offsets) of valid UTF-8 texts."""
-    norm = normalize(texts, norm_numbers=cfg.norm_numbers, max_chars=cfg.max_minhash_chars)
-    toks, offsets = token_hashes(norm)
+_MINHASH_CHARS = object()  # default of `_shingles`: cut at cfg.max_minhash_chars
+
+
+def printable_text(texts: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The ``text`` column as it is published (valid UTF-8 ``string``): a page that is not
+    valid UTF-8 (quarantined as ``invalid_utf8`` by its features) keeps its bytes decoded
+    with U+FFFD for each undecodable sequence, so writing it never fails; valid rows are
+    unchanged."""
+    if isinstance(texts, pa.ChunkedArray):
+        texts = texts.combine_chunks()
+    if pa.types.is_string(texts.type) or pa.types.is_large_string(texts.type):
+        try:
+            texts.validate(full=True)
+            return texts.cast(pa.string())
+        except pa.ArrowInvalid:
+            texts = texts.cast(pa.large_binary())
+    if not (pa.types.is_binary(texts.type) or pa.types.is_large_binary(texts.type)):
+        raise TypeError(f"`text` must be a string or binary column, got {texts.type}")
+    return pa.array([None if v is None else v.decode("utf-8", errors="replace") for v in texts.to_pylist()],
+                    pa.string())
+
+
+def digit_share(norm: pa.Array) -> np.ndarray:
+    """Per normalized text: ASCII digits / non-space bytes (0 for an empty text)."""
+    n = len(norm)
+    offsets = np.frombuffer(norm.buffers()[1], dtype=np.int64)[norm.offset: norm.offset + n + 1]
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    data = norm.buffers()[2]
+    b = np.frombuffer(data, dtype=np.uint8)[lo:hi] if data is not None else np.zeros(0, np.uint8)
+    cum_d = np.zeros(len(b) + 1, dtype=np.int64)
+    np.cumsum(((b >= 48) & (b <= 57)).astype(np.int64), out=cum_d[1:])
+    cum_s = np.zeros(len(b) + 1, dtype=np.int64)
+    np.cumsum((b != 32).astype(np.int64), out=cum_s[1:])
+    rel = offsets - lo
+    digits, chars = np.diff(cum_d[rel]), np.diff(cum_s[rel])
+    return np.divide(digits, chars, out=np.zeros(n), where=chars > 0)
+
+
+def zero_digits(norm: pa.Array, rows: np.ndarray) -> pa.Array:
+    """Every decimal digit -> 0 in the ``rows`` (mask) of normalized large strings."""
+    n = len(norm)
+    offsets = np.frombuffer(norm.buffers()[1], dtype=np.int64)[norm.offset: norm.offset + n + 1]
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    data = norm.buffers()[2]
+    b = (np.frombuffer(data, dtype=np.uint8)[lo:hi] if data is not None else np.zeros(0, np.uint8)).copy()
+    sel = np.repeat(rows, np.diff(offsets)) & (b >= 48) & (b <= 57)
+    b[sel] = 48
+    out = pa.LargeStringArray.from_buffers(n, pa.py_buffer((offsets - lo).astype(np.int64).tobytes()),
+                                           pa.py_buffer(b.tobytes()))
+    other = rows & ~pc.string_is_ascii(out).to_numpy(zero_copy_only=False)
+    if other.any():  # non-ASCII decimal digits (Arabic-Indic, full-width after NFKC: none)
+        idx = np.flatnonzero(other)
+        fixed = pc.replace_substring_regex(out.take(pa.array(idx)), r"\p{Nd}", "0")
+        mask = np.zeros(n, dtype=bool)
+        mask[idx] = True
+        pos = np.cumsum(mask) - 1
+        out = pc.if_else(pa.array(mask), fixed.take(pa.array(np.where(mask, pos, 0))), out)
+    return out
+
+
+def zero_number_rows(norm: pa.Array, cfg: DedupConfig) -> np.ndarray:
+    """Rows whose digits become 0 before shingling (`DedupConfig.numbers`)."""
+    if cfg.numbers == "keep":
+        return np.zeros(len(norm), dtype=bool)
+    if cfg.numbers == "zero":
+        return np.ones(len(norm), dtype=bool)
+    return digit_share(norm) <= cfg.prose_max_digit_share
+
+
+def _shingles(texts: pa.Array, cfg: DedupConfig, max_chars: Any = _MINHASH_CHARS
+              ) -> tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]:
+    """(normalized full texts with their numbers, token offsets, shingle hashes, shingle
+    offsets) of valid UTF-8 texts. The shingles follow the numbers policy (`cfg.numbers`,
+    decided on the full text) and are cut at ``cfg.max_minhash_chars`` normalized characters
+    unless ``max_chars`` says otherwise (None: the full text); the token offsets are those of
+    the shingled text."""
+    cut = cfg.max_minhash_chars if max_chars is _MINHASH_CHARS else max_chars
+    norm = normalize(texts, norm_numbers=False)
+    zero = zero_number_rows(norm, cfg)
+    sh = zero_digits(norm, zero) if zero.any() else norm
+    if cut is not None:
+        sh = pc.utf8_slice_codeunits(sh, 0, cut)
+    toks, offsets = token_hashes(sh)
     shingles, soffsets = ngram_hashes(toks, offsets, cfg.ngram)
     return norm, offsets, shingles, soffsets
 
@@ -132,13 +224,12 @@ def page_features(texts: pa.Array | pa.ChunkedArray, cfg: DedupConfig, bands_row
         texts = texts.combine_chunks()
     bands, rows = bands_rows
     texts, bad = _utf8_texts(texts)
-    raw_chars = pc.fill_null(pc.utf8_length(texts), 0).to_numpy(zero_copy_only=False).astype(np.int64)
-    truncated = raw_chars > cfg.max_minhash_chars
     norm, offsets, shingles, soffsets = _shingles(texts, cfg)
     n_words = np.diff(offsets)
     sig = signatures(shingles, soffsets, perms)
     bucket = band_hashes(sig, bands, rows).view(np.int64)
     norm_chars = pc.utf8_length(norm).to_numpy(zero_copy_only=False).astype(np.int64)
+    truncated = norm_chars > cfg.max_minhash_chars
     status = np.where(bad, INVALID_UTF8, np.where(n_words == 0, EMPTY, STATUS_OK))
     n = len(texts)
     sig_bytes = sig.astype("<u8", copy=False).tobytes()
@@ -151,7 +242,9 @@ def page_features(texts: pa.Array | pa.ChunkedArray, cfg: DedupConfig, bands_row
         "status": pa.array(status.astype(object), pa.string()),
         "n_words": pa.array(n_words, pa.int64()),
         "norm_chars": pa.array(norm_chars, pa.int64()),
-        "content_hash": pa.array(content_hashes(norm, raw_chars, truncated, texts), pa.string()),
+        # the exact-duplicate key: the FULL normalized text, numbers kept (pages that differ
+        # only in their values are not exact duplicates, whatever `numbers` says)
+        "content_hash": pa.array(content_hashes(norm), pa.string()),
         "minhash": minhash,
         "bands": band_list,
         "minhash_truncated": pa.array(truncated, pa.bool_()),

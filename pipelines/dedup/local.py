@@ -23,8 +23,8 @@ from pipelines.dedup.decide import (
     page_key,
     page_reasons,
 )
-from pipelines.dedup.features import PAGE_COLUMNS, STATUS_OK, Featurizer, decode_minhash
-from pipelines.dedup.minhash import exact_jaccard, jaccard_estimate, shingle_sets
+from pipelines.dedup.features import PAGE_COLUMNS, STATUS_OK, Featurizer, decode_minhash, printable_text
+from pipelines.dedup.minhash import jaccard_estimate
 
 # Representative order: earlier snapshots first, then the longest normalized text, then a
 # total order on the page identity (deterministic whatever the input order).
@@ -57,6 +57,16 @@ def contract_table(table: pa.Table) -> pa.Table:
     return pa.table(cols)
 
 
+def concat_pages(tables: list[pa.Table]) -> pa.Table:
+    """Contract tables of several inputs as one; when one of them carries its text as binary
+    (bytes not checked as UTF-8) every text becomes large_binary, which the features decode."""
+    tables = [contract_table(t) for t in tables]
+    if len({t.schema.field("text").type for t in tables}) > 1:
+        tables = [t.set_column(t.column_names.index("text"), "text", t["text"].cast(pa.large_binary()))
+                  for t in tables]
+    return pa.concat_tables(tables)
+
+
 def verify_edges(edges: pd.DataFrame, cfg: DedupConfig, sig: np.ndarray,
                  texts: pa.ChunkedArray | None) -> np.ndarray:
     """Mask of edges (columns u, v: row indices) that pass `cfg.verify`."""
@@ -66,16 +76,48 @@ def verify_edges(edges: pd.DataFrame, cfg: DedupConfig, sig: np.ndarray,
     if cfg.verify == "estimate":
         return jaccard_estimate(sig[u], sig[v]) >= cfg.threshold
     assert texts is not None
+    # the Spark job's check on the same values: sorted distinct shingle hashes of the full text
     nodes = np.unique(np.concatenate([u, v]))
-    sets = dict(zip(nodes.tolist(), shingle_sets(texts.take(pa.array(nodes)).to_pylist(), cfg.ngram,
-                                                  norm_numbers=cfg.norm_numbers), strict=True))
-    return np.array([exact_jaccard(sets[a], sets[b]) >= cfg.threshold for a, b in zip(u, v, strict=True)])
+    vals = Featurizer(cfg).verification_values(texts.take(pa.array(nodes)))
+    offs = vals.offsets.to_numpy()
+    flat = vals.values.to_numpy()
+    pos = {int(x): i for i, x in enumerate(nodes)}
+    out = np.empty(len(u), dtype=bool)
+    for k, (a, b) in enumerate(zip(u.tolist(), v.tolist(), strict=True)):
+        i, j = pos[a], pos[b]
+        sa, sb = flat[offs[i]: offs[i + 1]], flat[offs[j]: offs[j + 1]]
+        inter = len(np.intersect1d(sa, sb, assume_unique=True))
+        union = len(sa) + len(sb) - inter
+        # the same double division as the Spark job's size(array_intersect) / union
+        out[k] = (float(inter) / float(union) if union else 1.0) >= cfg.threshold
+    return out
+
+
+def candidate_edges(rows: np.ndarray, keys: np.ndarray, bands: np.ndarray, centers: int) -> pd.DataFrame:
+    """Candidate edges (u, v: values of ``rows``, u < v, distinct) of LSH: in every band
+    bucket shared by 2+ members, each member paired with the bucket's ``centers`` members of
+    smallest ``keys`` (content hashes: unique among exact representatives). A bucket of at
+    most ``centers`` + 1 members gets all its pairs."""
+    nb = bands.shape[1]
+    bk = pd.DataFrame({"row": np.repeat(rows, nb), "key": np.repeat(keys, nb),
+                       "band": np.tile(np.arange(nb), len(rows)), "bucket": bands.reshape(-1)})
+    bk = bk[bk.duplicated(["band", "bucket"], keep=False)]
+    if bk.empty:
+        return pd.DataFrame({"u": np.zeros(0, np.int64), "v": np.zeros(0, np.int64)})
+    bk = bk.sort_values(["band", "bucket", "key"], kind="mergesort")
+    rank = bk.groupby(["band", "bucket"]).cumcount().to_numpy()
+    cen = bk.loc[rank < centers, ["band", "bucket", "row"]].rename(columns={"row": "c"})
+    pairs = bk[["band", "bucket", "row"]].merge(cen, on=["band", "bucket"])
+    pairs = pairs[pairs["row"] != pairs["c"]]
+    a, c = pairs["row"].to_numpy(np.int64), pairs["c"].to_numpy(np.int64)
+    e = pd.DataFrame({"u": np.minimum(a, c), "v": np.maximum(a, c)}).drop_duplicates()
+    return e.sort_values(["u", "v"], kind="mergesort").reset_index(drop=True)
 
 
 def dedup_tables(pages: pa.Table, cfg: DedupConfig, previous: pa.Table | None = None) -> DedupResult:
     new = contract_table(pages)
     n_new = new.num_rows
-    allp = pa.concat_tables([new, contract_table(previous)]) if previous is not None else new
+    allp = concat_pages([new, previous]) if previous is not None else new
     feats = Featurizer(cfg)(allp["text"])
     b, r = Featurizer(cfg).bands_rows
     df = pd.DataFrame({c: allp[c].to_numpy(zero_copy_only=False) for c in PAGE_COLUMNS if c != "text"})
@@ -93,13 +135,11 @@ def dedup_tables(pages: pa.Table, cfg: DedupConfig, previous: pa.Table | None = 
     df.loc[ok, "exact_rep"] = df[ok].groupby("content_hash")["nid"].transform("min")
     rep_rows = np.flatnonzero(ok & (df["exact_rep"] == df["nid"]).to_numpy())
 
-    # LSH: every band bucket becomes a star of edges to its smallest node
+    # LSH: every member of a shared band bucket is checked against the bucket's
+    # `lsh_centers` members of smallest content hash (a total order on content, the same
+    # rule as the Spark job, whatever the input order or engine)
     bands = np.asarray(feats["bands"].combine_chunks().flatten().to_numpy()).reshape(-1, b)
-    bk = pd.DataFrame({"nid": np.repeat(nid[rep_rows], b), "band": np.tile(np.arange(b), len(rep_rows)),
-                       "bucket": bands[rep_rows].reshape(-1)})
-    bk["m"] = bk.groupby(["band", "bucket"])["nid"].transform("min")
-    cand = bk.loc[bk["nid"] != bk["m"], ["nid", "m"]].drop_duplicates()
-    edges = pd.DataFrame({"u": row_of_nid[cand["nid"].to_numpy()], "v": row_of_nid[cand["m"].to_numpy()]})
+    edges = candidate_edges(rep_rows, df["content_hash"].to_numpy()[rep_rows], bands[rep_rows], cfg.lsh_centers)
     sig = decode_minhash(feats["minhash"].combine_chunks(), cfg.num_perm)
     passed = verify_edges(edges, cfg, sig, allp["text"] if cfg.verify == "exact" else None)
     uf = UnionFind(len(df))
@@ -128,7 +168,7 @@ def dedup_tables(pages: pa.Table, cfg: DedupConfig, previous: pa.Table | None = 
     df["representative"] = np.where(ok, np.array(rep_keys, dtype=object), "")
     df["component_id"] = [component_id(k) if o else "" for k, o in zip(rep_keys, ok, strict=True)]
 
-    out = pa.table({c: allp[c] for c in PAGE_COLUMNS})
+    out = pa.table({c: printable_text(allp[c]) if c == "text" else allp[c] for c in PAGE_COLUMNS})
     for c in ("content_hash", "n_words", "component_id", "representative", "reason"):
         out = out.append_column(c, pa.array(df[c].to_numpy()))
     out = out.append_column("component_size", pa.array(df["comp_size"].to_numpy(), pa.int64()))

@@ -274,18 +274,10 @@ def exact_jaccard(a: set[int], b: set[int]) -> float:
     return len(a & b) / len(a | b)
 
 
-def content_hashes(normalized: pa.Array, raw_lengths: np.ndarray, truncated: np.ndarray,
-                   raw: pa.Array) -> list[str]:
-    """128-bit BLAKE2b of the normalized text (hex): the exact-duplicate key. A truncated
-    (huge) page also hashes its raw full text so two huge pages sharing a prefix differ."""
-    out = []
-    for i, s in enumerate(normalized.to_pylist()):
-        h = hashlib.blake2b(s.encode("utf-8"), digest_size=16)
-        if truncated[i]:
-            h.update(b"\x00%d\x00" % int(raw_lengths[i]))
-            h.update((raw[i].as_py() or "").encode("utf-8", "surrogatepass"))
-        out.append(h.hexdigest())
-    return out
+def content_hashes(normalized: pa.Array) -> list[str]:
+    """128-bit BLAKE2b of each normalized text (hex): the exact-duplicate key. The caller
+    passes the FULL normalized text (never cut at `max_minhash_chars`)."""
+    return [hashlib.blake2b(s.encode("utf-8"), digest_size=16).hexdigest() for s in normalized.to_pylist()]
 
 
 def band_hashes(sig: np.ndarray, bands: int, rows: int) -> np.ndarray:

@@ -34,19 +34,42 @@ def test_invalid_utf8_in_string_and_binary_columns() -> None:
     assert t2["status"].to_pylist() == [STATUS_OK, INVALID_UTF8]
 
 
-def test_exact_hash_ignores_case_punctuation_and_numbers() -> None:
-    t = Featurizer(DedupConfig())(pa.array(["Copyright 2024, Press.", "COPYRIGHT 1999 press", "Copyright press"]))
+def test_exact_hash_ignores_case_and_punctuation_but_keeps_numbers() -> None:
+    t = Featurizer(DedupConfig())(pa.array(["Copyright 2024, Press.", "COPYRIGHT 2024 press", "Copyright 1999 press",
+                                             "Copyright press"]))
     h = t["content_hash"].to_pylist()
-    assert h[0] == h[1] != h[2]
+    assert h[0] == h[1] and len(set(h)) == 3
 
 
 def test_huge_page_is_truncated_for_minhash_only() -> None:
     cfg = DedupConfig(max_minhash_chars=1000)
     prefix = "alpha beta gamma delta " * 100  # 2300 chars
-    t = Featurizer(cfg)(pa.array([prefix + "x", prefix + "y"]))
+    f = Featurizer(cfg)
+    t = f(pa.array([prefix + "x", prefix + "y"]))
     assert t["minhash_truncated"].to_pylist() == [True, True]
     assert t["minhash"][0] == t["minhash"][1]  # same first 1000 chars
     assert t["content_hash"][0] != t["content_hash"][1]  # but not exact duplicates
+    # the exact check compares the full shingle sets: the tails differ there
+    full = f.verification_values(pa.array([prefix + "x", prefix + "y"])).to_pylist()
+    assert full[0] != full[1] and len(full[0]) == len(full[1]) > 0
+
+
+def test_numbers_policy_zeroes_digits_of_prose_pages_only() -> None:
+    from pipelines.dedup.features import digit_share, zero_digits, zero_number_rows
+    from pipelines.dedup.minhash import normalize
+
+    prose = "copyright 2024 open science press all rights reserved page 12"
+    table = "0 153 2 871 3 442 4 918 5 337"
+    norm = normalize(pa.array([prose, table, "", "٣٤ abc"], pa.large_string()), norm_numbers=False)
+    share = digit_share(norm)
+    assert 0 < share[0] < 0.25 < share[1] and share[2] == 0
+    rows = zero_number_rows(norm, DedupConfig())
+    assert rows.tolist() == [True, False, True, True]  # the share counts ASCII digits only
+    out = zero_digits(norm, np.array([True, False, False, True])).to_pylist()
+    assert out[0] == "copyright 0000 open science press all rights reserved page 00"
+    assert out[1] == table and out[3] == "00 abc"
+    assert zero_number_rows(norm, DedupConfig(numbers="keep")).tolist() == [False] * 4
+    assert zero_number_rows(norm, DedupConfig(numbers="zero")).tolist() == [True] * 4
 
 
 def test_deterministic() -> None:
@@ -56,13 +79,14 @@ def test_deterministic() -> None:
 
 
 def test_shingle_sets_column_matches_python_sets_and_minhash_lists() -> None:
-    from pipelines.dedup.features import minhash_lists
+    from pipelines.dedup.features import exact_shingle_sets, minhash_lists
     from pipelines.dedup.minhash import shingle_sets
 
     texts = ["the cat sat on the mat the cat sat on the mat", "one", "", "a b c d e f g h a b c d e"]
     t = Featurizer(DedupConfig())(pa.array(texts), shingle_sets=True)
     got = t["shingles"].to_pylist()
     want = shingle_sets(texts, 5)
+    assert exact_shingle_sets(texts, DedupConfig()) == want  # no digits: every policy agrees
     assert [sorted(np.array(g, dtype=np.int64).view(np.uint64).tolist()) for g in got] == \
         [sorted(w) for w in want]
     unsigned = [np.array(g, dtype=np.int64).view(np.uint64).tolist() for g in got]

@@ -144,3 +144,65 @@ def test_wrong_config_key_is_rejected() -> None:
         DedupConfig(treshold=0.7)  # type: ignore[call-arg]
     with pytest.raises(ValueError):
         DedupConfig(bands=4)
+
+
+def test_invalid_utf8_in_a_binary_text_column_is_quarantined_not_a_crash() -> None:
+    from tests.dedup.test_engines import binary_pages
+
+    text = words(random.Random(4), 60)
+    rows = [page("ok", 0, "text", text), page("bad", 0, "text", b"\xff\xfe " + text.encode()),
+            page("none", 0, "text", None)]
+    res = dedup_tables(binary_pages(rows), DedupConfig())
+    assert res.kept.column("doc_id").to_pylist() == ["ok"]
+    q = {r["doc_id"]: r for r in res.quarantined.to_pylist()}
+    assert q["bad"]["reason"] == "invalid_utf8" and q["bad"]["text"] == "\ufffd\ufffd " + text
+    assert q["none"]["reason"] == "empty"
+    # against an earlier (string) snapshot too: the text types are unified, not refused
+    prev = pa.Table.from_pylist([page("old", 0, "text", text)], schema=PAGE_SCHEMA)
+    res = dedup_tables(binary_pages(rows), DedupConfig(), previous=prev)
+    assert {r["doc_id"]: r["reason"] for r in res.quarantined.to_pylist()}["ok"] == "already_published"
+
+
+def _data_volume(n: int, seed: int = 9) -> list[dict]:
+    """Pages of a data volume: the same table layout, different measured values."""
+    rng = random.Random(seed)
+    rows = []
+    for p in range(n):
+        cells = " ".join(f"{rng.uniform(100, 999):.2f}" for _ in range(60))  # fixed width
+        rows.append(page("vol", p, "pdf", f"Table {p + 10}. Lattice constants (pm). {cells}"))
+    return rows
+
+
+def test_numbers_policy_keeps_data_tables_and_still_finds_templates() -> None:
+    """Data pages that differ only in values survive under the default (`zero_in_prose`) and
+    `keep`; `zero` (every digit -> 0) collapses them into one. Copyright pages with different
+    years and page numbers stay one boilerplate component under the default."""
+    rng = random.Random(2)
+    vol = _data_volume(40)
+    boiler = []
+    for d in range(4):
+        boiler += [page(f"b{d}", 0, "pdf", words(rng, 150)), page(f"b{d}", 1, "pdf", COPYRIGHT.format(year=2000 + d, page=d))]
+    for numbers, kept_vol in (("zero_in_prose", 40), ("keep", 40), ("zero", 1)):
+        res = dedup_tables(_table(vol + boiler), DedupConfig(numbers=numbers))
+        reasons = _reasons(res)
+        assert sum(r["doc_id"] == "vol" for r in res.kept.to_pylist()) == kept_vol, numbers
+        if numbers != "keep":
+            assert {reasons[f"pdf:b{d}#1"] for d in range(4)} == {"boilerplate_page"}
+    # exact duplicates keep their numbers under every policy: same values -> exact duplicate
+    res = dedup_tables(_table(vol[:2] + [page("vol2", 0, "pdf", vol[0]["text"])]), DedupConfig(numbers="zero"))
+    assert _reasons(res)["pdf:vol2#0"] == "exact_duplicate"
+    assert _reasons(res)["pdf:vol#1"] == "near_duplicate"
+
+
+def test_huge_pages_sharing_only_a_prefix_are_distinct() -> None:
+    """MinHash sees the first `max_minhash_chars` only (identical here), the exact check the
+    full text: candidates, not duplicates. A copy with one word changed near its end is."""
+    from tests.dedup.test_engines import long_prefix_pair
+
+    rows = long_prefix_pair(random.Random(0), 400, 1500)
+    res = dedup_tables(_table(rows), DedupConfig(max_minhash_chars=2000))
+    assert res.kept.column("doc_id").to_pylist() == ["long_a", "long_b"] or \
+        sorted(res.kept.column("doc_id").to_pylist()) == ["long_a2", "long_b"]
+    assert res.counters.metrics["minhash_truncated"] == 3
+    assert res.counters.metrics["candidate_edges"] == 3  # all three share every band
+    assert res.counters.metrics["verified_edges"] == 1
