@@ -279,6 +279,9 @@ def _tiny() -> ModelConfig:
     # layer, MoE, vision and time-series encoders). No shared expert: every preset mirrors Qwen3-MoE, so a
     # text-only export is a Qwen3-MoE checkpoint that `transformers` loads exactly (model/checkpoint.py);
     # `shared_expert_intermediate_size > 0` stays available and exports in this project's own layout.
+    # Top-3 of 8 experts of width 64 keeps the per-token MLP width (192) the preset had with top-2 plus a
+    # 64-wide shared expert: with top-2 alone the from-scratch RL smoke run (tests/rl/test_trend.py) no
+    # longer learned within its 30 steps.
     return ModelConfig(
         name="tiny",
         vocab_size=512,
@@ -290,7 +293,7 @@ def _tiny() -> ModelConfig:
         rope_theta=1e4,
         max_position_embeddings=2048,
         num_experts=8,
-        num_experts_per_tok=2,
+        num_experts_per_tok=3,
         moe_intermediate_size=64,
         first_k_dense_replace=1,
         intermediate_size=192,
