@@ -106,3 +106,19 @@ def test_verification_values_match_the_scan_columns() -> None:
     est = Featurizer(DedupConfig(verify="estimate"))
     sig = decode_minhash(est(texts).column("minhash").combine_chunks(), 128)
     assert est.verification_values(texts).to_pylist() == sig.view(np.int64).tolist()
+
+
+def test_running_numbers_in_a_template_page_under_each_policy() -> None:
+    """A 46-word template page whose year and page number sit mid-text: with digits kept the
+    two copies fall below 0.8 (J 0.68); zeroed on prose pages they are identical shingle sets."""
+    from pipelines.dedup.features import exact_shingle_sets
+    from pipelines.dedup.minhash import exact_jaccard
+
+    tpl = ("Printed in {year} by Open Science Press. All rights reserved. No part of this publication may be "
+           "reproduced, stored in a retrieval system or transmitted, page {page} of the front matter, in any "
+           "form or by any means without the prior written permission of the publisher.")
+    texts = [tpl.format(year=2001, page=3), tpl.format(year=2002, page=4)]
+    keep = exact_shingle_sets(texts, DedupConfig(numbers="keep"))
+    prose = exact_shingle_sets(texts, DedupConfig())
+    assert round(exact_jaccard(*keep), 2) == 0.68
+    assert exact_jaccard(*prose) == 1.0
