@@ -170,10 +170,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     whole, cheap = rows["ours (whole stage)"], rows["ours (cheap path only)"]
     # The expensive path's CPU: the whole stage's minus the cheap path's over the same pages (the
     # whole stage runs the cheap pass on every page, then the backends on the routed ones).
-    exp_cpu = max(whole["cpu_s"] - cheap["cpu_s"], 1e-9)
+    exp_cpu = whole["cpu_s"] - cheap["cpu_s"]  # <= 0 when no second parser ran (math_backend glyph)
     whole.update(expensive_pages=len(exp), expensive_share=len(exp) / n_pages,
                  expensive_pages_per_s_wall=len(exp) / exp_wall if exp_wall else None,
-                 expensive_pages_per_cpu_s=len(exp) / exp_cpu if exp else None)
+                 expensive_pages_per_cpu_s=len(exp) / exp_cpu if exp and exp_cpu > 0 else None)
     print(f"    expensive path: {len(exp)} of {n_pages} pages ({len(exp) / n_pages:.1%}), "
           f"{whole['expensive_pages_per_cpu_s'] or 0:.2f} pages per CPU-s (whole minus cheap), "
           f"{whole['expensive_pages_per_s_wall'] or 0:.2f} pages/s wall in the worker", flush=True)

@@ -229,11 +229,15 @@ _NUMERIC_CHARS = set("0123456789.,%±+-−–()[]/ ×eE<>~≈*")
 def _tabular(row: list[tuple[float, float, float, float, str, int]]) -> bool:
     """A row that can belong to a table: 3+ pieces, or 2 of which one is a number or both are
     short (two prose columns side by side are neither)."""
-    if len(row) < 2 or any(len(p[4]) > MAX_CELL_CHARS for p in row):
+    if len(row) < 2:
         return False
+    for p in row:
+        if len(p[4]) > MAX_CELL_CHARS:
+            return False
     if len(row) >= 3:
         return True
-    return any(_numeric(p[4]) for p in row) or all(len(p[4].strip()) <= 25 for p in row)
+    a, b = row[0][4], row[1][4]
+    return (len(a) <= 25 and len(b) <= 25) or _numeric(a) or _numeric(b)
 
 
 def _numeric(text: str) -> bool:
@@ -274,10 +278,13 @@ def aligned_tables(pieces: Sequence[Piece]) -> list[Table]:
     whose cells are short. A row whose text crosses a gutter (a title, a paragraph, a cell
     spanning columns) ends the run."""
     rows = _rows(pieces)
+    tabular = [_tabular(r) for r in rows]  # each row judged once
+    if sum(tabular) < MIN_TABLE_ROWS:
+        return []
     out: list[Table] = []
     i = 0
     while i < len(rows):
-        if not _tabular(rows[i]):
+        if not tabular[i]:
             i += 1
             continue
         run = [rows[i]]
@@ -287,7 +294,7 @@ def aligned_tables(pieces: Sequence[Piece]) -> list[Table]:
         j = i + 1
         while j < len(rows):
             row = rows[j]
-            if not _tabular(row):
+            if not tabular[j]:
                 break
             h = max(p[3] - p[1] for p in row)
             prev_bottom = max(p[3] for p in run[-1])
