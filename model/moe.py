@@ -79,10 +79,12 @@ class GroupedExperts(nn.Module):
 
     def forward(self, x_sorted: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
         if x_sorted.shape[0] == 0:
-            # keep the weights in the graph: under expert parallelism a rank can receive no tokens, and
-            # its experts must still get (zero) gradients for the collective gradient reduction.
+            # keep the weights AND the (empty) input in the graph: under expert parallelism a rank can
+            # receive no tokens; its experts must still get (zero) gradients for the collective gradient
+            # reduction, and the all-to-all that delivered the empty input must still run its backward,
+            # or the other ranks wait in theirs forever (they did: a 2-rank run hung at step 16).
             touch = self.gate_proj.sum() + self.up_proj.sum() + self.down_proj.sum()
-            return x_sorted.new_zeros(x_sorted.shape) + 0.0 * touch.to(x_sorted.dtype)
+            return x_sorted * 0.0 + 0.0 * touch.to(x_sorted.dtype)
         if self.use_grouped_mm and grouped_mm_supported(x_sorted):
             offs = torch.cumsum(counts, 0).to(torch.int32)
             gate = torch._grouped_mm(x_sorted, self.gate_proj.transpose(-2, -1), offs=offs)

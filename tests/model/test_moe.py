@@ -214,3 +214,6 @@ def test_grouped_experts_without_tokens_give_zero_gradients():
     assert y.shape == x.shape
     y.sum().backward()
     assert experts.gate_proj.grad is not None and float(experts.gate_proj.grad.abs().sum()) == 0.0
+    # the empty input stays in the graph too: the all-to-all that delivered it runs its backward on this
+    # rank as on the others (a detached zero output left the other rank waiting in that collective)
+    assert x.grad is not None and x.grad.shape == x.shape
