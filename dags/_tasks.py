@@ -81,9 +81,9 @@ def spark_submit_command(settings: Any, job: str, args: list[str]) -> list[str]:
     """
     from infra.services.standalone import spark_submit
     from jobs.spark import spark_conf
-    from pipelines.config import REPO_ROOT
+    from pipelines.config import REPO_ROOT, is_secret_key
 
-    conf = {k: v for k, v in spark_conf(settings).items() if "secret" not in k and "access.key" not in k}
+    conf = {k: v for k, v in spark_conf(settings).items() if not is_secret_key(k)}
     cmd = [spark_submit(), "--master", settings.spark.master]
     for k, v in sorted(conf.items()):
         cmd += ["--conf", f"{k}={v}"]

@@ -52,9 +52,9 @@ def spark_conf(settings: Settings) -> dict[str, str]:
             conf["spark.hadoop.fs.s3a.secret.key"] = opts["secret_key"] or ""
     conf.update(s.extra_conf)
     if s.driver_jit == "c1" and not s.master.startswith("local"):
-        opts = conf.get("spark.driver.extraJavaOptions", "")
-        if "TieredStopAtLevel" not in opts and "TieredCompilation" not in opts:  # the user's choice wins
-            conf["spark.driver.extraJavaOptions"] = f"{C1_ONLY} {opts}".strip()
+        java_opts = conf.get("spark.driver.extraJavaOptions", "")
+        if "TieredStopAtLevel" not in java_opts and "TieredCompilation" not in java_opts:  # the user's wins
+            conf["spark.driver.extraJavaOptions"] = f"{C1_ONLY} {java_opts}".strip()
     return conf
 
 
