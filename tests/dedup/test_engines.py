@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from jobs.dedup import run_dedup
-from pipelines.datasets import DatasetRef, read_table, write_dataset
+from pipelines.datasets import DatasetRef, read_manifest, read_table, write_dataset
 from pipelines.dedup.config import DedupConfig
 from pipelines.dedup.decide import UnionFind
 from pipelines.dedup.features import PAGE_SCHEMA, exact_shingle_sets
@@ -138,11 +138,18 @@ def test_local_and_spark_publish_the_same_rows(spark: Any, tmp_path: Any, seed: 
     pdf = [r for r in rows if r["source"] != "web"]
     refs = [write_pages(settings, "web_pages", web, rows_per_part=50),
             write_pages(settings, "pdf_pages", pdf, rows_per_part=5), _binary_input(settings, seed)]
+    st = open_storage(settings.data_root, settings.storage_options())
+    # both runs publish the same version (same inputs and config): read each right after it
     local = run_dedup(settings, refs, "2026-01-01", engine="local")
+    (kl, ql), cl = _published(settings, local), read_manifest(st, local)["counters"]
     remote = run_dedup(settings, refs, "2026-01-01", engine="spark", spark=spark)
-    kl, ql = _published(settings, local)
-    ks, qs = _published(settings, remote)
+    (ks, qs), cs = _published(settings, remote), read_manifest(st, remote)["counters"]
+    assert remote == local
+    assert "cc_rounds" not in cl["metrics"] and "cc_rounds" in cs["metrics"]  # two different runs
     assert ks.equals(kl) and qs.equals(ql)
+    for k in ("cc_rounds", "cc_single_task"):  # how the Spark job computed its components
+        cs["metrics"].pop(k)
+    assert cs == cl  # the same candidate and verified edges, components, reasons
     kept = {r["doc_id"] for r in kl.select(["doc_id"]).to_pylist()}
     reasons = {r["doc_id"]: r["reason"] for r in ql.select(["doc_id", "reason"]).to_pylist()}
     assert reasons["bin_bad"] == reasons["bin_bad2"] == "invalid_utf8"
