@@ -50,7 +50,8 @@ def up() -> None:
     print("Use them (the secrets are read from their files, never printed):\n"
           f"  export SCIFORGE_SPARK__MASTER={cluster.master_url} SCIFORGE_SPARK__SUBMIT=true "
           f"SCIFORGE_SPARK__AUTH_SECRET_FILE={SPARK_SECRET_FILE}\n"
-          f"  export SCIFORGE_DATA_ROOT=s3://sciforge/data SCIFORGE_STORAGE__S3_ENDPOINT_URL={s3.endpoint_url}\n"
+          "  export SCIFORGE_DATA_ROOT=s3://sciforge/data SCIFORGE_INGEST__LANDING_ROOT=s3://sciforge/landing "
+          f"SCIFORGE_STORAGE__S3_ENDPOINT_URL={s3.endpoint_url}\n"
           f"  export SCIFORGE_STORAGE__S3_ACCESS_KEY_ID={ACCESS_KEY} "
           f'SCIFORGE_STORAGE__S3_SECRET_ACCESS_KEY="$(cat {S3_SECRET_FILE})"')
 
