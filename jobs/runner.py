@@ -59,6 +59,14 @@ def distribute(items: list[dict[str, Any]], fn: TaskFn, *, engine: Engine, spark
     return [json.loads(r["result"]) for r in rows]
 
 
+def output_parts(input_manifest: dict[str, Any], settings: Settings) -> int:
+    """Parts of a dataset written from a shuffle: one per ``spark.task_input_bytes`` of input, at most
+    ``spark.shuffle_partitions``. Sized by the data, a small day is not written as hundreds of tiny
+    parts, each a task that starts a Python worker, and the layout does not depend on the cluster."""
+    size = sum(int(f["bytes"]) for f in input_manifest["files"] if f["path"].endswith(".parquet"))
+    return max(1, min(settings.spark.shuffle_partitions, -(-size // settings.spark.task_input_bytes)))
+
+
 def publish_pair(
     kept: DatasetWriter, quarantine: DatasetWriter, results: list[dict[str, Any]]
 ) -> tuple[dict[str, Any], dict[str, Any], StageCounters]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from jobs.runner import Engine, run_map_stage
+from jobs.runner import Engine, output_parts, run_map_stage
 from pipelines.config import Settings, get_settings
 from pipelines.counters import StageCounters
 from pipelines.datasets import DatasetRef, DatasetWriter, make_version, read_manifest, read_table
@@ -143,7 +143,8 @@ def _spark(spark: Any, settings: Settings, cfg: WebConfig, scored_ref: DatasetRe
 
     from jobs.io import read_df, write_df
 
-    n_parts = max(1, settings.spark.shuffle_partitions)
+    storage = open_storage(settings.data_root, settings.storage_options())
+    n_parts = output_parts(read_manifest(storage, scored_ref), settings)
     seed, dcfg, ccfg = settings.seed, cfg.domain, cfg.classifier
     pages = read_df(spark, settings, scored_ref)
     q_page = read_df(spark, settings, scored_ref.quarantine())
