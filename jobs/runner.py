@@ -31,8 +31,8 @@ def distribute(items: list[dict[str, Any]], fn: TaskFn, *, engine: Engine, spark
                desc: str = "tasks") -> list[dict[str, Any]]:
     """Run ``fn(item) -> [result, ...]`` for every item; results are small JSON-able dicts.
 
-    With ``engine="spark"`` each item is one Spark task, run by ``mapInPandas``; the driver
-    only collects the results. Returns results in item order (deterministic).
+    With ``engine="spark"`` each item is one Spark task (one partition of a parallelized list); the
+    driver only collects the results. Returns results in item order (deterministic).
     """
     if not items:
         return []
@@ -41,22 +41,18 @@ def distribute(items: list[dict[str, Any]], fn: TaskFn, *, engine: Engine, spark
         for item in tqdm(items, desc=desc, unit="task", disable=None):
             out.extend(fn(item))
         return out
-    import pandas as pd
-
     payload = [(i, json.dumps(it, sort_keys=True)) for i, it in enumerate(items)]
 
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for pdf in batches:
-            rows = []
-            for i, blob in zip(pdf["i"], pdf["item"], strict=True):
-                for j, res in enumerate(fn(json.loads(blob))):
-                    rows.append((int(i), j, json.dumps(res, sort_keys=True)))
-            yield pd.DataFrame(rows, columns=["i", "j", "result"])
+    def run(part: Iterator[tuple[int, str]]) -> Iterator[tuple[int, int, str]]:
+        for i, blob in part:
+            for j, res in enumerate(fn(json.loads(blob))):
+                yield i, j, json.dumps(res, sort_keys=True)
 
-    df = spark.createDataFrame(payload, "i long, item string").repartition(len(items))
-    rows = df.mapInPandas(run, "i long, j long, result string").collect()
-    rows.sort(key=lambda r: (r["i"], r["j"]))
-    return [json.loads(r["result"]) for r in rows]
+    # One partition per item straight from the driver's list: a single stage, no shuffle and no Arrow
+    # conversion of the (small) items and results.
+    rows = spark.sparkContext.parallelize(payload, len(items)).mapPartitions(run).collect()
+    rows.sort(key=lambda r: (r[0], r[1]))
+    return [json.loads(r[2]) for r in rows]
 
 
 def output_parts(input_manifest: dict[str, Any], settings: Settings) -> int:
