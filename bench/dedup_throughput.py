@@ -355,6 +355,8 @@ def main() -> int:
         cluster = StandaloneCluster(tempfile.mkdtemp(prefix="dedup_standalone_"), port=port,
                                     ui_port=_free_port(), workers=2, worker_cores=1, worker_memory="2g")
         cluster.start()
+        # the cluster runs with spark.authenticate: the timed drivers read its secret from this file
+        os.environ["SCIFORGE_SPARK__AUTH_SECRET_FILE"] = str(cluster.secret_file)
         cluster_pids = [p.pid for p in cluster.procs]
         if a.executor_cpus:
             from cpu_quota import CpuQuota
