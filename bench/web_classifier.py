@@ -229,7 +229,7 @@ def calibrate(model: HashedLinearClassifier, sets: dict[str, Labelled], a: argpa
 
 # ------------------------------------------------------------------------------------------ trained models
 # (d)'s second recipe: with in-domain labels the teacher's signals are not needed (helper measurements on
-# 20NG val/test, session 4: lexicon indicators cost ~0.07 F1 in-domain, template silver documents ~0.015).
+# 20NG val/test: lexicon indicators cost ~0.07 F1 in-domain, template silver documents ~0.015).
 D_NGRAM_OPTIONS = "--silver-per-subfield 0 --lexicon-weight 0"
 
 

@@ -51,7 +51,7 @@ class PdfConfig(BaseModel):
     # "a2 + 8 = 12": cheap page similarity 0.9953, pymupdf4llm 0.9957, which adds only a <sup>),
     # while a derivation of 3+ displayed equations (sub/superscripts, fractions, operators on
     # several lines) is what a layout/formula-aware parser is for. 1 = any display equation
-    # (session 2's rule: 28% of the MinerU demo papers' pages and 12% of all born-digital pages
+    # (the any-equation rule: 28% of the MinerU demo papers' pages and 12% of all born-digital pages
     # of the benchmark went expensive; 3 gives 14% and 5.5%, bench/pdf_eval.py's threshold sweep).
     math_min_display_equations: int = Field(3, ge=1)
     # ... and at least this many display equations per text line of the page (features.text_lines):

@@ -86,7 +86,7 @@ class ExtractConfig(_Section):
     # Edge trim: lines shorter than this before the first / after the last paragraph-length line are
     # dropped (table rows, code, list items and math stay). Half A with the router at 1000 chars
     # (trafilatura full mode): 50/60/80/100 chars F1 0.903/0.904/0.906/0.907; without the trim 0.893.
-    # Session 4, with the link filter, the sentence / title anchors and text normalisation below: 80 0.9161,
+    # With the link filter, the sentence / title anchors and text normalisation below: 80 0.9161,
     # 100 0.9187, 120 0.9206, 150 0.9206 (long link lines off: 120 0.9213). 120: the smallest at the
     # plateau (a longer anchor would trim more real short paragraphs). 0 disables.
     edge_min_line_chars: int = 120
@@ -104,7 +104,7 @@ class ExtractConfig(_Section):
     # Lines shorter than edge_min_line_chars use the "short" limit, longer ones the "long" limit. Half A
     # (router on): off F1 0.908; short 0.3 0.9107 with long 0.3/0.5/0.7/0.9 0.9107/0.9106/0.9107/0.9105;
     # short 0.2 0.9105, 0.5 0.9101, 1.0 (only all-link lines) 0.9086 (all at edge 80). With the edge at 120
-    # and the rest of session 4: short 0.3 / long 0.7 0.9206, short 0.5 0.9194, long off 0.9213, so long
+    # and the other settings above: short 0.3 / long 0.7 0.9206, short 0.5 0.9194, long off 0.9213, so long
     # lines are off: a paragraph-length line rich in links (Wikipedia prose) is kept. A value above 1 disables.
     link_line_max_share_short: float = 0.3
     link_line_max_share_long: float = 2.0

@@ -21,7 +21,7 @@ def test_three_formulas_in_a_long_page_are_prose_with_formulas() -> None:
     assert short.label == "math" and "in 45 text lines" in short.reason
     # a derivation of five in the same long page is dense again
     assert route_page(_f(equation_lines=5, display_equations=5, text_lines=120), cfg).label == "math"
-    # 0 switches the density test off (the count alone decides, as in session 3)
+    # 0 switches the density test off (the count alone decides)
     assert route_page(long_page, PdfConfig(math_min_equation_density=0)).label == "math"
     # the count still binds on a short page
     assert route_page(_f(equation_lines=2, display_equations=2, text_lines=20), cfg).label == "text"
