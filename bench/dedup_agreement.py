@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dedup_common import DEFAULT_DATA, build_corpus  # noqa: E402
 
-from pipelines.dedup.features import PAGE_SCHEMA  # noqa: E402
+from pipelines.pages import PAGE_SCHEMA  # noqa: E402
 
 SORT = [("source", "ascending"), ("doc_id", "ascending"), ("page", "ascending")]
 

@@ -115,7 +115,7 @@ def job_clusters(texts: list[str], engine: str, cfg: DedupConfig) -> list[str]:
     from jobs.dedup import run_dedup
     from pipelines.config import load_settings
     from pipelines.datasets import DatasetRef, read_table, write_dataset
-    from pipelines.dedup.features import PAGE_SCHEMA
+    from pipelines.pages import PAGE_SCHEMA
     from pipelines.storage import open_storage
 
     tmp = tempfile.mkdtemp(prefix="dedup_eval_")

@@ -220,7 +220,7 @@ def spark_child(data_root: str, master: str, n_parts: int) -> None:
 
 def run_spark(docs: list[str], masters: list[str], cluster_pids: list[int]) -> dict[str, dict[str, Any]]:
     from pipelines.datasets import DatasetRef, write_dataset
-    from pipelines.dedup.features import PAGE_SCHEMA
+    from pipelines.pages import PAGE_SCHEMA
     from pipelines.storage import LocalStorage
 
     root = tempfile.mkdtemp(prefix="dedup_bench_")

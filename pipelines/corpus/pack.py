@@ -2,7 +2,7 @@
 
 Two steps, each run once per task by ``jobs/corpus.py`` (or in-process):
 
-1. :func:`tokenize_pages` turns one Arrow batch of clean pages (PAGE-TEXT CONTRACT) into token rows and
+1. :func:`tokenize_pages` turns one Arrow batch of clean pages (the page contract, pipelines/pages.py) into token rows and
    counts tokens per domain and modality; rows go to a bucket chosen by ``doc_id`` (all pages of a document
    land in the same bucket, hence the same shard).
 2. :func:`build_shard` takes one bucket's rows and the global mixture factors, joins each document's pages
@@ -27,6 +27,7 @@ from pipelines.corpus.config import CorpusConfig
 from pipelines.corpus.shards import ShardIndex, pack
 from pipelines.counters import StageCounters
 from pipelines.datasets import REASON
+from pipelines.pages import require_page_columns
 from pipelines.tokenizer.tokenizer import SciTokenizer
 
 TOKENS_SCHEMA = pa.schema([
@@ -71,9 +72,7 @@ def tokenize_pages(table: pa.Table, tok: SciTokenizer, cfg: CorpusConfig, n_buck
     """Tokenize one batch of pages; split the token rows into buckets by ``doc_id``."""
     counters = StageCounters()
     cols = table.column_names
-    for need in ("doc_id", "text"):
-        if need not in cols:
-            raise ValueError(f"input is not a page dataset: no {need!r} column (PAGE-TEXT CONTRACT)")
+    require_page_columns(cols, ("doc_id", "text"))
     doc_ids = table.column("doc_id").to_pylist()
     pages = table.column("page").to_pylist() if "page" in cols else [0] * table.num_rows
     domains = [domain_of(v, cfg) for v in (table.column(cfg.domain_column).to_pylist()

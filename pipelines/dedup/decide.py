@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from pipelines.dedup.config import DedupConfig
 from pipelines.dedup.features import EMPTY, INVALID_UTF8, STATUS_OK
+from pipelines.pages import page_schema
 
 KEEP = "keep"
 EXACT_DUPLICATE = "exact_duplicate"
@@ -116,14 +117,11 @@ def min_label_components(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 # ---------------------------------------------------------------------------------------
-# output schemas (PAGE-TEXT CONTRACT columns first)
-
-_CONTRACT = [("doc_id", "string"), ("page", "int32"), ("source", "string"), ("url", "string"),
-             ("domain", "string"), ("field", "string"), ("text", "string")]
+# output schemas (the page contract's columns first, pipelines/pages.py)
 
 
 def _schema(extra: list[tuple[str, str]]) -> pa.Schema:
-    return pa.schema([(n, pa.type_for_alias(t)) for n, t in _CONTRACT + extra])
+    return page_schema((n, pa.type_for_alias(t)) for n, t in extra)
 
 
 # clean/pages: one row per kept page; the component it represents (size 1 = unique page).

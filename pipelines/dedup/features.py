@@ -1,6 +1,6 @@
 """Per-page dedup features for one Arrow batch of pages (the map side of the job).
 
-Input: a batch following the PAGE-TEXT CONTRACT (at least ``text``). Output, row-aligned:
+Input: a batch following the page contract (pipelines/pages.py; at least ``text``). Output, row-aligned:
 ``status`` (ok | empty | invalid_utf8), ``n_words``, ``norm_chars`` (length of the normalized
 text, the "longest" of the representative rule), ``content_hash`` (exact-duplicate key),
 ``minhash`` (num_perm little-endian uint64 as bytes), ``bands`` (one int64 bucket key per band),
@@ -29,13 +29,6 @@ from pipelines.dedup.minhash import (
     token_hashes,
     unique_sorted,
 )
-
-# Contract columns every input page carries (see FOUNDATION_API.md, PAGE-TEXT CONTRACT).
-PAGE_COLUMNS = ("doc_id", "page", "source", "url", "domain", "field", "text")
-PAGE_SCHEMA = pa.schema([
-    ("doc_id", pa.string()), ("page", pa.int32()), ("source", pa.string()), ("url", pa.string()),
-    ("domain", pa.string()), ("field", pa.string()), ("text", pa.string()),
-])
 
 STATUS_OK = "ok"
 EMPTY = "empty"  # no letters or digits at all after normalization

@@ -23,8 +23,9 @@ from pipelines.dedup.decide import (
     page_key,
     page_reasons,
 )
-from pipelines.dedup.features import PAGE_COLUMNS, STATUS_OK, Featurizer, decode_minhash, printable_text
+from pipelines.dedup.features import STATUS_OK, Featurizer, decode_minhash, printable_text
 from pipelines.dedup.minhash import jaccard_estimate
+from pipelines.pages import PAGE_COLUMNS, require_page_columns
 
 # Representative order: earlier snapshots first, then the longest normalized text, then a
 # total order on the page identity (deterministic whatever the input order).
@@ -42,10 +43,7 @@ class DedupResult:
 
 def contract_table(table: pa.Table) -> pa.Table:
     """The contract columns, nulls in key columns replaced, types normalized."""
-    missing = [c for c in PAGE_COLUMNS if c not in table.column_names]
-    if missing:
-        raise ValueError(f"input pages lack the PAGE-TEXT CONTRACT columns {missing}; "
-                         f"got {table.column_names}")
+    require_page_columns(table.column_names)
     cols = {}
     for c in PAGE_COLUMNS:
         col = table[c]

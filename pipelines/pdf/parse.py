@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.counters import StageCounters
+from pipelines.pages import page_schema
 from pipelines.pdf.backends import BACKENDS, select_backend
 from pipelines.pdf.clean import clean_markdown, margin_keys, running_keys, strip_margin_lines
 from pipelines.pdf.config import PdfConfig
@@ -26,14 +27,9 @@ from pipelines.pdf.router import needs_image_coverage, route_page
 from pipelines.pdf.text import garble_score, ocr_garble_score
 
 SOURCE = "pdf"
-KEPT_SCHEMA = pa.schema([
-    ("doc_id", pa.string()),
-    ("page", pa.int32()),  # 1-based page number
-    ("source", pa.string()),
-    ("url", pa.string()),  # the PDF's path relative to the raw dataset's source
-    ("domain", pa.string()),
-    ("field", pa.string()),
-    ("text", pa.string()),  # markdown
+# The page contract's columns first (pipelines/pages.py): `page` is the 1-based page number, `url` the
+# PDF's path relative to the raw dataset's source, `text` markdown; then the parse's own columns.
+KEPT_SCHEMA = page_schema([
     ("route", pa.string()),  # text | math | scan
     ("route_reason", pa.string()),
     ("parser", pa.string()),  # pymupdf | tesseract | rapidocr | pymupdf4llm | marker

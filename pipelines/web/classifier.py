@@ -40,10 +40,9 @@ from typing import Any
 
 import numpy as np
 
+from pipelines.pages import FIELDS, LABELS
 from pipelines.web.config import DATA_DIR
 
-FIELDS = ("mathematics", "physics", "chemistry", "life_science", "earth_science", "materials_science")
-LABELS = FIELDS + ("other",)
 LEXICON_PATH = DATA_DIR / "lexicon.json"
 SEED_PATH = DATA_DIR / "seed.jsonl"
 REAL_SEED_PATH = DATA_DIR / "real_seed.jsonl.gz"

@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.counters import StageCounters
+from pipelines.pages import page_schema
 from pipelines.stage import BatchResult
 from pipelines.web.classifier import LexiconTeacher, load_classifier
 from pipelines.web.config import WebConfig
@@ -22,16 +23,7 @@ from pipelines.web.extract import ExtractError, extract_html
 from pipelines.web.langid import check_language
 from pipelines.web.quality import check_quality
 
-# PAGE-TEXT CONTRACT columns first (FOUNDATION_API.md), then this stage's scores.
-CONTRACT_FIELDS = [
-    ("doc_id", pa.string()),
-    ("page", pa.int32()),
-    ("source", pa.string()),
-    ("url", pa.string()),
-    ("domain", pa.string()),
-    ("field", pa.string()),
-    ("text", pa.string()),
-]
+# The page contract's columns first (pipelines/pages.py), then this stage's scores.
 SCORE_FIELDS = [
     ("host", pa.string()),
     ("title", pa.string()),
@@ -48,7 +40,7 @@ SCORE_FIELDS = [
     ("warc_offset", pa.int64()),
     ("warc_date", pa.string()),
 ]
-SCORED_SCHEMA = pa.schema(CONTRACT_FIELDS + SCORE_FIELDS)
+SCORED_SCHEMA = page_schema(SCORE_FIELDS)
 # Every page rejected anywhere in the web filter: where it came from and why.
 QUARANTINE_SCHEMA = pa.schema([
     ("doc_id", pa.string()),
@@ -177,7 +169,7 @@ def finalize_pages(pages: Any, decisions: dict[str, tuple[str, list[str]]], cfg:
 def _pages_schema() -> pa.Schema:
     from pipelines.web.domains import DECISION_FIELDS
 
-    return pa.schema(CONTRACT_FIELDS + SCORE_FIELDS + DECISION_FIELDS)
+    return page_schema(SCORE_FIELDS + DECISION_FIELDS)
 
 
 PAGES_SCHEMA = _pages_schema()

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.datasets import DatasetRef, write_dataset
-from pipelines.dedup.features import PAGE_SCHEMA
+from pipelines.pages import PAGE_SCHEMA
 from pipelines.storage import open_storage
 
 WORDS = ("atom lattice proton enzyme basalt alloy theorem prime orbit photon catalyst genome mantle "

@@ -15,9 +15,10 @@ from jobs.dedup import run_dedup
 from pipelines.datasets import DatasetRef, read_manifest, read_table, write_dataset
 from pipelines.dedup.config import DedupConfig
 from pipelines.dedup.decide import UnionFind
-from pipelines.dedup.features import PAGE_SCHEMA, exact_shingle_sets
+from pipelines.dedup.features import exact_shingle_sets
 from pipelines.dedup.local import dedup_tables
 from pipelines.dedup.minhash import exact_jaccard
+from pipelines.pages import PAGE_SCHEMA
 from pipelines.storage import open_storage
 from tests.dedup.fixtures import corpus, mutate, page, words, write_pages
 

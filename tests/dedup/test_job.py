@@ -13,7 +13,7 @@ import pytest
 from jobs.dedup import _one_per_partition, connected_components, run_dedup, spark_hash_long
 from pipelines.datasets import DatasetRef, read_manifest, read_table, write_dataset
 from pipelines.dedup.decide import UnionFind
-from pipelines.dedup.features import PAGE_SCHEMA
+from pipelines.pages import PAGE_SCHEMA
 from pipelines.storage import open_storage
 from tests.dedup.fixtures import corpus, mutate, page, words, write_pages
 

@@ -11,8 +11,8 @@ import pytest
 
 from pipelines.dedup.config import DedupConfig
 from pipelines.dedup.decide import UnionFind, component_id, min_label_components
-from pipelines.dedup.features import PAGE_SCHEMA
 from pipelines.dedup.local import dedup_tables
+from pipelines.pages import PAGE_SCHEMA
 from tests.dedup.fixtures import COPYRIGHT, corpus, mutate, page, words
 
 

@@ -132,8 +132,9 @@ def _chain(settings: Any, landing: Path) -> dict[str, DatasetRef]:
     from jobs.corpus import run_corpus
     from jobs.dedup import run_dedup
     from jobs.runner import run_map_stage
+    from pipelines.pages import PAGE_SCHEMA
     from pipelines.stage import MapStage
-    from pipelines.text_pages import PAGE_SCHEMA, QUARANTINE_SCHEMA, text_to_pages
+    from pipelines.text_pages import QUARANTINE_SCHEMA, text_to_pages
 
     raw, _, _ = run_ingest(settings, str(landing), "jsonl", DAY, engine="local")
     stage = MapStage("text_pages", text_to_pages, PAGE_SCHEMA, QUARANTINE_SCHEMA)
