@@ -229,11 +229,11 @@ def dedup(pages: dict[str, dict[str, Any] | None] | list[dict[str, Any] | None],
     settings, day = task_settings(), partition_date(context)
     # Partial day: the stages that published go on; their set is part of the output version (parents), so
     # the re-run once the missing source is back publishes a new version.
-    pages, missing = published(pages)
+    inputs, missing = published(pages)
     if missing:
         log.warning("dedup %s without %s (failed upstream): on %s", day, ", ".join(missing),
-                    ", ".join(p["ref"] for p in pages))
-    if not pages:
+                    ", ".join(p["ref"] for p in inputs))
+    if not inputs:
         raise RuntimeError(f"dedup {day}: no page dataset was published")
     # Against earlier snapshots (param `previous_snapshots` = N): the `clean/pages` versions of the N
     # calendar days before this run's date, chosen by date (never "whatever is listed now"), so a backfill
@@ -243,10 +243,10 @@ def dedup(pages: dict[str, dict[str, Any] | None] | list[dict[str, Any] | None],
     previous = previous_pages(list_versions(open_storage(settings.data_root, settings.storage_options()),
                                             "clean", "pages"), day, n_prev)
     if _submit(settings, context):
-        args = [a for p in pages for a in ("--input", p["ref"])] + [a for p in previous for a in ("--previous", p.key)]
+        args = [a for p in inputs for a in ("--input", p["ref"])] + [a for p in previous for a in ("--previous", p.key)]
         ref = run_spark_submit(settings, "dedup", [*args, "--date", day], "clean/pages")
     else:
-        ref = run_dedup(settings, [_ref(p) for p in pages], day, engine=_engine(context),  # type: ignore[arg-type]
+        ref = run_dedup(settings, [_ref(p) for p in inputs], day, engine=_engine(context),  # type: ignore[arg-type]
                         previous=previous)
     return {**_summary("dedup", ref), **({"missing_inputs": missing} if missing else {})}
 
@@ -277,6 +277,7 @@ def write_report(results: dict[str, dict[str, Any] | None] | list[dict[str, Any]
     from pipelines.report import publish_report
 
     day = partition_date(context)
+    rows: list[dict[str, Any]]
     if isinstance(results, dict):
         rows = [r if r is not None else {"stage": stage, "missing": True} for stage, r in results.items()]
     else:

@@ -88,8 +88,8 @@ def run_dedup(settings: Settings, input_refs: Sequence[DatasetRef], logical_date
         raise ValueError("run_dedup needs at least one input dataset")
     cfg = dedup_config(settings)
     storage = open_storage(settings.data_root, settings.storage_options())
-    for r in [*input_refs, *previous]:
-        read_manifest(storage, r)  # refuses unpublished inputs before any work
+    for dataset in [*input_refs, *previous]:
+        read_manifest(storage, dataset)  # refuses unpublished inputs before any work
     ref = output_ref(cfg, input_refs, logical_date, previous)
     if any(p.zone == ref.zone and p.name == ref.name and p.version[:10] >= ref.version[:10] for p in previous):
         raise ValueError(f"previous snapshots must be published before {logical_date}: got "

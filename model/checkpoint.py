@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from safetensors import safe_open
@@ -30,6 +30,9 @@ from safetensors.torch import save_file
 
 from model.config import ModelConfig
 from model.layers import RotaryEmbedding
+
+if TYPE_CHECKING:
+    from model.model import SciForgeModel
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -183,7 +186,7 @@ def _read_tensors(path: Path, device: str | torch.device) -> dict[str, torch.Ten
 
 def load_pretrained(
     path: str | Path, device: str | torch.device = "cpu", dtype: torch.dtype | None = None
-) -> torch.nn.Module:
+) -> SciForgeModel:
     """Rebuild the model from a saved folder. The module tree is built on the meta device and the
     stored tensors are assigned in place, so no memory is spent on a throw-away initialisation."""
     from model.model import SciForgeModel

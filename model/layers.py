@@ -52,6 +52,8 @@ class RMSNorm(nn.Module):
 class RotaryEmbedding(nn.Module):
     """RoPE (Su et al. 2021), rotate-half layout as in GPT-NeoX / Llama / Qwen."""
 
+    inv_freq: torch.Tensor  # a registered (non-persistent) buffer
+
     def __init__(self, head_dim: int, theta: float) -> None:
         super().__init__()
         # Computed on the CPU then moved to the ambient default device (cheap on "meta", where

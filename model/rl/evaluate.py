@@ -85,7 +85,7 @@ def evaluate_families(model: Any, tokenizer: Any, specs: Sequence[str], seeds: S
         name, diff = parse_task_spec(spec)
         fam = get_family(name)
         tasks = [fam.generate(s, diff) for s in seeds]
-        verify = fam.verify
+        verify: Callable[[Task, str], Verdict] = fam.verify
         threshold = float(getattr(fam, "pass_threshold", 1.0))
         if fam.open_ended and reward_model is not None:
             verify = _rm_verifier(fam, reward_model)
@@ -127,10 +127,10 @@ def _check_jsonl(task: Task, response: str) -> Verdict:
         if kind == "smiles":
             from rdkit import Chem
 
-            got, want_m = smiles_answer(ans), Chem.MolFromSmiles(want)
-            if isinstance(got, str):
-                return Verdict(0.0, got, ans)
-            got_m = got[1]
+            named, want_m = smiles_answer(ans), Chem.MolFromSmiles(want)
+            if isinstance(named, str):
+                return Verdict(0.0, named, ans)
+            got_m = named[1]
             ok = want_m is not None and Chem.MolToSmiles(got_m) == Chem.MolToSmiles(want_m)
             return Verdict(float(ok), "correct" if ok else "different_molecule", ans)
         if kind == "formula":

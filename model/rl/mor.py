@@ -98,15 +98,15 @@ class MixtureOfRewards:
             vals = [v for v in out if v is not None]
             lo, hi = (min(vals), max(vals)) if vals else (0.0, 1.0)
             return [None if v is None else (v - lo) / (hi - lo) if hi > lo else 0.5 for v in out]
-        by_group: dict[int, list[int]] = {}
-        for i, g in enumerate(groups):
-            if out[i] is not None:
-                by_group.setdefault(g, []).append(i)
+        by_group: dict[int, list[tuple[int, float]]] = {}
+        for i, (g, score) in enumerate(zip(groups, out, strict=True)):
+            if score is not None:
+                by_group.setdefault(g, []).append((i, score))
         res: list[float | None] = [None] * len(out)
-        for idx in by_group.values():
-            vals = [out[i] for i in idx]
-            mean = sum(vals) / len(vals)  # type: ignore[arg-type]
-            std = (sum((v - mean) ** 2 for v in vals) / len(vals)) ** 0.5  # type: ignore[operator]
-            for i in idx:
-                res[i] = (out[i] - mean) / (std + Z_EPS)  # type: ignore[operator]
+        for members in by_group.values():
+            vals = [v for _, v in members]
+            mean = sum(vals) / len(vals)
+            std = (sum((v - mean) ** 2 for v in vals) / len(vals)) ** 0.5
+            for i, v in members:
+                res[i] = (v - mean) / (std + Z_EPS)
         return res

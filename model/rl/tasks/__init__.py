@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from model.rl.tasks.base import Task, TaskFamily, Verdict, extract_answer
 from model.rl.tasks.chem import (
@@ -19,7 +19,7 @@ from model.rl.tasks.numeric import Algebra, Arithmetic, UnitConversion
 from model.rl.tasks.open_ended import OpenEnded
 from model.rl.tasks.protein import ProteinProperties
 
-FAMILIES: dict[str, Callable[[], TaskFamily]] = {
+FAMILIES: dict[str, type[TaskFamily]] = {
     f.name: f
     for f in (SmilesCanonical, MolecularWeight, MolecularFormula, RingCount, HBondDonors, EsolBins,
               BalanceEquation, Arithmetic, Algebra, UnitConversion, ProteinProperties, MultipleChoice,

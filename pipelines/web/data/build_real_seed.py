@@ -184,7 +184,8 @@ def read_nltk(repo: Path, commit: str, rng: random.Random) -> Iterator[dict]:
     for corpus in ("product_reviews_1", "product_reviews_2"):  # CC BY 4.0 (Hu & Liu): one review per [t]
         z = _zip(repo, commit, corpus)
         for n in sorted(x for x in z.namelist() if x.endswith(".txt") and "Readme" not in x and "README" not in x):
-            reviews, cur = [], []
+            reviews: list[list[str]] = []
+            cur: list[str] = []
             for line in z.read(n).decode("utf-8", "replace").splitlines():
                 if line.startswith("[t]"):
                     if cur:
