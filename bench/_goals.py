@@ -50,10 +50,6 @@ class Goals:
             return self._add(name, None, f"no value (goal <= {fmt.format(goal)})")
         return self._add(name, value <= goal, f"{fmt.format(value)} (goal <= {fmt.format(goal)})")
 
-    def require(self, name: str, ok: bool, detail: str = "") -> bool:
-        """A yes/no goal (for example 'same loss curve')."""
-        return self._add(name, bool(ok), detail)
-
     def not_measured(self, name: str, why: str) -> bool:
         return self._add(name, None, why)
 

@@ -158,7 +158,7 @@ def main() -> int:
     for p in sorted((data / "web" / "warc").rglob("*.warc*")):
         if p.name.endswith((".wat.gz", ".wet.gz")):
             continue
-        n_o, k_o, _, c = run_ours([p])
+        n_o, _, _, c = run_ours([p])
         try:
             n_d, _, _ = run_datatrove(p.parent, p.name)
         except Exception as e:  # noqa: BLE001 (report, do not stop the bench)

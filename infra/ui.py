@@ -141,18 +141,6 @@ class AirflowClient:
                 raise TimeoutError(f"{dag_id}/{run_id} still {run['state']} after {timeout}s: {states}")
             time.sleep(poll)
 
-    def wait_runs(self, dag_id: str, count: int, timeout: float = 900.0, poll: float = 2.0,
-                  where: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Wait until `count` runs of `dag_id` (matching `where`) exist and all are finished."""
-        deadline = time.monotonic() + timeout
-        while True:
-            runs = [r for r in self.runs(dag_id) if all(r.get(k) == v for k, v in (where or {}).items())]
-            if len(runs) >= count and all(r["state"] in TERMINAL_RUN_STATES for r in runs):
-                return runs
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{dag_id}: {[(r['dag_run_id'], r['state']) for r in runs]} after {timeout}s")
-            time.sleep(poll)
-
 
 def _iso(day: str) -> str:
     return day if "T" in day else f"{day}T00:00:00Z"

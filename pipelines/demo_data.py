@@ -26,7 +26,6 @@ import random
 from pathlib import Path
 from typing import Any
 
-DEMO_DATE = "2026-01-01"
 SEED = 20250815
 NOISE_SEED = 7  # for the corrupt PDF's bytes
 FIELDS = ("mathematics", "physics", "chemistry", "life_science", "earth_science", "materials_science")

@@ -388,14 +388,3 @@ def open_storage(root: str, options: dict[str, Any] | None = None) -> Storage:
     if "://" in root and not root.startswith("file://"):
         raise ValueError(f"unsupported storage URI {root!r}: use a local path or s3://bucket/prefix")
     return LocalStorage(root.removeprefix("file://"))
-
-
-def split_uri(uri: str, options: dict[str, Any] | None = None) -> tuple[Storage, str]:
-    """Split a file URI into (storage rooted at its parent, key): for reading raw inputs."""
-    if uri.startswith("s3://"):
-        u = urlparse(uri)
-        parts = _norm(u.path).rsplit("/", 1)
-        parent, key = (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
-        return S3Storage(f"s3://{u.netloc}/{parent}".rstrip("/"), **(options or {})), key
-    p = Path(uri.removeprefix("file://")).resolve()
-    return LocalStorage(str(p.parent)), p.name

@@ -195,7 +195,3 @@ def evaluate_jsonl(model: Any, tokenizer: Any, path: str | Path, k: int, max_new
 def eval_seeds(n: int, base: int = EVAL_SEED_BASE) -> list[int]:
     """Held-out seeds: training prompts use seeds below `EVAL_SEED_BASE`."""
     return list(range(base, base + n))
-
-
-def families_for(names: Sequence[str]) -> list[TaskFamily]:
-    return [get_family(parse_task_spec(n)[0]) for n in names]

@@ -33,7 +33,7 @@ from model.rl.rewards import (
     model_judge,
 )
 from model.rl.rollout import chat_prompt_ids, eos_id, pad_batch, rollout
-from model.rl.tasks import FAMILIES, Task, TaskFamily, get_family
+from model.rl.tasks import Task, TaskFamily, get_family
 from model.train.checkpointing import CheckpointManager, export
 from model.train.metrics import MetricsLogger
 
@@ -452,7 +452,3 @@ def plot_rl_curves(metrics: Path, out: Path) -> Path | None:
     from model.train.metrics import plot_curves
 
     return plot_curves(metrics, out, RL_PLOTTED)
-
-
-def families_in(cfg: RLConfig) -> list[str]:
-    return sorted({s.family for s in cfg.tasks if s.family in FAMILIES})

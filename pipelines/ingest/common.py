@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-
-from pipelines.counters import StageCounters
 
 # Every quarantine row of the ingest stage: where it came from and why it was rejected.
 QUARANTINE_SCHEMA = pa.schema(
@@ -61,14 +57,4 @@ def quarantine_row(source: str, reason: str, detail: str = "", offset: int = -1,
     }
 
 
-@dataclass
-class IngestOutput:
-    """What ingesting one raw file produced: rows, rejects and counters."""
-
-    kept: list[dict[str, Any]] = field(default_factory=list)
-    quarantined: list[dict[str, Any]] = field(default_factory=list)
-    counters: StageCounters = field(default_factory=StageCounters)
-
-
 Event = tuple[str, dict[str, Any]]  # ("kept" | "quarantine", row)
-EventStream = Iterator[Event]

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from pipelines.pdf.config import PdfConfig
 from pipelines.pdf.features import PageFeatures
 
-ROUTES = ("text", "math", "scan", "garbled", "empty")
 EXPENSIVE_ROUTES = ("math", "scan")
 
 

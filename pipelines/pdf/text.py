@@ -60,10 +60,6 @@ _BAD_CHAR_RE = re.compile("[\ufffd\ue000-\uf8ff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x
 _MOJIBAKE_RE = re.compile("(?:Ã[\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u02c6\u2018-\u203a]"
                           "|â€[\u0080-\u00bf\u2018-\u203a\u2122\u0153\u0161\u017e]?|Â[\u00a0-\u00bf])")
 _CID_RE = re.compile(r"\(cid:\d+\)")
-_WORD_RE = re.compile(r"\S+")
-_LATIN_LETTER_RE = re.compile(r"[A-Za-z]")
-_VOWEL_RE = re.compile(r"[aeiouyAEIOUY]")
-_ALNUM_MIX_RE = re.compile(r"(?=.*[A-Za-z])(?=.*[0-9|!\\\\/])")
 
 
 def math_char_count(text: str) -> int:
@@ -91,7 +87,6 @@ def bad_char_count(text: str) -> int:
     return n
 
 
-_TOKEN_RE = re.compile(r"[^\s|]+")
 # Junk: 5+ ASCII letters without a vowel ("rnnst"), or the OCR confusions l/1 and O/0 inside a
 # lowercase word ("l1l", "rn0del", "d0ne"); chemical formulas and indices (H2O, CO2, x1) are not junk.
 _NO_VOWEL_RE = re.compile(r"^[^A-Za-z]*[B-DF-HJ-NP-TV-XZb-df-hj-np-tv-xz]{5,}[^A-Za-z]*$")

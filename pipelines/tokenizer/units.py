@@ -13,7 +13,7 @@ import itertools
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from tokenizers import Tokenizer, models, trainers
@@ -94,6 +94,8 @@ def bracket_parts(atom: str) -> list[str]:
         head = ["[", *iso, sym]
     tail = [f"{amap}]"] if amap and int(amap[1:]) <= MAX_MAP_UNIT and amap[1] != "0" else [*amap, "]"]
     return [p for p in (*head, chi, h, q) if p] + tail
+
+
 PROTEIN_ALPHABET = [chr(i) for i in range(ord("A"), ord("Z") + 1)] + list("*-\n\r ")
 
 
@@ -275,7 +277,3 @@ def kmer_tokenizer(k: int) -> UnitTokenizer:
     for n in range(2, k + 1):
         vocab.extend("".join(p) for p in itertools.product(STANDARD_RESIDUES, repeat=n))
     return UnitTokenizer("residue", PROTEIN_ALPHABET, kmer_vocab=vocab)
-
-
-def iter_runs(pieces: list[Piece]) -> Iterator[str]:
-    return (r for known, r in pieces if known)

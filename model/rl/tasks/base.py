@@ -225,12 +225,6 @@ def numbers_in(text: str) -> list[float]:
     return out
 
 
-def parse_number(text: str) -> float | None:
-    """The first standalone number in `text`, else None."""
-    nums = numbers_in(text)
-    return nums[0] if nums else None
-
-
 def single_number(answer: str) -> float | str:
     """The one number an answer gives, or the reason it gives none (`not_a_number`) or several different
     ones (`ambiguous_answer`: '46 or 78' hedges)."""
