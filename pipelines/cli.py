@@ -104,22 +104,22 @@ def demo_data(
     bad: Annotated[bool, typer.Option(help="write the bad-input corpus instead (60 cases, bad_cases.json)")]
     = False,
 ) -> None:
-    """Write the deterministic sample corpus (see pipelines/demo_data.py for what it plants).
+    """Write the deterministic sample corpus (see fixtures/demo_data.py for what it plants).
 
     With --bad: truncated WARCs, broken charsets, binary payloads, corrupt / encrypted / empty / huge PDFs,
     invalid JSON and UTF-8, invalid SMILES ... mixed with good items; each case says whether it must be
-    kept or quarantined (pipelines/bad_corpus.py). Put it under <landing_root>/dt=<day> and run
+    kept or quarantined (fixtures/bad_corpus.py). Put it under <landing_root>/dt=<day> and run
     corpus_refresh for that day to see every item accounted for."""
     if bad:
         from collections import Counter
 
-        from pipelines.bad_corpus import write_bad_corpus
+        from fixtures.bad_corpus import write_bad_corpus
 
         cases = write_bad_corpus(out_dir)
         kinds = Counter(c.kind for c in cases)
         console.print(f"wrote {len(cases)} bad-input cases ({dict(kinds)}) to {out_dir} (see bad_cases.json)")
         return
-    from pipelines.demo_data import write_demo_corpus
+    from fixtures.demo_data import write_demo_corpus
 
     planted = write_demo_corpus(out_dir)
     console.print(f"wrote {len(planted['web'])} web pages, {len(planted['pdf'])} PDFs, "
@@ -218,8 +218,8 @@ def demo(
     = DEMO_TRAIN_STEPS,
 ) -> None:
     """Generate the sample corpus, run `corpus_refresh` and then the training DAGs through Airflow."""
+    from fixtures.demo_data import write_demo_corpus
     from infra.airflow_env import run_dag_test
-    from pipelines.demo_data import write_demo_corpus
 
     s = _settings()
     console.print(f"sample corpus: {_demo_landing(s, date, fresh, write_demo_corpus)}")
@@ -273,9 +273,9 @@ def _demo_training(s: Any, date: str, snapshot: str, steps: int) -> None:
     """
     import os
 
+    from fixtures.demo_sft import write_sft_demo
     from infra.airflow_env import run_dag_test
     from pipelines.config import get_settings
-    from pipelines.demo_sft import write_sft_demo
 
     if not s.train.sft_data:
         sft = write_sft_demo(Path(s.resolve_path("./var/demo")) / "sft_chat.jsonl")

@@ -47,7 +47,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample corpus of `sciforge demo-data`, generated once per test run."""
-    from pipelines.demo_data import write_demo_corpus
+    from fixtures.demo_data import write_demo_corpus
 
     out = tmp_path_factory.mktemp("demo_corpus")
     write_demo_corpus(out)

@@ -468,7 +468,7 @@ def seed_split(doc_id: str) -> str:
 
 
 def read_real_seed(path: str | Path = REAL_SEED_PATH, splits: Sequence[str] = ("train",)) -> list[dict[str, str]]:
-    """Rows of the real-text seed set (``data/real_seed.jsonl.gz``, built by ``data/build_real_seed.py``)
+    """Rows of the real-text seed set (``data/real_seed.jsonl.gz``, built by ``fixtures/build_real_seed.py``)
     in the given splits: ``id, label, source, group, split, text``."""
     import gzip
 

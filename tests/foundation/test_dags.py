@@ -63,7 +63,7 @@ def _run_twice(tmp_path: Path, engine: str) -> tuple[dict, dict]:
     code = textwrap.dedent("""
         import hashlib, json, pathlib, sys
         from pipelines.config import get_settings
-        from pipelines.demo_data import write_demo_corpus
+        from fixtures.demo_data import write_demo_corpus
         from infra.airflow_env import run_dag_test
         s = get_settings()
         write_demo_corpus(pathlib.Path(s.ingest.landing_root) / "dt=2026-01-01")

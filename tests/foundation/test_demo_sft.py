@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fixtures.demo_sft import sft_records, write_sft_demo
 from model.train.sft import SFTSource, best_of_n, exact_verifier
-from pipelines.demo_sft import sft_records, write_sft_demo
 
 
 def test_records_are_deterministic_and_verified(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The hostile corpus (pipelines/hostile_corpus.py) through ingest and the page stages' record functions,
+"""The hostile corpus (fixtures/hostile_corpus.py) through ingest and the page stages' record functions,
 in this process (no Spark, no Airflow): zero exceptions, every stage's counters balance, every case
 accounted for (kept, or quarantined with a reason, or absent when the input holds no item) and each
 case's outcome is the one it declares. The whole corpus_refresh DAG on it is the slow test in
@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from pipelines.bad_corpus import account_rows, problems, summary
-from pipelines.hostile_corpus import run_stages, write_hostile_corpus
+from fixtures.bad_corpus import account_rows, problems, summary
+from fixtures.hostile_corpus import run_stages, write_hostile_corpus
 
 
 @pytest.fixture(scope="module")

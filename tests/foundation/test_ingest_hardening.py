@@ -84,7 +84,7 @@ def test_arrow_fallback_costs_only_the_bad_row():
 
 
 def test_pdf_page_tree_declaring_more_pages_than_it_has(tmp_path: Path):
-    from pipelines.demo_data import raw_pdf
+    from fixtures.demo_data import raw_pdf
 
     data = raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
                     b"<< /Type /Pages /Kids [3 0 R] /Count 1000000 >>",
@@ -217,7 +217,7 @@ def test_arrow_accepts_every_kept_row_of_the_hostile_jsonl(tmp_path: Path):
 def test_a_lying_warc_length_loses_only_its_record_and_offsets_stay_true(length):
     """An uncompressed record whose WARC Content-Length runs past the end of the file (or is not a
     number) is quarantined; the records after it are found again, at their true byte offsets."""
-    from pipelines.hostile_corpus import _http, _response
+    from fixtures.hostile_corpus import _http, _response
     from pipelines.ingest.warc import iter_warc
 
     page = b"<html><body><p>Phonons carry heat in insulators.</p></body></html>"

@@ -1,4 +1,4 @@
-"""The bad-input corpus (pipelines/bad_corpus.py) through the whole corpus_refresh DAG (`dag.test`,
+"""The bad-input corpus (fixtures/bad_corpus.py) through the whole corpus_refresh DAG (`dag.test`,
 engine=local): no task fails or retries, every rejected item is in a quarantine dataset with its
 reason, nothing is lost, the funnel report's numbers add up and the report lands in the snapshot."""
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.bad_corpus import (
+from fixtures.bad_corpus import (
     CASES_FILE,
     account,
     account_day,
@@ -44,7 +44,7 @@ def test_generator_is_deterministic_and_plants_enough_bad_cases(tmp_path):
 
 def test_account_finds_a_lost_item(settings):
     """The accounting itself can fail: an item that is in no dataset at all is reported lost."""
-    from pipelines.bad_corpus import Case
+    from fixtures.bad_corpus import Case
 
     result = account(object(), {}, [Case("x", "pdf", "nowhere.pdf", "never ingested")])
     assert result["items"][0]["fate"] == "lost"
@@ -139,10 +139,10 @@ def test_bad_corpus_through_corpus_refresh(tmp_path):
 @pytest.mark.slow  # ~2 min on 2 busy cores; `make test-all` runs it
 @pytest.mark.airflow
 def test_hostile_corpus_through_corpus_refresh(tmp_path):
-    """The hostile corpus (pipelines/hostile_corpus.py, over 100 cases) through the whole DAG: no task fails
+    """The hostile corpus (fixtures/hostile_corpus.py, over 100 cases) through the whole DAG: no task fails
     or retries, every case has its declared outcome end to end (domain decisions, dedup and the corpus
     stage included), the funnel adds up; the generator is byte-stable."""
-    from pipelines.hostile_corpus import write_hostile_corpus
+    from fixtures.hostile_corpus import write_hostile_corpus
 
     landing = tmp_path / "landing" / f"dt={DAY}"
     cases = write_hostile_corpus(landing)

@@ -8,6 +8,7 @@ from pathlib import Path
 import matplotlib
 import pymupdf
 
+from fixtures.demo_data import raw_pdf
 from pipelines.pdf.features import PageFeatures
 
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -190,16 +191,7 @@ def many_pages_pdf(n: int = 10_000) -> bytes:
     page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Resources << /Font << /F1 3 0 R >> >> " \
            b"/Contents 4 0 R >>"
     objs += [page] * n
-    out = bytearray(b"%PDF-1.7\n")
-    offsets = []
-    for i, body in enumerate(objs, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % i + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
-    return bytes(out)
+    return raw_pdf(objs, header=b"%PDF-1.7\n")
 
 
 TABLE_ROWS = [["Sample", "Temperature (K)", "Yield (%)"], ["A1", "300", "41.5"], ["B2", "350", "57.0"],
