@@ -6,7 +6,8 @@ Two distributed passes, only small metadata on the driver:
    snapshot's own ``tokenizer/`` files) and writes the token rows bucketed by ``doc_id`` to a work area;
 2. the driver turns the per-domain token totals into mixture factors; one task per bucket then joins
    pages, repeats/drops documents, shuffles by hash and writes one ``shard-NNNNN.bin`` + ``.idx`` (+ a
-   Parquet list of the documents it packed).
+   Parquet list of the documents it packed and the lineage index ``lineage/shard-NNNNN.parquet``: which
+   page of which document each token span of each sequence holds, see pipelines/lineage.py).
 
 The snapshot folder then holds the shards, ``tokenizer/`` (HF conventions), ``corpus.json`` (layout,
 mixture, token counts) and the manifest, published last. Run with ``python -m jobs.corpus --pages
@@ -53,6 +54,7 @@ from pipelines.datasets import (
     read_part_slice,
     write_part,
 )
+from pipelines.lineage import lineage_bytes, lineage_key
 from pipelines.storage import open_storage
 from pipelines.tokenizer.config import TAGS
 from pipelines.tokenizer.tokenizer import CONFIG_FILE, SciTokenizer
@@ -184,7 +186,9 @@ def run_corpus(settings: Settings, pages_ref: DatasetRef, logical_date: str, *, 
                     sequences=int(sh.index.n_sequences))
         idx_e = put(st, staging, f"{n}.idx", sh.index.to_bytes(), kind="index", documents=len(sh.index.doc_start))
         doc_e = write_part(st, staging, f"documents-{item['shard']:05d}.parquet", sh.documents)
-        return [{"files": [bin_e, idx_e, doc_e], "counters": sh.counters.to_dict(),
+        lin_e = put(st, staging, lineage_key("", item["shard"]).lstrip("/"), lineage_bytes(sh.lineage),
+                    rows=sh.lineage.num_rows, kind="lineage")
+        return [{"files": [bin_e, idx_e, doc_e, lin_e], "counters": sh.counters.to_dict(),
                  "shard": {"bin": bin_e["path"], "idx": idx_e["path"], "tokens": bin_e["tokens"],
                            "sequences": bin_e["sequences"], "documents": idx_e["documents"]},
                  "domain_tokens": dict(sh.domain_tokens), "modality_tokens": dict(sh.modality_tokens)}]
@@ -228,9 +232,9 @@ def run_corpus(settings: Settings, pages_ref: DatasetRef, logical_date: str, *, 
 
 
 def documents_table(settings: Settings, ref: DatasetRef) -> pa.Table:
-    """The Parquet list of packed documents of a snapshot (the dataset's only Parquet parts)."""
+    """The Parquet list of packed documents of a snapshot (its ``documents-NNNNN.parquet`` parts)."""
     storage = open_storage(settings.data_root, settings.storage_options())
-    keys = [k for k in part_keys(storage, ref) if k.endswith(".parquet")]
+    keys = [k for k in part_keys(storage, ref) if k.split("/")[-1].startswith("documents-")]
     return pa.concat_tables([read_part(storage, k) for k in keys]) if keys else DOCUMENTS_SCHEMA.empty_table()
 
 

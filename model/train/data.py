@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from pipelines.corpus.reader import IGNORE_INDEX, CorpusSnapshot
+from pipelines.lineage import epoch_permutation
 
 
 class Source(Protocol):
@@ -37,7 +38,7 @@ class SampleStream:
 
     def _permutation(self, epoch: int) -> np.ndarray:
         if epoch != self._epoch:
-            self._perm = np.random.default_rng([self.seed, epoch]).permutation(self.n)
+            self._perm = epoch_permutation(self.n, self.seed, epoch)
             self._epoch = epoch
         return self._perm
 
@@ -63,6 +64,7 @@ class CorpusSource:
 
     def __init__(self, root: str, ref: str, storage_options: dict[str, Any] | None = None) -> None:
         self.snapshot = CorpusSnapshot.open(root, ref, storage_options)
+        self.root = root
         self.seq_len = self.snapshot.seq_len
         self.pad_id = int(self.snapshot.meta["pad_id"])
 

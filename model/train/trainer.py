@@ -49,6 +49,21 @@ def _mean_over_ranks(values: list[float], world: int) -> list[float]:
     return (t / world).tolist()
 
 
+def _data_order(run_dir: Any, source: Any, seed: int) -> Any:
+    """Record the corpus snapshot and sample order of a run on one (pipelines/lineage.py reads them back);
+    returns the per-step file, or None for sources that are not a corpus snapshot."""
+    from pipelines.lineage import RUN_DATA, RUN_STEPS
+
+    snap = getattr(source, "snapshot", None)
+    if snap is None:
+        return None
+    info = {"snapshot": snap.ref.key, "root": str(getattr(source, "root", "")), "rows": len(source),
+            "seed": seed, "seq_len": source.seq_len,
+            "order": "row at stream position p = epoch_permutation(rows, seed, p // rows)[p % rows]"}
+    (run_dir / RUN_DATA).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    return run_dir / RUN_STEPS
+
+
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Run (or resume) one training stage; returns a summary (steps, tokens, last loss, paths)."""
     from model.train.stages import build_stage
@@ -82,6 +97,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     total = planned_steps(cfg)
     metrics = MetricsLogger(run_dir, rank == 0, cfg.tensorboard, cfg.progress, total, resume_step=step)
     stream = SampleStream(len(source), cfg.seed)
+    order = _data_order(run_dir, source, cfg.seed) if rank == 0 else None
     last_saved = step
     last: dict[str, Any] = {}
 
@@ -111,6 +127,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if load is not None and world > 1:
             dist.all_reduce(load)
         means = _mean_over_ranks([v / len(micro) for v in sums.values()], world)
+        if order is not None:  # which stream positions this step read: `sciforge lineage <run> --step K`
+            with order.open("a") as f:
+                f.write(json.dumps({"step": step + 1, "first": consumed, "rows": rows}) + "\n")
         step, tokens, consumed = step + 1, tokens + batch_tokens, consumed + rows
         dt = time.perf_counter() - t0
         grad_norm = engine.get_global_grad_norm()

@@ -27,6 +27,7 @@ from pipelines.corpus.config import CorpusConfig
 from pipelines.corpus.shards import ShardIndex, pack
 from pipelines.counters import StageCounters
 from pipelines.datasets import REASON
+from pipelines.lineage import lineage_table
 from pipelines.pages import require_page_columns
 from pipelines.tokenizer.tokenizer import SciTokenizer
 
@@ -161,6 +162,7 @@ class Shard:
     counters: StageCounters
     domain_tokens: Counter[str]
     modality_tokens: Counter[str]
+    lineage: pa.Table  # pipelines/lineage.py: LINEAGE_SCHEMA, one row per page piece per sequence
 
 
 def build_shard(rows: pa.Table, shard: int, factors: dict[str, float], domains: list[str], cfg: CorpusConfig,
@@ -178,19 +180,22 @@ def build_shard(rows: pa.Table, shard: int, factors: dict[str, float], domains: 
     tok_col = rows.column("tokens")
     sep = np.asarray(separator_ids, dtype=np.uint32)
     eod = np.asarray([eod_id], dtype=np.uint32)
-    units: list[tuple[float, str, int, str, np.ndarray, int, Counter[str]]] = []
+    units: list[tuple[float, str, int, str, np.ndarray, int, Counter[str], list[tuple[int, int]]]] = []
     for doc_id in sorted(by_doc):
         idx = sorted(by_doc[doc_id], key=lambda i: (page_col[i], i))
         parts: list[np.ndarray] = []
         mods: Counter[str] = Counter()
+        spans: list[tuple[int, int]] = []  # (page, tokens): the separator before a page and the EOD count in
         for n, i in enumerate(idx):
             if n:
                 parts.append(sep)
                 mods["text"] += len(sep)
             parts.append(tok_col[i].values.to_numpy(zero_copy_only=False).astype(np.uint32, copy=False))
             mods.update(json.loads(mod_col[i]))
+            spans.append((int(page_col[i]), len(parts[-1]) + (len(sep) if n else 0)))
         parts.append(eod)
         mods["special"] += 1
+        spans[-1] = (spans[-1][0], spans[-1][1] + 1)
         tokens = np.concatenate(parts)
         domain = dom_col[idx[0]]
         counters.input += 1
@@ -202,7 +207,8 @@ def build_shard(rows: pa.Table, shard: int, factors: dict[str, float], domains: 
         if k > 1:
             counters.add("repeated_copies", k - 1)
         for rep in range(k):
-            units.append((stable_uniform(cfg.seed, "order", doc_id, rep), doc_id, rep, domain, tokens, len(idx), mods))
+            units.append((stable_uniform(cfg.seed, "order", doc_id, rep), doc_id, rep, domain, tokens, len(idx), mods,
+                          spans))
     units.sort(key=lambda u: (u[0], u[1], u[2]))
     bin_tokens, index = pack([u[4] for u in units], [dom_index[u[3]] for u in units], cfg.seq_len, pad_id,
                              len(domains))
@@ -220,4 +226,6 @@ def build_shard(rows: pa.Table, shard: int, factors: dict[str, float], domains: 
         "shard": [shard] * len(units), "start": index.doc_start.astype(np.int64),
         "n_tokens": [len(u[4]) for u in units], "pages": [u[5] for u in units],
     }, schema=DOCUMENTS_SCHEMA)
-    return Shard(bin_tokens, index, documents, counters, domain_tokens, modality_tokens)
+    lineage = lineage_table(index.doc_start, [u[1] for u in units], [u[2] for u in units], [u[7] for u in units],
+                            cfg.seq_len)
+    return Shard(bin_tokens, index, documents, counters, domain_tokens, modality_tokens, lineage)
