@@ -256,9 +256,9 @@ def trace_page(storage: Storage, pages_ref: DatasetRef, doc_id: str, page: int) 
     src_ref = _parent(pm, name) if name else None
     if src_ref is None:  # a page dataset of another name: the first parent that holds the page
         for p in pm.get("parents", []):
-            r = DatasetRef(p["zone"], p["name"], p["version"])
-            if _pick(find_rows(storage, r, "doc_id", doc_id, ["doc_id", "page"]), page) is not None:
-                src_ref = r
+            cand = DatasetRef(p["zone"], p["name"], p["version"])
+            if _pick(find_rows(storage, cand, "doc_id", doc_id, ["doc_id", "page"]), page) is not None:
+                src_ref = cand
                 break
     if src_ref is None:
         return {"chain": chain, "raw": None}
