@@ -228,7 +228,7 @@ def calibrate(model: HashedLinearClassifier, sets: dict[str, Labelled], a: argpa
 
 
 # ------------------------------------------------------------------------------------------ trained models
-# (d)'s second recipe: with in-domain labels the teacher's signals are not needed (helper measurements on
+# (d)'s second recipe: with in-domain labels the teacher's signals are not needed (measured on
 # 20NG val/test: lexicon indicators cost ~0.07 F1 in-domain, template silver documents ~0.015).
 D_NGRAM_OPTIONS = "--silver-per-subfield 0 --lexicon-weight 0"
 
@@ -301,7 +301,7 @@ def main() -> int:
                     help="page threshold of --model (default: ClassifierConfig.page_threshold)")
     ap.add_argument("--baseline-model", default=None, help="another model file to print next to (a)")
     ap.add_argument("--baseline-threshold", type=float, default=0.65,
-                    help="page threshold of --baseline-model (0.65: the declared default of the session-3 model)")
+                    help="page threshold of --baseline-model (0.65: the declared default of the shipped model)")
     ap.add_argument("--calibrate", action="store_true", help="print the declared threshold rule's choice for (a)")
     ap.add_argument("--skip-trained", action="store_true",
                     help="skip (d) and (e), the models trained by train-classifier on 20 Newsgroups (minutes)")

@@ -187,10 +187,10 @@ def run_interleaved(docs: list[tuple[bytes, dict]], fns: dict[str, Callable[[byt
     return {k: (outs[k], secs[k]) for k in fns}
 
 
-def aeb(root: Path, limit: int | None) -> None:
+def aeb(root: Path, limit: int | None, overrides: dict[str, str]) -> None:
     docs, truths = load_aeb(root, limit)
     counters = StageCounters()
-    fns = {"ours (resiliparse + markdown)": _ours(ExtractConfig(), counters),
+    fns = {"ours (resiliparse + markdown)": _ours(ExtractConfig.model_validate(overrides), counters),
            "trafilatura 2.3 default": _trafilatura}
     res = run_interleaved(docs, fns)
     print(f"{len(docs)} pages of scrapinghub article-extraction-benchmark (held out: never used for tuning), "
@@ -220,17 +220,21 @@ def main() -> int:
     ap.add_argument("--sweep", action="store_true", help="tune the router threshold (half A) and exit")
     ap.add_argument("--aeb", default=None, metavar="DIR",
                     help="score on scrapinghub's article-extraction-benchmark checkout instead")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                    help="an ExtractConfig field for our extractor (repeatable), e.g. --set edge_min_line_chars=80: "
+                         "the figures in pipelines/web/config.py's comments")
     a = ap.parse_args()
+    overrides = dict(kv.split("=", 1) for kv in a.overrides)
     goals = Goals("web_extract")
     if a.aeb:
-        aeb(Path(a.aeb), a.limit)
+        aeb(Path(a.aeb), a.limit, overrides)
         return goals.finish(a.check)  # the goal is stated on the trafilatura eval set
     docs = load(Path(a.data) / "web" / "trafilatura_eval", a.limit)
     if a.sweep:
         sweep(docs)
         return goals.finish(a.check)
     counters = StageCounters()
-    cfg = ExtractConfig()
+    cfg = ExtractConfig.model_validate(overrides)
     ours_fn = _ours(cfg, counters)
     routed_flags: list[bool] = []
 

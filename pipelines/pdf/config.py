@@ -52,7 +52,7 @@ class PdfConfig(BaseModel):
     # while a derivation of 3+ displayed equations (sub/superscripts, fractions, operators on
     # several lines) is what a layout/formula-aware parser is for. 1 = any display equation
     # (the any-equation rule: 28% of the MinerU demo papers' pages and 12% of all born-digital pages
-    # of the benchmark went expensive; 3 gives 14% and 5.5%, bench/pdf_eval.py's threshold sweep).
+    # of the benchmark go expensive; 3 gives 14% and 5.5%, bench/pdf_eval.py's threshold sweep).
     math_min_display_equations: int = Field(3, ge=1)
     # ... and at least this many display equations per text line of the page (features.text_lines):
     # three short formulas in a two-column page of ~120 lines are a prose page with a few

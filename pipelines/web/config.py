@@ -40,6 +40,10 @@ class ExtractConfig(_Section):
     # Resiliparse main-content options (its docs): comments and post metadata are boilerplate.
     keep_comments: bool = False
     keep_post_meta: bool = False
+    # The F1 figures below are on half A of the trafilatura eval set (the tuning half), with every other
+    # field at its default unless named: `python bench/web_extract.py --set FIELD=VALUE` prints them. Each
+    # was measured when its field was chosen; later fields move the third decimal (half A at the defaults:
+    # README.md's web extraction row).
     # Image alt texts in the main text. Off: alt texts are mostly photo captions and credits, which the
     # eval set marks as boilerplate (half A F1 0.9107 with, 0.9115 without; trafilatura also drops images
     # by default). Off removes <img> tags before parsing (resiliparse's alt_texts=False would drop whole
@@ -80,32 +84,30 @@ class ExtractConfig(_Section):
     # with it (0.906 without, 0.905 with, at the defaults here), and it costs a second extraction.
     content_selectors: str = ""
     # The container replaces the whole page's main text only when it holds at least this share of it
-    # (a marker on a teaser or a sidebar box holds little). Half A, before the router: 0.2 F1 0.873,
-    # 0.4 0.873, 0.6 0.872.
+    # (a marker on a teaser or a sidebar box holds little). Half A without the router
+    # (fallback_min_chars=0, content_selectors=ARTICLE_CONTAINERS): 0.2 F1 0.873, 0.4 0.873, 0.6 0.872.
     container_min_share: float = 0.2
     # Edge trim: lines shorter than this before the first / after the last paragraph-length line are
-    # dropped (table rows, code, list items and math stay). Half A with the router at 1000 chars
-    # (trafilatura full mode): 50/60/80/100 chars F1 0.903/0.904/0.906/0.907; without the trim 0.893.
-    # With the link filter, the sentence / title anchors and text normalisation below: 80 0.9161,
-    # 100 0.9187, 120 0.9206, 150 0.9206 (long link lines off: 120 0.9213). 120: the smallest at the
-    # plateau (a longer anchor would trim more real short paragraphs). 0 disables.
+    # dropped (table rows, code, list items and math stay). Half A: 80 chars F1 0.9161, 100 0.9187,
+    # 120 0.9206, 150 0.9206 (with link_line_max_share_long=0.7; with the default 2.0, 120 gives 0.9213).
+    # 120: the smallest at the plateau (a longer anchor would trim more real short paragraphs). 0 disables.
     edge_min_line_chars: int = 120
     # ... and a shorter line that is a full sentence (ends in . ! ? and has at least this many words) is
-    # an anchor too, so a short closing sentence of the article stays. Half A (with the link filter and
-    # the router, edge 80): off 0.9115, 4 words 0.9133, 6 0.9134, 8 0.9130. 0 disables.
+    # an anchor too, so a short closing sentence of the article stays. Half A with edge_min_line_chars=80:
+    # off 0.9115, 4 words 0.9133, 6 0.9134, 8 0.9130. 0 disables.
     edge_sentence_min_words: int = 6
     # Keep the page's top-level heading ("# ", its <h1>: the article title) even when bylines or
-    # breadcrumbs separate it from the first paragraph. Half A with 6 words above: 0.9134 -> 0.9142
-    # (every heading before the first paragraph instead: 0.9139).
+    # breadcrumbs separate it from the first paragraph. Half A with edge_min_line_chars=80: off 0.9134,
+    # on 0.9142 (every heading before the first paragraph instead: 0.9139).
     edge_keep_title: bool = True
     # Link-density line filter (jusText's and boilerpipe's link-density feature, applied per output line):
     # every <a>'s text is marked before parsing, and a line whose share of link characters reaches the
     # limit is dropped (menus, teaser headlines, "more" links that survived main-content extraction).
-    # Lines shorter than edge_min_line_chars use the "short" limit, longer ones the "long" limit. Half A
-    # (router on): off F1 0.908; short 0.3 0.9107 with long 0.3/0.5/0.7/0.9 0.9107/0.9106/0.9107/0.9105;
-    # short 0.2 0.9105, 0.5 0.9101, 1.0 (only all-link lines) 0.9086 (all at edge 80). With the edge at 120
-    # and the other settings above: short 0.3 / long 0.7 0.9206, short 0.5 0.9194, long off 0.9213, so long
-    # lines are off: a paragraph-length line rich in links (Wikipedia prose) is kept. A value above 1 disables.
+    # Lines shorter than edge_min_line_chars use the "short" limit, longer ones the "long" limit. Half A:
+    # short 0.3 / long 0.7 0.9206, short 0.5 0.9194, long off 0.9213, so long lines are off: a
+    # paragraph-length line rich in links (Wikipedia prose) is kept. With edge_min_line_chars=80: filter
+    # off 0.908, short 0.2 / 0.3 / 0.5 / 1.0 (only all-link lines) 0.9105 / 0.9107 / 0.9101 / 0.9086.
+    # A value above 1 disables.
     link_line_max_share_short: float = 0.3
     link_line_max_share_long: float = 2.0
     # Photo captions and credits ("Foto: dpa", "... (Photo: AP)", "Image 1 of 8") shorter than this are
@@ -167,7 +169,7 @@ class ClassifierConfig(_Section):
     # --calibrate, validation splits only: the real seed's "val" split and the 20 Newsgroups train+val splits,
     # never a test split): the LOWEST 0.05-grid threshold at which the purity after the domain step (mean of 20
     # mixed corpora at 2% science) reaches the issue's 50% on both sets, i.e. the goal first, then the most
-    # recall: 0.65 for the session-4 model (seed val purity / recall 0.590 / 0.942, 20NG 0.547 / 0.259; at 0.60:
+    # recall: 0.65 for the shipped model (seed val purity / recall 0.590 / 0.942, 20NG 0.547 / 0.259; at 0.60:
     # 0.474 / 0.942 and 0.469 / 0.280, below the goal).
     page_threshold: float = 0.65
 
