@@ -251,7 +251,7 @@ def write_labelled(rows: list[dict], path: Path) -> Path:
 def train_with_cli(out: Path, options: list[str]) -> HashedLinearClassifier:
     """``sciforge web train-classifier --out OUT OPTIONS`` in a child process: the project's own trainer, the
     code path that builds the shipped model (one BLAS thread, as the shipped model is built)."""
-    cmd = [sys.executable, "-m", "pipelines.cli", "web", "train-classifier", "--out", str(out), *options]
+    cmd = [sys.executable, "-m", "sciforge", "web", "train-classifier", "--out", str(out), *options]
     print(f"  $ sciforge web train-classifier --out {out.name} " + " ".join(
         Path(o).name if "/" in o else o for o in options))
     t0 = time.perf_counter()

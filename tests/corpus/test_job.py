@@ -133,7 +133,7 @@ def test_corpus_cli_info_and_sample(settings: Any, monkeypatch: pytest.MonkeyPat
     from typer.testing import CliRunner
 
     import pipelines.config as config
-    from pipelines.corpus.cli import app
+    from sciforge.cli.corpus import app
 
     s = with_corpus(settings, seq_len=32, num_shards=1)
     ref = run_corpus(s, make_pages(s), "2026-01-01", engine="local")

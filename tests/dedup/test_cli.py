@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from pipelines.dedup.cli import app
+from sciforge.cli.dedup import app
 
 
 def test_params_prints_bands_rows_and_s_curve() -> None:

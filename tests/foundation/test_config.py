@@ -106,7 +106,7 @@ def test_secret_keys_by_pattern(key, secret):
 
 
 def test_config_show_masks_secrets(monkeypatch):
-    from pipelines.cli import app
+    from sciforge.cli import app
 
     monkeypatch.setenv("SCIFORGE_STORAGE__S3_SECRET_ACCESS_KEY", "hunter2-very-secret")
     monkeypatch.setenv("SCIFORGE_STORAGE__S3_ACCESS_KEY_ID", "AKIA-access-id-77")
@@ -200,8 +200,8 @@ def test_driver_jit_c1_only_off_local_masters():
 
 
 def test_config_show_refuses_a_typo_with_the_closest_key(monkeypatch):
-    from pipelines.cli import app
     from pipelines.config import get_settings
+    from sciforge.cli import app
 
     monkeypatch.setenv("SCIFORGE_SPARK__MASTR", "local[1]")
     get_settings.cache_clear()

@@ -147,8 +147,8 @@ def test_a_read_error_of_the_storage_is_not_a_content_error(tmp_path: Path):
 def test_demo_writes_its_sample_corpus_to_an_s3_landing_root(s3_server, tmp_path):
     """`sciforge demo` with ingest.landing_root on S3 lands the sample corpus there (not in a local
     folder named `s3:`)."""
-    from pipelines.cli import _demo_landing
     from pipelines.config import load_settings
+    from sciforge.cli.demo import demo_landing
 
     opts = s3_server.storage_options()
     root = f"s3://sciforge/demo-{tmp_path.name}/landing"
@@ -163,6 +163,6 @@ def test_demo_writes_its_sample_corpus_to_an_s3_landing_root(s3_server, tmp_path
     st = S3Storage(f"{root}/dt=2026-01-01", **opts)
     st.check()
     st.write_bytes("stale.txt", b"old")
-    assert _demo_landing(s, "2026-01-01", True, write) == f"{root}/dt=2026-01-01"
+    assert demo_landing(s, "2026-01-01", True, write) == f"{root}/dt=2026-01-01"
     assert st.list("") == ["warc/a.warc.gz"] and st.read_bytes("warc/a.warc.gz") == b"warc bytes"
     assert not Path("s3:").exists()

@@ -11,9 +11,9 @@ from torch import nn
 from typer.testing import CliRunner
 
 from model import build_model, get_config
-from model.cli import app
 from model.describe import describe, summarize
 from model.layers import make_linear_cls
+from sciforge.cli.model import app
 
 
 def test_describe_cli_json_matches_meta_counts():

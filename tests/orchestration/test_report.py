@@ -136,9 +136,9 @@ def test_partial_day_marks_the_missing_source(settings):
     assert [r["stage"] for r in got if r["missing"]] == ["ingest_pdf", "pdf_parse"]
     snap = DatasetRef.parse(results[-1]["ref"])
     assert "Partial day" in st.read_bytes(f"{snap.key}/report/funnel.md").decode()  # in the snapshot too
-    from pipelines.cli import _print_funnel  # what `sciforge demo` prints
+    from sciforge.cli.demo import print_funnel  # what `sciforge demo` prints
 
-    assert _print_funnel(settings, DAY) == snap.key
+    assert print_funnel(settings, DAY) == snap.key
     # a complete day says nothing of the kind
     publish_report(settings, DAY, _run(st))
     assert "Partial day" not in st.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.md").decode()

@@ -185,7 +185,7 @@ def test_page_that_hangs_the_cheap_parser_is_isolated(tmp_path: Path) -> None:
 def test_cli_parse_prints_routes(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from pipelines.pdf.cli import app
+    from sciforge.cli.pdf import app
 
     path = _write(tmp_path, "two.pdf", pdfgen.small_text_pdf(2))
     out = tmp_path / "rows.jsonl"

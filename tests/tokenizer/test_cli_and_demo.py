@@ -5,9 +5,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from pipelines.tokenizer.cli import app
 from pipelines.tokenizer.detect import Detector
 from pipelines.tokenizer.tokenizer import SciTokenizer
+from sciforge.cli.tokenizer import app
 
 runner = CliRunner()
 

@@ -127,7 +127,7 @@ def test_read_labelled_checks_labels_and_keeps_the_train_split(tmp_path) -> None
 def test_train_classifier_cli_takes_a_labelled_set(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from typer.testing import CliRunner
 
-    from pipelines.web.cli import app
+    from sciforge.cli.web import app
 
     p = tmp_path / "mine.jsonl"
     p.write_text("".join(json.dumps({"text": t, "label": lab, "source": src}) + "\n" for t, lab, src in

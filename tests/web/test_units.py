@@ -121,7 +121,7 @@ def test_classifier_rebuilds_byte_identical(tmp_path) -> None:  # type: ignore[n
     # the default training set (gold + lexicon + ~2k silver documents) takes about a minute to fit
     from typer.testing import CliRunner
 
-    from pipelines.web.cli import app
+    from sciforge.cli.web import app
 
     out = tmp_path / "m.safetensors"
     r = CliRunner().invoke(app, ["train-classifier", "--out", str(out)])

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from sciforge.cli._shared import Engine
+
 app = typer.Typer(help="Page-level PDF parsing with cost-aware routing.", no_args_is_help=True)
 
 
@@ -77,9 +79,9 @@ def parse(
 def run(
     input: str = typer.Argument(..., help="raw PDF dataset, e.g. raw/pdf/2026-01-01_abcdef012345"),
     date: str = typer.Option(..., help="logical date YYYY-MM-DD"),
-    engine: str = typer.Option("spark", help="spark | local"),
+    engine: Engine = typer.Option(Engine.spark, help="where the job runs"),
 ) -> None:
     """Run the PDF parsing job on a published raw PDF dataset."""
     from jobs.pdf_parse import main
 
-    main(["--input", input, "--date", date, "--engine", engine])
+    main(["--input", input, "--date", date, "--engine", engine.value])

@@ -6,6 +6,7 @@ import gzip
 import json
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +28,15 @@ from pipelines.web.classifier import (
 )
 from pipelines.web.config import DEFAULT_MODEL
 from pipelines.web.silver import SilverConfig
+from sciforge.cli._shared import Engine
+
+
+class Teacher(StrEnum):
+    """Who gives the silver labels of unlabelled text."""
+
+    lexicon = "lexicon"
+    llm = "llm"
+
 
 app = typer.Typer(help="Web stage: WARC -> science pages, one decision per domain.", no_args_is_help=True)
 console = Console(stderr=True)
@@ -60,7 +70,7 @@ def train_classifier(
     unlabelled: Annotated[list[Path] | None, typer.Option(
         help="extra JSONL(.gz) text to label with the teacher (silver labels); repeatable")] = None,
     text_key: Annotated[str, typer.Option(help="text field of the unlabelled JSONL")] = "text",
-    teacher: Annotated[str, typer.Option(help="silver-label teacher: lexicon | llm")] = "lexicon",
+    teacher: Annotated[Teacher, typer.Option(help="silver-label teacher")] = Teacher.lexicon,
     endpoint: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for --teacher llm")] = None,
     model: Annotated[str, typer.Option(help="model name for --teacher llm")] = "",
     l2: Annotated[float, typer.Option(help="L2 penalty")] = TrainConfig.l2,
@@ -89,14 +99,12 @@ def train_classifier(
                   f"{seed.name} + {lexicon.name}{''.join(' + ' + p.name for p in labelled or [])} (real text, "
                   f"gold, lexicon documents and template silver labels): " + json.dumps(ts.counts))
     if unlabelled:
-        if teacher == "llm":
+        if teacher is Teacher.llm:
             if not endpoint:
                 raise typer.BadParameter("--teacher llm needs --endpoint")
             t: LexiconTeacher | LLMTeacher = LLMTeacher(endpoint, model, os.environ.get("OPENAI_API_KEY"))
-        elif teacher == "lexicon":
-            t = LexiconTeacher(str(lexicon))
         else:
-            raise typer.BadParameter(f"unknown teacher {teacher!r}: lexicon | llm")
+            t = LexiconTeacher(str(lexicon))
         for p in unlabelled:
             extra = _read_texts(p, text_key)
             silver = [t.label(x) for x in tqdm(extra, desc=f"labelling {p.name}", unit="doc")]
@@ -110,7 +118,7 @@ def train_classifier(
     if labelled:
         meta["labelled"] = [p.name for p in labelled]
     if unlabelled:
-        meta.update(teacher=teacher, unlabelled=[p.name for p in unlabelled])
+        meta.update(teacher=teacher.value, unlabelled=[p.name for p in unlabelled])
     with console.status(f"training on {len(texts)} documents (L-BFGS)"):
         cfg = TrainConfig(l2=l2, source_balance=source_balance, lexicon_weight=lexicon_weight)
         clf = train(texts, labels, cfg, meta=meta, groups=groups)
@@ -137,7 +145,7 @@ def classify(
 def run(
     input_ref: Annotated[str, typer.Argument(help="raw web dataset: raw/web/<version>")],
     date: Annotated[str, typer.Option(help="logical date YYYY-MM-DD")],
-    engine: Annotated[str, typer.Option(help="spark | local")] = "spark",
+    engine: Annotated[Engine, typer.Option(help="where the job runs")] = Engine.spark,
 ) -> None:
     """Run the web filter job (jobs/web_filter.py) and print the funnel."""
     from jobs.web_filter import run_web_filter
@@ -147,7 +155,7 @@ def run(
     from pipelines.storage import open_storage
 
     s = get_settings()
-    ref = run_web_filter(s, DatasetRef.parse(input_ref), date, engine=engine)  # type: ignore[arg-type]
+    ref = run_web_filter(s, DatasetRef.parse(input_ref), date, engine=engine.value)  # type: ignore[arg-type]
     m = read_manifest(open_storage(s.data_root, s.storage_options()), ref)
     c = StageCounters.from_dict(m["counters"])
     console.print(f"{ref}: {c.summary()}")

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from sciforge.cli._shared import Engine
+
 app = typer.Typer(help="Tokenized, packed, domain-mixed corpus snapshots for training.", no_args_is_help=True)
 
 
@@ -14,16 +16,14 @@ app = typer.Typer(help="Tokenized, packed, domain-mixed corpus snapshots for tra
 def build(
     pages: Annotated[str, typer.Option(help="input page dataset clean/pages/<version>")],
     date: Annotated[str, typer.Option(help="logical date YYYY-MM-DD")],
-    engine: Annotated[str, typer.Option(help="spark | local")] = "spark",
+    engine: Annotated[Engine, typer.Option(help="where the job runs")] = Engine.spark,
 ) -> None:
     """Run the corpus job (Spark by default) and print the published snapshot reference."""
     from jobs.corpus import run_corpus  # jobs import Spark lazily; pipelines never does
     from pipelines.config import get_settings
     from pipelines.datasets import DatasetRef
 
-    if engine not in ("spark", "local"):
-        raise typer.BadParameter("engine must be spark or local")
-    typer.echo(str(run_corpus(get_settings(), DatasetRef.parse(pages), date, engine=engine)))  # type: ignore[arg-type]
+    typer.echo(str(run_corpus(get_settings(), DatasetRef.parse(pages), date, engine=engine.value)))  # type: ignore[arg-type]
 
 
 @app.command()
