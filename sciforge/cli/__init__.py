@@ -46,6 +46,7 @@ def load_command(name: str, target: str) -> Any:
     """Import `module:attribute` and return it as a click command named `name`."""
     module, _, attr = target.partition(":")
     obj = getattr(importlib.import_module(module), attr)
+    command: Any
     if isinstance(obj, typer.Typer):  # a group, even with one command (`config show`)
         command = typer.main.get_group(obj)
     else:

@@ -107,12 +107,12 @@ def train_classifier(
             t = LexiconTeacher(str(lexicon))
         for p in unlabelled:
             extra = _read_texts(p, text_key)
-            silver = [t.label(x) for x in tqdm(extra, desc=f"labelling {p.name}", unit="doc")]
+            extra_labels = [t.label(x) for x in tqdm(extra, desc=f"labelling {p.name}", unit="doc")]
             texts += extra
-            labels += silver
+            labels += extra_labels
             groups += [f"unlabelled_{p.name}"] * len(extra)
             console.print(f"{p.name}: {len(extra)} silver labels " +
-                          json.dumps({lab: silver.count(lab) for lab in LABELS}))
+                          json.dumps({lab: extra_labels.count(lab) for lab in LABELS}))
     meta: dict[str, object] = {"seed_file": seed.name, "silver_per_subfield": silver_per_subfield,
                                "real_seed_file": real_seed.name if use_real_seed else ""}
     if labelled:
