@@ -24,7 +24,7 @@ def test_every_stage_cli_mounts_and_help_explains():
     assert out.returncode == 0, out.stderr
     assert "unavailable" not in out.stdout + out.stderr
     for cmd in ("demo", "demo-data", "ingest", "config", "datasets", "web", "pdf", "dedup", "tokenizer",
-                "corpus", "model", "train", "eval", "ui"):
+                "corpus", "model", "train", "eval", "ui", "lineage"):
         assert f" {cmd} " in out.stdout, cmd
 
 
