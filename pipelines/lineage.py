@@ -36,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from pipelines.corpus.reader import RUN_DATA, RUN_STEPS, epoch_permutation
 from pipelines.datasets import DatasetRef, read_manifest
 from pipelines.storage import Storage
 
@@ -414,15 +415,6 @@ def format_trace(t: dict[str, Any]) -> str:
 
 
 # -- training runs: step K -> sequences -> documents -------------------------------------------------
-
-RUN_DATA = "data_order.json"  # written by the trainer: the snapshot, the seed and the number of rows
-RUN_STEPS = "data_steps.jsonl"  # one line per optimizer step: {"step", "first", "rows"} (stream positions)
-
-
-def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
-    """The training order of epoch ``epoch`` over ``n`` rows (model/train/data.py:SampleStream uses it)."""
-    return np.random.default_rng([seed, epoch]).permutation(n)
-
 
 def stream_rows(n: int, seed: int, first: int, count: int) -> list[int]:
     """Rows at stream positions ``[first, first + count)``: position p is row perm(p // n)[p % n]."""

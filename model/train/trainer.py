@@ -52,7 +52,7 @@ def _mean_over_ranks(values: list[float], world: int) -> list[float]:
 def _data_order(run_dir: Any, source: Any, seed: int) -> Any:
     """Record the corpus snapshot and sample order of a run on one (pipelines/lineage.py reads them back);
     returns the per-step file, or None for sources that are not a corpus snapshot."""
-    from pipelines.lineage import RUN_DATA, RUN_STEPS
+    from pipelines.corpus.reader import RUN_DATA, RUN_STEPS
 
     snap = getattr(source, "snapshot", None)
     if snap is None:

@@ -30,6 +30,14 @@ from pipelines.storage import LocalStorage, Storage, open_storage
 CORPUS_META = "corpus.json"
 TOKENIZER_DIR = "tokenizer"
 IGNORE_INDEX = -100  # the label value PyTorch's cross-entropy ignores
+# What a training run records of the order it read a snapshot in (pipelines/lineage.py reads them back).
+RUN_DATA = "data_order.json"  # the snapshot, the seed and the number of rows
+RUN_STEPS = "data_steps.jsonl"  # one line per optimizer step: {"step", "first", "rows"} (stream positions)
+
+
+def epoch_permutation(n: int, seed: int, epoch: int) -> np.ndarray:
+    """The training order of epoch ``epoch`` over ``n`` rows (model/train/data.py:SampleStream uses it)."""
+    return np.random.default_rng([seed, epoch]).permutation(n)
 
 
 class CorpusSnapshot:
