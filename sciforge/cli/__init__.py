@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ui": ("sciforge.cli.ui:ui", "Start Airflow (UI + API server, scheduler, DAG processor, triggerer) on 127.0.0.1 for the project's DAGs; prints the URL and the login; Ctrl-C stops everything."),
     "demo": ("sciforge.cli.demo:demo", "Generate the sample corpus, run `corpus_refresh` and then the training DAGs through Airflow."),
     "lineage": ("sciforge.cli.lineage:lineage", "Trace a packed sequence to its pages, raw records and every stage's decision; or list a step's documents."),
+    "plan": ("sciforge.cli.plan:plan", "Capacity plan: core-hours, GPU-hours, wall time, storage and output tokens from rates measured here."),
     "web": ("sciforge.cli.web:app", "Web stage: WARC -> science pages, one decision per domain."),
     "pdf": ("sciforge.cli.pdf:app", "Page-level PDF parsing with cost-aware routing."),
     "dedup": ("sciforge.cli.dedup:app", "Global page-level dedup (MinHash + LSH + connected components)."),

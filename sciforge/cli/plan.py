@@ -1,0 +1,61 @@
+"""`sciforge plan`: per-core stage rates measured here, scaled to a paper-size run (pipelines/plan.py)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from sciforge.cli._shared import console, settings
+
+
+def plan(
+    calibrate: Annotated[bool, typer.Option("--calibrate", help="run every stage on --landing (default: the "
+                                            "sample corpus) in this process and store the per-core rates")] = False,
+    landing: Annotated[Path | None, typer.Option(help="calibration input: a folder with warc/, pdf/, jsonl/")] = None,
+    web_docs: Annotated[str, typer.Option(help="WARC response records in, e.g. 10B")] = "0",
+    pdf_pages: Annotated[str, typer.Option(help="PDF pages in, e.g. 1B")] = "0",
+    text_docs: Annotated[str, typer.Option(help="JSONL documents in")] = "0",
+    tokens: Annotated[str, typer.Option(help="training tokens, e.g. 5T")] = "0",
+    model: Annotated[str, typer.Option(help="model preset (model/config.py)")] = "intern_s1",
+    gpus: Annotated[str, typer.Option(help="training GPUs, e.g. 1024xH200")] = "1024xH200",
+    cores: Annotated[int, typer.Option(help="CPU cores of the data cluster")] = 4096,
+    mfu: Annotated[float, typer.Option(help="model FLOPs utilisation assumed for training")] = 0.40,
+    seq_len: Annotated[int, typer.Option(help="training sequence length (attention FLOPs)")] = 4096,
+    chart: Annotated[Path | None, typer.Option(help="write the chart here (PNG)")] = Path("plan.png"),
+) -> None:
+    """Capacity plan: core-hours, GPU-hours, wall time, storage and output tokens from rates measured here."""
+    from pipelines.config import load_settings
+    from pipelines.plan import calibrate as run_calibration
+    from pipelines.plan import format_plan, load_rates, make_plan, parse_count, plan_chart, save_rates
+    from pipelines.storage import open_storage
+
+    s = settings()
+    storage = open_storage(s.data_root, s.storage_options())
+    if calibrate:
+        with tempfile.TemporaryDirectory(prefix="sciforge-plan-") as tmp:
+            if landing is None:
+                from fixtures.demo_data import write_demo_corpus
+
+                landing = Path(tmp) / "landing"
+                write_demo_corpus(landing)
+            # the calibration's datasets go to a scratch data root, only the rates to the real one
+            scratch = load_settings(storage={"data_root": str(Path(tmp) / "data")})
+            rates = run_calibration(scratch, str(landing))
+        save_rates(storage, rates)
+        for name, r in rates["stages"].items():
+            console.print(f"{name:<13} {r['items']:>6} {r['unit']}s in {r['cpu_s']:.2f} CPU-s: "
+                          f"{r['per_core_s']:.1f} per core-second")
+        console.print(f"rates: {storage.uri('plan/rates.json')}")
+    if parse_count(tokens) or parse_count(web_docs) or parse_count(pdf_pages) or parse_count(text_docs):
+        p = make_plan(load_rates(storage), web_docs=parse_count(web_docs), pdf_pages=parse_count(pdf_pages),
+                      text_docs=parse_count(text_docs), tokens=parse_count(tokens), model=model, gpus=gpus,
+                      cores=cores, mfu=mfu, seq_len=seq_len)
+        print(format_plan(p))
+        if chart is not None:
+            chart.write_bytes(plan_chart(p))
+            console.print(f"chart: {chart}")
+    elif not calibrate:
+        raise typer.BadParameter("give --calibrate and/or the run's size (--web-docs, --pdf-pages, --tokens ...)")

@@ -1,0 +1,87 @@
+"""Capacity plan: model FLOPs from the preset's shapes, the plan's arithmetic, and a calibration run here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipelines.plan import (
+    GPU_PEAK_FLOPS,
+    STAGES,
+    calibrate,
+    format_plan,
+    load_rates,
+    make_plan,
+    model_flops_per_token,
+    parse_count,
+    parse_gpus,
+    plan_chart,
+    plan_line,
+    save_rates,
+)
+from pipelines.storage import open_storage
+
+
+def test_intern_s1_parameters_match_qwen3_235b_a22b() -> None:
+    f = model_flops_per_token("intern_s1", 4096)
+    # Qwen3-235B-A22B's model card: 235B parameters in total, 22B activated per token
+    assert f["total_params"] == pytest.approx(235e9, rel=0.02)
+    assert f["active_params"] == pytest.approx(22e9, rel=0.05)
+    assert f["dense"] + f["experts"] == pytest.approx(6 * f["active_params"])
+    assert f["total"] == pytest.approx(f["dense"] + f["experts"] + f["attention"])
+    assert model_flops_per_token("intern_s1", 8192)["attention"] == pytest.approx(2 * f["attention"])
+
+
+def test_counts_and_gpus_parse() -> None:
+    assert parse_count("5T") == 5 * 10**12 and parse_count("1.5B") == 1_500_000_000 and parse_count("300") == 300
+    assert parse_gpus("1024xH200") == (1024, "H200")
+    with pytest.raises(ValueError):
+        parse_count("five")
+    with pytest.raises(ValueError):
+        parse_gpus("8xTPU")
+
+
+def _rates() -> dict[str, Any]:
+    return {
+        "stages": {name: {"per_core_s": 100.0} for name, _, _ in STAGES},
+        "keep": {"web": 0.5, "pdf": 0.8, "text": 1.0, "dedup": {"web": 0.9, "pdf": 0.5, "text": 1.0}},
+        "tokens_per_page": {"web": 1000.0, "pdf": 500.0, "text": 200.0},
+        "bytes_per_item": {z: {"web": 10.0, "pdf": 20.0, "text": 1.0} for z in ("landing", "raw", "clean")},
+        "clean_pages_bytes_per_page": 3.0, "corpus_bytes_per_token": 4.1,
+    }
+
+
+def test_plan_arithmetic() -> None:
+    p = make_plan(_rates(), web_docs=1000, pdf_pages=100, text_docs=10, tokens=10**9, model="intern_s1",
+                  gpus="8xH100", cores=10, mfu=0.5)
+    rows = {r["stage"]: r for r in p.rows}
+    assert rows["web_filter"]["core_hours"] == pytest.approx(1000 / 100 / 3600)
+    assert rows["web_filter"]["wall_hours"] == pytest.approx(1000 / 100 / 3600 / 10)
+    assert rows["dedup"]["items"] == pytest.approx(500 + 80 + 10)
+    # kept after dedup: web 450 x 1000, pdf 40 x 500, text 10 x 200 tokens
+    assert p.corpus_tokens == pytest.approx(450_000 + 20_000 + 2_000)
+    train = rows["train intern_s1"]
+    flops = model_flops_per_token("intern_s1", 4096)["total"]
+    assert train["gpu_hours"] == pytest.approx(1e9 * flops / (GPU_PEAK_FLOPS["H100"] * 0.5) / 3600)
+    assert train["wall_hours"] == pytest.approx(train["gpu_hours"] / 8)
+    assert p.storage["landing"] == pytest.approx(1000 * 10 + 100 * 20 + 10)
+    assert "intern_s1" in format_plan(p) and "GPU-hours" in plan_line(p)
+
+
+@pytest.mark.slow
+def test_calibration_on_the_sample_corpus(demo_corpus: Path, settings: Any) -> None:
+    rates = calibrate(settings, str(demo_corpus))
+    st = open_storage(settings.data_root)
+    save_rates(st, rates)
+    rates = load_rates(st)
+    assert {n for n, _, _ in STAGES} == set(rates["stages"])
+    assert all(r["items"] > 0 and r["cpu_s"] > 0 and r["per_core_s"] > 0 for r in rates["stages"].values())
+    assert all(0 < rates["keep"][s] <= 1 for s in ("web", "pdf", "text"))
+    assert 0 < rates["keep"]["dedup"]["web"] < 1  # the sample corpus plants duplicate web pages
+    assert all(v > 0 for v in rates["tokens_per_page"].values())
+    assert 4 <= rates["corpus_bytes_per_token"] < 8  # uint32 tokens + padding, indexes, lineage
+    p = make_plan(rates, web_docs=10**10, pdf_pages=10**9, text_docs=10**8, tokens=5 * 10**12, model="intern_s1",
+                  gpus="1024xH200", cores=4096)
+    assert p.corpus_tokens > 0 and plan_chart(p)[:8] == b"\x89PNG\r\n\x1a\n"
