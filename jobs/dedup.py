@@ -42,6 +42,8 @@ from pipelines.dedup.decide import (
     ALL_DROP_REASONS,
     ALREADY_PUBLISHED,
     BOILERPLATE_PAGE,
+    CONTAINED,
+    CONTAINMENT_FIELD,
     EXACT_DUPLICATE,
     KEEP,
     KEPT_SCHEMA,
@@ -50,7 +52,7 @@ from pipelines.dedup.decide import (
     QUARANTINE_SCHEMA,
     min_label_components,
 )
-from pipelines.dedup.features import FEATURE_SCHEMA, STATUS_OK, Featurizer, printable_text
+from pipelines.dedup.features import STATUS_OK, Featurizer, feature_schema, printable_text
 from pipelines.dedup.local import concat_pages, contract_table, dedup_tables
 from pipelines.dedup.lsh import describe
 from pipelines.storage import open_storage
@@ -74,9 +76,14 @@ def dedup_config(settings: Settings) -> DedupConfig:
 def output_ref(cfg: DedupConfig, input_refs: Sequence[DatasetRef], logical_date: str,
                previous: Sequence[DatasetRef]) -> DatasetRef:
     version = make_version(logical_date, {
-        "stage": OUTPUT_NAME, "params": cfg.model_dump(),
+        "stage": OUTPUT_NAME, "params": cfg.version_params(),
         "parents": sorted(r.key for r in input_refs), "previous": sorted(r.key for r in previous)})
     return DatasetRef("clean", OUTPUT_NAME, version)
+
+
+def quarantine_schema(cfg: DedupConfig) -> pa.Schema:
+    """`QUARANTINE_SCHEMA`, plus ``containment`` when the containment mode is on."""
+    return QUARANTINE_SCHEMA.append(CONTAINMENT_FIELD) if cfg.containment == "on" else QUARANTINE_SCHEMA
 
 
 def run_dedup(settings: Settings, input_refs: Sequence[DatasetRef], logical_date: str, *,
@@ -96,13 +103,13 @@ def run_dedup(settings: Settings, input_refs: Sequence[DatasetRef], logical_date
                          f"{[p.key for p in previous]} (a re-run would otherwise find its own output)")
     b, r = Featurizer(cfg).bands_rows
     print(describe(cfg.threshold, b, r), flush=True)
-    params = {"stage": OUTPUT_NAME, "params": cfg.model_dump(), "bands": b, "rows": r,
+    params = {"stage": OUTPUT_NAME, "params": cfg.version_params(), "bands": b, "rows": r,
               "previous": [p.key for p in previous]}
     parents = [*input_refs, *previous]
     kept_w = DatasetWriter(storage, ref, logical_date=logical_date, config=params, parents=parents,
                            schema=KEPT_SCHEMA)
     quar_w = DatasetWriter(storage, ref.quarantine(), logical_date=logical_date, config=params,
-                           parents=parents, schema=QUARANTINE_SCHEMA)
+                           parents=parents, schema=quarantine_schema(cfg))
     if engine == "local":
         counters = _run_local(storage, cfg, input_refs, previous, kept_w, quar_w)
     else:
@@ -239,7 +246,7 @@ def _parts_df(spark: Any, items: list[tuple[int, str, bool]]) -> Any:
 def _scan_schema(cfg: DedupConfig) -> pa.Schema:
     fields = [pa.field("_rid", pa.int64()), pa.field("is_prev", pa.bool_()), pa.field("source", pa.string()),
               pa.field("doc_id", pa.string()), pa.field("page", pa.int32())]
-    fields += [f for f in FEATURE_SCHEMA if f.name != "minhash"]
+    fields += [f for f in feature_schema(cfg) if f.name != "minhash"]
     return pa.schema(fields)
 
 
@@ -277,18 +284,28 @@ def _verify_values_fn(cfg: DedupConfig, root: str, opts: dict[str, Any], keys: d
     """One call per input part holding candidate pages: re-reads that part's text and
     computes the edge check's input (`Featurizer.verification_values`) for those pages only,
     `batch_rows` pages at a time (the scan's bound on Python memory), so the scan never ships
-    or caches per-shingle data. ``keys``: ``_rid >> 32`` -> part key."""
+    or caches per-shingle data. ``keys``: ``_rid >> 32`` -> part key. With containment on,
+    also ``cvals`` (`Featurizer.containment_values`: numbers kept; the same lists as ``vals``
+    when `numbers` is keep)."""
     feat = Featurizer(cfg)
     row_mask = np.int64((1 << _RID_PART_BITS) - 1)
+    both = cfg.containment == "on"
+    lt = pa.list_(pa.int64())
 
     def fn(need: pa.Table) -> pa.Table:
         rids = np.sort(need.column("_rid").to_numpy())
         if not len(rids):
-            return pa.table({"_rid": pa.array([], pa.int64()), "vals": pa.array([], pa.list_(pa.int64()))})
+            return pa.table({"_rid": pa.array([], pa.int64()), "vals": pa.array([], lt),
+                             **({"cvals": pa.array([], lt)} if both else {})})
         texts = read_part(open_storage(root, opts), keys[int(rids[0] >> _RID_PART_BITS)], columns=["text"])
         texts = texts.column("text").take(pa.array(rids & row_mask))
-        vals = [feat.verification_values(texts.slice(i, batch_rows)) for i in range(0, len(rids), batch_rows)]
-        return pa.table({"_rid": pa.array(rids), "vals": pa.chunked_array(vals, pa.list_(pa.int64()))})
+        slices = [texts.slice(i, batch_rows) for i in range(0, len(rids), batch_rows)]
+        vals = pa.chunked_array([feat.verification_values(t) for t in slices], lt)
+        out = {"_rid": pa.array(rids), "vals": vals}
+        if both:
+            out["cvals"] = vals if cfg.numbers == "keep" else \
+                pa.chunked_array([feat.containment_values(t) for t in slices], lt)
+        return pa.table(out)
 
     return fn
 
@@ -465,8 +482,9 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
 
     # 2. exact groups: the best-ranked page of each content hash (one window, no join back)
     by_hash = Window.partitionBy("content_hash")
+    containment = cfg.containment == "on"
     ex = (nodes.select("_rid", "is_prev", "source", "doc_id", "page", "status", "content_hash", "n_words",
-                       "minhash_truncated", "bands", rank.alias("rank"))
+                       "minhash_truncated", "bands", *(["samples"] if containment else []), rank.alias("rank"))
           .withColumn("exact_rep", F.when(ok, F.min(F.when(ok, F.col("rank"))).over(by_hash).getField("_rid"))
                       .otherwise(F.col("_rid")))
           .withColumn("exact_n", F.sum(ok.cast("long")).over(by_hash))
@@ -490,26 +508,54 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
             .select(F.least("_rid", "_c").alias("u"), F.greatest("_rid", "_c").alias("v")).distinct()
             .localCheckpoint(eager=True))
     n_cand = cand.count()
+    # 3b. containment candidates (`local.containment_candidates`): each sampled shingle shared
+    # by 2+ exact representatives is a bucket (the same centres rule); a pair is a candidate
+    # when it is paired in `containment_min_shared` buckets
+    n_ccand = 0
+    if containment:
+        skeys = (ex.where(ok & (F.col("exact_rep") == F.col("_rid")))
+                 .select("_rid", "content_hash", F.explode("samples").alias("bucket")))
+        sshared = (skeys.groupBy("bucket").agg(F.count("*").alias("n")).where(F.col("n") > 1).drop("n")
+                   .localCheckpoint(eager=True))
+        smembers = (skeys.join(small(sshared, sshared.count()), "bucket")
+                    .withColumn("_k", F.row_number().over(Window.partitionBy("bucket").orderBy("content_hash")))
+                    .localCheckpoint(eager=True))
+        scenters = smembers.where(F.col("_k") <= cfg.lsh_centers).select("bucket", F.col("_rid").alias("_c"))
+        ccand = (smembers.join(scenters, "bucket").where(F.col("_rid") != F.col("_c"))
+                 .select("bucket", F.least("_rid", "_c").alias("u"), F.greatest("_rid", "_c").alias("v")).distinct()
+                 .groupBy("u", "v").agg(F.count("*").alias("n"))
+                 .where(F.col("n") >= cfg.containment_min_shared).select("u", "v").localCheckpoint(eager=True))
+        n_ccand = ccand.count()
 
     # 4. verification: only the candidate pages' shingle sets / signatures are computed and travel
-    if cfg.verify == "none" or n_cand == 0:
-        scored = cand.withColumn("sim", F.lit(1.0))
-    else:
-        need = cand.select(F.col("u").alias("_rid")).unionByName(cand.select(F.col("v").alias("_rid"))).distinct()
+    check_j = cfg.verify != "none" and n_cand > 0
+    if check_j or n_ccand:
+        ends = ([cand] if check_j else []) + ([ccand] if n_ccand else [])
+        need = ends[0].select(F.col("u").alias("_rid")).unionByName(ends[0].select(F.col("v").alias("_rid")))
+        for e in ends[1:]:
+            need = need.unionByName(e.select(F.col("u").alias("_rid"))).unionByName(e.select(F.col("v").alias("_rid")))
+        need = need.distinct()
         part_of = {base >> _RID_PART_BITS: key for base, key, _ in items}
         # one Python task per input part (an explicit partition count, one part each: AQE would
         # coalesce this small shuffle of row ids into ONE task, serializing the Python work)
         side = (_one_per_partition(need.withColumn("_src", F.shiftright("_rid", _RID_PART_BITS)), "_src",
                                    sorted(part_of)).groupBy("_slot", "_src")
-                .applyInArrow(_verify_values_fn(cfg, root, opts, part_of, batch_rows), "_rid long, vals array<long>")
+                .applyInArrow(_verify_values_fn(cfg, root, opts, part_of, batch_rows),
+                              "_rid long, vals array<long>" + (", cvals array<long>" if containment else ""))
                 .localCheckpoint(eager=True))
         # the (narrow, counted) edges meet the first end's values where they lie; the values
         # meet the second end by a shuffle join unless they are small enough to broadcast (the
         # planner cannot size them: they come from Python)
-        n_vals = int(side.agg(F.sum(F.size("vals"))).collect()[0][0] or 0)
-        to_v = F.broadcast(side) if 8 * n_vals <= _BROADCAST_MAX_BYTES else side
-        both = (side.toDF("u", "a").join(small(cand, n_cand), "u")
-                .join(to_v.toDF("v", "b"), "v"))
+        n_vals = int(side.agg(F.sum(F.size("vals") + (F.size("cvals") if containment else F.lit(0))))
+                     .collect()[0][0] or 0)
+        def to_v(cols: list[str]) -> Any:
+            sel = side.select(*cols)
+            return F.broadcast(sel) if 8 * n_vals <= _BROADCAST_MAX_BYTES else sel
+    if not check_j:
+        scored = cand.withColumn("sim", F.lit(1.0))
+    else:
+        both = (side.select("_rid", "vals").toDF("u", "a").join(small(cand, n_cand), "u")
+                .join(to_v(["_rid", "vals"]).toDF("v", "b"), "v"))
         if cfg.verify == "exact":  # |A n B| / |A u B| of the sorted distinct shingle hashes
             inter = F.size(F.array_intersect("a", "b"))
             sim = inter.cast("double") / (F.size("a") + F.size("b") - inter).cast("double")
@@ -518,6 +564,20 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
             sim = F.aggregate(eq, F.lit(0), lambda acc, x: acc + x).cast("double") / F.lit(float(cfg.num_perm))
         scored = both.select("u", "v", sim.alias("sim"))
     scored = scored.localCheckpoint(eager=True)
+    if n_ccand:  # |A n B| / |A|, A the end ranked worse (`local.containment_scores`)
+        rk = ex.select("_rid", "rank")
+        cs = (side.select("_rid", "cvals").toDF("u", "a").join(small(ccand, n_ccand), "u")
+              .join(to_v(["_rid", "cvals"]).toDF("v", "b"), "v")
+              .join(rk.toDF("u", "ru"), "u").join(rk.toDF("v", "rv"), "v"))
+        u_in = F.col("ru") > F.col("rv")
+        inner_vals = F.when(u_in, F.col("a")).otherwise(F.col("b"))
+        outer_vals = F.when(u_in, F.col("b")).otherwise(F.col("a"))
+        cscore = F.when(F.size(inner_vals) > 0, F.size(F.array_intersect(inner_vals, outer_vals)).cast("double")
+                        / F.size(inner_vals).cast("double")).otherwise(F.lit(0.0))
+        cscored = (cs.select(F.when(u_in, F.col("u")).otherwise(F.col("v")).alias("_c"),
+                             F.when(u_in, F.col("v")).otherwise(F.col("u")).alias("_k"),
+                             F.when(u_in, F.col("rv")).otherwise(F.col("ru")).alias("krank"), cscore.alias("score"))
+                   .where(F.col("score") >= cfg.containment_threshold).localCheckpoint(eager=True))
     passed = F.col("sim") >= cfg.threshold
     n_edges = int(scored.agg(F.sum(passed.cast("long"))).collect()[0][0] or 0)
     edges = scored.where(passed).select("u", "v")
@@ -531,7 +591,7 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
         rounds = 0
     else:
         roots, rounds = connected_components(spark, edges, cfg.cc_max_iterations)
-    comp = (ex.drop("bands")
+    comp = (ex.drop("bands", *(["samples"] if containment else []))
             .join(small(roots, 2 * n_edges).withColumnRenamed("node", "exact_rep"), "exact_rep", "left")
             # a page is connected when its exact group has another page or an edge: only those
             # pages need component statistics; every other page is its own representative
@@ -592,7 +652,26 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     final = (dec
              .withColumn("representative", F.when(ok, F.col("representative")).otherwise(F.lit("")))
              .withColumn("component_id", F.when(ok, F.substring(F.sha2("representative", 256), 1, 16))
-                         .otherwise(F.lit("")))
+                         .otherwise(F.lit(""))))
+    n_chits = 0
+    if containment:  # a kept page contained in a page of another component (`local._apply_containment`)
+        hit = F.lit(False)
+        final = final.withColumn("containment", F.lit(None).cast("double"))
+        if n_ccand:
+            rt = comp.select("_rid", "root")
+            chits = (cscored.join(rt.toDF("_c", "rc"), "_c").join(rt.toDF("_k", "rk"), "_k")
+                     .where(F.col("rc") != F.col("rk")).localCheckpoint(eager=True))
+            n_chits = chits.count()
+            best = (chits.groupBy("_c").agg(F.min(F.struct((-F.col("score")).alias("ns"), F.col("krank").alias("kr")))
+                                            .alias("b"))
+                    .select(F.col("_c").alias("_rid"), (-F.col("b.ns")).alias("_cval"),
+                            page_key_of(F.col("b.kr")).alias("_container")))
+            final = final.drop("containment").join(small(best, n_chits), "_rid", "left")
+            hit = (F.col("reason") == KEEP) & F.col("_container").isNotNull()
+            final = (final.withColumn("containment", F.when(hit, F.col("_cval")))
+                     .withColumn("representative", F.when(hit, F.col("_container")).otherwise(F.col("representative")))
+                     .withColumn("reason", F.when(hit, F.lit(CONTAINED)).otherwise(F.col("reason"))))
+    final = (final
              .select("_rid", F.coalesce("_src", F.lit(-1).cast("long")).alias("_src"), "reason", "representative",
                      "component_id", "content_hash", "n_words", F.col("comp_size").alias("component_size"),
                      F.col("comp_docs").alias("component_docs"),
@@ -600,7 +679,7 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
                      (~F.col("is_prev") & F.col("minhash_truncated")).cast("long").alias("_trunc"),
                      # one representative row per component: counting them counts the components
                      (ok & (F.col("comp_size") > 1) & (F.col("nid") == F.col("root"))).cast("long")
-                     .alias("_dup_root")))
+                     .alias("_dup_root"), *(["containment"] if containment else [])))
     writers = {"kept": kept_w, "quarantine": quar_w}
     targets = {name: (w.storage, w.staging, w.schema) for name, w in writers.items()}
     new_parts = {base >> _RID_PART_BITS: (i, key) for i, (base, key, is_prev) in enumerate(items) if not is_prev}
@@ -631,6 +710,9 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
                         ("largest_component", agg.get("largest", 0)), ("cc_rounds", rounds),
                         ("cc_single_task", int(single_task))):
         counters.add(name, int(value))
+    if containment:
+        counters.add("containment_candidates", n_ccand)
+        counters.add("containment_edges", n_chits)
     return counters
 
 

@@ -22,9 +22,11 @@ EXACT_DUPLICATE = "exact_duplicate"
 NEAR_DUPLICATE = "near_duplicate"
 BOILERPLATE_PAGE = "boilerplate_page"
 ALREADY_PUBLISHED = "already_published"  # (near-)duplicate of a page in an earlier snapshot
+CONTAINED = "contained"  # containment mode: mostly contained in a better-ranked page of another component
 PREVIOUS = "previous"  # rows of earlier snapshots: reference only, never written again
 DUPLICATE_REASONS = (EXACT_DUPLICATE, NEAR_DUPLICATE)
-ALL_DROP_REASONS = (EMPTY, INVALID_UTF8, BOILERPLATE_PAGE, ALREADY_PUBLISHED, EXACT_DUPLICATE, NEAR_DUPLICATE)
+ALL_DROP_REASONS = (EMPTY, INVALID_UTF8, BOILERPLATE_PAGE, ALREADY_PUBLISHED, EXACT_DUPLICATE, NEAR_DUPLICATE,
+                    CONTAINED)
 
 
 def page_key(source: str, doc_id: str, page: int) -> str:
@@ -131,3 +133,6 @@ KEPT_SCHEMA = _schema([("content_hash", "string"), ("n_words", "int64"), ("compo
 QUARANTINE_SCHEMA = _schema([("reason", "string"), ("content_hash", "string"), ("n_words", "int64"),
                              ("component_id", "string"), ("representative", "string"),
                              ("component_size", "int64"), ("component_docs", "int64")])
+# with containment "on" the quarantine also has |A n B| / |A| of each `contained` page (null
+# for the other reasons); its `representative` is then the container
+CONTAINMENT_FIELD = pa.field("containment", pa.float64())

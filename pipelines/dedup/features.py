@@ -4,7 +4,8 @@ Input: a batch following the page contract (pipelines/pages.py; at least ``text`
 ``status`` (ok | empty | invalid_utf8), ``n_words``, ``norm_chars`` (length of the normalized
 text, the "longest" of the representative rule), ``content_hash`` (exact-duplicate key),
 ``minhash`` (num_perm little-endian uint64 as bytes), ``bands`` (one int64 bucket key per band),
-``minhash_truncated``; with ``shingle_sets=True`` also ``shingles`` (the sorted distinct
+``minhash_truncated``; with ``containment="on"`` also ``samples`` (the page's sampled
+shingle hashes, `sampled_shingles`: the containment candidates' keys); with ``shingle_sets=True`` also ``shingles`` (the sorted distinct
 shingle hashes as int64: the exact-Jaccard input of the Spark job's edge verification).
 """
 
@@ -23,6 +24,7 @@ from pipelines.dedup.minhash import (
     Permutations,
     band_hashes,
     content_hashes,
+    fmix64,
     ngram_hashes,
     normalize,
     signatures,
@@ -43,6 +45,23 @@ FEATURE_SCHEMA = pa.schema([
     ("bands", pa.list_(pa.int64())),
     ("minhash_truncated", pa.bool_()),
 ])
+SAMPLES_FIELD = pa.field("samples", pa.list_(pa.int64()))
+
+
+def feature_schema(cfg: DedupConfig) -> pa.Schema:
+    """`FEATURE_SCHEMA`, plus ``samples`` when the containment mode is on."""
+    return FEATURE_SCHEMA.append(SAMPLES_FIELD) if cfg.containment == "on" else FEATURE_SCHEMA
+
+
+def sampled_shingles(shingles: np.ndarray, offsets: np.ndarray, mod: int) -> pa.ListArray:
+    """Per page, its distinct shingle hashes h with fmix64(h) % ``mod`` == 0, sorted (as
+    int64): a sample that is the same in every page (Broder's mod-m sample), so a passage
+    copied into another page has its samples there too."""
+    values, offs = unique_sorted(shingles, offsets)
+    keep = fmix64(values) % np.uint64(mod) == 0
+    cum = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(keep, out=cum[1:])
+    return pa.ListArray.from_arrays(pa.array(cum[offs].astype(np.int32)), pa.array(values[keep].view(np.int64)))
 
 
 @dataclass(frozen=True)
@@ -77,6 +96,19 @@ class Featurizer:
         shingles, offsets = _shingles(_utf8_texts(texts)[0], self.cfg, max_chars=None)[2:]
         values, offs = unique_sorted(shingles, offsets)
         return pa.ListArray.from_arrays(pa.array(offs.astype(np.int32)), pa.array(values.view(np.int64)))
+
+
+    def containment_values(self, texts: pa.Array | pa.ChunkedArray) -> pa.ListArray:
+        """What the containment check compares: the sorted distinct shingle hashes of the
+        full text with its numbers KEPT, whatever `numbers` says (that policy is decided per
+        page, by its digit share, and an excerpt's share differs from its source's: a prose
+        excerpt of a number-dense page would have its digits zeroed and its source not)."""
+        return Featurizer(containment_shingle_config(self.cfg)).verification_values(texts)
+
+
+def containment_shingle_config(cfg: DedupConfig) -> DedupConfig:
+    """The shingling of the containment mode (samples and check): numbers kept."""
+    return cfg.model_copy(update={"numbers": "keep", "verify": "exact"})
 
 
 def exact_shingle_sets(texts: list[str | None], cfg: DedupConfig) -> list[set[int]]:
@@ -242,7 +274,11 @@ def page_features(texts: pa.Array | pa.ChunkedArray, cfg: DedupConfig, bands_row
         "bands": band_list,
         "minhash_truncated": pa.array(truncated, pa.bool_()),
     }
-    schema = FEATURE_SCHEMA
+    schema = feature_schema(cfg)
+    if cfg.containment == "on":  # of the MinHash input (the first max_minhash_chars), numbers kept
+        csh, csoffs = (shingles, soffsets) if cfg.numbers == "keep" else \
+            _shingles(texts, containment_shingle_config(cfg))[2:]
+        cols["samples"] = sampled_shingles(csh, csoffs, cfg.containment_sample)
     if shingle_sets:
         values, offs = unique_sorted(shingles, soffsets)
         cols["shingles"] = pa.ListArray.from_arrays(pa.array(offs.astype(np.int32)), pa.array(values.view(np.int64)))

@@ -9,10 +9,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.counters import StageCounters
 from pipelines.dedup.config import DedupConfig
 from pipelines.dedup.decide import (
+    CONTAINED,
+    CONTAINMENT_FIELD,
     KEEP,
     KEPT_SCHEMA,
     PREVIOUS,
@@ -91,6 +94,28 @@ def verify_edges(edges: pd.DataFrame, cfg: DedupConfig, sig: np.ndarray,
     return out
 
 
+def _bucket_pairs(bk: pd.DataFrame, centers: int) -> pd.DataFrame:
+    """Distinct (band, bucket, u, v) of bucket table ``bk`` (row, key, band, bucket): in every
+    bucket shared by 2+ members, each member paired with the bucket's ``centers`` members of
+    smallest ``key``; u < v."""
+    bk = bk[bk.duplicated(["band", "bucket"], keep=False)]
+    if bk.empty:
+        return pd.DataFrame({"band": np.zeros(0, np.int64), "bucket": np.zeros(0, np.int64),
+                             "u": np.zeros(0, np.int64), "v": np.zeros(0, np.int64)})
+    bk = bk.sort_values(["band", "bucket", "key"], kind="mergesort")
+    rank = bk.groupby(["band", "bucket"]).cumcount().to_numpy()
+    cen = bk.loc[rank < centers, ["band", "bucket", "row"]].rename(columns={"row": "c"})
+    pairs = bk[["band", "bucket", "row"]].merge(cen, on=["band", "bucket"])
+    pairs = pairs[pairs["row"] != pairs["c"]]
+    a, c = pairs["row"].to_numpy(np.int64), pairs["c"].to_numpy(np.int64)
+    return pd.DataFrame({"band": pairs["band"].to_numpy(), "bucket": pairs["bucket"].to_numpy(),
+                         "u": np.minimum(a, c), "v": np.maximum(a, c)}).drop_duplicates()
+
+
+def _sorted_edges(e: pd.DataFrame) -> pd.DataFrame:
+    return e.sort_values(["u", "v"], kind="mergesort").reset_index(drop=True)
+
+
 def candidate_edges(rows: np.ndarray, keys: np.ndarray, bands: np.ndarray, centers: int) -> pd.DataFrame:
     """Candidate edges (u, v: values of ``rows``, u < v, distinct) of LSH: in every band
     bucket shared by 2+ members, each member paired with the bucket's ``centers`` members of
@@ -99,17 +124,75 @@ def candidate_edges(rows: np.ndarray, keys: np.ndarray, bands: np.ndarray, cente
     nb = bands.shape[1]
     bk = pd.DataFrame({"row": np.repeat(rows, nb), "key": np.repeat(keys, nb),
                        "band": np.tile(np.arange(nb), len(rows)), "bucket": bands.reshape(-1)})
-    bk = bk[bk.duplicated(["band", "bucket"], keep=False)]
-    if bk.empty:
-        return pd.DataFrame({"u": np.zeros(0, np.int64), "v": np.zeros(0, np.int64)})
-    bk = bk.sort_values(["band", "bucket", "key"], kind="mergesort")
-    rank = bk.groupby(["band", "bucket"]).cumcount().to_numpy()
-    cen = bk.loc[rank < centers, ["band", "bucket", "row"]].rename(columns={"row": "c"})
-    pairs = bk[["band", "bucket", "row"]].merge(cen, on=["band", "bucket"])
-    pairs = pairs[pairs["row"] != pairs["c"]]
-    a, c = pairs["row"].to_numpy(np.int64), pairs["c"].to_numpy(np.int64)
-    e = pd.DataFrame({"u": np.minimum(a, c), "v": np.maximum(a, c)}).drop_duplicates()
-    return e.sort_values(["u", "v"], kind="mergesort").reset_index(drop=True)
+    return _sorted_edges(_bucket_pairs(bk, centers)[["u", "v"]].drop_duplicates())
+
+
+def containment_candidates(rows: np.ndarray, keys: np.ndarray, samples: pa.ListArray, centers: int,
+                           min_shared: int) -> pd.DataFrame:
+    """Containment candidate edges (u, v: values of ``rows``, u < v): pages paired (the
+    `candidate_edges` rule, each sampled shingle a bucket) in at least ``min_shared`` of the
+    sampled shingles ``samples`` (one list per row of ``rows``) they share."""
+    lens = pc.list_value_length(samples).to_numpy(zero_copy_only=False)
+    bk = pd.DataFrame({"row": np.repeat(rows, lens), "key": np.repeat(keys, lens), "band": 0,
+                       "bucket": samples.flatten().to_numpy()})
+    n = _bucket_pairs(bk, centers).groupby(["u", "v"]).size()
+    e = n[n >= min_shared].reset_index()[["u", "v"]]
+    return _sorted_edges(e.astype(np.int64))
+
+
+def containment_scores(edges: pd.DataFrame, nid: np.ndarray, cfg: DedupConfig,
+                       texts: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(contained row, container row, |A n B| / |A|) per edge: A is the shingle set (full
+    text, numbers kept: `Featurizer.containment_values`) of the end ranked worse in the
+    representative order (larger node id)."""
+    u, v = edges["u"].to_numpy(np.int64), edges["v"].to_numpy(np.int64)
+    inner = np.where(nid[u] > nid[v], u, v)
+    outer = np.where(nid[u] > nid[v], v, u)
+    nodes = np.unique(np.concatenate([u, v]))
+    vals = Featurizer(cfg).containment_values(texts.take(pa.array(nodes)))
+    offs = vals.offsets.to_numpy()
+    flat = vals.values.to_numpy()
+    pos = {int(x): i for i, x in enumerate(nodes)}
+    score = np.empty(len(u), dtype=np.float64)
+    for k, (a, b) in enumerate(zip(inner.tolist(), outer.tolist(), strict=True)):
+        i, j = pos[a], pos[b]
+        sa, sb = flat[offs[i]: offs[i + 1]], flat[offs[j]: offs[j + 1]]
+        inter = len(np.intersect1d(sa, sb, assume_unique=True))
+        # the same double division as the Spark job's size(array_intersect) / size(a)
+        score[k] = float(inter) / float(len(sa)) if len(sa) else 0.0
+    return inner, outer, score
+
+
+def _apply_containment(df: pd.DataFrame, cfg: DedupConfig, samples: pa.ListArray, rep_rows: np.ndarray,
+                       texts: pa.ChunkedArray) -> tuple[int, int]:
+    """Containment mode on the decided frame ``df`` (in place): a kept page at least
+    `containment_threshold` contained in a better-ranked page of another component becomes
+    `contained`, its representative the container of highest containment (ties: the
+    better-ranked container). Adds column ``containment`` (NaN elsewhere). Returns
+    (candidate edges, edges at or above the threshold between components)."""
+    df["containment"] = np.nan
+    keys = df["content_hash"].to_numpy()[rep_rows]
+    edges = containment_candidates(rep_rows, keys, samples.take(pa.array(rep_rows)), cfg.lsh_centers,
+                                   cfg.containment_min_shared)
+    if edges.empty:
+        return 0, 0
+    nid = df["nid"].to_numpy()
+    inner, outer, score = containment_scores(edges, nid, cfg, texts)
+    root = df["root"].to_numpy()
+    hit = (score >= cfg.containment_threshold) & (root[inner] != root[outer])
+    n_hit = int(hit.sum())
+    reasons = df["reason"].to_numpy()
+    hit &= reasons[inner] == KEEP
+    if hit.any():
+        h = pd.DataFrame({"c": inner[hit], "k": outer[hit], "s": score[hit], "kn": nid[outer[hit]]})
+        best = h.sort_values(["c", "s", "kn"], ascending=[True, False, True], kind="mergesort") \
+            .drop_duplicates("c")
+        c, k = best["c"].to_numpy(), best["k"].to_numpy()
+        src, doc, pg = (df[x].to_numpy() for x in ("source", "doc_id", "page"))
+        df.loc[c, "reason"] = CONTAINED
+        df.loc[c, "representative"] = [page_key(src[i], doc[i], pg[i]) for i in k]
+        df.loc[c, "containment"] = best["s"].to_numpy()
+    return len(edges), n_hit
 
 
 def dedup_tables(pages: pa.Table, cfg: DedupConfig, previous: pa.Table | None = None) -> DedupResult:
@@ -165,19 +248,24 @@ def dedup_tables(pages: pa.Table, cfg: DedupConfig, previous: pa.Table | None = 
                                                      df["page"].to_numpy()[root_rows], strict=True)]
     df["representative"] = np.where(ok, np.array(rep_keys, dtype=object), "")
     df["component_id"] = [component_id(k) if o else "" for k, o in zip(rep_keys, ok, strict=True)]
+    if cfg.containment == "on":
+        n_ccand, n_cedges = _apply_containment(df, cfg, feats["samples"].combine_chunks(), rep_rows, allp["text"])
 
     out = pa.table({c: printable_text(allp[c]) if c == "text" else allp[c] for c in PAGE_COLUMNS})
     for c in ("content_hash", "n_words", "component_id", "representative", "reason"):
         out = out.append_column(c, pa.array(df[c].to_numpy()))
     out = out.append_column("component_size", pa.array(df["comp_size"].to_numpy(), pa.int64()))
     out = out.append_column("component_docs", pa.array(df["comp_docs"].to_numpy(), pa.int64()))
+    qschema = QUARANTINE_SCHEMA
+    if cfg.containment == "on":
+        out = out.append_column("containment", pa.array(df["containment"].to_numpy(), pa.float64(), from_pandas=True))
+        qschema = QUARANTINE_SCHEMA.append(CONTAINMENT_FIELD)
     reasons = df["reason"].to_numpy()
     sort_keys = [("source", "ascending"), ("doc_id", "ascending"), ("page", "ascending"),
                  ("content_hash", "ascending")]
     kept = out.filter(pa.array(reasons == KEEP)).sort_by(sort_keys).select(KEPT_SCHEMA.names).cast(KEPT_SCHEMA)
     qmask = (reasons != KEEP) & (reasons != PREVIOUS)
-    quarantined = out.filter(pa.array(qmask)).sort_by(sort_keys).select(QUARANTINE_SCHEMA.names) \
-        .cast(QUARANTINE_SCHEMA)
+    quarantined = out.filter(pa.array(qmask)).sort_by(sort_keys).select(qschema.names).cast(qschema)
 
     counters = StageCounters(input=n_new, kept=kept.num_rows)
     for reason, n in pd.Series(reasons[qmask]).value_counts().sort_index().items():
@@ -191,4 +279,7 @@ def dedup_tables(pages: pa.Table, cfg: DedupConfig, previous: pa.Table | None = 
     comp = df.loc[ok & ~df["is_prev"].to_numpy(), "comp_size"]
     counters.add("duplicate_components", int(df.loc[ok & (df["comp_size"] > 1).to_numpy(), "root"].nunique()))
     counters.add("largest_component", int(comp.max()) if len(comp) else 0)
+    if cfg.containment == "on":
+        counters.add("containment_candidates", n_ccand)
+        counters.add("containment_edges", n_cedges)
     return DedupResult(kept, quarantined, counters, {"bands": b, "rows": r})

@@ -127,14 +127,45 @@ def long_prefix_pair(rng: random.Random, prefix_words: int, tail_words: int) -> 
             page("long_a2", 0, "web", a.rsplit(" ", 2)[0] + " zzfinal")]
 
 
+def partial_copies(seed: int) -> list[dict[str, Any]]:
+    """Containment cases: excerpts cut from longer articles (verbatim and with a word
+    changed), a quote contained in two unrelated articles (a hub: the articles stay), two
+    pages of similar length each mostly inside the other (only the worse-ranked one goes),
+    an excerpt and its near duplicate (one component, contained as a whole), unrelated
+    short pages."""
+    rng = random.Random(200 + seed)
+    rows = []
+    for i in range(6):
+        art = words(rng, rng.randrange(300, 700)).split()
+        rows.append(page(f"src{i}", 0, "web", " ".join(art)))
+        s = rng.randrange(0, len(art) - 120)
+        cut = " ".join(art[s: s + rng.randrange(40, 120)])
+        rows.append(page(f"cut{i}", 0, "web", cut if i % 2 else mutate(rng, cut, 0.02)))
+        rows.append(page(f"ctl{i}", 0, "web", words(rng, rng.randrange(25, 120))))
+    quote = words(rng, 60)
+    rows += [page("hub_a", 0, "web", f"{words(rng, 300)} {quote} {words(rng, 200)}"),
+             page("hub_b", 0, "web", f"{words(rng, 250)} {quote} {words(rng, 250)}"),
+             page("hub_q", 0, "web", quote)]
+    core = words(rng, 200)
+    rows += [page("mut_a", 0, "web", f"{core} {words(rng, 30)}"), page("mut_b", 0, "web", f"{core} {words(rng, 25)}")]
+    art = words(rng, 500).split()
+    exc = " ".join(art[100:180])
+    rows += [page("nd_src", 0, "web", " ".join(art)), page("nd_x", 0, "web", exc),
+             page("nd_y", 0, "web", mutate(rng, exc, 0.02))]
+    return rows
+
+
 @pytest.mark.spark
-@pytest.mark.parametrize("seed,stages", [(0, {}), (1, {"max_minhash_chars": 2000, "numbers": "zero"})],
-                         ids=["defaults", "short-minhash-zero-numbers"])
+@pytest.mark.parametrize("seed,stages", [(0, {}), (1, {"max_minhash_chars": 2000, "numbers": "zero"}),
+                                         (2, {"containment": "on"})],
+                         ids=["defaults", "short-minhash-zero-numbers", "containment"])
 def test_local_and_spark_publish_the_same_rows(spark: Any, tmp_path: Any, seed: int, stages: dict) -> None:
     from pipelines.config import load_settings
 
     settings = load_settings(storage={"data_root": str(tmp_path / "data")}, stages={"dedup": stages})
     rows = _mixed(seed) + long_prefix_pair(random.Random(seed), 400, 1500)
+    if stages.get("containment") == "on":
+        rows += partial_copies(seed)
     web = [r for r in rows if r["source"] == "web"]
     pdf = [r for r in rows if r["source"] != "web"]
     refs = [write_pages(settings, "web_pages", web, rows_per_part=50),
@@ -161,3 +192,14 @@ def test_local_and_spark_publish_the_same_rows(spark: Any, tmp_path: Any, seed: 
     assert "long_b" in kept and len({"long_a", "long_a2"} & kept) == 1
     # the boilerplate paragraph's component is (nearly) whole in both
     assert sum(d.startswith("bp") for d in kept) <= 10
+    if stages.get("containment") == "on":
+        contained = {r["doc_id"]: (r["representative"], r["containment"])
+                     for r in ql.to_pylist() if r["reason"] == "contained"}
+        assert all(f"web:src{i}#0" == contained[f"cut{i}"][0] for i in range(6))
+        assert not any(d.startswith("ctl") for d in contained)
+        assert {"hub_a", "hub_b", "nd_src"} <= kept and "hub_q" in contained
+        assert len({"mut_a", "mut_b"} & kept) == 1 and len({"nd_x", "nd_y"} & kept) == 0
+        assert all(0.8 <= c <= 1.0 for _, c in contained.values())
+        assert cs["metrics"]["containment_edges"] >= len(contained)
+    else:
+        assert "containment" not in ql.column_names and "contained" not in cl["dropped"]
