@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 
 from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.features import PAGE_SCHEMA
 from pipelines.dedup.local import dedup_tables
+from pipelines.pages import PAGE_SCHEMA
 from tests.dedup.fixtures import page, words
 from tests.dedup.test_engines import partial_copies
 
