@@ -392,7 +392,8 @@ def format_trace(t: dict[str, Any]) -> str:
                 head += f" from {st.get('landing')}"
             else:
                 keys = ("domain", "domain_decision", "route", "route_reason", "parser", "science_score")
-                head += " " + ", ".join(f"{k}={st[k]}" for k in keys if st.get(k) not in (None, ""))
+                head += " " + ", ".join(f"{k}={st[k]:.3f}" if isinstance(st[k], float) else f"{k}={st[k]}"
+                                        for k in keys if st.get(k) not in (None, ""))
             lines.append(head)
             for d in st.get("duplicates_dropped") or []:
                 lines.append(f"      dropped: {d.get('doc_id')} page {d.get('page')} ({d.get('reason')})")

@@ -60,7 +60,8 @@ def demo(
     from infra.airflow_env import run_dag_test
 
     s = settings()
-    console.print(f"sample corpus: {demo_landing(s, date, fresh, write_demo_corpus)}")
+    landing = demo_landing(s, date, fresh, write_demo_corpus)
+    console.print(f"sample corpus: {landing}")
     dr = run_dag_test(s, "corpus_refresh", date, {"engine": engine.value})
     state = str(getattr(dr, "state", "unknown"))
     console.print(f"corpus_refresh run for {date}: [bold]{state}[/bold]")
@@ -72,6 +73,50 @@ def demo(
             console.print("[red]no corpus snapshot was published; skipping the training DAGs[/red]")
             raise typer.Exit(1)
         _demo_training(s, date, snapshot, train_steps)
+    if snapshot is not None:
+        closing_summary(s, snapshot, landing)
+
+
+# The plan line of the closing summary: the paper-scale example of `sciforge plan` in the README (a 5T-token
+# run of intern_s1 on 1,024 H200s, a 4,096-core data cluster, 10B web records and 1B PDF pages in).
+DEMO_PLAN = {"web_docs": 10**10, "pdf_pages": 10**9, "text_docs": 0, "tokens": 5 * 10**12, "model": "intern_s1",
+             "gpus": "1024xH200", "cores": 4096}
+
+
+def closing_summary(s: Any, snapshot: str, landing: str) -> None:
+    """One traced sequence of the snapshot (`sciforge lineage`) and one plan line (`sciforge plan`), with the
+    per-core rates calibrated on the sample corpus when none are stored yet."""
+    import tempfile
+
+    from pipelines.config import load_settings
+    from pipelines.datasets import DatasetRef
+    from pipelines.lineage import Snapshot, format_trace, trace
+    from pipelines.plan import calibrate, load_rates, make_plan, plan_line, save_rates
+    from pipelines.storage import open_storage
+
+    storage = open_storage(s.data_root, s.storage_options())
+    try:
+        ref = DatasetRef.parse(snapshot)
+        snap = Snapshot.open(storage, ref)
+        shard, seq = snap.locate(snap.n_sequences // 2)
+        t = trace(storage, ref, shard, seq)
+        t["pieces"] = t["pieces"][:1]
+        console.print(f"[bold]lineage[/bold] (sciforge lineage {snapshot} --shard {shard} --seq {seq}, first piece):")
+        console.print(format_trace(t), markup=False, highlight=False)
+    except Exception as e:  # noqa: BLE001 - the summary must not fail a demo whose runs succeeded
+        console.print(f"[yellow]lineage unavailable: {type(e).__name__}: {e}[/yellow]")
+    try:
+        try:
+            rates = load_rates(storage)
+        except FileNotFoundError:
+            with tempfile.TemporaryDirectory(prefix="sciforge-plan-") as tmp:
+                rates = calibrate(load_settings(storage={"data_root": f"{tmp}/data"}), landing)
+            save_rates(storage, rates)
+        console.print("[bold]plan[/bold] (sciforge plan --web-docs 10B --pdf-pages 1B --tokens 5T --model intern_s1 "
+                      "--gpus 1024xH200 --cores 4096):")
+        console.print(plan_line(make_plan(rates, **DEMO_PLAN)), markup=False, highlight=False)  # type: ignore[arg-type]
+    except Exception as e:  # noqa: BLE001
+        console.print(f"[yellow]plan unavailable: {type(e).__name__}: {e}[/yellow]")
 
 
 def demo_landing(s: Any, date: str, fresh: bool, write: Any) -> str:
