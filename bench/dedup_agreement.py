@@ -8,6 +8,7 @@ config; the published clean and quarantine tables are compared row by row (sorte
 source/doc_id/page). Reported: rows of each, rows that differ, kept pages of each.
 
     python bench/dedup_agreement.py --data /work/shared/data [--planted 2000] [--boilerplate 300]
+        [--containment on]
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def main() -> int:
     ap.add_argument("--planted", type=int, default=2000, help="planted near duplicates")
     ap.add_argument("--limit", type=int, default=None, help="use only the first N posts")
     ap.add_argument("--boilerplate", type=int, default=300, help="documents sharing one paragraph (0: none)")
+    ap.add_argument("--containment", choices=["off", "on"], default="off", help="stages.dedup.containment")
     a = ap.parse_args()
 
     from jobs.dedup import run_dedup
@@ -59,7 +61,8 @@ def main() -> int:
     from pipelines.storage import open_storage
 
     texts = build_corpus(a.data, n_planted=a.planted, limit=a.limit).texts + boilerplate_docs(a.boilerplate)
-    settings = load_settings(storage={"data_root": tempfile.mkdtemp(prefix="dedup_agree_")})
+    settings = load_settings(storage={"data_root": tempfile.mkdtemp(prefix="dedup_agree_")},
+                             stages={"dedup": {"containment": a.containment}})
     st = open_storage(settings.data_root, settings.storage_options())
     rows = [{"doc_id": f"{i:06d}", "page": 0, "source": "web", "url": f"https://ng/{i}", "domain": "ng",
              "field": "", "text": t} for i, t in enumerate(texts)]
@@ -72,6 +75,8 @@ def main() -> int:
         t0 = time.perf_counter()
         r = run_dedup(settings, [ref], "2026-01-01", engine=engine)  # type: ignore[arg-type]
         out[engine] = (read_table(st, r), read_table(st, r.quarantine()))
+        if a.containment == "on":
+            print(f"{engine}: contained {out[engine][1]['reason'].to_pylist().count('contained')}")
         print(f"{engine}: {time.perf_counter() - t0:.1f}s", flush=True)
     (kl, ql), (ks, qs) = out["local"], out["spark"]
     bp_kept = {e: sum(int(d) >= len(texts) - a.boilerplate for d in out[e][0]["doc_id"].to_pylist())
