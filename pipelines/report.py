@@ -31,7 +31,7 @@ from typing import Any
 
 from pipelines.config import Settings
 from pipelines.counters import StageCounters
-from pipelines.datasets import MANIFEST, DatasetNotPublished, DatasetRef, read_manifest
+from pipelines.datasets import MANIFEST, DatasetNotPublished, DatasetRef, list_datasets, read_manifest
 from pipelines.storage import Storage, open_storage
 
 log = logging.getLogger("sciforge.report")
@@ -40,6 +40,12 @@ TOP_REASONS = 6  # reasons listed per stage in the overview table; the JSON and 
 REPORT_DIR = "report"  # inside the snapshot: <snapshot>/report/funnel.{md,png,json}
 REPORT_KIND = "report"  # the manifest entry's `kind` for these files
 REPORT_FILES = ("funnel.md", "funnel.png", "funnel.json")
+REPORT_PREFIX = "reports/corpus_refresh"  # <data_root>/<prefix>/<day>/funnel.{md,png,json}
+# The README's funnel block lies between these markers; `python -m pipelines.report --readme README.md`
+# writes it from a run's funnel.json and the datasets that run published.
+README_START, README_END = "<!-- funnel:start -->", "<!-- funnel:end -->"
+# Zones in the order data flows through them (a zone not listed here sorts after them).
+ZONE_ORDER = ("raw", "interim", "clean", "corpus", "quarantine")
 
 
 @dataclass(frozen=True)
@@ -314,7 +320,7 @@ def snapshot_of(results: list[dict[str, Any]]) -> DatasetRef | None:
 
 
 def publish_report(settings: Settings, day: str, results: list[dict[str, Any]],
-                   prefix: str = "reports/corpus_refresh") -> dict[str, str]:
+                   prefix: str = REPORT_PREFIX) -> dict[str, str]:
     """Write funnel.md, funnel.png and funnel.json for ``day`` under ``prefix`` and into the corpus
     snapshot (``<snapshot>/report/``, registered in its manifest); returns the files' URIs."""
     storage = open_storage(settings.data_root, settings.storage_options())
@@ -334,3 +340,72 @@ def publish_report(settings: Settings, day: str, results: list[dict[str, Any]],
         attach_to_dataset(storage, snap, out)
         uris.update({f"snapshot/{name}": storage.uri(f"{snap.key}/{REPORT_DIR}/{name}") for name in out})
     return uris
+
+
+# ---------------------------------------------------------------------------------- README funnel block
+
+def day_datasets(storage: Storage, day: str) -> list[DatasetRef]:
+    """The datasets published for partition ``day`` (versions are ``<day>_<hex>``), every zone."""
+    return [r for r in list_datasets(storage) if r.version.startswith(f"{day}_")]
+
+
+def readme_funnel(rows: list[dict[str, Any]], datasets: list[DatasetRef]) -> str:
+    """The README's funnel block: one line per stage (in, kept, dropped, top reasons, output dataset) and
+    the day's datasets by zone, from a run's ``funnel.json`` rows and :func:`day_datasets`."""
+    lines = ["| stage | in | kept | dropped | top reasons | dataset |", "|---|---:|---:|---:|---|---|"]
+    for r in rows:
+        if r.get("missing") is True:
+            lines.append(f"| {r['stage']} | – | – | – | **not published** | – |")
+            continue
+        top = sorted(r["reasons"].items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_REASONS]  # JSON sorts keys
+        reasons = ", ".join(f"{k} {v:,}" for k, v in top) or "–"
+        lines.append(f"| {r['stage']} | {r['input']:,} | {r['kept']:,} | {r['dropped']:,} | {reasons} | "
+                     f"`{r['dataset']}` |")
+    by_zone: dict[str, list[str]] = {}
+    for ref in datasets:
+        by_zone.setdefault(ref.zone, []).append(ref.name)
+    order = {z: i for i, z in enumerate(ZONE_ORDER)}
+    lines += ["", "| zone | datasets of the day |", "|---|---|"]
+    for zone in sorted(by_zone, key=lambda z: (order.get(z, len(order)), z)):
+        lines.append(f"| {zone} | {', '.join(f'`{n}`' for n in sorted(set(by_zone[zone])))} |")
+    return "\n".join(lines) + "\n"
+
+
+def replace_readme_block(text: str, block: str) -> str:
+    """``text`` with the part between :data:`README_START` and :data:`README_END` replaced by ``block``."""
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"no {README_START} ... {README_END} block")
+    return text[:start + len(README_START)] + "\n" + block + text[end:]
+
+
+def readme_block_of(text: str) -> str:
+    """The README's funnel block (between the markers)."""
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise ValueError(f"no {README_START} ... {README_END} block")
+    return text[start + len(README_START):end].strip("\n") + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Write the funnel block of a README from a finished corpus_refresh run (`sciforge demo` for the
+    project's README): ``python -m pipelines.report --readme README.md [--day 2026-01-01]``."""
+    import argparse
+    from pathlib import Path
+
+    from pipelines.config import get_settings
+
+    ap = argparse.ArgumentParser(description=main.__doc__)
+    ap.add_argument("--readme", type=Path, required=True, help="the Markdown file holding the markers")
+    ap.add_argument("--day", default="2026-01-01", help="the run's logical date (default: the demo's)")
+    a = ap.parse_args(argv)
+    settings = get_settings()
+    storage = open_storage(settings.data_root, settings.storage_options())
+    rows = json.loads(storage.read_bytes(f"{REPORT_PREFIX}/{a.day}/funnel.json"))
+    block = readme_funnel(rows, day_datasets(storage, a.day))
+    a.readme.write_text(replace_readme_block(a.readme.read_text(encoding="utf-8"), block), encoding="utf-8")
+    print(f"{a.readme}: funnel of {a.day} from {storage.uri(f'{REPORT_PREFIX}/{a.day}/funnel.json')}")
+
+
+if __name__ == "__main__":
+    main()

@@ -107,6 +107,18 @@ def test_corpus_refresh_dag_test_is_idempotent(tmp_path):
     assert any(n.startswith("corpus/snapshot/") and n.endswith("_manifest.json") for n in names)
     assert by_stage["dedup"]["reasons"].get("boilerplate_page", 0) >= 3  # the shared copyright page
 
+    # The README's funnel block has the shape of this run's (stages, their outputs, the zones written).
+    from pipelines.config import REPO_ROOT
+    from pipelines.report import day_datasets, readme_block_of, readme_funnel
+    from pipelines.storage import open_storage
+    from tests.orchestration.test_report import funnel_block_shape
+
+    generated = readme_funnel(funnel, day_datasets(open_storage(str(tmp_path / "data")), "2026-01-01"))
+    readme = readme_block_of((REPO_ROOT / "README.md").read_text())
+    assert funnel_block_shape(readme) == funnel_block_shape(generated), (
+        "README.md's funnel block is not the shape of a demo run: regenerate it with "
+        "`sciforge demo --no-train && python -m pipelines.report --readme README.md`\n" + generated)
+
 
 @pytest.mark.slow
 @pytest.mark.airflow

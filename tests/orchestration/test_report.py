@@ -8,9 +8,23 @@ import json
 import pyarrow as pa
 import pytest
 
+from pipelines.config import REPO_ROOT
 from pipelines.counters import StageCounters
 from pipelines.datasets import DatasetCorrupt, DatasetRef, read_manifest, verify, write_dataset
-from pipelines.report import REPORT_FILES, all_checks_pass, funnel_rows, missing_stages, publish_report
+from pipelines.report import (
+    README_END,
+    README_START,
+    REPORT_FILES,
+    STAGE_UNITS,
+    all_checks_pass,
+    day_datasets,
+    funnel_rows,
+    missing_stages,
+    publish_report,
+    readme_block_of,
+    readme_funnel,
+    replace_readme_block,
+)
 from pipelines.storage import open_storage
 
 DAY = "2026-01-01"
@@ -160,3 +174,45 @@ def test_a_source_without_landing_files_is_named(settings):
     assert "**No landing files: `ingest_pdf`.**" in md and "Partial day" not in md
     publish_report(settings, DAY, results)  # the raw/web dataset of _run has no `inputs`: nothing said
     assert "No landing files" not in st.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.md").decode()
+
+
+def funnel_block_shape(block: str) -> tuple[list[tuple[str, str]], dict[str, list[str]]]:
+    """(stage, zone/name of its output) per funnel line, and zone -> dataset names, of a README funnel block."""
+    stages: list[tuple[str, str]] = []
+    zones: dict[str, list[str]] = {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or cells[0] in ("stage", "zone") or cells[0].startswith("---"):
+            continue
+        if len(cells) == 6:
+            stages.append((cells[0], cells[5].strip("`").rsplit("/", 1)[0]))
+        elif len(cells) == 2:
+            zones[cells[0]] = [n.strip().strip("`") for n in cells[1].split(",")]
+    return stages, zones
+
+
+def test_readme_funnel_block_is_written_from_a_run(settings):
+    """`python -m pipelines.report --readme` writes the block from a run's funnel and datasets; the
+    project README holds such a block, with every stage of corpus_refresh and every zone a day writes
+    (tests/foundation/test_dags.py compares it with a real demo run)."""
+    st = open_storage(settings.data_root)
+    results = _run(st)
+    publish_report(settings, DAY, results)
+    rows = json.loads(st.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.json"))
+    block = readme_funnel(rows, day_datasets(st, DAY))
+    stages, zones = funnel_block_shape(block)
+    assert stages == [("ingest_warc", "raw/web"), ("web_filter", "clean/web_pages"), ("dedup", "clean/pages"),
+                      ("corpus", "corpus/snapshot")]
+    assert list(zones) == ["raw", "clean", "corpus", "quarantine"]  # the zones in the order data flows
+    assert zones["quarantine"] == ["pages", "snapshot", "web", "web_pages"]
+    assert "| web_filter | 6 | 4 | 2 | binary_payload 1, http_status 1 | `clean/web_pages/2026-01-01_bbbb` |" in block
+
+    doc = f"intro\n{README_START}\nold\n{README_END}\nrest\n"
+    new = replace_readme_block(doc, block)
+    assert new.startswith("intro\n") and new.endswith(f"{README_END}\nrest\n") and "old" not in new
+    assert readme_block_of(new) == block
+    assert replace_readme_block(new, block) == new  # idempotent
+
+    readme_stages, readme_zones = funnel_block_shape(readme_block_of((REPO_ROOT / "README.md").read_text()))
+    assert [s for s, _ in readme_stages] == list(STAGE_UNITS)
+    assert list(readme_zones) == ["raw", "interim", "clean", "corpus", "quarantine"]
