@@ -37,12 +37,14 @@ def task_settings() -> Any:
     """The configuration for a task, with S3 credentials from the Airflow connection if one is named."""
     from airflow.sdk.log import mask_secret
 
-    from infra.airflow_env import settings_with_connection
+    from infra.airflow_env import llm_env_from_connections, settings_with_connection
     from pipelines.config import get_settings, install_log_masking, secret_values
 
     settings = settings_with_connection(get_settings())
     install_log_masking(settings)  # the connection's credentials too, in every stdlib log record
-    for value in sorted(secret_values(settings)):
+    llm_env = llm_env_from_connections(settings)  # model API keys: read by pipelines.llm from the env
+    os.environ.update(llm_env)
+    for value in sorted(secret_values(settings) | set(llm_env.values())):
         mask_secret(value)  # and in everything Airflow writes to the task log
     return settings
 

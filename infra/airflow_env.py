@@ -59,6 +59,36 @@ def settings_with_connection(settings: Settings) -> Settings:
     return settings.model_copy(update={"storage": storage})
 
 
+def _llm_sections(node: Any) -> list[dict[str, Any]]:
+    """Model-client sections (pipelines.llm.LLMConfig: ``api_key_env`` + ``airflow_conn_id``) in
+    the stages' configuration, e.g. stages.web.rewrite and stages.pdf.vlm."""
+    if not isinstance(node, dict):
+        return []
+    found = [node] if node.get("airflow_conn_id") else []
+    for v in node.values():
+        found += _llm_sections(v)
+    return found
+
+
+def llm_env_from_connections(settings: Settings) -> dict[str, str]:
+    """{api_key_env: key} for every model-client section naming an Airflow connection (its
+    password is the API key); the task puts them in its environment, where the client and the
+    Spark jobs it submits read them."""
+    from pipelines.llm import LLMConfig
+
+    env: dict[str, str] = {}
+    for sec in _llm_sections(dict(settings.stages)):
+        var = sec.get("api_key_env") or LLMConfig.model_fields["api_key_env"].default
+        if var in os.environ:
+            continue
+        from airflow.sdk import Connection
+
+        conn = Connection.get(sec["airflow_conn_id"])
+        if conn.password:
+            env[var] = conn.password
+    return env
+
+
 def ensure_db() -> None:
     """Create or migrate the metadata DB (idempotent)."""
     from airflow.utils import db

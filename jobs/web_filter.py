@@ -31,6 +31,7 @@ from pipelines.storage import open_storage
 from pipelines.web.config import WebConfig
 from pipelines.web.domains import DOMAIN_SCHEMA, domain_table_local, sample_key, stats_from_sample, stats_row
 from pipelines.web.pages import PAGES_SCHEMA, QUARANTINE_SCHEMA, SCORED_SCHEMA, finalize_pages, score_batch
+from pipelines.web.rewrite import rewrite_client
 
 log = logging.getLogger(__name__)
 STAGE = "web_filter"
@@ -119,7 +120,13 @@ def _local(settings: Settings, cfg: WebConfig, scored_ref: DatasetRef, pages_w: 
     domains = domain_table_local(pages, q_page, settings.seed, cfg.domain, cfg.classifier)
     dom_w.write(domains)
     counters = StageCounters()
-    kept, q_dom = finalize_pages(pages.sort_values("doc_id", kind="mergesort"), _decisions(domains), cfg, counters)
+    client = rewrite_client(cfg.rewrite, settings.data_root, settings.storage_options())
+    try:
+        kept, q_dom = finalize_pages(pages.sort_values("doc_id", kind="mergesort"), _decisions(domains), cfg,
+                                     counters, client)
+    finally:
+        if client is not None:
+            client.close()
     kept = kept.sort_values("doc_id", kind="mergesort")
     pages_w.write(pa.Table.from_pandas(kept, schema=PAGES_SCHEMA, preserve_index=False))
     import pandas as pd
@@ -192,16 +199,25 @@ def _spark(spark: Any, settings: Settings, cfg: WebConfig, scored_ref: DatasetRe
     union_fields = list(PAGES_SCHEMA) + [f for f in QUARANTINE_SCHEMA if f.name not in kcols]
     union_schema = pa.schema(union_fields + [pa.field(_KIND, pa.string())])
 
+    data_root, options = settings.data_root, settings.storage_options()
+
     def finalize(it: Any) -> Any:
         c = WebConfig.model_validate(json.loads(cfg_json))
-        for pdf in it:
-            decisions = {d: (dec if isinstance(dec, str) else "page_level", json.loads(bp) if bp else [])
-                         for d, dec, bp in zip(pdf["domain"], pdf["decision"], pdf["boilerplate_lines"], strict=True)}
-            kept, quar = finalize_pages(pdf[[f.name for f in SCORED_SCHEMA]], decisions, c, StageCounters())
-            kept[_KIND] = "kept"
-            quar[_KIND] = "quarantine"
-            yield pd.concat([kept.reindex(columns=[f.name for f in union_schema]),
-                             quar.reindex(columns=[f.name for f in union_schema])], ignore_index=True)
+        client = rewrite_client(c.rewrite, data_root, options)  # the cache lives under the data root
+        try:
+            for pdf in it:
+                decisions = {d: (dec if isinstance(dec, str) else "page_level", json.loads(bp) if bp else [])
+                             for d, dec, bp in zip(pdf["domain"], pdf["decision"], pdf["boilerplate_lines"],
+                                                   strict=True)}
+                kept, quar = finalize_pages(pdf[[f.name for f in SCORED_SCHEMA]], decisions, c, StageCounters(),
+                                            client)
+                kept[_KIND] = "kept"
+                quar[_KIND] = "quarantine"
+                yield pd.concat([kept.reindex(columns=[f.name for f in union_schema]),
+                                 quar.reindex(columns=[f.name for f in union_schema])], ignore_index=True)
+        finally:
+            if client is not None:
+                client.close()
 
     joined = pages.join(domains.select("domain", "decision", "boilerplate_lines"), "domain", "left")
     routed = joined.mapInPandas(finalize, from_arrow_schema(union_schema)).persist(StorageLevel.MEMORY_AND_DISK)

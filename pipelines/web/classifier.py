@@ -113,22 +113,28 @@ class LexiconTeacher:
 
 
 class LLMTeacher:
-    """Silver labels from an OpenAI-compatible chat endpoint (vLLM, SGLang, OpenAI ...)."""
+    """Silver labels from an OpenAI-compatible chat endpoint (vLLM, SGLang, OpenAI ...), through
+    pipelines/llm.py (retries, timeouts; answers cached under ``data_root`` when given). A text
+    the endpoint fails on raises :class:`~pipelines.llm.LLMError`: a silver label is never guessed."""
 
     PROMPT = ("Classify the scientific field of the text. Answer with exactly one word from: "
               + ", ".join(LABELS) + ". Use 'other' for anything that is not science.\n\nText:\n")
 
     def __init__(self, endpoint: str, model: str, api_key: str | None = None, timeout_s: float = 60.0,
-                 max_chars: int = 4000):
-        self.endpoint, self.model, self.api_key = endpoint.rstrip("/"), model, api_key
-        self.timeout_s, self.max_chars = timeout_s, max_chars
+                 max_chars: int = 4000, data_root: str | None = None):
+        from pipelines.llm import LLMClient, LLMConfig, open_client
+
+        self.max_chars = max_chars
+        cfg = LLMConfig(endpoint=endpoint, model=model, timeout_s=timeout_s, cache=data_root is not None)
+        self.client: LLMClient = open_client(cfg, data_root, api_key=api_key)
 
     def label(self, text: str) -> str:
-        from pipelines.web.rewrite import chat_completion
+        from pipelines.llm import LLMError
 
-        answer = chat_completion(self.endpoint, self.model, [
-            {"role": "user", "content": self.PROMPT + text[: self.max_chars]}],
-            api_key=self.api_key, timeout_s=self.timeout_s, temperature=0.0).strip().lower()
+        comp = self.client.complete([{"role": "user", "content": self.PROMPT + text[: self.max_chars]}])
+        if not comp.ok:
+            raise LLMError(f"silver label failed: {comp.error}")
+        answer = (comp.text or "").strip().lower()
         for lab in LABELS:
             if lab in answer.replace(" ", "_"):
                 return lab

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from pipelines.llm import LLMConfig
+
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_MODEL = DATA_DIR / "classifier.safetensors"
 
@@ -195,15 +197,12 @@ class DomainConfig(_Section):
     boilerplate_line_share: float = 0.5
 
 
-class RewriteConfig(_Section):
-    # OpenAI-compatible chat endpoint, e.g. http://127.0.0.1:8000/v1 (vLLM / SGLang). None: the
-    # deterministic cleanup (strip domain-boilerplate and boilerplate-pattern lines).
-    endpoint: str | None = None
-    model: str = ""
-    api_key_env: str = "OPENAI_API_KEY"
-    timeout_s: float = 60.0
+class RewriteConfig(LLMConfig):
+    """The rewrite's model (pipelines/llm.py: endpoint, model, retries, concurrency, cache). No
+    endpoint: the deterministic cleanup alone (strip domain-boilerplate and boilerplate-pattern
+    lines)."""
+
     max_chars: int = 12_000  # bounds the prompt of one page
-    temperature: float = 0.0  # deterministic decoding for reproducible rewrites
 
 
 class WebConfig(_Section):
@@ -233,4 +232,6 @@ class WebConfig(_Section):
         p = Path(self.classifier.model_path)
         d["classifier"]["model_sha256"] = hashlib.sha256(p.read_bytes()).hexdigest() if p.exists() else ""
         d["classifier"]["model_path"] = p.name
+        # the rewrite's model and decoding shape the output; its server, key and retry policy do not
+        d["rewrite"] = {"max_chars": self.rewrite.max_chars, **self.rewrite.hashed()}
         return d

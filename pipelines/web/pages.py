@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -22,6 +22,9 @@ from pipelines.web.config import WebConfig
 from pipelines.web.extract import ExtractError, extract_html
 from pipelines.web.langid import check_language
 from pipelines.web.quality import check_quality
+
+if TYPE_CHECKING:
+    from pipelines.llm import LLMClient
 
 # The page contract's columns first (pipelines/pages.py), then this stage's scores.
 SCORE_FIELDS = [
@@ -50,7 +53,7 @@ QUARANTINE_SCHEMA = pa.schema([
     ("warc_file", pa.string()),
     ("warc_offset", pa.int64()),
     ("http_status", pa.int32()),
-    ("stage", pa.string()),  # page | domain
+    ("stage", pa.string()),  # page | domain | rewrite
     ("reason", pa.string()),
     ("detail", pa.string()),
     ("science_score", pa.float32()),
@@ -133,32 +136,44 @@ def score_batch(batch: pa.Table, cfg_json: str) -> BatchResult:
 
 
 def finalize_pages(pages: Any, decisions: dict[str, tuple[str, list[str]]], cfg: WebConfig,
-                   counters: StageCounters) -> tuple[Any, Any]:
+                   counters: StageCounters, client: LLMClient | None = None) -> tuple[Any, Any]:
     """Route scored pages (pandas) by their domain's decision -> (kept frame, quarantine frame).
 
     ``decisions`` maps domain -> (decision, boilerplate lines). Kept pages of rewrite domains are
-    rewritten (pipelines/web/rewrite.py); the rest go to quarantine with ``stage="domain"``.
+    rewritten (pipelines/web/rewrite.py, through ``client`` when a model is configured); the rest go
+    to quarantine with ``stage="domain"``, and pages the model failed on with ``stage="rewrite"``.
     """
     import pandas as pd
 
     from pipelines.web.domains import DROP, PAGE_LEVEL, REWRITE, count_route, route_page
-    from pipelines.web.rewrite import rewrite_page
+    from pipelines.web.rewrite import rewrite_pages
 
-    kept, quar = [], []
+    audit = ("doc_id", "url", "domain", "record_id", "warc_file", "warc_offset", "science_score", "text")
+    routed: list[tuple[dict[str, Any], str, Any]] = []
+    quar: list[dict[str, Any]] = []
     for row in pages.to_dict("records"):
         decision, bp = decisions.get(row["domain"], (PAGE_LEVEL, []))
         counters.input += 1
         route = route_page(decision, float(row["science_score"]), cfg.domain, cfg.classifier)
         count_route(counters, route)
         if route.action == DROP:
-            quar.append({**{k: row.get(k) for k in ("doc_id", "url", "domain", "record_id", "warc_file",
-                                                      "warc_offset", "science_score", "text")},
-                         "http_status": 200, "stage": "domain", "reason": route.reason,
-                         "detail": f"domain decision {decision}"})
+            quar.append({**{k: row.get(k) for k in audit}, "http_status": 200, "stage": "domain",
+                         "reason": route.reason, "detail": f"domain decision {decision}"})
             continue
+        routed.append((row, decision, route))
+    todo = [(row["text"], decisions.get(row["domain"], (PAGE_LEVEL, []))[1])
+            for row, _, route in routed if route.action == REWRITE]
+    rewritten = iter(rewrite_pages(todo, cfg.rewrite, counters, client))
+    kept = []
+    for row, decision, route in routed:
         text, method = row["text"], ""
         if route.action == REWRITE:
-            text, method = rewrite_page(text, bp, cfg.rewrite, counters)
+            r = next(rewritten)
+            if r.reason:
+                quar.append({**{k: row.get(k) for k in audit}, "http_status": 200, "stage": "rewrite",
+                             "reason": r.reason, "detail": r.detail[:_DETAIL_CHARS]})
+                continue
+            text, method = r.text, r.method
         kept.append({**row, "text": text, "domain_decision": decision, "route": route.reason,
                      "rewritten": route.action == REWRITE, "rewrite_method": method})
     kcols = [f.name for f in PAGES_SCHEMA]

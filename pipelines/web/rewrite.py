@@ -1,23 +1,26 @@
 """Rewrite step for pages of "rewrite" domains.
 
-With an OpenAI-compatible chat endpoint configured (``stages.web.rewrite.endpoint``), each page
-is rewritten by the model (Intern-S1 rewrote mid-value domains with an LLM); the rows are marked
-``rewrite_method="llm:<model>"``. With none configured, a deterministic cleanup strips the
-domain's boilerplate lines (lines repeated across its pages), C4's policy/javascript lines and
-common boilerplate patterns, marked ``rewrite_method="cleanup"``. A failed LLM call falls back
-to the cleanup and is counted, so an endpoint outage never loses pages.
+Every page of a rewrite domain is first cleaned deterministically: the domain's boilerplate lines
+(lines repeated across its pages), C4's policy/javascript lines and common boilerplate patterns
+are stripped (``rewrite_method="cleanup"``). With a model configured
+(``stages.web.rewrite.endpoint`` and ``.model``, an OpenAI-compatible server such as vLLM or
+SGLang), the cleaned page is then rewritten by it (Intern-S1 rewrote mid-value domains with an
+LLM), marked ``rewrite_method="llm:<model>"``, through :mod:`pipelines.llm` (retries, bounded
+concurrency, the content-addressed cache under the data root). A page the model could not
+rewrite (the endpoint failed after its retries, or answered nothing) is quarantined with
+``stage="rewrite"`` and the reason (``rewrite_failed`` / ``rewrite_empty``): the dataset never
+mixes model output with a silent fallback, and a re-run reads the cached answers back.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import urllib.request
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pipelines.counters import StageCounters
+from pipelines.llm import LLMClient, open_client
 from pipelines.web.config import RewriteConfig
 from pipelines.web.quality import is_policy_line
 
@@ -50,33 +53,53 @@ def cleanup(text: str, domain_boilerplate: Iterable[str]) -> tuple[str, int]:
     return cleaned, removed
 
 
-def chat_completion(endpoint: str, model: str, messages: list[dict[str, str]], *, api_key: str | None,
-                    timeout_s: float, temperature: float = 0.0) -> str:
-    """One call to ``<endpoint>/chat/completions`` (the OpenAI wire format), stdlib only."""
-    body = json.dumps({"model": model, "messages": messages, "temperature": temperature}).encode()
-    req = urllib.request.Request(f"{endpoint.rstrip('/')}/chat/completions", data=body, method="POST",
-                                 headers={"Content-Type": "application/json",
-                                          **({"Authorization": f"Bearer {api_key}"} if api_key else {})})
-    with urllib.request.urlopen(req, timeout=timeout_s) as resp:  # noqa: S310 (configured endpoint)
-        data: dict[str, Any] = json.loads(resp.read())
-    return str(data["choices"][0]["message"]["content"])
+@dataclass(frozen=True)
+class Rewritten:
+    """One page's rewrite: ``text`` and ``method``, or ``reason``/``detail`` when it is quarantined."""
+
+    text: str
+    method: str
+    reason: str = ""
+    detail: str = ""
 
 
-def rewrite_page(text: str, domain_boilerplate: Iterable[str], cfg: RewriteConfig,
-                 counters: StageCounters) -> tuple[str, str]:
-    """(new text, method) for one page of a rewrite domain."""
-    cleaned, removed = cleanup(text, domain_boilerplate)
-    counters.add("rewrite_lines_removed", removed)
-    if cfg.endpoint:
-        try:
-            out = chat_completion(cfg.endpoint, cfg.model, [
-                {"role": "user", "content": REWRITE_PROMPT + cleaned[: cfg.max_chars]}],
-                api_key=os.environ.get(cfg.api_key_env), timeout_s=cfg.timeout_s, temperature=cfg.temperature)
-            if out.strip():
-                counters.add("rewrite_llm")
-                return out.strip(), f"llm:{cfg.model}"
-            counters.add("rewrite_llm_empty")
-        except Exception:  # endpoint down / bad answer: fall back, counted
+def rewrite_client(cfg: RewriteConfig, data_root: str | None = None,
+                   storage_options: dict[str, Any] | None = None) -> LLMClient | None:
+    """The rewrite's model client (its cache under ``data_root``), or None without a model."""
+    return open_client(cfg, data_root, storage_options) if cfg.endpoint else None
+
+
+def rewrite_pages(pages: Sequence[tuple[str, Iterable[str]]], cfg: RewriteConfig, counters: StageCounters,
+                  client: LLMClient | None = None) -> list[Rewritten]:
+    """Rewrite (text, domain boilerplate) pages of rewrite domains, in order; the model calls run
+    concurrently (``cfg.max_concurrency``). Without an endpoint: the cleanup alone."""
+    cleaned = []
+    for text, bp in pages:
+        page, removed = cleanup(text, bp)
+        counters.add("rewrite_lines_removed", removed)
+        cleaned.append(page)
+    if not cfg.endpoint:
+        counters.add("rewrite_cleanup", len(cleaned))
+        return [Rewritten(t, "cleanup") for t in cleaned]
+    own = client is None
+    client = client or rewrite_client(cfg)
+    assert client is not None
+    try:
+        done = client.complete_many([[{"role": "user", "content": REWRITE_PROMPT + t[: cfg.max_chars]}]
+                                     for t in cleaned])
+    finally:
+        if own:
+            client.close()
+    out: list[Rewritten] = []
+    for comp in done:
+        counters.add("rewrite_llm_cached" if comp.cached else "rewrite_llm_requests")
+        if not comp.ok:
             counters.add("rewrite_llm_failed")
-    counters.add("rewrite_cleanup")
-    return cleaned, "cleanup"
+            out.append(Rewritten("", "", "rewrite_failed", f"{cfg.model} at {cfg.endpoint}: {comp.error}"))
+        elif not (comp.text or "").strip():
+            counters.add("rewrite_llm_empty")
+            out.append(Rewritten("", "", "rewrite_empty", f"{cfg.model} answered nothing"))
+        else:
+            counters.add("rewrite_llm")
+            out.append(Rewritten((comp.text or "").strip(), f"llm:{cfg.model}"))
+    return out
