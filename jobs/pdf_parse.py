@@ -59,18 +59,21 @@ def plan_tasks(docs: list[dict[str, Any]], pages_per_task: int) -> list[list[dic
 _PARSERS: dict[str, PageParser] = {}
 
 
-def _parser(cfg_json: str) -> PageParser:
+def _parser(cfg_json: str, data_root: str, options: dict[str, Any]) -> PageParser:
     """One PageParser (and its worker processes) per Python worker and config: Spark reuses its
-    Python workers across tasks, so the workers' start-up (~1 s) is paid once, not per task."""
-    if cfg_json not in _PARSERS:
-        _PARSERS[cfg_json] = PageParser(PdfConfig.model_validate_json(cfg_json))
-    return _PARSERS[cfg_json]
+    Python workers across tasks, so the workers' start-up (~1 s) is paid once, not per task. The
+    data root holds the VLM route's answer cache."""
+    key = f"{data_root}\0{cfg_json}"
+    if key not in _PARSERS:
+        _PARSERS[key] = PageParser(PdfConfig.model_validate_json(cfg_json), data_root=data_root,
+                                   storage_options=options)
+    return _PARSERS[key]
 
 
 def _task(source: str, options: dict[str, Any], data_root: str, cfg_json: str, kept_staging: str,
           q_staging: str) -> Any:
     def task(item: dict[str, Any]) -> list[dict[str, Any]]:
-        parser = _parser(cfg_json)
+        parser = _parser(cfg_json, data_root, options)
         src = open_storage(source, options)
         out_storage = open_storage(data_root, options)
         total = SegmentResult()
@@ -128,8 +131,8 @@ def run_pdf_parse(settings: Settings, raw_pdf_ref: DatasetRef, logical_date: str
     raw_manifest = read_manifest(storage, raw_pdf_ref)
     source = raw_manifest["inputs"]["source"]
     docs = read_table(storage, raw_pdf_ref, columns=["doc_id", "path", "page_count"]).to_pylist()
-    # record_timings only changes timing columns: it is not part of the version hash.
-    params = cfg.model_dump(exclude={"record_timings"})
+    # record_timings only changes timing columns, the VLM's server and retry policy nothing: not hashed.
+    params = cfg.hashed()
     conf = {"stage": STAGE, "params": params, "parents": [raw_pdf_ref.key]}
     ref = DatasetRef("clean", STAGE, make_version(logical_date, conf))
     cfgd = {"stage": STAGE, "params": params}

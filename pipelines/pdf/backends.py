@@ -8,6 +8,9 @@ route from what is installed; ``backend_status`` says what is available and why 
 - ``rapidocr``   : ONNX OCR whose models ship in the wheel (slower, no system package).
 - ``pymupdf4llm``: pymupdf4llm's layout mode (ONNX layout model shipped in the wheel).
 - ``marker``     : marker-pdf, only when installed AND its weights are present locally.
+- ``vlm``        : not a local parser: with ``expensive_backend="vlm"`` the page image goes to a
+                   vision-language model over HTTP (pipelines/pdf/vlm.py); the worker only renders
+                   it (:func:`render_page_png`).
 - ``glyph``      : no second parser: the cheap pass's markdown, whose equations mathtex.py
                    already rebuilt as LaTeX from the glyph layer (the offline default for
                    ``math``; pymupdf4llm's layout mode emits no LaTeX).
@@ -54,6 +57,9 @@ def backend_status(cfg: PdfConfig) -> dict[str, tuple[bool, str]]:
                        else (False, "rapidocr not installed"))
     out["pymupdf4llm"] = ((True, "layout mode, ONNX model in the wheel")
                           if importlib.util.find_spec("pymupdf4llm") else (False, "pymupdf4llm not installed"))
+    out["vlm"] = ((True, f"{cfg.vlm.model} at {cfg.vlm.endpoint} (OpenAI-compatible API; not probed)")
+                  if cfg.expensive_backend == "vlm" else
+                  (False, "off: set expensive_backend=vlm with vlm.endpoint and vlm.model (a served VLM)"))
     out["glyph"] = (True, "the cheap pass's markdown with LaTeX rebuilt from the glyph layer (mathtex.py)")
     if importlib.util.find_spec("marker") is None:
         out["marker"] = (False, "marker-pdf is not installed in this environment (optional backend)")
@@ -78,9 +84,12 @@ def select_backend(route: str, cfg: PdfConfig) -> tuple[str | None, str]:
             return None, "ocr_backend=none"
         order: list[str] = ["tesseract", "rapidocr"] if cfg.ocr_backend == "auto" else [cfg.ocr_backend]
     elif route == "math":
-        if cfg.math_backend == "cheap":
+        if cfg.expensive_backend == "marker":
+            order = ["marker"]
+        elif cfg.math_backend == "cheap":
             return None, "math_backend=cheap"
-        order = ["marker", "glyph"] if cfg.math_backend == "auto" else [cfg.math_backend]
+        else:
+            order = ["marker", "glyph"] if cfg.math_backend == "auto" else [cfg.math_backend]
     else:
         return None, f"route {route} has no expensive backend"
     for name in order:
@@ -117,6 +126,11 @@ def _page(path: str, pno: int) -> Any:
         _DOCS.clear()
         doc = _DOCS[path] = pymupdf.open(path)
     return doc[pno]
+
+
+def render_page_png(path: str, pno: int, dpi: int) -> bytes:
+    """The page as PNG at ``dpi`` (the VLM route's input; deterministic for one PyMuPDF build)."""
+    return bytes(_page(path, pno).get_pixmap(dpi=dpi).tobytes("png"))
 
 
 def ink_share(pix: Any) -> float:

@@ -2,9 +2,46 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pipelines.llm import LLMConfig
+
+# The instruction sent with each page image on the VLM route (olmOCR's and MinerU's VLM pipelines
+# send the page image with a short instruction, olmOCR also the text layer as "anchor text").
+VLM_PROMPT = (
+    "Below is the image of one page of a document, followed by the raw text of the page's PDF text "
+    "layer (it may be incomplete, out of order or garbled; the image is authoritative). Return the "
+    "content of the page as markdown in natural reading order: headings with #, tables as markdown "
+    "tables (HTML where cells span), every equation as LaTeX ($...$ inline, $$...$$ on its own lines "
+    "for display). Leave out running headers, footers and page numbers. Do not describe figures. "
+    "Answer with the markdown only.\n\nText layer:\n")
+
+
+class VlmConfig(LLMConfig):
+    """The VLM route of the expensive path: the page image (and the cheap text as a hint) to a
+    vision-language model behind an OpenAI-compatible API (vLLM / SGLang / LMDeploy serving e.g.
+    olmOCR, MinerU2.5 or Qwen2.5-VL), through pipelines/llm.py (retries, concurrency, cache)."""
+
+    # The page is rendered at this resolution. olmOCR renders the longest side at 1288 px, ~117 dpi
+    # on A4/Letter, matching Qwen2-VL's native patching; 120 keeps that size.
+    dpi: int = Field(120, ge=50, le=400)
+    # Characters of the cheap pass's text sent as a hint (olmOCR's anchor text: up to 6000).
+    hint_chars: int = Field(6000, ge=0)
+    # A dense page of markdown with LaTeX is 1-2k tokens; 4096 leaves room and bounds a loop.
+    max_tokens: int | None = Field(4096, ge=1)
+    prompt: str = VLM_PROMPT
+    # Routes whose pages go to the VLM.
+    routes: tuple[Literal["math", "scan"], ...] = ("math", "scan")
+    # Post-processing: an answer whose tail repeats one unit of up to 64 characters this many times
+    # in a row is a decoding loop (olmOCR and MinerU both filter such degenerate repetition) and
+    # is rejected for the local parser.
+    loop_min_repeats: int = Field(10, ge=2)
+
+    def hashed(self) -> dict[str, Any]:
+        return {**super().hashed(), "dpi": self.dpi, "hint_chars": self.hint_chars, "prompt": self.prompt,
+                "routes": list(self.routes), "loop_min_repeats": self.loop_min_repeats}
 
 
 class PdfConfig(BaseModel):
@@ -136,7 +173,28 @@ class PdfConfig(BaseModel):
     page_memory_mb: int = Field(6144, ge=256)
     # marker-pdf weights folder (never downloaded): None -> $MARKER_MODELS_DIR.
     marker_models_dir: str | None = None
+    # Which parser serves the expensive routes. "local": the offline parsers chosen by ocr_backend
+    # and math_backend; "vlm": pages of `vlm.routes` go to the vision-language model of `vlm`
+    # (off by default: it needs a served model); an answer the post-processing rejects (empty, a
+    # decoding loop) falls back to the local parser with the reason recorded, and a page the
+    # endpoint fails on after its retries is quarantined (`vlm_failed`); "marker": math pages to
+    # marker-pdf (local weights), scans to the local OCR.
+    expensive_backend: Literal["local", "vlm", "marker"] = "local"
+    vlm: VlmConfig = Field(default_factory=VlmConfig)
 
     # Per-page wall-clock timings make outputs differ run to run, so they are off by default (the
     # data contract promises byte-identical re-runs); turn on to profile the stage.
     record_timings: bool = False
+
+    @model_validator(mode="after")
+    def _check_vlm(self) -> PdfConfig:
+        if self.expensive_backend == "vlm" and not (self.vlm.endpoint and self.vlm.model):
+            raise ValueError("pdf: expensive_backend=vlm needs vlm.endpoint and vlm.model")
+        return self
+
+    def hashed(self) -> dict[str, Any]:
+        """The options that determine the output (the dataset version): not the timings switch,
+        nor where the VLM is served or how its requests are retried."""
+        d = self.model_dump(mode="json", exclude={"record_timings"})
+        d["vlm"] = self.vlm.hashed()
+        return d

@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from pipelines.counters import StageCounters
+from pipelines.llm import LLMClient, open_client
 from pipelines.pages import page_schema
 from pipelines.pdf.backends import BACKENDS, select_backend
 from pipelines.pdf.clean import clean_markdown, margin_keys, running_keys, strip_margin_lines
@@ -25,6 +26,7 @@ from pipelines.pdf.config import PdfConfig
 from pipelines.pdf.isolate import BackendError, IsolatedWorker, PageTimeout, WorkerCrashed
 from pipelines.pdf.router import needs_image_coverage, route_page
 from pipelines.pdf.text import garble_score, ocr_garble_score
+from pipelines.pdf.vlm import page_messages, postprocess
 
 SOURCE = "pdf"
 # The page contract's columns first (pipelines/pages.py): `page` is the 1-based page number, `url` the
@@ -32,7 +34,7 @@ SOURCE = "pdf"
 KEPT_SCHEMA = page_schema([
     ("route", pa.string()),  # text | math | scan
     ("route_reason", pa.string()),
-    ("parser", pa.string()),  # pymupdf | tesseract | rapidocr | pymupdf4llm | marker
+    ("parser", pa.string()),  # pymupdf | tesseract | rapidocr | pymupdf4llm | marker | glyph | vlm
     ("flags", pa.list_(pa.string())),  # e.g. expensive_timeout, symbol_font_repaired
     ("features", pa.string()),  # JSON of PageFeatures
     ("cheap_ms", pa.float32()),
@@ -53,6 +55,8 @@ QUARANTINE_SCHEMA = pa.schema([
 CHEAP_PARSER = "pymupdf"
 CHEAP_PASS = "pipelines.pdf.parse:cheap_pass"
 CHEAP_PASS_MANY = "pipelines.pdf.parse:cheap_pass_many"
+RENDER_PAGE = "pipelines.pdf.backends:render_page_png"
+VLM_PARSER = "vlm"
 
 
 @dataclass(frozen=True)
@@ -191,8 +195,15 @@ def _has_javascript(doc: Any) -> bool:
 class PageParser:
     """Parses segments; owns the isolated workers (cheap and expensive), reused across calls."""
 
-    def __init__(self, cfg: PdfConfig, *, isolate_cheap: bool = True, cheap_ref: str = CHEAP_PASS) -> None:
+    def __init__(self, cfg: PdfConfig, *, isolate_cheap: bool = True, cheap_ref: str = CHEAP_PASS,
+                 data_root: str | None = None, storage_options: dict[str, Any] | None = None,
+                 vlm_client: LLMClient | None = None) -> None:
+        """``data_root`` (and its ``storage_options``) holds the VLM answers' cache; ``vlm_client``
+        replaces the client built from ``cfg.vlm``."""
         self.cfg = cfg
+        self.vlm: LLMClient | None = None
+        if cfg.expensive_backend == "vlm":
+            self.vlm = vlm_client or open_client(cfg.vlm, data_root, storage_options)
         self.cheap_ref = cheap_ref  # "module:function" with cheap_pass's signature
         self.cfg_json = cfg.model_dump_json()
         self.isolate_cheap = isolate_cheap
@@ -204,6 +215,8 @@ class PageParser:
     def close(self) -> None:
         self.cheap_worker.close()
         self.expensive_worker.close()
+        if self.vlm is not None:
+            self.vlm.close()
 
     def __enter__(self) -> PageParser:
         return self
@@ -276,6 +289,8 @@ class PageParser:
             c.drop(reason, n_pages)
             res.quarantined.append(self._q(base, -1, "", "", reason, detail))
             return res
+        if self.vlm is not None:
+            self._vlm_pass(pdf_file, out["pages"])
         seen = set()
         if out.get("repaired"):
             c.add("pages_in_repaired_pdfs", n_pages)
@@ -290,6 +305,26 @@ class PageParser:
                 res.quarantined.append(self._q(base, pno + 1, "", "", "page_missing",
                                                f"document has {out.get('page_count')} pages"))
         return res
+
+    def _vlm_pass(self, pdf_file: str, pages: list[dict[str, Any]]) -> None:
+        """Render the segment's pages of the VLM routes (in the isolated worker) and ask the model
+        about all of them at once (``vlm.max_concurrency`` in flight); each page gets ``vlm`` (the
+        completion) or ``vlm_render_error``."""
+        assert self.vlm is not None
+        vcfg = self.cfg.vlm
+        asked, requests = [], []
+        for p in pages:
+            if "error" in p or p["route"] not in vcfg.routes:
+                continue
+            try:
+                png = self.expensive_worker.call(RENDER_PAGE, (pdf_file, p["page"], vcfg.dpi), self.cfg.page_timeout_s)
+            except (PageTimeout, WorkerCrashed, BackendError) as e:
+                p["vlm_render_error"] = f"{type(e).__name__}: {e}"
+                continue
+            asked.append(p)
+            requests.append(page_messages(png, p["md"], vcfg))
+        for p, comp in zip(asked, self.vlm.complete_many(requests), strict=True):
+            p["vlm"] = comp
 
     def _q(self, base: dict[str, Any], page: int, route: str, parser: str, reason: str, detail: str,
            text: str = "", features: str = "") -> dict[str, Any]:
@@ -332,6 +367,27 @@ class PageParser:
         parser, exp_ms = CHEAP_PARSER, 0.0
         if route in ("math", "scan"):
             c.add("pages_expensive")
+        if "vlm" in p or "vlm_render_error" in p:
+            c.add(f"parser_{VLM_PARSER}")
+            comp = p.get("vlm")
+            if comp is not None and not comp.ok:  # the endpoint failed after its retries: loud
+                c.drop("vlm_failed")
+                res.quarantined.append(self._q(base, page, route, VLM_PARSER, "vlm_failed",
+                                               f"{p['reason']}; {comp.error}", md, fjson))
+                return
+            if comp is None:
+                vmd, why = "", f"vlm_render_failed: {p['vlm_render_error']}"
+            else:
+                c.add("vlm_cached" if comp.cached else "vlm_answered")
+                vmd, rejected = postprocess(comp.text or "", self.cfg.vlm)
+                why = rejected or ""
+            if not why:
+                md, parser = strip_margin_lines(vmd, set(p["running"])), VLM_PARSER
+            else:  # an unusable answer (the same on every re-run): the local parser, reason recorded
+                flags.append("vlm_rejected")
+                c.add(f"vlm_rejected_{why.split(':')[0].removeprefix('vlm_')}")
+                p["reason"] += f"; VLM answer rejected ({why.splitlines()[0][:300]}), local parser used"
+        if route in ("math", "scan") and parser == CHEAP_PARSER:
             name, why = self.backend(route)
             if name == "glyph":  # the cheap markdown already carries the rebuilt LaTeX
                 c.add("parser_glyph")
