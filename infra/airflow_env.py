@@ -59,6 +59,10 @@ def settings_with_connection(settings: Settings) -> Settings:
     return settings.model_copy(update={"storage": storage})
 
 
+# pipelines.llm.LLMConfig.api_key_env's default (infra reads the settings only; a test checks they agree).
+DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
+
+
 def _llm_sections(node: Any) -> list[dict[str, Any]]:
     """Model-client sections (pipelines.llm.LLMConfig: ``api_key_env`` + ``airflow_conn_id``) in
     the stages' configuration, e.g. stages.web.rewrite and stages.pdf.vlm."""
@@ -74,11 +78,9 @@ def llm_env_from_connections(settings: Settings) -> dict[str, str]:
     """{api_key_env: key} for every model-client section naming an Airflow connection (its
     password is the API key); the task puts them in its environment, where the client and the
     Spark jobs it submits read them."""
-    from pipelines.llm import LLMConfig
-
     env: dict[str, str] = {}
     for sec in _llm_sections(dict(settings.stages)):
-        var = sec.get("api_key_env") or LLMConfig.model_fields["api_key_env"].default
+        var = sec.get("api_key_env") or DEFAULT_API_KEY_ENV
         if var in os.environ:
             continue
         from airflow.sdk import Connection

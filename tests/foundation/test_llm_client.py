@@ -119,7 +119,7 @@ def test_bounded_concurrency(limit):
 
 
 def test_connection_sections_are_found_in_the_stage_configs(monkeypatch):
-    from infra.airflow_env import _llm_sections, llm_env_from_connections
+    from infra.airflow_env import DEFAULT_API_KEY_ENV, _llm_sections, llm_env_from_connections
     from pipelines.config import Settings
 
     stages = {"web": {"rewrite": {"endpoint": "http://a/v1", "airflow_conn_id": "rw", "api_key_env": "K_RW"}},
@@ -129,3 +129,4 @@ def test_connection_sections_are_found_in_the_stage_configs(monkeypatch):
     monkeypatch.setenv("K_RW", "set")
     monkeypatch.setenv("OPENAI_API_KEY", "set")
     assert llm_env_from_connections(s) == {}  # a key already in the environment wins, no lookup
+    assert DEFAULT_API_KEY_ENV == LLMConfig().api_key_env
