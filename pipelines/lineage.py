@@ -326,6 +326,9 @@ class Piece:
 def pieces(storage: Storage, snap: Snapshot, shard: int, seq: int) -> list[Piece]:
     if not any(s["bin"] == f"shard-{shard:05d}.bin" for s in snap.meta["shards"]):
         raise IndexError(f"{snap.ref} has no shard {shard}")
+    path = f"{LINEAGE_DIR}/shard-{shard:05d}.parquet"
+    if not any(f["path"] == path for f in snap.manifest["files"]):
+        raise ValueError(f"{snap.ref} has no lineage index {path}: rebuild the snapshot (`sciforge corpus build`)")
     return [Piece(**r) for r in read_pieces(storage, lineage_key(snap.ref.key, shard), seq).to_pylist()]
 
 

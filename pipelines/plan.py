@@ -1,9 +1,10 @@
 """Capacity plan: what a corpus build and a training run of a given size cost on a given cluster.
 
-``calibrate`` runs every stage of ``corpus_refresh`` in-process (engine ``local``: one core, no Spark) on a
-landing folder (the sample corpus by default), timing each stage's CPU seconds, and reads from the published
-manifests what each stage kept (keep rates), the bytes each zone holds per input item and the tokens per
-kept page of each source. ``plan`` scales those per-core rates to the requested inputs and cluster:
+``sciforge plan --calibrate`` (sciforge/cli/plan.py) runs every stage of ``corpus_refresh`` in-process
+(engine ``local``: one core, no Spark) on a landing folder (the sample corpus by default) under a
+:class:`StageTimer`; :func:`rates_from_run` turns the timings and the published manifests into per-core
+rates, keep rates, the bytes each zone holds per input item and the tokens per kept page of each source.
+:func:`make_plan` scales them to the requested inputs and cluster:
 
     core-hours(stage) = items(stage) / rate(stage)        rate = items per CPU-second on one core
     wall(stage)       = core-hours / cores                 (perfect scaling: a lower bound)
@@ -61,11 +62,9 @@ def parse_gpus(s: str) -> tuple[int, str]:
 # -- model FLOPs -----------------------------------------------------------------------------------
 
 
-def model_flops_per_token(model: str, seq_len: int) -> dict[str, float]:
-    """Training FLOPs per token of the language model of preset ``model`` (encoders not counted)."""
-    from model.config import get_config
-
-    c = get_config(model)
+def model_flops_per_token(c: Any, seq_len: int) -> dict[str, float]:
+    """Training FLOPs per token of the language model of config ``c`` (a model.config.ModelConfig, e.g.
+    ``get_config("intern_s1")``; the vision and time-series encoders are not counted)."""
     h, L = c.hidden_size, c.num_hidden_layers
     q, kv = c.num_attention_heads * c.head_dim, c.num_key_value_heads * c.head_dim
     attn_proj = h * q + 2 * h * kv + q * h
@@ -93,27 +92,18 @@ def _manifest(storage: Storage, ref: Any) -> dict[str, Any]:
     return read_manifest(storage, ref)
 
 
-def calibrate(settings: Any, landing: str, day: str = "2026-01-01") -> dict[str, Any]:
-    """Run every stage on ``landing`` (folders warc/, pdf/, jsonl/) in this process and measure it."""
-    import psutil
+class StageTimer:
+    """CPU and wall seconds of each stage run as ``timer.run(name, fn)``: this process, the children it
+    waited for, and each live child (the PDF parser's reused worker processes, counted by pid since they
+    outlive the stage)."""
 
-    from jobs.corpus import run_corpus
-    from jobs.dedup import run_dedup
-    from jobs.ingest import run_ingest
-    from jobs.pdf_parse import run_pdf_parse
-    from jobs.runner import run_map_stage
-    from jobs.web_filter import run_web_filter
-    from pipelines.datasets import read_table
-    from pipelines.stage import MapStage
-    from pipelines.storage import open_storage
-    from pipelines.text_pages import PAGE_SCHEMA, QUARANTINE_SCHEMA, text_to_pages
+    def __init__(self) -> None:
+        self.timing: dict[str, dict[str, float]] = {}
 
-    st = open_storage(settings.data_root, settings.storage_options())
-    timing: dict[str, dict[str, float]] = {}
+    @staticmethod
+    def _cpu() -> tuple[float, dict[int, float]]:
+        import psutil
 
-    def cpu() -> tuple[float, dict[int, float]]:
-        """CPU seconds of this process and of the children it waited for, and of each live child (the PDF
-        parser's reused worker processes: counted by pid, since they end after the stage)."""
         a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
         live = {}
         for ch in psutil.Process().children(recursive=True):
@@ -124,26 +114,25 @@ def calibrate(settings: Any, landing: str, day: str = "2026-01-01") -> dict[str,
                 continue
         return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime, live
 
-    def timed(name: str, fn: Any) -> Any:
-        (c0, live0), w = cpu(), time.perf_counter()
+    def run(self, name: str, fn: Any) -> Any:
+        (c0, live0), w = self._cpu(), time.perf_counter()
         out = fn()
-        c1, live1 = cpu()
+        c1, live1 = self._cpu()
         # a live child's CPU since the stage began; one that ended in between is in RUSAGE_CHILDREN
         kids = sum(v - live0.get(pid, 0.0) for pid, v in live1.items())
-        timing[name] = {"cpu_s": c1 - c0 + kids, "wall_s": time.perf_counter() - w}
+        self.timing[name] = {"cpu_s": c1 - c0 + kids, "wall_s": time.perf_counter() - w}
         return out
 
-    raw = {k: timed(f"ingest_{k}", lambda k=k: run_ingest(settings, f"{landing}/{k}", k, day, engine="local")[0])
-           for k in ("warc", "pdf", "jsonl")}
-    web = timed("web_filter", lambda: run_web_filter(settings, raw["warc"], day, engine="local"))
-    pdf = timed("pdf_parse", lambda: run_pdf_parse(settings, raw["pdf"], day, engine="local"))
-    text = timed("text_pages", lambda: run_map_stage(settings, MapStage(
-        "text_pages", text_to_pages, PAGE_SCHEMA, QUARANTINE_SCHEMA), raw["jsonl"], day, engine="local")[0])
-    pages = timed("dedup", lambda: run_dedup(settings, [web, pdf, text], day, engine="local"))
-    snap = timed("corpus", lambda: run_corpus(settings, pages, day, engine="local"))
-    m = {k: _manifest(st, r) for k, r in {"ingest_warc": raw["warc"], "ingest_pdf": raw["pdf"],
-                                         "ingest_jsonl": raw["jsonl"], "web_filter": web, "pdf_parse": pdf,
-                                         "text_pages": text, "dedup": pages, "corpus": snap}.items()}
+
+def rates_from_run(storage: Storage, refs: dict[str, Any], timing: dict[str, dict[str, float]],
+                   landing: str) -> dict[str, Any]:
+    """Per-core rates, keep rates, tokens per page and bytes per zone of one timed run of every stage.
+    ``refs``: stage name (STAGES) -> the DatasetRef it published; ``timing``: StageTimer.timing."""
+    from pipelines.datasets import read_table
+
+    st = storage
+    pages = refs["dedup"]
+    m = {k: _manifest(st, refs[k]) for k, _, _ in STAGES}
 
     def size(mf: dict[str, Any], data_only: bool = False) -> int:
         # data_only: a snapshot's token shards, indexes, document lists and lineage, not its tokenizer/report
@@ -169,7 +158,7 @@ def calibrate(settings: Any, landing: str, day: str = "2026-01-01") -> dict[str,
     dedup_in = {s: 0 for s in chars}
     for r in read_table(st, pages.quarantine(), ["source"]).to_pylist():
         dedup_in[r["source"] if r["source"] in chars else "text"] += 1
-    rates = {
+    return {
         "format": "sciforge.plan.rates/1",
         "landing": landing,
         "stages": {name: {"items": int(items[name]), "unit": unit, **timing[name],
@@ -194,7 +183,6 @@ def calibrate(settings: Any, landing: str, day: str = "2026-01-01") -> dict[str,
         "clean_pages_bytes_per_page": size(m["dedup"]) / max(1, m["dedup"]["counters"]["kept"]),
         "corpus_bytes_per_token": size(m["corpus"], data_only=True) / max(1, tokens),
     }
-    return rates
 
 
 def save_rates(storage: Storage, rates: dict[str, Any]) -> None:
@@ -223,8 +211,9 @@ class Plan:
     mfu: float
 
 
-def make_plan(rates: dict[str, Any], *, web_docs: int, pdf_pages: int, text_docs: int, tokens: int, model: str,
+def make_plan(rates: dict[str, Any], *, web_docs: int, pdf_pages: int, text_docs: int, tokens: int, model: Any,
               gpus: str, cores: int, mfu: float = DEFAULT_MFU, seq_len: int = 4096) -> Plan:
+    """``model``: the model's config (model.config.ModelConfig; its ``name`` labels the training row)."""
     keep, tpp = rates["keep"], rates["tokens_per_page"]
     pages = {"web": web_docs * keep["web"], "pdf": pdf_pages * keep["pdf"], "text": text_docs * keep["text"]}
     after = {s: pages[s] * keep["dedup"][s] for s in pages}
@@ -241,7 +230,7 @@ def make_plan(rates: dict[str, Any], *, web_docs: int, pdf_pages: int, text_docs
     n, kind = parse_gpus(gpus)
     flops = model_flops_per_token(model, seq_len)
     gpu_s = tokens * flops["total"] / (GPU_PEAK_FLOPS[kind] * mfu)
-    rows.append({"stage": f"train {model}", "items": tokens, "unit": "token", "per_core_s": None,
+    rows.append({"stage": f"train {model.name}", "items": tokens, "unit": "token", "per_core_s": None,
                  "gpu_hours": gpu_s / 3600, "wall_hours": gpu_s / 3600 / n})
     bpi = rates["bytes_per_item"]
     inputs = {"web": web_docs, "pdf": pdf_pages, "text": text_docs}

@@ -79,8 +79,9 @@ def demo(
 
 # The plan line of the closing summary: the paper-scale example of `sciforge plan` in the README (a 5T-token
 # run of intern_s1 on 1,024 H200s, a 4,096-core data cluster, 10B web records and 1B PDF pages in).
-DEMO_PLAN = {"web_docs": 10**10, "pdf_pages": 10**9, "text_docs": 0, "tokens": 5 * 10**12, "model": "intern_s1",
-             "gpus": "1024xH200", "cores": 4096}
+DEMO_PLAN = {"web_docs": 10**10, "pdf_pages": 10**9, "text_docs": 0, "tokens": 5 * 10**12, "gpus": "1024xH200",
+             "cores": 4096}
+DEMO_PLAN_MODEL = "intern_s1"
 
 
 def closing_summary(s: Any, snapshot: str, landing: str) -> None:
@@ -88,11 +89,13 @@ def closing_summary(s: Any, snapshot: str, landing: str) -> None:
     per-core rates calibrated on the sample corpus when none are stored yet."""
     import tempfile
 
+    from model.config import get_config
     from pipelines.config import load_settings
     from pipelines.datasets import DatasetRef
     from pipelines.lineage import Snapshot, format_trace, trace
-    from pipelines.plan import calibrate, load_rates, make_plan, plan_line, save_rates
+    from pipelines.plan import load_rates, make_plan, plan_line, save_rates
     from pipelines.storage import open_storage
+    from sciforge.cli.plan import run_calibration
 
     storage = open_storage(s.data_root, s.storage_options())
     try:
@@ -110,11 +113,12 @@ def closing_summary(s: Any, snapshot: str, landing: str) -> None:
             rates = load_rates(storage)
         except FileNotFoundError:
             with tempfile.TemporaryDirectory(prefix="sciforge-plan-") as tmp:
-                rates = calibrate(load_settings(storage={"data_root": f"{tmp}/data"}), landing)
+                rates = run_calibration(load_settings(storage={"data_root": f"{tmp}/data"}), landing)
             save_rates(storage, rates)
         console.print("[bold]plan[/bold] (sciforge plan --web-docs 10B --pdf-pages 1B --tokens 5T --model intern_s1 "
                       "--gpus 1024xH200 --cores 4096):")
-        console.print(plan_line(make_plan(rates, **DEMO_PLAN)), markup=False, highlight=False)  # type: ignore[arg-type]
+        plan = make_plan(rates, model=get_config(DEMO_PLAN_MODEL), **DEMO_PLAN)  # type: ignore[arg-type]
+        console.print(plan_line(plan), markup=False, highlight=False)
     except Exception as e:  # noqa: BLE001
         console.print(f"[yellow]plan unavailable: {type(e).__name__}: {e}[/yellow]")
 

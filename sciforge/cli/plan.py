@@ -4,11 +4,41 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from sciforge.cli._shared import console, settings
+
+
+def run_calibration(scratch: Any, landing: str, day: str = "2026-01-01") -> dict[str, Any]:
+    """Run every stage of corpus_refresh in this process (engine local) on ``landing`` (warc/, pdf/, jsonl/)
+    under the data root of ``scratch`` (settings), timing each; returns the rates (pipelines/plan.py)."""
+    from jobs.corpus import run_corpus
+    from jobs.dedup import run_dedup
+    from jobs.ingest import run_ingest
+    from jobs.pdf_parse import run_pdf_parse
+    from jobs.runner import run_map_stage
+    from jobs.web_filter import run_web_filter
+    from pipelines.plan import StageTimer, rates_from_run
+    from pipelines.stage import MapStage
+    from pipelines.storage import open_storage
+    from pipelines.text_pages import PAGE_SCHEMA, QUARANTINE_SCHEMA, text_to_pages
+
+    s, t = scratch, StageTimer()
+    refs: dict[str, Any] = {}
+    for kind in ("warc", "pdf", "jsonl"):
+        refs[f"ingest_{kind}"] = t.run(f"ingest_{kind}", lambda k=kind: run_ingest(s, f"{landing}/{k}", k, day,
+                                                                                     engine="local")[0])
+    refs["web_filter"] = t.run("web_filter", lambda: run_web_filter(s, refs["ingest_warc"], day, engine="local"))
+    refs["pdf_parse"] = t.run("pdf_parse", lambda: run_pdf_parse(s, refs["ingest_pdf"], day, engine="local"))
+    text_stage = MapStage("text_pages", text_to_pages, PAGE_SCHEMA, QUARANTINE_SCHEMA)
+    refs["text_pages"] = t.run("text_pages", lambda: run_map_stage(s, text_stage, refs["ingest_jsonl"], day,
+                                                                   engine="local")[0])
+    refs["dedup"] = t.run("dedup", lambda: run_dedup(s, [refs["web_filter"], refs["pdf_parse"], refs["text_pages"]],
+                                                     day, engine="local"))
+    refs["corpus"] = t.run("corpus", lambda: run_corpus(s, refs["dedup"], day, engine="local"))
+    return rates_from_run(open_storage(s.data_root, s.storage_options()), refs, t.timing, landing)
 
 
 def plan(
@@ -27,8 +57,8 @@ def plan(
     chart: Annotated[Path | None, typer.Option(help="write the chart here (PNG)")] = Path("plan.png"),
 ) -> None:
     """Capacity plan: core-hours, GPU-hours, wall time, storage and output tokens from rates measured here."""
+    from model.config import get_config
     from pipelines.config import load_settings
-    from pipelines.plan import calibrate as run_calibration
     from pipelines.plan import format_plan, load_rates, make_plan, parse_count, plan_chart, save_rates
     from pipelines.storage import open_storage
 
@@ -51,7 +81,7 @@ def plan(
         console.print(f"rates: {storage.uri('plan/rates.json')}")
     if parse_count(tokens) or parse_count(web_docs) or parse_count(pdf_pages) or parse_count(text_docs):
         p = make_plan(load_rates(storage), web_docs=parse_count(web_docs), pdf_pages=parse_count(pdf_pages),
-                      text_docs=parse_count(text_docs), tokens=parse_count(tokens), model=model, gpus=gpus,
+                      text_docs=parse_count(text_docs), tokens=parse_count(tokens), model=get_config(model), gpus=gpus,
                       cores=cores, mfu=mfu, seq_len=seq_len)
         print(format_plan(p))
         if chart is not None:

@@ -148,6 +148,8 @@ def test_token_lookup_names_its_piece_and_modality(chain: dict[str, Any]) -> Non
     assert smiles > 0
     with pytest.raises(IndexError):
         trace(st, chain["snapshot"], 0, 10**6)
+    with pytest.raises(IndexError, match="no shard 99"):
+        trace(st, chain["snapshot"], 99, 0)
 
 
 def test_lineage_files_are_small_published_and_byte_identical(chain: dict[str, Any]) -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from model.config import get_config
 from pipelines.plan import (
     GPU_PEAK_FLOPS,
     STAGES,
-    calibrate,
     format_plan,
     load_rates,
     make_plan,
@@ -22,16 +22,19 @@ from pipelines.plan import (
     save_rates,
 )
 from pipelines.storage import open_storage
+from sciforge.cli.plan import run_calibration
+
+S1 = get_config("intern_s1")
 
 
 def test_intern_s1_parameters_match_qwen3_235b_a22b() -> None:
-    f = model_flops_per_token("intern_s1", 4096)
+    f = model_flops_per_token(S1, 4096)
     # Qwen3-235B-A22B's model card: 235B parameters in total, 22B activated per token
     assert f["total_params"] == pytest.approx(235e9, rel=0.02)
     assert f["active_params"] == pytest.approx(22e9, rel=0.05)
     assert f["dense"] + f["experts"] == pytest.approx(6 * f["active_params"])
     assert f["total"] == pytest.approx(f["dense"] + f["experts"] + f["attention"])
-    assert model_flops_per_token("intern_s1", 8192)["attention"] == pytest.approx(2 * f["attention"])
+    assert model_flops_per_token(S1, 8192)["attention"] == pytest.approx(2 * f["attention"])
 
 
 def test_counts_and_gpus_parse() -> None:
@@ -54,7 +57,7 @@ def _rates() -> dict[str, Any]:
 
 
 def test_plan_arithmetic() -> None:
-    p = make_plan(_rates(), web_docs=1000, pdf_pages=100, text_docs=10, tokens=10**9, model="intern_s1",
+    p = make_plan(_rates(), web_docs=1000, pdf_pages=100, text_docs=10, tokens=10**9, model=S1,
                   gpus="8xH100", cores=10, mfu=0.5)
     rows = {r["stage"]: r for r in p.rows}
     assert rows["web_filter"]["core_hours"] == pytest.approx(1000 / 100 / 3600)
@@ -63,7 +66,7 @@ def test_plan_arithmetic() -> None:
     # kept after dedup: web 450 x 1000, pdf 40 x 500, text 10 x 200 tokens
     assert p.corpus_tokens == pytest.approx(450_000 + 20_000 + 2_000)
     train = rows["train intern_s1"]
-    flops = model_flops_per_token("intern_s1", 4096)["total"]
+    flops = model_flops_per_token(S1, 4096)["total"]
     assert train["gpu_hours"] == pytest.approx(1e9 * flops / (GPU_PEAK_FLOPS["H100"] * 0.5) / 3600)
     assert train["wall_hours"] == pytest.approx(train["gpu_hours"] / 8)
     assert p.storage["landing"] == pytest.approx(1000 * 10 + 100 * 20 + 10)
@@ -72,7 +75,7 @@ def test_plan_arithmetic() -> None:
 
 @pytest.mark.slow
 def test_calibration_on_the_sample_corpus(demo_corpus: Path, settings: Any) -> None:
-    rates = calibrate(settings, str(demo_corpus))
+    rates = run_calibration(settings, str(demo_corpus))
     st = open_storage(settings.data_root)
     save_rates(st, rates)
     rates = load_rates(st)
@@ -82,6 +85,6 @@ def test_calibration_on_the_sample_corpus(demo_corpus: Path, settings: Any) -> N
     assert 0 < rates["keep"]["dedup"]["web"] < 1  # the sample corpus plants duplicate web pages
     assert all(v > 0 for v in rates["tokens_per_page"].values())
     assert 4 <= rates["corpus_bytes_per_token"] < 8  # uint32 tokens + padding, indexes, lineage
-    p = make_plan(rates, web_docs=10**10, pdf_pages=10**9, text_docs=10**8, tokens=5 * 10**12, model="intern_s1",
+    p = make_plan(rates, web_docs=10**10, pdf_pages=10**9, text_docs=10**8, tokens=5 * 10**12, model=S1,
                   gpus="1024xH200", cores=4096)
     assert p.corpus_tokens > 0 and plan_chart(p)[:8] == b"\x89PNG\r\n\x1a\n"
