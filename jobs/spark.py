@@ -10,6 +10,14 @@ from typing import Any
 from pipelines.config import REPO_ROOT, Settings
 
 C1_ONLY = "-XX:TieredStopAtLevel=1"  # SparkSettings.driver_jit
+DRIVER_ARCHIVE, EXECUTOR_ARCHIVE = "driver.jsa", "executor.jsa"  # infra/services/class_archives.py
+
+
+def _add_java_opts(conf: dict[str, str], key: str, option: str, unless: tuple[str, ...]) -> None:
+    """Put ``option`` before the JVM options already in ``conf[key]``, unless the user's set one of ``unless``."""
+    mine = conf.get(key, "")
+    if not any(u in mine for u in unless):
+        conf[key] = f"{option} {mine}".strip()
 
 
 def spark_conf(settings: Settings) -> dict[str, str]:
@@ -51,10 +59,16 @@ def spark_conf(settings: Settings) -> dict[str, str]:
             conf["spark.hadoop.fs.s3a.access.key"] = opts["access_key"]
             conf["spark.hadoop.fs.s3a.secret.key"] = opts["secret_key"] or ""
     conf.update(s.extra_conf)
-    if s.driver_jit == "c1" and not s.master.startswith("local"):
-        java_opts = conf.get("spark.driver.extraJavaOptions", "")
-        if "TieredStopAtLevel" not in java_opts and "TieredCompilation" not in java_opts:  # the user's wins
-            conf["spark.driver.extraJavaOptions"] = f"{C1_ONLY} {java_opts}".strip()
+    if s.master.startswith("local"):
+        return conf  # one JVM, started by the caller: no driver or executor options of ours
+    if s.class_archive_dir:  # a missing or stale archive is ignored by the JVM (-Xshare:auto)
+        for key, name in (("spark.driver.extraJavaOptions", DRIVER_ARCHIVE),
+                          ("spark.executor.extraJavaOptions", EXECUTOR_ARCHIVE)):
+            _add_java_opts(conf, key, f"-XX:SharedArchiveFile={Path(s.class_archive_dir) / name}",
+                           unless=("SharedArchiveFile", "Xshare"))
+    if s.driver_jit == "c1":  # the user's JIT options win
+        _add_java_opts(conf, "spark.driver.extraJavaOptions", C1_ONLY,
+                       unless=("TieredStopAtLevel", "TieredCompilation"))
     return conf
 
 

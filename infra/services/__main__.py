@@ -9,6 +9,7 @@ import secrets
 import sys
 from pathlib import Path
 
+from infra.services.class_archives import archive_key, build_class_archives
 from infra.services.seaweed import SeaweedS3
 from infra.services.standalone import StandaloneCluster, stop_pidfiles
 from pipelines.config import REPO_ROOT
@@ -19,6 +20,7 @@ ACCESS_KEY = os.environ.get("SCIFORGE_LOCAL_S3_ACCESS_KEY", "sciforge")
 # Generated secrets live in files readable by this user only, never in output or logs:
 S3_SECRET_FILE = STATE / "s3" / "secret"                 # the S3 secret key (SCIFORGE_LOCAL_S3_SECRET_KEY wins)
 SPARK_SECRET_FILE = STATE / "spark" / "auth-secret"      # spark.authenticate's shared secret
+CLASS_ARCHIVES = STATE / "spark" / "class-archives"      # CDS archives of the drivers' and executors' classes
 
 
 def _secret(path: Path, given: str | None = None) -> str:
@@ -40,6 +42,13 @@ def up() -> None:
     _secret(SPARK_SECRET_FILE)
     cluster = StandaloneCluster(STATE / "spark", secret_file=SPARK_SECRET_FILE)
     cluster.start()
+    stamp = CLASS_ARCHIVES / "made-for"
+    if not stamp.exists() or stamp.read_text() != archive_key():
+        print("making the JVM class archives for this JDK and Spark (once; about a minute on 2 cores)...",
+              flush=True)
+        build_class_archives(cluster.master_url, SPARK_SECRET_FILE, CLASS_ARCHIVES,
+                             sorted(cluster.workdir.glob("worker-*.log")))
+        stamp.write_text(archive_key())
     secret = _secret(S3_SECRET_FILE, os.environ.get("SCIFORGE_LOCAL_S3_SECRET_KEY"))
     s3 = SeaweedS3(STATE / "s3", base_port=S3_PORT, access_key=ACCESS_KEY, secret_key=secret)
     s3.start()
@@ -49,7 +58,7 @@ def up() -> None:
     print(f"S3 (SeaweedFS) {s3.endpoint_url}  access key {ACCESS_KEY}, secret key in {S3_SECRET_FILE}")
     print("Use them (the secrets are read from their files, never printed):\n"
           f"  export SCIFORGE_SPARK__MASTER={cluster.master_url} SCIFORGE_SPARK__SUBMIT=true "
-          f"SCIFORGE_SPARK__AUTH_SECRET_FILE={SPARK_SECRET_FILE}\n"
+          f"SCIFORGE_SPARK__AUTH_SECRET_FILE={SPARK_SECRET_FILE} SCIFORGE_SPARK__CLASS_ARCHIVE_DIR={CLASS_ARCHIVES}\n"
           "  export SCIFORGE_DATA_ROOT=s3://sciforge/data SCIFORGE_INGEST__LANDING_ROOT=s3://sciforge/landing "
           f"SCIFORGE_STORAGE__S3_ENDPOINT_URL={s3.endpoint_url}\n"
           f"  export SCIFORGE_STORAGE__S3_ACCESS_KEY_ID={ACCESS_KEY} "

@@ -199,6 +199,22 @@ def test_driver_jit_c1_only_off_local_masters():
         load_settings(spark={"driver_jit": "c2"})
 
 
+def test_class_archives_for_drivers_and_executors_off_local_masters(tmp_path):
+    from jobs.spark import C1_ONLY, spark_conf
+
+    conf = spark_conf(load_settings(spark={"master": "spark://h:7077", "class_archive_dir": str(tmp_path)}))
+    assert conf["spark.driver.extraJavaOptions"] == f"{C1_ONLY} -XX:SharedArchiveFile={tmp_path}/driver.jsa"
+    assert conf["spark.executor.extraJavaOptions"] == f"-XX:SharedArchiveFile={tmp_path}/executor.jsa"
+    # local[*]: one JVM that the caller started, so no JVM options of ours
+    local = spark_conf(load_settings(spark={"master": "local[2]", "class_archive_dir": str(tmp_path)}))
+    assert not {"spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"} & set(local)
+    # off by default, and the user's own sharing options win
+    assert "spark.executor.extraJavaOptions" not in spark_conf(load_settings(spark={"master": "spark://h:7077"}))
+    theirs = spark_conf(load_settings(spark={"master": "spark://h:7077", "class_archive_dir": str(tmp_path),
+                                             "extra_conf": {"spark.executor.extraJavaOptions": "-Xshare:off"}}))
+    assert theirs["spark.executor.extraJavaOptions"] == "-Xshare:off"
+
+
 def test_config_show_refuses_a_typo_with_the_closest_key(monkeypatch):
     from pipelines.config import get_settings
     from sciforge.cli import app
