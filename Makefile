@@ -42,7 +42,7 @@ BENCH_model     := model_throughput
 BENCH_train     := train_engine
 BENCH_fp8       := fp8_gemm
 BENCH_rl        := rl_throughput
-BENCH_lineage   := lineage_lookup
+BENCH_lineage   := lineage_lookup plan_prediction
 BENCH_AREAS     := web pdf dedup tokenizer model train fp8 rl lineage
 
 bench-deps: setup

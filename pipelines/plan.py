@@ -185,6 +185,23 @@ def rates_from_run(storage: Storage, refs: dict[str, Any], timing: dict[str, dic
     }
 
 
+def two_point_rates(small: dict[str, Any], large: dict[str, Any]) -> dict[str, Any]:
+    """Rates of ``large`` with each stage's CPU split into a fixed start-up part and a per-item part, from two
+    calibration runs of different sizes: per_core_s = the marginal items per CPU-second between them,
+    fixed_s = what the small run spent beyond its items at that rate. A stage whose larger run took no more
+    CPU (noise on a busy machine) keeps its plain rate and no fixed part."""
+    out = json.loads(json.dumps(large))
+    for name, b in out["stages"].items():
+        a = small["stages"][name]
+        d_items, d_cpu = b["items"] - a["items"], b["cpu_s"] - a["cpu_s"]
+        if d_items > 0 and d_cpu > 0:
+            b["per_core_s"] = d_items / d_cpu
+            b["fixed_s"] = max(0.0, a["cpu_s"] - a["items"] / b["per_core_s"])
+        else:
+            b["fixed_s"] = 0.0
+    return out
+
+
 def save_rates(storage: Storage, rates: dict[str, Any]) -> None:
     storage.write_bytes(RATES_KEY, (json.dumps(rates, indent=2, sort_keys=True) + "\n").encode())
 
@@ -223,7 +240,8 @@ def make_plan(rates: dict[str, Any], *, web_docs: int, pdf_pages: int, text_docs
     rows = []
     for name, unit, _ in STAGES:
         rate = rates["stages"][name]["per_core_s"]
-        ch = items[name] / rate / 3600 if rate > 0 else 0.0
+        fixed = rates["stages"][name].get("fixed_s", 0.0)  # start-up CPU (two_point_rates), paid once
+        ch = (fixed + (items[name] / rate if rate > 0 else 0.0)) / 3600
         rows.append({"stage": name, "items": items[name], "unit": unit, "per_core_s": rate, "core_hours": ch,
                      "wall_hours": ch / cores})
     corpus_tokens = sum(after[s] * tpp[s] for s in after)

@@ -20,6 +20,7 @@ from pipelines.plan import (
     plan_chart,
     plan_line,
     save_rates,
+    two_point_rates,
 )
 from pipelines.storage import open_storage
 from sciforge.cli.plan import run_calibration
@@ -88,3 +89,17 @@ def test_calibration_on_the_sample_corpus(demo_corpus: Path, settings: Any) -> N
     p = make_plan(rates, web_docs=10**10, pdf_pages=10**9, text_docs=10**8, tokens=5 * 10**12, model=S1,
                   gpus="1024xH200", cores=4096)
     assert p.corpus_tokens > 0 and plan_chart(p)[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_two_point_rates_split_fixed_and_per_item_cpu() -> None:
+    def run(items: int, cpu: float) -> dict[str, Any]:
+        return {**_rates(), "stages": {n: {"items": items, "cpu_s": cpu, "per_core_s": items / cpu}
+                                       for n, _, _ in STAGES}}
+
+    r = two_point_rates(run(100, 3.0), run(200, 5.0))  # 2 s fixed + 50 items per CPU-second
+    s = r["stages"]["web_filter"]
+    assert s["per_core_s"] == pytest.approx(50.0) and s["fixed_s"] == pytest.approx(1.0)
+    p = make_plan(r, web_docs=400, pdf_pages=0, text_docs=0, tokens=0, model=S1, gpus="1xH100", cores=1)
+    assert next(x for x in p.rows if x["stage"] == "web_filter")["core_hours"] * 3600 == pytest.approx(1.0 + 8.0)
+    flat = two_point_rates(run(100, 3.0), run(200, 2.9))  # no more CPU for more items: plain rate, no fixed part
+    assert flat["stages"]["dedup"]["fixed_s"] == 0.0 and flat["stages"]["dedup"]["per_core_s"] == pytest.approx(200 / 2.9)
