@@ -30,6 +30,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from jobs.result import add_result_arg, report
 from jobs.runner import Engine, distribute
 from pipelines.config import Settings, get_settings
 from pipelines.corpus.config import CorpusConfig
@@ -238,14 +239,18 @@ def documents_table(settings: Settings, ref: DatasetRef) -> pa.Table:
     return pa.concat_tables([read_part(storage, k) for k in keys]) if keys else DOCUMENTS_SCHEMA.empty_table()
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> None:
+    """Run the job from its command line (``settings``: the launcher's, else get_settings())."""
     p = argparse.ArgumentParser(description="Tokenize clean pages into a packed, domain-mixed corpus snapshot.")
     p.add_argument("--pages", required=True, metavar="clean/pages/VERSION", help="the input page dataset")
     p.add_argument("--date", required=True, help="logical date YYYY-MM-DD")
     p.add_argument("--engine", choices=["spark", "local"], default="spark")
+    add_result_arg(p)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    ref = run_corpus(get_settings(), DatasetRef.parse(a.pages), a.date, engine=a.engine)
+    settings = settings or get_settings()
+    ref = run_corpus(settings, DatasetRef.parse(a.pages), a.date, engine=a.engine)
+    report(settings, "corpus", ref, a.result_file)
     print(ref)
 
 

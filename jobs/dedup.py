@@ -25,6 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from jobs.result import add_result_arg, report
 from pipelines.config import Settings, get_settings
 from pipelines.counters import StageCounters
 from pipelines.datasets import (
@@ -716,7 +717,8 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
     return counters
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None, settings: Settings | None = None) -> None:
+    """Run the job from its command line (``settings``: the launcher's, else get_settings())."""
     p = argparse.ArgumentParser(description="Global page-level dedup (MinHash + LSH + connected components) "
                                 "of page datasets into clean/pages.")
     p.add_argument("--input", action="append", required=True, metavar="ZONE/NAME/VERSION",
@@ -725,10 +727,13 @@ def main(argv: Sequence[str] | None = None) -> None:
                    help="an earlier published clean/pages version whose pages must not be re-admitted")
     p.add_argument("--date", required=True, help="logical date YYYY-MM-DD")
     p.add_argument("--engine", choices=["spark", "local"], default="spark")
+    add_result_arg(p)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
-    ref = run_dedup(get_settings(), [DatasetRef.parse(s) for s in a.input], a.date, engine=a.engine,
+    settings = settings or get_settings()
+    ref = run_dedup(settings, [DatasetRef.parse(s) for s in a.input], a.date, engine=a.engine,
                     previous=[DatasetRef.parse(s) for s in a.previous])
+    report(settings, "dedup", ref, a.result_file)
     print(ref.key)
 
 

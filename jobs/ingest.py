@@ -13,6 +13,7 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
+from jobs.result import add_result_arg, report
 from jobs.runner import Engine, distribute, publish_pair
 from pipelines.config import Settings, get_settings
 from pipelines.datasets import (
@@ -97,15 +98,19 @@ def run_ingest(
     return ref, km, qm
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> None:
+    """Run the job from its command line (``settings``: the launcher's, else get_settings())."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--source", required=True, help="folder or s3://bucket/prefix holding the raw files")
     p.add_argument("--kind", required=True, choices=sorted(KINDS))
     p.add_argument("--date", required=True, help="logical date (YYYY-MM-DD) of the run")
     p.add_argument("--engine", default="spark", choices=["spark", "local"])
+    add_result_arg(p)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    ref, km, qm = run_ingest(get_settings(), a.source, a.kind, a.date, engine=a.engine)
+    settings = settings or get_settings()
+    ref, km, qm = run_ingest(settings, a.source, a.kind, a.date, engine=a.engine)
+    report(settings, "ingest", ref, a.result_file)
     print(f"{ref}: {km['rows']} rows; quarantined {qm['rows']}: {km['counters']['dropped']}")
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from jobs.result import add_result_arg, report
 from jobs.runner import Engine, distribute, publish_pair
 from pipelines.config import Settings, get_settings
 from pipelines.counters import StageCounters
@@ -163,17 +164,19 @@ def route_shares(counters: StageCounters | dict[str, Any]) -> str:
     return "routes: " + ", ".join(parts) + f"; expensive share {exp / total:.1%}"
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> None:
+    """Run the job from its command line (``settings``: the launcher's, else get_settings())."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--input", required=True, help="raw PDF dataset, e.g. raw/pdf/2026-01-01_abcdef012345")
     p.add_argument("--date", required=True, help="logical date (YYYY-MM-DD) of the run")
     p.add_argument("--engine", default="spark", choices=["spark", "local"])
+    add_result_arg(p)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
+    settings = settings or get_settings()
     ref = run_pdf_parse(settings, DatasetRef.parse(a.input), a.date, engine=a.engine)
-    m = read_manifest(open_storage(settings.data_root, settings.storage_options()), ref)
-    print(f"{ref}: {m['rows']} pages kept; dropped {m['counters']['dropped']}; {route_shares(m['counters'])}")
+    r = report(settings, "pdf_parse", ref, a.result_file)
+    print(f"{ref}: {r['rows']} pages kept; dropped {r['counters']['dropped']}; {route_shares(r['counters'])}")
 
 
 if __name__ == "__main__":

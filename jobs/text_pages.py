@@ -10,12 +10,13 @@ import argparse
 import logging
 from typing import Any
 
+from jobs.result import add_result_arg, report
 from jobs.runner import Engine, run_map_stage
 from pipelines.config import Settings, get_settings
-from pipelines.datasets import DatasetRef, read_manifest
+from pipelines.datasets import DatasetRef
+from pipelines.pages import PAGE_SCHEMA
 from pipelines.stage import MapStage
-from pipelines.storage import open_storage
-from pipelines.text_pages import PAGE_SCHEMA, QUARANTINE_SCHEMA, text_to_pages
+from pipelines.text_pages import QUARANTINE_SCHEMA, text_to_pages
 
 
 def run_text_pages(settings: Settings, raw: DatasetRef, logical_date: str, *, engine: Engine = "spark",
@@ -25,17 +26,19 @@ def run_text_pages(settings: Settings, raw: DatasetRef, logical_date: str, *, en
     return run_map_stage(settings, stage, raw, logical_date, engine=engine, spark=spark)[0]
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> None:
+    """Run the job from its command line (``settings``: the launcher's, else get_settings())."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--input", required=True, help="raw text dataset, raw/text/<version>")
     p.add_argument("--date", required=True, help="logical date (YYYY-MM-DD) of the run")
     p.add_argument("--engine", default="spark", choices=["spark", "local"])
+    add_result_arg(p)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
+    settings = settings or get_settings()
     ref = run_text_pages(settings, DatasetRef.parse(a.input), a.date, engine=a.engine)
-    m = read_manifest(open_storage(settings.data_root, settings.storage_options()), ref)
-    print(f"{ref.key}: {m['rows']} pages")
+    r = report(settings, "text_pages", ref, a.result_file)
+    print(f"{ref.key}: {r['rows']} pages")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from jobs.result import add_result_arg, report
 from jobs.runner import Engine, output_parts, run_map_stage
 from pipelines.config import Settings, get_settings
 from pipelines.counters import StageCounters
@@ -233,17 +234,19 @@ def _spark(spark: Any, settings: Settings, cfg: WebConfig, scored_ref: DatasetRe
     return groups, dom_counts
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, settings: Settings | None = None) -> None:
+    """Run the job from its command line (``settings``: the launcher's, else get_settings())."""
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--input", required=True, help="raw web dataset, raw/web/<version>")
     p.add_argument("--date", required=True, help="logical date (YYYY-MM-DD) of the run")
     p.add_argument("--engine", default="spark", choices=["spark", "local"])
+    add_result_arg(p)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    settings = get_settings()
+    settings = settings or get_settings()
     ref = run_web_filter(settings, DatasetRef.parse(a.input), a.date, engine=a.engine)
-    m = read_manifest(open_storage(settings.data_root, settings.storage_options()), ref)
-    print(f"{ref}: {m['rows']} pages kept; {StageCounters.from_dict(m['counters']).summary()}")
+    r = report(settings, "web_filter", ref, a.result_file)
+    print(f"{ref}: {r['rows']} pages kept; {StageCounters.from_dict(r['counters']).summary()}")
 
 
 if __name__ == "__main__":

@@ -530,7 +530,7 @@ class _ShortcutEnv(PydanticBaseSettingsSource):
 
 # A dotenv file of SCIFORGE_* settings read below the environment: how the ranks that DeepSpeed's runner
 # starts on other hosts get the launching task's settings and credentials without a command line
-# carrying them (dags/_train_tasks.py writes it, mode 0600).
+# carrying them (launch/train.py writes it, mode 0600).
 ENV_FILE_VAR = "SCIFORGE_ENV_FILE"
 
 

@@ -160,7 +160,7 @@ def test_different_landings_never_share_a_snapshot_or_a_training_run(tmp_path):
     again = _chain(settings, Path(shutil.copytree(tmp_path / "a", tmp_path / "a-again")))
     assert again == a and {k: _parts(settings, r) for k, r in again.items()} == digests
 
-    # a training run is named after the snapshot version (dags/_train_tasks.run_stage): different content
+    # a training run is named after the snapshot version (launch/train.run_training): different content
     # can never resume the other's run folder
     cfg = REPO_ROOT / "model/train/configs/cpt_tiny.yaml"
     runs = {k: TrainConfig.load(cfg, run=s["corpus"].version, out_dir=str(tmp_path / "ckpt")).run_dir()

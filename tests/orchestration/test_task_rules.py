@@ -1,4 +1,4 @@
-"""Rules inside the DAG tasks that make backfills safe (pure functions, no Airflow needed)."""
+"""Rules of the launcher that make backfills safe (pure functions, no Airflow needed)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dags._tasks import previous_pages
-from dags._train_tasks import UPSTREAM_FILE, check_upstream
+from launch.inputs import previous_pages
+from launch.train import UPSTREAM_FILE, check_upstream
 
 
 def test_previous_pages_are_chosen_by_date_not_by_what_is_listed() -> None:

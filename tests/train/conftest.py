@@ -8,6 +8,8 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from pipelines.pages import PAGE_COLUMNS, PAGE_SCHEMA
+
 SEQ_LEN = 32
 TOPICS = [
     ("chemistry", "The ester CC(=O)Oc1ccccc1C(=O)O hydrolyses in water to acetic and salicylic acid."),
@@ -18,7 +20,7 @@ TOPICS = [
 
 
 def page_table(n: int) -> pa.Table:
-    rows: dict[str, list[Any]] = {k: [] for k in ("doc_id", "page", "source", "url", "domain", "field", "text")}
+    rows: dict[str, list[Any]] = {k: [] for k in PAGE_COLUMNS}
     for i in range(n):
         field, sentence = TOPICS[i % len(TOPICS)]
         rows["doc_id"].append(f"doc-{i:04d}")
@@ -28,10 +30,7 @@ def page_table(n: int) -> pa.Table:
         rows["domain"].append(f"site{i % 3}.org")
         rows["field"].append(field)
         rows["text"].append(f"Note {i}. {sentence} " * (1 + i % 3))
-    schema = pa.schema([("doc_id", pa.string()), ("page", pa.int32()), ("source", pa.string()),
-                        ("url", pa.string()), ("domain", pa.string()), ("field", pa.string()),
-                        ("text", pa.string())])
-    return pa.table(rows, schema=schema)
+    return pa.table(rows, schema=PAGE_SCHEMA)
 
 
 @pytest.fixture(scope="session")
