@@ -18,7 +18,7 @@ from typing import Any
 
 from pipelines.config import Settings
 from pipelines.datasets import MANIFEST, DatasetRef, read_manifest
-from pipelines.storage import open_storage, split_uri
+from pipelines.storage import Storage, open_storage
 
 FORMAT = "sciforge.job-result/1"
 ARG = "--result-file"
@@ -41,9 +41,17 @@ def job_result(settings: Settings, job: str, ref: DatasetRef) -> dict[str, Any]:
     return out
 
 
+def locate(target: str, storage_options: dict[str, Any] | None = None) -> tuple[Storage, str]:
+    """(storage rooted at the folder of ``target``, its file name): a local path or ``s3://bucket/key``."""
+    parent, _, name = target.rstrip("/").rpartition("/")
+    if not name or parent.endswith(":/"):
+        raise ValueError(f"result file {target!r} names no file")
+    return open_storage(parent or ".", storage_options), name
+
+
 def write_result(target: str, result: dict[str, Any], storage_options: dict[str, Any] | None = None) -> None:
     """Write ``result`` to ``target`` (a local path or ``s3://bucket/key``) in one atomic step."""
-    storage, key = split_uri(target, storage_options)
+    storage, key = locate(target, storage_options)
     storage.write_bytes(key, (json.dumps(result, indent=2, sort_keys=True) + "\n").encode())
 
 
@@ -57,7 +65,7 @@ def report(settings: Settings, job: str, ref: DatasetRef, target: str | None) ->
 
 def read_result(target: str, storage_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The result a job wrote to ``target``; ValueError when it is not one."""
-    storage, key = split_uri(target, storage_options)
+    storage, key = locate(target, storage_options)
     result = json.loads(storage.read_bytes(key))
     if not isinstance(result, dict) or result.get("format") != FORMAT:
         raise ValueError(f"{target} is not a job result ({FORMAT})")

@@ -117,8 +117,8 @@ def run_job(settings: Any, job: str, args: list[str], *, engine: str = "spark") 
     """Run jobs/<job>.py with ``args`` (its command line without ``--engine`` and ``--result-file``) and
     return the result it wrote: ``{"job", "dataset": "<zone>/<name>/<version>", "rows", "counters",
     ["quarantine"]}`` (jobs/result.py)."""
-    from jobs.result import ARG, read_result
-    from pipelines.storage import StorageError, split_uri
+    from jobs.result import ARG, locate, read_result
+    from pipelines.storage import StorageError
 
     if job not in JOBS:
         raise ValueError(f"unknown job {job!r}; expected one of {', '.join(JOBS)}")
@@ -136,7 +136,7 @@ def run_job(settings: Any, job: str, args: list[str], *, engine: str = "spark") 
             raise RuntimeError(f"jobs/{job}.py finished but wrote no result to {target}: {e}") from e
         finally:
             if not target.startswith(folder):
-                storage, key = split_uri(target, settings.storage_options())
+                storage, key = locate(target, settings.storage_options())
                 storage.delete(key)
     if result["job"] != job:
         raise RuntimeError(f"{target} holds the result of {result['job']}, not of {job}")

@@ -46,7 +46,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
 }
 # Third-party engines a layer must not import anywhere (the run-time check below covers what they pull in).
 FORBIDDEN_THIRD_PARTY = {"pipelines": ("pyspark", "airflow"), "model": ("airflow",),
-                         "kernels": ("airflow", "pyspark"), "jobs": ("airflow",)}
+                         "kernels": ("airflow", "pyspark"), "jobs": ("airflow",), "launch": ("airflow",)}
 
 # Imports that break a rule today, each with the reason it stays; nothing else is tolerated.
 # (importing module, imported module prefix): reason
@@ -56,10 +56,6 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
        for m in ("dags._tasks", "dags._train_tasks")},
     ("dags._tasks", "pipelines.report"): "the last corpus_refresh task writes the funnel report from the "
                                          "day's manifests (pipelines/report.py, engine-free)",
-    **{("dags._tasks", target): "spark-submit, the input lookup and the text_pages fallback move into the "
-       "launcher beside jobs/ (issue #25, build item 4); remove these when dags/_tasks.py calls it"
-       for target in ("infra.services.standalone", "pipelines.datasets", "pipelines.ingest.core",
-                      "pipelines.stage", "pipelines.text_pages", "pipelines.storage")},
 }
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from jobs.ingest import run_ingest
-from jobs.result import FORMAT, job_result, read_result, write_result
+from jobs.result import FORMAT, job_result, locate, read_result, write_result
 from launch.spark import deploy_mode, result_target, run_job, submits
 from pipelines.config import REPO_ROOT, load_settings
 from pipelines.datasets import DatasetRef, read_manifest
@@ -68,6 +68,10 @@ def test_result_file_round_trip_and_refusals(tmp_path: Path, settings: Any) -> N
     (tmp_path / "bad.json").write_text(json.dumps({**result, "dataset": "raw/text"}))
     with pytest.raises(ValueError, match="zone"):
         read_result(str(tmp_path / "bad.json"))
+    storage, key = locate("s3://bucket/_job_results/dedup-1.json")
+    assert storage.uri(key) == "s3://bucket/_job_results/dedup-1.json"
+    with pytest.raises(ValueError, match="names no file"):
+        locate("s3://bucket")
 
 
 @pytest.mark.s3
