@@ -128,8 +128,8 @@ def run_job(settings: Any, job: str, args: list[str], *, engine: str = "spark") 
         argv = [*args, "--engine", engine, ARG, target]
         if submit:
             run_spark_submit(settings, job, argv)
-        else:
-            importlib.import_module(f"jobs.{job}").main(argv, settings=settings)
+        else:  # the job's module, named the way this installation imports jobs/ (its package of jobs.result)
+            importlib.import_module(f"{read_result.__module__.rsplit('.', 1)[0]}.{job}").main(argv, settings=settings)
         try:
             result = read_result(target, settings.storage_options())
         except (StorageError, OSError) as e:

@@ -29,7 +29,10 @@ from typing import Any
 log = logging.getLogger("sciforge.launch.train")
 STAGES = ("cpt", "mmpt", "sft", "rl")
 UPSTREAM_STAGE = {"mmpt": "cpt", "sft": "mmpt", "rl": "sft"}
-TRAIN_MODULE = "model.train.cli"
+# The project's import prefix ("" or the distribution's "sciforge."), so the module the ranks run is named
+# the way this installation imports it.
+_PREFIX = __name__[: -len("launch.train")]
+TRAIN_MODULE = f"{_PREFIX}model.train.cli"
 
 
 def read_hostfile(path: str | Path) -> dict[str, int]:
