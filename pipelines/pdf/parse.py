@@ -7,6 +7,7 @@ the CLI call it directly. Nothing here raises for bad input: it quarantines with
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import time
@@ -93,6 +94,13 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@functools.lru_cache(maxsize=8)
+def _config(cfg_json: str) -> PdfConfig:
+    """The worker's configuration, parsed once per distinct JSON (a Spark task sends the same one
+    with every range; validating it cost ~2% of the cheap pass). Read-only by the cheap pass."""
+    return PdfConfig.model_validate_json(cfg_json)
+
+
 def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, Any]:
     """Features, route and cheap markdown of pages [start, end) of the PDF at ``pdf_file``.
 
@@ -106,7 +114,7 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
     pymupdf._get_layout = None  # PyMuPDF 2 activates its layout model on import: 5-10x slower
     pymupdf.TOOLS.mupdf_display_errors(False)
     pymupdf.TOOLS.mupdf_display_warnings(False)
-    cfg = PdfConfig.model_validate_json(cfg_json)
+    cfg = _config(cfg_json)
     try:
         doc = pymupdf.open(pdf_file, filetype="pdf")
     except Exception as e:

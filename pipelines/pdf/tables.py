@@ -258,15 +258,18 @@ def _gaps(covered: list[tuple[float, float]], x0: float, x1: float) -> list[tupl
 def _rows(pieces: Sequence[Piece]) -> list[list[tuple[float, float, float, float, str, int]]]:
     rows: list[list[tuple[float, float, float, float, str, int]]] = []
     indexed = [(*p, i) for i, p in enumerate(pieces)]
+    ly0 = ly1 = 0.0  # vertical extent of the last row, kept as pieces join it
     for p in sorted(indexed, key=lambda p: ((p[1] + p[3]) / 2, p[0])):
-        cy, h = (p[1] + p[3]) / 2, p[3] - p[1]
-        if rows:
-            last = rows[-1]
-            ly0, ly1 = min(q[1] for q in last), max(q[3] for q in last)
-            if abs(cy - (ly0 + ly1) / 2) <= 0.4 * max(h, ly1 - ly0):
-                last.append(p)
-                continue
+        y0, y1 = p[1], p[3]
+        if rows and abs((y0 + y1) / 2 - (ly0 + ly1) / 2) <= 0.4 * max(y1 - y0, ly1 - ly0):
+            rows[-1].append(p)
+            if y0 < ly0:
+                ly0 = y0
+            if y1 > ly1:
+                ly1 = y1
+            continue
         rows.append([p])
+        ly0, ly1 = y0, y1
     for r in rows:
         r.sort(key=lambda p: p[0])
     return rows
