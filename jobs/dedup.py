@@ -56,6 +56,7 @@ from pipelines.dedup.decide import (
 from pipelines.dedup.features import STATUS_OK, Featurizer, feature_schema, printable_text
 from pipelines.dedup.local import concat_pages, contract_table, dedup_tables
 from pipelines.dedup.lsh import describe
+from pipelines.pages import PAGE_SCHEMA
 from pipelines.storage import open_storage
 
 log = logging.getLogger(__name__)
@@ -312,8 +313,8 @@ def _verify_values_fn(cfg: DedupConfig, root: str, opts: dict[str, Any], keys: d
 
 
 def _pages_schema() -> pa.Schema:
-    return pa.schema([("_rid", pa.int64()), ("doc_id", pa.string()), ("page", pa.int32()), ("source", pa.string()),
-                      ("url", pa.string()), ("domain", pa.string()), ("field", pa.string()), ("text", pa.string())])
+    """The page contract's columns behind a row id (the input pages as the Spark job reads them)."""
+    return pa.schema([pa.field("_rid", pa.int64()), *PAGE_SCHEMA])
 
 
 def _local_cc_fn() -> Any:

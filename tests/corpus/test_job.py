@@ -12,6 +12,7 @@ from jobs.corpus import documents_table, run_corpus
 from pipelines.config import load_settings
 from pipelines.corpus.reader import CorpusLoader, CorpusSnapshot
 from pipelines.datasets import DatasetRef, read_manifest, write_dataset
+from pipelines.pages import PAGE_SCHEMA
 from pipelines.storage import open_storage
 
 FIELDS = ["chemistry", "physics", "life_science", ""]
@@ -42,8 +43,7 @@ def page_rows(n: int, start: int = 0) -> dict[str, list[Any]]:
 
 def make_pages(settings: Any) -> DatasetRef:
     storage = open_storage(settings.data_root, settings.storage_options())
-    schema = pa.schema([("doc_id", pa.string()), ("page", pa.int32()), ("source", pa.string()), ("url", pa.string()),
-                        ("domain", pa.string()), ("field", pa.string()), ("text", pa.string())])
+    schema = PAGE_SCHEMA
     ref = DatasetRef("clean", "pages", "2026-01-01_fixture")
     write_dataset(storage, ref, [pa.table(page_rows(40, 0), schema=schema), pa.table(page_rows(40, 40), schema=schema)],
                   schema=schema, logical_date="2026-01-01")
