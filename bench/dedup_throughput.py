@@ -7,6 +7,8 @@ Measured (documents per second, and per core):
   * datatrove: MinhashDedupSignature + MinhashDedupBuckets + MinhashDedupCluster (its minhash
     stages 1-3, same 5-grams and bands x rows), run in-process, one core;
   * sciforge pure features (normalize, shingle, MinHash, bands) on one core;
+  * sciforge job with engine="local" end to end (read, the in-memory engine, write), in the
+    bench's process (`--skip local` leaves it out);
   * sciforge Spark job end to end (read, features, exact groups, LSH, verification, connected
     components, decisions, write) with 1 and 2 cores (--masters, default local[1] local[2];
     pass spark://host:7077 masters to measure 1 vs 2 workers of a standalone cluster).
@@ -118,6 +120,9 @@ def run_datatrove(docs: list[str], cfg: DedupConfig, b: int, r: int) -> tuple[fl
     return time.perf_counter() - t0, time.process_time() - c0
 
 
+LOCAL = "sciforge job, engine local (1 core)"
+
+
 def run_features(docs: list[str], cfg: DedupConfig) -> tuple[float, float]:
     feat = Featurizer(cfg)
     feat(pa.array(docs[:50], pa.large_string()))  # warm-up: permutations, imports
@@ -218,7 +223,8 @@ def spark_child(data_root: str, master: str, n_parts: int) -> None:
     print("RESULT " + json.dumps({"master": master, "runs": runs, "peaks": peaks}), flush=True)
 
 
-def run_spark(docs: list[str], masters: list[str], cluster_pids: list[int]) -> dict[str, dict[str, Any]]:
+def write_input(docs: list[str]) -> str:
+    """The bench input as one page dataset of 8 parts in a new data root (outside any timing)."""
     from pipelines.datasets import DatasetRef, write_dataset
     from pipelines.pages import PAGE_SCHEMA
     from pipelines.storage import LocalStorage
@@ -232,6 +238,23 @@ def run_spark(docs: list[str], masters: list[str], cluster_pids: list[int]) -> d
     write_dataset(LocalStorage(root), DatasetRef("clean", "web_pages", "2026-01-01_bench"),
                   [table.slice(i, step) for i in range(0, len(rows), step)], schema=PAGE_SCHEMA,
                   logical_date="2026-01-01")
+    return root
+
+
+def run_local(root: str) -> tuple[float, float]:
+    """The job with ``engine="local"`` end to end (read the parts, dedup in one process,
+    write both datasets), in this process: no JVM, nothing to start."""
+    from jobs.dedup import run_dedup
+    from pipelines.config import load_settings
+    from pipelines.datasets import DatasetRef
+
+    settings = load_settings(storage={"data_root": root})
+    t0, c0 = time.perf_counter(), time.process_time()
+    run_dedup(settings, [DatasetRef("clean", "web_pages", "2026-01-01_bench")], "2026-01-01", engine="local")
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+def run_spark(root: str, masters: list[str], cluster_pids: list[int]) -> dict[str, dict[str, Any]]:
     out = {}
     for master in masters:
         env = dict(os.environ, PYTHONPATH=str(REPO), DEDUP_BENCH_CLUSTER_PIDS=",".join(map(str, cluster_pids)))
@@ -313,7 +336,7 @@ def main() -> int:
                          "over minutes; a ratio within one round compares like with like)")
     ap.add_argument("--event-log", metavar="DIR",
                     help="write each Spark run's event log under DIR (summarize with bench/dedup_profile.py)")
-    ap.add_argument("--skip", nargs="*", default=[], choices=["datasketch", "datatrove", "spark", "features"],
+    ap.add_argument("--skip", nargs="*", default=[], choices=["datasketch", "datatrove", "spark", "features", "local"],
                     help="parts not to run (features: the one-core feature timing and batch memory)")
     ap.add_argument("--spark-child", nargs=2, metavar=("ROOT", "MASTER"), help=argparse.SUPPRESS)
     add_check_flag(ap)
@@ -374,13 +397,16 @@ def main() -> int:
                   f"master {driver.cpus} CPU")
         a.masters = [f"{cluster.master_url}#1", f"{cluster.master_url}#2"]
     rounds: list[dict[str, tuple[float, float, int]]] = []
+    root = write_input(docs)
     try:
         for rnd in range(a.rounds):  # datasketch then ours, again: the same machine state for both
             if rnd:
                 res = {}
             if "datasketch" not in a.skip:
                 res[DATASKETCH] = (*run_datasketch(docs, cfg, b, r), 1)
-            spark_times = run_spark(docs, a.masters, cluster_pids) if "spark" not in a.skip else {}
+            if "local" not in a.skip:
+                res[LOCAL] = (*run_local(root), 1)
+            spark_times = run_spark(root, a.masters, cluster_pids) if "spark" not in a.skip else {}
             for master, result in spark_times.items():
                 runs = result["runs"]
                 for i, (secs, cpu) in enumerate(runs):
@@ -399,7 +425,7 @@ def main() -> int:
     if a.rounds > 1 and "datasketch" not in a.skip:
         print("\nratio to the same round's datasketch, per core (wall) | per CPU-second, rounds in order; median:")
         n = len(docs)
-        for name in [k for k in rounds[-1] if "Spark" in k]:
+        for name in [k for k in rounds[-1] if "Spark" in k or k == LOCAL]:
             # per round, in round order (each pair from one round), then each column's median
             wall = [(x[DATASKETCH][0] / x[name][0]) / x[name][2] for x in rounds if name in x]
             cpu = [x[DATASKETCH][1] / x[name][1] for x in rounds if name in x]

@@ -60,7 +60,7 @@ from pipelines.pages import PAGE_SCHEMA
 from pipelines.storage import open_storage
 
 log = logging.getLogger(__name__)
-Engine = Literal["spark", "local"]
+Engine = Literal["spark", "local", "auto"]
 OUTPUT_NAME = "pages"
 # Rows per output Parquet part of the local engine: ~50k pages x ~3 KB of markdown ~ 150 MB,
 # the size range Spark/Parquet readers handle best (the 128 MB-1 GB guidance of the Parquet
@@ -88,6 +88,14 @@ def quarantine_schema(cfg: DedupConfig) -> pa.Schema:
     return QUARANTINE_SCHEMA.append(CONTAINMENT_FIELD) if cfg.containment == "on" else QUARANTINE_SCHEMA
 
 
+def choose_engine(cfg: DedupConfig, storage: Any, refs: Sequence[DatasetRef]) -> Literal["spark", "local"]:
+    """``engine="auto"``: the local engine when the pages of ``refs`` (new and earlier
+    snapshots, from their manifests) are at most `local_engine_max_pages`, else the Spark job.
+    Both publish the same rows, so the choice changes only the time it takes."""
+    pages = sum(int(read_manifest(storage, r).get("rows", 0)) for r in refs)
+    return "local" if pages <= cfg.local_engine_max_pages else "spark"
+
+
 def run_dedup(settings: Settings, input_refs: Sequence[DatasetRef], logical_date: str, *,
               engine: Engine = "spark", spark: Any = None, previous: Sequence[DatasetRef] = ()) -> DatasetRef:
     """Deduplicate the union of ``input_refs`` (PAGE-TEXT CONTRACT datasets), optionally
@@ -100,6 +108,9 @@ def run_dedup(settings: Settings, input_refs: Sequence[DatasetRef], logical_date
     for dataset in [*input_refs, *previous]:
         read_manifest(storage, dataset)  # refuses unpublished inputs before any work
     ref = output_ref(cfg, input_refs, logical_date, previous)
+    if engine == "auto":
+        engine = choose_engine(cfg, storage, [*input_refs, *previous])
+        print(f"dedup: engine auto -> {engine} (local_engine_max_pages {cfg.local_engine_max_pages})", flush=True)
     if any(p.zone == ref.zone and p.name == ref.name and p.version[:10] >= ref.version[:10] for p in previous):
         raise ValueError(f"previous snapshots must be published before {logical_date}: got "
                          f"{[p.key for p in previous]} (a re-run would otherwise find its own output)")
@@ -727,7 +738,8 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
     p.add_argument("--previous", action="append", default=[], metavar="clean/pages/VERSION",
                    help="an earlier published clean/pages version whose pages must not be re-admitted")
     p.add_argument("--date", required=True, help="logical date YYYY-MM-DD")
-    p.add_argument("--engine", choices=["spark", "local"], default="spark")
+    p.add_argument("--engine", choices=["spark", "local", "auto"], default="spark",
+                   help="auto: the local engine up to stages.dedup.local_engine_max_pages input pages")
     add_result_arg(p)
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
