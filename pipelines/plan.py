@@ -15,7 +15,8 @@ FLOPs per training token (forward + backward = 3 x forward) come from the model 
 matmuls (attention projections, dense/shared MLPs, router, LM head), the active experts (top-k of each MoE
 layer) and attention's scores and weighted sum (causal: half of the ``seq_len`` x ``seq_len`` products).
 Rates measured on a tiny corpus include each stage's fixed start-up cost (model loading, tokenizer), so
-they are conservative for large inputs.
+they are conservative for large inputs; :func:`two_point_rates` splits that cost off from two calibration
+sizes, and with it the pages dedup keeps into a per-page part and a fixed part (content the two inputs share).
 """
 
 from __future__ import annotations
@@ -185,21 +186,61 @@ def rates_from_run(storage: Storage, refs: dict[str, Any], timing: dict[str, dic
     }
 
 
-def two_point_rates(small: dict[str, Any], large: dict[str, Any]) -> dict[str, Any]:
+def two_point_rates(small: dict[str, Any], large: dict[str, Any],
+                    repeat: dict[str, Any] | None = None) -> dict[str, Any]:
     """Rates of ``large`` with each stage's CPU split into a fixed start-up part and a per-item part, from two
     calibration runs of different sizes: per_core_s = the marginal items per CPU-second between them,
     fixed_s = what the small run spent beyond its items at that rate. A stage whose larger run took no more
-    CPU (noise on a busy machine) keeps its plain rate and no fixed part."""
+    CPU (noise on a busy machine) keeps its plain rate and no fixed part.
+
+    ``repeat``: a second run of the small size, averaged with it (less noise in the slope). A stage whose
+    larger run then took no more CPU than that mean has a per-item CPU these sizes do not resolve, so all of
+    its CPU is start-up (fixed_s = the mean of the three runs, per_core_s = 0: no per-item part) rather than
+    the plain rate: the corpus stage is such a stage at 1-8 seeds of the sample corpus, 0.85-1.16 CPU-s at
+    1, 2 and 4 seeds and 1.08 at 8 (tokenizer load and save, bucket files, the snapshot's metadata), with
+    0.1-0.2 CPU-s between runs of one size on the shared 2-core machine; the plain rate of the larger run
+    predicted 2.8 CPU-s for it at 6 seeds, where it took 1.0 (bench/plan_prediction.py).
+
+    Dedup's keep rate gets the same split per source: kept pages = marginal keep x pages in + a fixed number
+    of pages. Inputs that share content keep that content once, so their keep rate falls as they grow: k
+    seeds of the sample corpus written without ``distinct`` share their JSONL notes and the PDFs' equation,
+    reference and table pages, and dedup kept 44 of 132 PDF+text pages at 6 seeds against 24 of 44 at 2
+    (bench/plan_prediction.py --shared-pool). The marginal keep rate is the one that holds as the input grows
+    (the shared part is kept once, whatever the size): ``keep["dedup"]`` becomes the marginal rate and
+    ``keep["dedup_fixed"]`` the pages kept on top of it (make_plan)."""
     out = json.loads(json.dumps(large))
     for name, b in out["stages"].items():
-        a = small["stages"][name]
+        a = dict(small["stages"][name])
+        if repeat is not None:
+            a["cpu_s"] = (a["cpu_s"] + repeat["stages"][name]["cpu_s"]) / 2
         d_items, d_cpu = b["items"] - a["items"], b["cpu_s"] - a["cpu_s"]
         if d_items > 0 and d_cpu > 0:
             b["per_core_s"] = d_items / d_cpu
             b["fixed_s"] = max(0.0, a["cpu_s"] - a["items"] / b["per_core_s"])
+        elif d_items > 0 and repeat is not None:
+            b["per_core_s"] = 0.0
+            b["fixed_s"] = (2 * a["cpu_s"] + b["cpu_s"]) / 3
         else:
             b["fixed_s"] = 0.0
+    fixed_pages = {}
+    pa, pb = dedup_pages_in(small), dedup_pages_in(large)
+    for src, keep_b in large["keep"]["dedup"].items():
+        ka, kb = pa[src] * small["keep"]["dedup"][src], pb[src] * keep_b
+        if pb[src] > pa[src]:
+            marginal = min(1.0, max(0.0, (kb - ka) / (pb[src] - pa[src])))
+            out["keep"]["dedup"][src] = marginal
+            fixed_pages[src] = max(0.0, ka - marginal * pa[src])
+        else:
+            fixed_pages[src] = 0.0
+    out["keep"]["dedup_fixed"] = fixed_pages
     return out
+
+
+def dedup_pages_in(rates: dict[str, Any]) -> dict[str, float]:
+    """Pages of each source that reached dedup in a calibration run: its inputs x the stage's keep rate."""
+    st, keep = rates["stages"], rates["keep"]
+    return {"web": st["ingest_warc"]["items"] * keep["web"], "pdf": st["ingest_pdf"]["items"] * keep["pdf"],
+            "text": st["ingest_jsonl"]["items"] * keep["text"]}
 
 
 def save_rates(storage: Storage, rates: dict[str, Any]) -> None:
@@ -233,7 +274,8 @@ def make_plan(rates: dict[str, Any], *, web_docs: int, pdf_pages: int, text_docs
     """``model``: the model's config (model.config.ModelConfig; its ``name`` labels the training row)."""
     keep, tpp = rates["keep"], rates["tokens_per_page"]
     pages = {"web": web_docs * keep["web"], "pdf": pdf_pages * keep["pdf"], "text": text_docs * keep["text"]}
-    after = {s: pages[s] * keep["dedup"][s] for s in pages}
+    # the fixed part (two_point_rates): pages shared by every input, kept once; never more than come in
+    after = {s: min(pages[s], pages[s] * keep["dedup"][s] + keep.get("dedup_fixed", {}).get(s, 0.0)) for s in pages}
     items = {"ingest_warc": web_docs, "web_filter": web_docs, "ingest_pdf": pdf_pages, "pdf_parse": pdf_pages,
              "ingest_jsonl": text_docs, "text_pages": text_docs, "dedup": sum(pages.values()),
              "corpus": sum(after.values())}

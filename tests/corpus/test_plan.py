@@ -103,3 +103,71 @@ def test_two_point_rates_split_fixed_and_per_item_cpu() -> None:
     assert next(x for x in p.rows if x["stage"] == "web_filter")["core_hours"] * 3600 == pytest.approx(1.0 + 8.0)
     flat = two_point_rates(run(100, 3.0), run(200, 2.9))  # no more CPU for more items: plain rate, no fixed part
     assert flat["stages"]["dedup"]["fixed_s"] == 0.0 and flat["stages"]["dedup"]["per_core_s"] == pytest.approx(200 / 2.9)
+
+
+def test_two_point_rates_with_a_repeat_run_leave_noise_to_the_fixed_part() -> None:
+    def run(items: int, cpu: float) -> dict[str, Any]:
+        return {**_rates(), "stages": {n: {"items": items, "cpu_s": cpu, "per_core_s": items / cpu}
+                                       for n, _, _ in STAGES}}
+
+    # no more CPU than the mean of the two runs of the small size: all start-up
+    r = two_point_rates(run(100, 3.0), run(200, 3.05), repeat=run(100, 3.2))
+    s = r["stages"]["corpus"]
+    assert s["per_core_s"] == 0.0 and s["fixed_s"] == pytest.approx((3.0 + 3.2 + 3.05) / 3)
+    p = make_plan(r, web_docs=10**6, pdf_pages=0, text_docs=0, tokens=0, model=S1, gpus="1xH100", cores=1)
+    assert next(x for x in p.rows if x["stage"] == "corpus")["core_hours"] * 3600 == pytest.approx(s["fixed_s"])
+    # grew: the slope from the mean of the small runs
+    r = two_point_rates(run(100, 3.0), run(200, 5.1), repeat=run(100, 3.2))
+    assert r["stages"]["corpus"]["per_core_s"] == pytest.approx(100 / 2.0)
+    assert r["stages"]["corpus"]["fixed_s"] == pytest.approx(1.1)
+
+
+def test_two_point_rates_split_dedup_keep_into_marginal_and_shared_pages() -> None:
+    def run(items: int, keep_pdf: float) -> dict[str, Any]:
+        base = _rates()
+        return {**base, "keep": {**base["keep"], "dedup": {**base["keep"]["dedup"], "pdf": keep_pdf}},
+                "stages": {n: {"items": items, "cpu_s": 1.0, "per_core_s": float(items)} for n, _, _ in STAGES}}
+
+    # 80 PDF pages reach dedup, 40 kept; 160 reach it, 60 kept: 20 shared pages + a quarter of the rest
+    r = two_point_rates(run(100, 0.5), run(200, 60 / 160))
+    assert r["keep"]["dedup"]["pdf"] == pytest.approx(0.25) and r["keep"]["dedup_fixed"]["pdf"] == pytest.approx(20)
+    assert r["keep"]["dedup"]["web"] == pytest.approx(0.9) and r["keep"]["dedup_fixed"]["web"] == pytest.approx(0)
+    p = make_plan(r, web_docs=0, pdf_pages=400, text_docs=0, tokens=0, model=S1, gpus="1xH100", cores=1)
+    assert next(x for x in p.rows if x["stage"] == "corpus")["items"] == pytest.approx(0.25 * 320 + 20)
+    # never more pages kept than come in
+    p = make_plan(r, web_docs=0, pdf_pages=10, text_docs=0, tokens=0, model=S1, gpus="1xH100", cores=1)
+    assert next(x for x in p.rows if x["stage"] == "corpus")["items"] == pytest.approx(8)
+
+
+def test_distinct_seeds_share_no_notes_or_fixed_pages(tmp_path: Path) -> None:
+    import json
+
+    import pymupdf
+
+    from fixtures.demo_data import write_demo_corpus
+
+    a, b, plain = tmp_path / "a", tmp_path / "b", tmp_path / "plain"
+    write_demo_corpus(a, seed=1000, distinct=True)
+    write_demo_corpus(b, seed=1001, distinct=True)
+    write_demo_corpus(plain, seed=1000)
+
+    def notes(d: Path) -> set[str]:
+        out = set()
+        for line in (d / "jsonl" / "notes.jsonl").read_bytes().splitlines():
+            try:
+                out.add(json.loads(line)["text"])
+            except (ValueError, KeyError):
+                continue
+        return out
+
+    def pages(d: Path, name: str) -> list[str]:
+        return [pg.get_text() for pg in pymupdf.open(d / "pdf" / name)]
+
+    assert len(notes(a)) == 8 and not notes(a) & notes(b) and not notes(a) & notes(plain)
+    qa, qb, qp = (pages(d, "paper_quantum.pdf") for d in (a, b, plain))
+    assert qa[1] != qb[1] and qa[2] != qb[2]  # equation and reference pages: the seed's own paragraph
+    assert qa[1].startswith(qp[1].split("\n")[0]) and qa[3] == qp[3]  # same intro; copyright page shared
+    assert pages(a, "report_proteomics.pdf")[1] != pages(b, "report_proteomics.pdf")[1]  # table page
+    # the web pages are the seed's own either way: distinct leaves the WARC files as they are
+    for f in sorted((plain / "warc").iterdir()):
+        assert (a / "warc" / f.name).read_bytes() == f.read_bytes()
