@@ -170,6 +170,12 @@ def logical_bytes(table: pa.Table) -> int:
     return total
 
 
+# Files that index a dataset's rows instead of holding them (a corpus snapshot's lineage index: one row
+# per page piece per sequence): their rows are checked by `verify` like any part's, but the manifest's
+# `rows` counts the dataset's own rows only (a snapshot's: its documents).
+SIDECAR_KINDS = frozenset({"lineage"})
+
+
 def row_group_rows(table: pa.Table) -> int:
     """Rows per row group for ``table``: about ROW_GROUP_BYTES each (deterministic in the content)."""
     size = logical_bytes(table)
@@ -273,7 +279,7 @@ class DatasetWriter:
             "inputs": self.inputs,
             "code_version": code_version(),
             "schema": schema_to_json(self.schema),
-            "rows": sum(f["rows"] for f in files),
+            "rows": sum(f["rows"] for f in files if f.get("kind") not in SIDECAR_KINDS),
             "files": files,
             "counters": self.counters.to_dict(),
         }
