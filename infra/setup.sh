@@ -23,6 +23,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q torch==2.13.0
-.venv/bin/python -m pip install -q -c constraints.txt -e '.[dev]'
+# Every layer's extra (pyproject.toml): the base install alone is the configuration, the CLI and the pure stages.
+.venv/bin/python -m pip install -q -c constraints.txt -e '.[spark,airflow,train,gpu,pdf-ocr,dev]'
 .venv/bin/python -m pip check
 echo "setup: OK ($(.venv/bin/python -c 'import torch, pyspark, airflow; print("torch", torch.__version__, "pyspark", pyspark.__version__, "airflow", airflow.__version__)'))"

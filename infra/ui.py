@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.airflow_env import airflow_env
-from pipelines.config import REPO_ROOT, Settings
+from sciforge.infra.airflow_env import airflow_env
+from sciforge.pipelines.config import IMPORT_ROOT, Settings, work_root
 
 DEFAULT_PORT = 8080  # Airflow's own default for the API server / UI
 # Two task slots: the machines this targets have 2 cores, and every task may start Spark or torch.
@@ -180,7 +180,7 @@ class AirflowStack:
             **os.environ,
             **env,
             "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p),
+            "PYTHONPATH": os.pathsep.join(p for p in (str(IMPORT_ROOT), os.environ.get("PYTHONPATH")) if p),
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__BASE_URL": self.url,
@@ -220,7 +220,7 @@ class AirflowStack:
     # -- lifecycle ----------------------------------------------------------------------------
     def airflow(self, *args: str, check: bool = True, timeout: float = 600.0) -> subprocess.CompletedProcess[str]:
         """The `airflow` CLI against this stack's configuration and metadata DB."""
-        out = subprocess.run([airflow_bin(), *args], env=self.env, cwd=REPO_ROOT, capture_output=True, text=True,
+        out = subprocess.run([airflow_bin(), *args], env=self.env, cwd=work_root(), capture_output=True, text=True,
                              timeout=timeout)
         if check and out.returncode != 0:
             raise AirflowError(f"airflow {' '.join(args)} exited {out.returncode}:\n{out.stderr[-3000:]}")
@@ -235,7 +235,7 @@ class AirflowStack:
         self._sqlite_wal()
         for name in self.components:
             log = open(self.logs / f"{name}.log", "ab")
-            self.procs[name] = subprocess.Popen([airflow_bin(), name], env=self.env, cwd=REPO_ROOT, stdout=log,
+            self.procs[name] = subprocess.Popen([airflow_bin(), name], env=self.env, cwd=work_root(), stdout=log,
                                                 stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                                 start_new_session=True)
         try:
@@ -326,7 +326,7 @@ def serve_ui(settings: Settings | None = None, port: int = DEFAULT_PORT, paralle
     """Start Airflow for the project's DAGs on http://127.0.0.1:<port>, print the URL and the login,
     and run until Ctrl-C (then stop every component). DAGs start paused: unpause or trigger them in
     the UI (param engine=local runs the jobs without Spark)."""
-    from pipelines.config import get_settings
+    from sciforge.pipelines.config import get_settings
 
     settings = settings or get_settings()
     stack = AirflowStack(settings, port=port, parallelism=parallelism, use_job_schedule=use_job_schedule)
@@ -359,7 +359,7 @@ def serve_ui(settings: Settings | None = None, port: int = DEFAULT_PORT, paralle
 def main() -> None:
     import argparse
 
-    p = argparse.ArgumentParser(prog="python -m infra.ui", description=serve_ui.__doc__)
+    p = argparse.ArgumentParser(prog="python -m sciforge.infra.ui", description=serve_ui.__doc__)
     p.add_argument("--port", type=int, default=DEFAULT_PORT)
     p.add_argument("--parallelism", type=int, default=DEFAULT_PARALLELISM)
     p.add_argument("--no-schedule", action="store_true",

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipelines.config import REPO_ROOT, Settings
+from sciforge.pipelines.config import IMPORT_ROOT, Settings
 
 C1_ONLY = "-XX:TieredStopAtLevel=1"  # SparkSettings.driver_jit
 DRIVER_ARCHIVE, EXECUTOR_ARCHIVE = "driver.jsa", "executor.jsa"  # infra/services/class_archives.py
@@ -35,7 +35,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.session.timeZone": "UTC",  # logical dates are UTC everywhere
         "spark.ui.showConsoleProgress": "false",
         "spark.executorEnv.PYSPARK_PYTHON": sys.executable,
-        "spark.executorEnv.PYTHONPATH": str(REPO_ROOT),
+        "spark.executorEnv.PYTHONPATH": str(IMPORT_ROOT),
         "spark.pyspark.python": sys.executable,
         "spark.pyspark.driver.python": sys.executable,
     }

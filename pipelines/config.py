@@ -32,10 +32,24 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+# The folder holding the layer folders (infra/, jobs/, dags/, ...): the repository root in a source checkout,
+# the installed `sciforge` package otherwise (the wheel ships infra/config, the DAGs and jobs/<job>.py in it).
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# A source checkout (REPO_ROOT is the repository) or an installed wheel (REPO_ROOT is site-packages/sciforge).
+SOURCE_CHECKOUT = (REPO_ROOT / "pyproject.toml").is_file()
+# The folder holding the `sciforge` package: what a fresh Python process (a Spark executor, the Airflow
+# components) needs on its PYTHONPATH to import this code. Never REPO_ROOT itself in a wheel, where that
+# would make the layers importable under their bare folder names.
+IMPORT_ROOT = REPO_ROOT if SOURCE_CHECKOUT else REPO_ROOT.parent
 PROFILE_DIR = REPO_ROOT / "infra" / "config"
 PROFILES = ("local", "cluster")
 ENV_PREFIX = "SCIFORGE_"
+
+
+def work_root() -> Path:
+    """Where relative local paths (``./var/data``, the local services' state) live: the repository root in a
+    source checkout, the current directory when sciforge runs from an installed wheel."""
+    return REPO_ROOT if SOURCE_CHECKOUT else Path.cwd()
 
 
 class ConfigError(ValueError):
@@ -113,7 +127,7 @@ class SparkSettings(Section):
     # authentication off (local masters, whose executors live in the driver's JVM).
     auth_secret_file: str | None = Field(None, description="file holding spark.authenticate's secret")
     # Input of one map task (web scoring, text pages, tokenizing), in Parquet bytes: a larger part is
-    # split into row ranges (pipelines.datasets.plan_part_slices), so parallelism follows the data's
+    # split into row ranges (sciforge.pipelines.datasets.plan_part_slices), so parallelism follows the data's
     # size, not its file count. 32 MiB of zstd Parquet is ~100 MB of text, ~10k web pages: minutes of
     # work per task at the measured ~40 pages/s per core (bench/web_throughput.py), long enough to
     # amortize a task's start, short enough to spread over a cluster and retry cheaply. Both engines
@@ -204,10 +218,11 @@ class Settings(BaseSettings):
 
     # -- helpers -------------------------------------------------------------------------
     def resolve_path(self, p: str) -> str:
-        """Relative local paths are taken from the repository root (not the CWD)."""
+        """Relative local paths are taken from the repository root in a source checkout (not the CWD), from
+        the current directory in an installed package (`work_root`)."""
         if "://" in p or os.path.isabs(p):
             return p
-        return str((REPO_ROOT / p).resolve())
+        return str((work_root() / p).resolve())
 
     @property
     def data_root(self) -> str:
@@ -356,18 +371,18 @@ OTHER_ENV = frozenset({
     "SCIFORGE_FP8_BACKEND", "SCIFORGE_FP8_CUDA_EXT",  # kernels/
     "SCIFORGE_PG_BINDIR",  # infra/services/postgres.py
     "SCIFORGE_LOCAL_S3_ACCESS_KEY", "SCIFORGE_LOCAL_S3_SECRET_KEY",  # infra/services (local SeaweedFS)
-    "SCIFORGE_GIT_COMMIT",  # the commit an image was built from (pipelines.datasets.code_version)
+    "SCIFORGE_GIT_COMMIT",  # the commit an image was built from (sciforge.pipelines.datasets.code_version)
     "SCIFORGE_ENV_FILE",  # a dotenv file of settings (ENV_FILE_VAR, load_settings)
 })
 # The typed config of each stage under `stages.<stage>` ("module:Class"; the tokenizer has two sections).
 # Only the key names are checked at load time; each stage validates the values when it runs.
 STAGE_CONFIGS: dict[str, str | dict[str, str]] = {
-    "web": "pipelines.web.config:WebConfig",
-    "pdf": "pipelines.pdf.config:PdfConfig",
-    "dedup": "pipelines.dedup.config:DedupConfig",
-    "corpus": "pipelines.corpus.config:CorpusConfig",
-    "tokenizer": {"train": "pipelines.tokenizer.config:TrainConfig",
-                  "detector": "pipelines.tokenizer.config:DetectorConfig"},
+    "web": "sciforge.pipelines.web.config:WebConfig",
+    "pdf": "sciforge.pipelines.pdf.config:PdfConfig",
+    "dedup": "sciforge.pipelines.dedup.config:DedupConfig",
+    "corpus": "sciforge.pipelines.corpus.config:CorpusConfig",
+    "tokenizer": {"train": "sciforge.pipelines.tokenizer.config:TrainConfig",
+                  "detector": "sciforge.pipelines.tokenizer.config:DetectorConfig"},
 }
 _CLOSE_CUTOFF = 0.6  # difflib's default similarity for "did you mean"
 

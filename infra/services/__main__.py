@@ -1,4 +1,4 @@
-"""`python -m infra.services up|down|status`: local Spark standalone (master :7077, 2 workers) and
+"""`python -m sciforge.infra.services up|down|status`: local Spark standalone (master :7077, 2 workers) and
 SeaweedFS S3 (:8333), all on 127.0.0.1, managed by PID files under var/services/."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 from infra.services.class_archives import archive_key, build_class_archives
 from infra.services.seaweed import SeaweedS3
 from infra.services.standalone import StandaloneCluster, stop_pidfiles
-from pipelines.config import REPO_ROOT
+from pipelines.config import work_root
 
-STATE = REPO_ROOT / "var" / "services"
+STATE = work_root() / "var" / "services"
 S3_PORT = 8333  # SeaweedFS' default S3 port
 ACCESS_KEY = os.environ.get("SCIFORGE_LOCAL_S3_ACCESS_KEY", "sciforge")
 # Generated secrets live in files readable by this user only, never in output or logs:

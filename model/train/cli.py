@@ -1,6 +1,6 @@
 """`sciforge train cpt|mmpt|sft|rl --config FILE [--set key=value ...]`.
 
-Single process: run it as is. Data-parallel: `torchrun --nproc_per_node N -m model.train.cli cpt ...` or
+Single process: run it as is. Data-parallel: `torchrun --nproc_per_node N -m sciforge.model.train.cli cpt ...` or
 `deepspeed --num_gpus N model/train/cli.py cpt ...` (set OMP_NUM_THREADS=1 per rank on CPU).
 """
 
@@ -17,8 +17,8 @@ app = typer.Typer(
 
 
 def _run(stage: str, config: Path, overrides: list[str], run: str | None) -> None:
-    from model.train.config import TrainConfig, _deep_update, parse_override
-    from model.train.trainer import train
+    from sciforge.model.train.config import TrainConfig, _deep_update, parse_override
+    from sciforge.model.train.trainer import train
 
     extra: dict = {"stage": stage}
     for item in overrides:
@@ -62,7 +62,7 @@ def sft(config: Path = CONFIG, set_: list[str] = SET, run: str | None = RUN) -> 
 @app.command()
 def rl(config: Path = CONFIG, set_: list[str] = SET, run: str | None = RUN) -> None:
     """Online RL: task environments with verifiers, Mixture-of-Rewards, OREAL loss with KL-Cov (model/rl)."""
-    from model.rl.cli import run_rl
+    from sciforge.model.rl.cli import run_rl
 
     run_rl(config, set_, run)
 
@@ -79,5 +79,8 @@ if __name__ == "__main__":
     import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `deepspeed model/train/cli.py ...`
+    # `deepspeed model/train/cli.py ...`: the folder holding the `sciforge` package (the checkout's root, or
+    # site-packages for a wheel) goes on the path, never the layer folders' parent inside the wheel.
+    here = Path(__file__).resolve()
+    sys.path.insert(0, str(next(p for p in here.parents if (p / "sciforge" / "__init__.py").is_file())))
     main()
