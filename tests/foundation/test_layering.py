@@ -204,8 +204,9 @@ def test_relative_imports_resolve():
     assert imp.target == "pipelines.web.cli.app"
 
 
-@pytest.mark.parametrize("package,forbidden", [("pipelines", ("pyspark", "airflow")), ("model", ("airflow",)),
-                                               ("kernels", ("airflow", "pyspark"))])
+@pytest.mark.parametrize("package,forbidden", [("sciforge.pipelines", ("pyspark", "airflow")),
+                                               ("sciforge.model", ("airflow",)),
+                                               ("sciforge.kernels", ("airflow", "pyspark"))])
 def test_package_does_not_import(package, forbidden):
     """Run time: importing every module of a layer loads none of the forbidden engines, directly or not."""
     code = textwrap.dedent(f"""

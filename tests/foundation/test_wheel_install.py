@@ -140,3 +140,26 @@ def test_a_stage_runs_from_the_installed_wheel_outside_the_checkout(wheel_env):
     assert (Path(wheel_env["cwd"]) / "var" / "data" / got["pages"]).is_dir()
     assert Path(got["model_path"]).is_relative_to(pkg) and got["lexicon"] > 0
     assert got["bare"] == [], f"importable under a bare name from the wheel: {got['bare']}"
+
+
+def test_no_code_imports_a_layer_by_its_folder_name():
+    """In a checkout the folders are importable under their bare names too (the repository root is on the
+    path); code that did so would load a second copy of a module, and break in the wheel."""
+    import ast
+
+    skip = {".git", ".venv", "var", "build", "dist", "__pycache__", "sciforge"}
+    bare = set(LAYER_LINKS)
+    found = []
+    stack = [REPO_ROOT]
+    while stack:
+        d = stack.pop()
+        for p in d.iterdir():
+            if p.is_dir() and not p.is_symlink() and p.name not in skip and not p.name.endswith(".egg-info"):
+                stack.append(p)
+            elif p.suffix == ".py":
+                for node in ast.walk(ast.parse(p.read_bytes(), str(p))):
+                    names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                             [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else [])
+                    found += [f"{p.relative_to(REPO_ROOT)}:{node.lineno} {n}" for n in names
+                              if n.split(".")[0] in bare]
+    assert not found, "import sciforge.<layer> instead:\n" + "\n".join(sorted(found))
