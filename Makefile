@@ -30,7 +30,7 @@ test-all: setup  ## everything, slow tests included
 ui: setup  ## Airflow UI + scheduler for the project's DAGs on http://127.0.0.1:8080 (prints the login)
 	$(VENV)/bin/sciforge ui
 
-lint: setup  ## ruff everywhere, mypy on every layer (the files listed in pyproject's [tool.mypy])
+lint: setup  ## ruff everywhere, mypy on every layer (the package sciforge: pyproject's [tool.mypy])
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
