@@ -54,13 +54,13 @@ bench-%: bench-deps  ## one area's benchmarks, e.g. `make bench-dedup` (see benc
 	@for b in $(BENCH_$*); do echo "== bench/$$b.py"; $(PY) bench/$$b.py || exit 1; done
 
 services-up: setup  ## local Spark standalone (master + 2 workers) and SeaweedFS S3 on 127.0.0.1
-	$(PY) -m infra.services up
+	$(PY) -m sciforge.infra.services up
 
 services-down:  ## stop what services-up started
-	$(PY) -m infra.services down
+	$(PY) -m sciforge.infra.services down
 
 services-status:
-	$(PY) -m infra.services status
+	$(PY) -m sciforge.infra.services status
 
 clean:  ## remove generated data (var/), keep the venv
 	rm -rf var/

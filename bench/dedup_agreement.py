@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dedup_common import DEFAULT_DATA, build_corpus  # noqa: E402
 
-from pipelines.pages import PAGE_SCHEMA  # noqa: E402
+from sciforge.pipelines.pages import PAGE_SCHEMA  # noqa: E402
 
 SORT = [("source", "ascending"), ("doc_id", "ascending"), ("page", "ascending")]
 
@@ -55,10 +55,10 @@ def main() -> int:
     ap.add_argument("--containment", choices=["off", "on"], default="off", help="stages.dedup.containment")
     a = ap.parse_args()
 
-    from jobs.dedup import run_dedup
-    from pipelines.config import load_settings
-    from pipelines.datasets import DatasetRef, read_table, write_dataset
-    from pipelines.storage import open_storage
+    from sciforge.jobs.dedup import run_dedup
+    from sciforge.pipelines.config import load_settings
+    from sciforge.pipelines.datasets import DatasetRef, read_table, write_dataset
+    from sciforge.pipelines.storage import open_storage
 
     texts = build_corpus(a.data, n_planted=a.planted, limit=a.limit).texts + boilerplate_docs(a.boilerplate)
     settings = load_settings(storage={"data_root": tempfile.mkdtemp(prefix="dedup_agree_")},

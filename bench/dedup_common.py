@@ -14,9 +14,9 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
-from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.features import zero_digits, zero_number_rows
-from pipelines.dedup.minhash import normalize
+from sciforge.pipelines.dedup.config import DedupConfig
+from sciforge.pipelines.dedup.features import zero_digits, zero_number_rows
+from sciforge.pipelines.dedup.minhash import normalize
 
 DEFAULT_DATA = str(Path(__file__).resolve().parent.parent.parent / "shared" / "data")
 NG_FILE = "domain/20newsgroups_train.jsonl.gz"

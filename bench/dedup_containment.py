@@ -48,10 +48,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from dedup_common import DEFAULT_DATA, NG_FILE, edit  # noqa: E402
 
-from pipelines.dedup.config import DedupConfig  # noqa: E402
-from pipelines.dedup.features import exact_shingle_sets  # noqa: E402
-from pipelines.dedup.local import dedup_tables  # noqa: E402
-from pipelines.pages import PAGE_SCHEMA  # noqa: E402
+from sciforge.pipelines.dedup.config import DedupConfig  # noqa: E402
+from sciforge.pipelines.dedup.features import exact_shingle_sets  # noqa: E402
+from sciforge.pipelines.dedup.local import dedup_tables  # noqa: E402
+from sciforge.pipelines.pages import PAGE_SCHEMA  # noqa: E402
 
 Contained = Callable[[str, str], float]
 

@@ -8,7 +8,7 @@ normalized text (all pairs, via sparse co-occurrence counts; 20NG's own crosspos
 Reported (precision / recall / F1 of duplicate pairs):
   * LSH candidates (pairs sharing a band bucket) and after MinHash-estimate verification, for
     sciforge (vectorized MinHash, optimal (b, r)) and datasketch (MinHash + MinHashLSH);
-  * clusters of the real job (`jobs.dedup.run_dedup`, engine local or spark): all co-member
+  * clusters of the real job (`sciforge.jobs.dedup.run_dedup`, engine local or spark): all co-member
     pairs of its components vs the components of the ground-truth graph.
 
     python bench/dedup_eval.py [--data ../shared/data] [--planted 2000] [--engine local|spark]
@@ -41,13 +41,13 @@ from dedup_common import (  # noqa: E402
 )
 
 from bench._goals import Goals, add_check_flag  # noqa: E402
-from pipelines.dedup.config import DedupConfig  # noqa: E402
-from pipelines.dedup.features import (  # noqa: E402
+from sciforge.pipelines.dedup.config import DedupConfig  # noqa: E402
+from sciforge.pipelines.dedup.features import (  # noqa: E402
     Featurizer,
     decode_minhash,
     exact_shingle_sets,  # noqa: E402
 )
-from pipelines.dedup.minhash import exact_jaccard, jaccard_estimate  # noqa: E402
+from sciforge.pipelines.dedup.minhash import exact_jaccard, jaccard_estimate  # noqa: E402
 
 BATCH = 2000
 
@@ -112,11 +112,11 @@ def datasketch_run(tokens: list[list[str]], cfg: DedupConfig, b: int, r: int) ->
 
 
 def job_clusters(texts: list[str], engine: str, cfg: DedupConfig) -> list[str]:
-    from jobs.dedup import run_dedup
-    from pipelines.config import load_settings
-    from pipelines.datasets import DatasetRef, read_table, write_dataset
-    from pipelines.pages import PAGE_SCHEMA
-    from pipelines.storage import open_storage
+    from sciforge.jobs.dedup import run_dedup
+    from sciforge.pipelines.config import load_settings
+    from sciforge.pipelines.datasets import DatasetRef, read_table, write_dataset
+    from sciforge.pipelines.pages import PAGE_SCHEMA
+    from sciforge.pipelines.storage import open_storage
 
     tmp = tempfile.mkdtemp(prefix="dedup_eval_")
     settings = load_settings(storage={"data_root": tmp}, stages={"dedup": cfg.model_dump()})
@@ -167,7 +167,7 @@ def main() -> int:
 
     o_raw, o_ver, o_exact, o_secs = ours(texts, cfg)
     d_raw, d_ver, d_secs = datasketch_run(tokens, cfg, b, r)
-    from pipelines.dedup.lsh import optimal_params
+    from sciforge.pipelines.dedup.lsh import optimal_params
 
     b0, r0 = optimal_params(cfg.threshold, cfg.num_perm, 0.5, 0.5)  # datasketch's own default weights
     d0_raw, d0_ver, _ = datasketch_run(tokens, cfg, b0, r0)

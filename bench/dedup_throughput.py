@@ -45,8 +45,8 @@ from dedup_common import DEFAULT_DATA, edit, load_20ng, normalized_tokens, shing
 from dedup_profile import PEAK_METRICS, executor_peaks, log_lines  # noqa: E402
 
 from bench._goals import Goals, add_check_flag  # noqa: E402
-from pipelines.dedup.config import DedupConfig  # noqa: E402
-from pipelines.dedup.features import Featurizer  # noqa: E402
+from sciforge.pipelines.dedup.config import DedupConfig  # noqa: E402
+from sciforge.pipelines.dedup.features import Featurizer  # noqa: E402
 
 BATCH = 2000
 
@@ -185,10 +185,10 @@ def _cores(master: str) -> int:
 
 def spark_child(data_root: str, master: str, n_parts: int) -> None:
     """Run the Spark job once (in its own process, so each master gets a fresh session)."""
-    from jobs.dedup import run_dedup
-    from jobs.spark import get_spark
-    from pipelines.config import load_settings
-    from pipelines.datasets import DatasetRef
+    from sciforge.jobs.dedup import run_dedup
+    from sciforge.jobs.spark import get_spark
+    from sciforge.pipelines.config import load_settings
+    from sciforge.pipelines.datasets import DatasetRef
 
     cores = _cores(master)
     if os.environ.get("DEDUP_BENCH_DRIVER_CGROUP"):  # before the driver JVM starts: it inherits it
@@ -225,9 +225,9 @@ def spark_child(data_root: str, master: str, n_parts: int) -> None:
 
 def write_input(docs: list[str]) -> str:
     """The bench input as one page dataset of 8 parts in a new data root (outside any timing)."""
-    from pipelines.datasets import DatasetRef, write_dataset
-    from pipelines.pages import PAGE_SCHEMA
-    from pipelines.storage import LocalStorage
+    from sciforge.pipelines.datasets import DatasetRef, write_dataset
+    from sciforge.pipelines.pages import PAGE_SCHEMA
+    from sciforge.pipelines.storage import LocalStorage
 
     root = tempfile.mkdtemp(prefix="dedup_bench_")
     rows = [{"doc_id": f"{i:07d}", "page": 0, "source": "web", "url": f"https://ng/{i}", "domain": "ng",
@@ -244,9 +244,9 @@ def write_input(docs: list[str]) -> str:
 def run_local(root: str) -> tuple[float, float]:
     """The job with ``engine="local"`` end to end (read the parts, dedup in one process,
     write both datasets), in this process: no JVM, nothing to start."""
-    from jobs.dedup import run_dedup
-    from pipelines.config import load_settings
-    from pipelines.datasets import DatasetRef
+    from sciforge.jobs.dedup import run_dedup
+    from sciforge.pipelines.config import load_settings
+    from sciforge.pipelines.datasets import DatasetRef
 
     settings = load_settings(storage={"data_root": root})
     t0, c0 = time.perf_counter(), time.process_time()
@@ -372,7 +372,7 @@ def main() -> int:
     cluster_pids: list[int] = []
     quotas: list[Any] = []
     if a.standalone and "spark" not in a.skip:
-        from infra.services.standalone import StandaloneCluster
+        from sciforge.infra.services.standalone import StandaloneCluster
 
         port = _free_port()
         cluster = StandaloneCluster(tempfile.mkdtemp(prefix="dedup_standalone_"), port=port,

@@ -1,5 +1,5 @@
 """Cost of content-addressed ingest versions: the streaming sha256 pass over the landing files
-(pipelines.datasets.fingerprint_file) next to the whole ingest of the same files, per kind.
+(sciforge.pipelines.datasets.fingerprint_file) next to the whole ingest of the same files, per kind.
 
     python bench/fingerprint_cost.py --landing DIR [--big-mib 512]
 
@@ -16,11 +16,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from jobs.ingest import run_ingest
-from pipelines.config import load_settings
-from pipelines.datasets import fingerprint_file
-from pipelines.ingest.core import list_inputs
-from pipelines.storage import LocalStorage
+from sciforge.jobs.ingest import run_ingest
+from sciforge.pipelines.config import load_settings
+from sciforge.pipelines.datasets import fingerprint_file
+from sciforge.pipelines.ingest.core import list_inputs
+from sciforge.pipelines.storage import LocalStorage
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ On a Hopper GPU (one run, a few minutes): builds the CUDA extension, checks ever
 reference with DeepGEMM's calc_diff on DeepSeek-V3-like shapes (M in {64, 128, 4096};
 (N, K) in {(2112, 7168), (7168, 2048), (4096, 7168), (7168, 16384)}), then times
 
-  ours-auto    kernels.ops.fp8_gemm: the backend the dispatcher picks by itself (what a user gets)
+  ours-auto    sciforge.kernels.ops.fp8_gemm: the backend the dispatcher picks by itself (what a user gets)
   ours-cuda    kernels/csrc (TMA + wgmma, warp-specialized)
   ours-triton  kernels/triton_gemm.py (TMA descriptors + wgmma, persistent)
   cublas-fp8   torch._scaled_mm with 1x128 x 128x128 blockwise scales (the named baseline)
@@ -50,10 +50,10 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._goals import Goals, add_check_flag  # noqa: E402
-from kernels import quant  # noqa: E402
-from kernels.constants import CALC_DIFF_TOLERANCE  # noqa: E402
-from kernels.metrics import calc_diff  # noqa: E402
-from kernels.reference import contiguous_layout, fp8_gemm_reference  # noqa: E402
+from sciforge.kernels import quant  # noqa: E402
+from sciforge.kernels.constants import CALC_DIFF_TOLERANCE  # noqa: E402
+from sciforge.kernels.metrics import calc_diff  # noqa: E402
+from sciforge.kernels.reference import contiguous_layout, fp8_gemm_reference  # noqa: E402
 
 # DeepSeek-V3 GEMM shapes used by DeepGEMM's test_core (issue 10).
 DEFAULT_MS = (64, 128, 4096)
@@ -166,7 +166,7 @@ def _probe_cuda_extension(timeout_s: int) -> tuple[bool, str]:
     launch, only the child dies and the benchmark goes on with Triton. The build is cached for this process.
     """
     code = (
-        "import torch; from kernels import ops; "
+        "import torch; from sciforge.kernels import ops; "
         "ok, d = ops.self_check('cuda', torch.device('cuda')); print(f'SELF_CHECK {ok} {d:.3g}')"
     )
     root = str(Path(__file__).resolve().parents[1])
@@ -187,11 +187,11 @@ def _probe_cuda_extension(timeout_s: int) -> tuple[bool, str]:
 
 
 def run_gpu(args: argparse.Namespace) -> dict:
-    from kernels import cuda_ext, ops
-    from kernels.grouped_linear import fp8_grouped_linear
-    from kernels.linear import Fp8Linear
-    from kernels.triton_gemm import fp8_gemm_triton, fp8_grouped_gemm_triton
-    from kernels.triton_quant import quantize_per_block_triton, quantize_per_token_triton
+    from sciforge.kernels import cuda_ext, ops
+    from sciforge.kernels.grouped_linear import fp8_grouped_linear
+    from sciforge.kernels.linear import Fp8Linear
+    from sciforge.kernels.triton_gemm import fp8_gemm_triton, fp8_grouped_gemm_triton
+    from sciforge.kernels.triton_quant import quantize_per_block_triton, quantize_per_token_triton
 
     dev = torch.device("cuda")
     props = torch.cuda.get_device_properties(dev)
@@ -362,8 +362,8 @@ def _tune_triton(
     shapes: list[tuple[int, int, int]], dev: torch.device, warmup: int, iters: int, flush: torch.Tensor
 ) -> list[dict]:
     """Time every TUNE_CONFIGS entry on each shape (to revisit triton_gemm.select_config with real data)."""
-    from kernels.triton_gemm import GemmConfig, fp8_gemm_triton, select_config
-    from kernels.triton_quant import quantize_per_block_triton, quantize_per_token_triton
+    from sciforge.kernels.triton_gemm import GemmConfig, fp8_gemm_triton, select_config
+    from sciforge.kernels.triton_quant import quantize_per_block_triton, quantize_per_token_triton
 
     out = []
     print("\nTriton config sweep (TFLOPS; * = the heuristic's pick)")

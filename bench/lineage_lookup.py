@@ -2,7 +2,7 @@
 
 Builds the lineage index of a synthetic snapshot of ``--sequences`` sequences (default 1M) of ``--seq-len``
 tokens (4,096) in shards of ``--shard-tokens`` (2^26, the corpus default) with the corpus job's own code
-(``pipelines.lineage.lineage_table`` + ``lineage_bytes``), from documents drawn like a science corpus
+(``sciforge.pipelines.lineage.lineage_table`` + ``lineage_bytes``), from documents drawn like a science corpus
 (``--web-share`` single-page web documents, lognormal length, median 600 tokens; the rest PDFs of 1 + Poisson(9)
 pages of median 550 tokens; sha256-wide doc ids). The token shards themselves are not written: their
 size is ``sequences x seq_len x 4`` bytes, what the ratio is taken against.
@@ -38,9 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _goals import Goals, add_check_flag  # noqa: E402
 
-from pipelines.datasets import DatasetRef  # noqa: E402
-from pipelines.lineage import Snapshot, lineage_bytes, lineage_key, lineage_table, pieces  # noqa: E402
-from pipelines.storage import open_storage  # noqa: E402
+from sciforge.pipelines.datasets import DatasetRef  # noqa: E402
+from sciforge.pipelines.lineage import Snapshot, lineage_bytes, lineage_key, lineage_table, pieces  # noqa: E402
+from sciforge.pipelines.storage import open_storage  # noqa: E402
 
 REF = DatasetRef("corpus", "snapshot", "2026-01-01_lineagebench")
 SIZE_GOAL = 0.02  # index bytes / snapshot bytes (issue 27)

@@ -32,10 +32,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._goals import Goals, add_check_flag  # noqa: E402
-from model import build_model, get_config  # noqa: E402
-from model.checkpoint import hf_config_dict  # noqa: E402
-from model.config import ModelConfig  # noqa: E402
-from model.describe import describe, summarize  # noqa: E402
+from sciforge.model import build_model, get_config  # noqa: E402
+from sciforge.model.checkpoint import hf_config_dict  # noqa: E402
+from sciforge.model.config import ModelConfig  # noqa: E402
+from sciforge.model.describe import describe, summarize  # noqa: E402
 
 H200_BF16_DENSE_TFLOPS = 989.0  # NVIDIA H100/H200 SXM datasheet, dense (no sparsity)
 MFU_GOAL = 0.40  # the goal for the `1b` config, BF16 forward+backward on Hopper

@@ -28,7 +28,7 @@ from bench.pdf_common import (  # noqa: E402
     similarity,
 )
 from bench.pdf_stage import doc_markdown, page_routes, run_stage  # noqa: E402
-from pipelines.pdf.config import PdfConfig  # noqa: E402
+from sciforge.pipelines.pdf.config import PdfConfig  # noqa: E402
 
 
 def _get_text_pages(pdf: Path) -> list[str]:
@@ -156,8 +156,8 @@ def _threshold_sweep(data: Path, digital: list[Path], res: dict) -> list[dict]:
     math thresholds (``math_min_display_equations`` 1-5 with the density test off, then the
     default with it): math recall on the docling ground truth and the expensive share per
     collection, without parsing again (bench/pdf_routing.py: the same on hand-labelled pages)."""
-    from pipelines.pdf.features import PageFeatures
-    from pipelines.pdf.router import route_page
+    from sciforge.pipelines.pdf.features import PageFeatures
+    from sciforge.pipelines.pdf.router import route_page
 
     feats: dict[str, dict[int, PageFeatures]] = {}
     for pdf in digital:

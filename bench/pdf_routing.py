@@ -45,9 +45,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._goals import Goals, add_check_flag  # noqa: E402
 from bench.pdf_common import DEFAULT_DATA, born_digital, gt_pages, load_avg  # noqa: E402
-from pipelines.pdf.config import PdfConfig  # noqa: E402
-from pipelines.pdf.features import PageFeatures  # noqa: E402
-from pipelines.pdf.router import EXPENSIVE_ROUTES, route_page  # noqa: E402
+from sciforge.pipelines.pdf.config import PdfConfig  # noqa: E402
+from sciforge.pipelines.pdf.features import PageFeatures  # noqa: E402
+from sciforge.pipelines.pdf.router import EXPENSIVE_ROUTES, route_page  # noqa: E402
 
 # (collection, file, (repository, commit, path) or None for files in --data, sha256, pages
 # "first-last[/step]", one code per page). Sampled: bbheights-thesis.pdf every 4th of its 133 pages,
@@ -210,7 +210,7 @@ def page_features(pdf: Path, cfg: PdfConfig) -> dict[int, PageFeatures]:
     """Features of every page (1-based) from the stage's own cheap pass, run in this process."""
     import pymupdf
 
-    from pipelines.pdf.parse import cheap_pass
+    from sciforge.pipelines.pdf.parse import cheap_pass
 
     with pymupdf.open(pdf) as d:
         n = d.page_count

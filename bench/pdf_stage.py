@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pipelines.pdf.config import PdfConfig
-from pipelines.pdf.parse import PageParser, Segment
+from sciforge.pipelines.pdf.config import PdfConfig
+from sciforge.pipelines.pdf.parse import PageParser, Segment
 
 
 def run_stage(pdfs: list[Path], cfg: PdfConfig, progress: bool = True) -> tuple[dict[str, dict[str, Any]], float]:
@@ -25,10 +25,10 @@ def run_stage(pdfs: list[Path], cfg: PdfConfig, progress: bool = True) -> tuple[
 
 def run_parser(pp: PageParser, pdfs: list[Path], progress: bool = False) -> dict[str, dict[str, Any]]:
     """Parse the PDFs with an existing parser, as the Spark job's tasks do: page ranges of
-    ``pages_per_task`` packed into tasks (``jobs.pdf_parse.plan_tasks``), one worker call per task."""
+    ``pages_per_task`` packed into tasks (``sciforge.jobs.pdf_parse.plan_tasks``), one worker call per task."""
     import pymupdf
 
-    from jobs.pdf_parse import plan_tasks
+    from sciforge.jobs.pdf_parse import plan_tasks
 
     docs, names = [], {}
     for pdf in pdfs:

@@ -63,8 +63,8 @@ from rapidfuzz import fuzz
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipelines.pdf.config import PdfConfig  # noqa: E402
-from pipelines.pdf.parse import PageParser, Segment  # noqa: E402
+from sciforge.pipelines.pdf.config import PdfConfig  # noqa: E402
+from sciforge.pipelines.pdf.parse import PageParser, Segment  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data"
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -594,7 +594,7 @@ def run_get_text(pdf: str, n: int) -> list[str]:
 
 
 def run_find_tables(pdf: str, n: int) -> list[str]:
-    from pipelines.pdf.markdown import table_markdown
+    from sciforge.pipelines.pdf.markdown import table_markdown
 
     out = []
     with pymupdf.open(pdf) as d:

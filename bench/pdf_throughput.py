@@ -35,8 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._goals import Goals, add_check_flag  # noqa: E402
 from bench.pdf_common import DEFAULT_DATA, born_digital, gt_markdown, load_avg, similarity  # noqa: E402
 from bench.pdf_stage import doc_markdown, run_parser  # noqa: E402
-from pipelines.pdf.config import PdfConfig  # noqa: E402
-from pipelines.pdf.parse import PageParser  # noqa: E402
+from sciforge.pipelines.pdf.config import PdfConfig  # noqa: E402
+from sciforge.pipelines.pdf.parse import PageParser  # noqa: E402
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -91,7 +91,7 @@ def _extraction_floor(pdfs: list[Path]) -> dict[str, str]:
     ``get_text``'s bounds what tuning the Python above it can reach."""
     import pymupdf
 
-    from pipelines.pdf.features import text_flags
+    from sciforge.pipelines.pdf.features import text_flags
 
     pymupdf._get_layout = None
     flags = text_flags()

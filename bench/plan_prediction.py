@@ -7,7 +7,7 @@ the input and k times the unique content. ``--shared-pool`` writes the seeds wit
 their JSONL notes and the PDFs' equation, reference and table pages, so dedup keeps a smaller share as k
 grows. Calibration runs of two sizes (k = ``--calibrate 1 2``; the small size twice, averaged) give each
 stage's per-item rate and fixed start-up CPU (all start-up where the larger run took no more CPU),
-and dedup's marginal keep rate and the pages it keeps whatever the size (``pipelines.plan.two_point_rates``);
+and dedup's marginal keep rate and the pages it keeps whatever the size (``sciforge.pipelines.plan.two_point_rates``);
 ``make_plan`` predicts the items and CPU-seconds of every stage for the ``--predict`` sizes (default 3 and 6)
 from the input counts (k x the per-seed counts) and the measured keep rates; then those runs happen and the
 prediction error of the total is reported (goal: <= 25%).
@@ -32,15 +32,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _goals import Goals, add_check_flag  # noqa: E402
 
-from model.config import get_config  # noqa: E402
-from pipelines.plan import STAGES, dedup_pages_in, make_plan, two_point_rates  # noqa: E402
+from sciforge.model.config import get_config  # noqa: E402
+from sciforge.pipelines.plan import STAGES, dedup_pages_in, make_plan, two_point_rates  # noqa: E402
 
 GOAL = 0.25
 CHILD = """
 import json, sys
 from pathlib import Path
-from fixtures.demo_data import write_demo_corpus
-from pipelines.config import load_settings
+from sciforge.fixtures.demo_data import write_demo_corpus
+from sciforge.pipelines.config import load_settings
 from sciforge.cli.plan import run_calibration
 tmp, k, distinct = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[4] == "distinct"
 land = tmp / "landing"

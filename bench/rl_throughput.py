@@ -1,7 +1,7 @@
 """RL rollout + update throughput (samples/s) and learning curves, in ONE run on the same tiny model, the
 same starting weights (after the same format warm-up) and the same tasks:
 
-- ours, KL-Cov on      (`model.rl.trainer.train_rl`: OREAL loss, filters, per-sample grad-norm dropping)
+- ours, KL-Cov on      (`sciforge.model.rl.trainer.train_rl`: OREAL loss, filters, per-sample grad-norm dropping)
 - ours, KL-Cov off     (everything else equal)
 - TRL GRPOTrainer      (if `trl` imports; `pip install trl` adds trl/accelerate/datasets, no pin changes)
 - plain REINFORCE      (one batched policy-gradient update per rollout batch, reward minus batch mean)
@@ -38,7 +38,7 @@ def _metrics(run_dir: Path) -> list[dict[str, Any]]:
 
 
 def run_ours(cfg: Any, name: str, kl_cov: bool) -> dict[str, Any]:
-    from model.rl.trainer import train_rl
+    from sciforge.model.rl.trainer import train_rl
 
     c = cfg.model_copy(deep=True)
     c.run = name
@@ -53,8 +53,8 @@ def run_ours(cfg: Any, name: str, kl_cov: bool) -> dict[str, Any]:
 
 def warmed_policy(cfg: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
     """The same starting weights `train_rl` reaches after its format warm-up (same seeds)."""
-    from model.rl import trainer as T
-    from model.train.stages import load_tokenizer
+    from sciforge.model.rl import trainer as T
+    from sciforge.model.train.stages import load_tokenizer
 
     tok = load_tokenizer(cfg.tokenizer)
     model = T.build_policy(cfg, tok)
@@ -65,10 +65,10 @@ def warmed_policy(cfg: Any) -> tuple[Any, Any, Any, dict[str, Any]]:
 
 
 def run_reinforce(cfg: Any) -> dict[str, Any]:
-    from model.rl import trainer as T
-    from model.rl.loss import policy_forward
-    from model.rl.rewards import RuleReward
-    from model.rl.rollout import pad_batch, rollout
+    from sciforge.model.rl import trainer as T
+    from sciforge.model.rl.loss import policy_forward
+    from sciforge.model.rl.rewards import RuleReward
+    from sciforge.model.rl.rollout import pad_batch, rollout
 
     torch.manual_seed(cfg.seed)
     model, tok, fams, pool = warmed_policy(cfg)
@@ -104,10 +104,10 @@ def run_trl(cfg: Any, work: Path) -> dict[str, Any]:
     from transformers import AutoModelForCausalLM
     from trl import GRPOConfig, GRPOTrainer
 
-    from model.checkpoint import save_pretrained
-    from model.rl import trainer as T
-    from model.rl.rollout import chat_prompt_ids, eos_id, stop_ids
-    from pipelines.tokenizer.hf import SciforgeTokenizer
+    from sciforge.model.checkpoint import save_pretrained
+    from sciforge.model.rl import trainer as T
+    from sciforge.model.rl.rollout import chat_prompt_ids, eos_id, stop_ids
+    from sciforge.pipelines.tokenizer.hf import SciforgeTokenizer
 
     torch.manual_seed(cfg.seed)
     model, tok, fams, pool = warmed_policy(cfg)
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     add_check_flag(ap)
     args = ap.parse_args(argv)
 
-    from model.rl.config import RLConfig
+    from sciforge.model.rl.config import RLConfig
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -28,9 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _goals import Goals, add_check_flag  # noqa: E402
 
-from infra.services.seaweed import SeaweedS3, pick_base  # noqa: E402
-from infra.services.standalone import StandaloneCluster, spark_submit  # noqa: E402
-from pipelines.config import REPO_ROOT, load_settings  # noqa: E402
+from sciforge.infra.services.seaweed import SeaweedS3, pick_base  # noqa: E402
+from sciforge.infra.services.standalone import StandaloneCluster, spark_submit  # noqa: E402
+from sciforge.pipelines.config import REPO_ROOT, load_settings  # noqa: E402
 
 GOAL_FIXED_S = 8.0  # issue [cluster]: fixed cost per submitted job
 BARE = """
@@ -86,14 +86,14 @@ def main() -> None:
         landing.mkdir(parents=True, exist_ok=True)
         (landing / "one.jsonl").write_text(json.dumps({"id": "d1", "text": "One short record of text."}) + "\n")
         os.environ.update({k: v for k, v in env.items() if k.startswith("SCIFORGE_")})
-        from jobs.ingest import run_ingest
+        from sciforge.jobs.ingest import run_ingest
 
         settings = load_settings()
         raw, _, _ = run_ingest(settings, str(landing), "jsonl", "2026-01-01", engine="local")
         bare = tmp / "bare.py"
         bare.write_text(BARE)
-        from infra.services.class_archives import build_class_archives
-        from jobs.spark import spark_conf
+        from sciforge.infra.services.class_archives import build_class_archives
+        from sciforge.jobs.spark import spark_conf
 
         modes = {"both": ["off", "on"], "on": ["on"], "off": ["off"]}[a.class_archives]
         archives = tmp / "class-archives"

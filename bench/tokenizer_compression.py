@@ -37,9 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _goals import Goals, add_check_flag  # noqa: E402
 from tokenizer_data import data_arg, load  # noqa: E402
 
-from pipelines.tokenizer.config import TrainConfig  # noqa: E402
-from pipelines.tokenizer.tokenizer import SciTokenizer  # noqa: E402
-from pipelines.tokenizer.train import train_text_bpe, train_tokenizer  # noqa: E402
+from sciforge.pipelines.tokenizer.config import TrainConfig  # noqa: E402
+from sciforge.pipelines.tokenizer.tokenizer import SciTokenizer  # noqa: E402
+from sciforge.pipelines.tokenizer.train import train_text_bpe, train_tokenizer  # noqa: E402
 
 # Goals on RAW text (automatic mode): ratio of characters per token, ours / baseline.
 GOALS = {"moses (drug-like SMILES)": 3.0, "chembl/nci stereo-rich SMILES": 2.0, "protein": 1.5,
@@ -100,7 +100,7 @@ def main() -> None:
     a = p.parse_args()
     t0 = time.time()
     d = load(a.data)
-    from pipelines.tokenizer.evalsets import REACTIONS, atom_mapped_smiles
+    from sciforge.pipelines.tokenizer.evalsets import REACTIONS, atom_mapped_smiles
 
     rxn = REACTIONS + atom_mapped_smiles()
     print(f"data: {len(d.news_train)} train posts, {len(d.moses_train)} MOSES train, held out: "
@@ -117,7 +117,7 @@ def main() -> None:
     }
     goals = Goals("tokenizer_compression")
     if not a.no_shipped:
-        from pipelines.tokenizer.default import DEFAULT_TRAIN, default_tokenizer, seed_texts
+        from sciforge.pipelines.tokenizer.default import DEFAULT_TRAIN, default_tokenizer, seed_texts
 
         ours = default_tokenizer()
         base = train_text_bpe(seed_texts(), DEFAULT_TRAIN.vocab_size)

@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _goals import Goals, add_check_flag  # noqa: E402
 from tokenizer_data import SEED, data_arg, load  # noqa: E402
 
-from pipelines.tokenizer.detect import Detector, _strip_candidate, rdkit_atoms  # noqa: E402
-from pipelines.tokenizer.smiles import count_units  # noqa: E402
+from sciforge.pipelines.tokenizer.detect import Detector, _strip_candidate, rdkit_atoms  # noqa: E402
+from sciforge.pipelines.tokenizer.smiles import count_units  # noqa: E402
 
 Span = tuple[int, int, str]
 SMILES_TEMPLATES = ["The compound {} was tested.", "It was made from ({}) in two steps.", "SMILES: {}",
@@ -179,7 +179,7 @@ def informal_prose(d, data: Path, det: Detector, goals: Goals) -> None:  # noqa:
     import json
     from collections import Counter
 
-    from pipelines.tokenizer.evalsets import all_caps_english, formula_prose, reaction_prose
+    from sciforge.pipelines.tokenizer.evalsets import all_caps_english, formula_prose, reaction_prose
 
     tp = fp = fn = 0
     wrong = []

@@ -40,9 +40,9 @@ from tokenizer_data import SEED, data_arg, load  # noqa: E402
 from tokenizer_detection import SMILES_TEMPLATES, build  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
-from pipelines.tokenizer.detect import rdkit_atoms  # noqa: E402
-from pipelines.tokenizer.tokenizer import SciTokenizer  # noqa: E402
-from pipelines.tokenizer.train import train_text_bpe  # noqa: E402
+from sciforge.pipelines.tokenizer.detect import rdkit_atoms  # noqa: E402
+from sciforge.pipelines.tokenizer.tokenizer import SciTokenizer  # noqa: E402
+from sciforge.pipelines.tokenizer.train import train_text_bpe  # noqa: E402
 
 BATCH = 256
 GOAL = 0.5
@@ -82,7 +82,7 @@ def main() -> None:
     a = p.parse_args()
     d = load(a.data, n_moses_train=0)
     if a.tokenizer == "shipped":
-        from pipelines.tokenizer.default import DEFAULT_TRAIN, default_tokenizer, seed_texts
+        from sciforge.pipelines.tokenizer.default import DEFAULT_TRAIN, default_tokenizer, seed_texts
 
         ours = default_tokenizer()
         base = train_text_bpe(seed_texts(), DEFAULT_TRAIN.vocab_size)

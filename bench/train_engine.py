@@ -37,7 +37,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench._goals import Goals, add_check_flag  # noqa: E402
-from model.train.metrics import read_metrics  # noqa: E402
+from sciforge.model.train.metrics import read_metrics  # noqa: E402
 
 WARMUP_STEPS = 3  # first steps excluded from tokens/s (allocator, first-call overheads)
 # Issue goal: the DeepSpeed engine costs at most 15% of the plain loop's throughput.
@@ -49,10 +49,10 @@ SAME_CURVE_TOL = 1e-5
 def build_snapshot(data: Path, root: Path, seq_len: int, n_docs: int) -> str:
     import pyarrow as pa
 
-    from jobs.corpus import run_corpus
-    from pipelines.config import load_settings
-    from pipelines.datasets import DatasetRef, write_dataset
-    from pipelines.storage import open_storage
+    from sciforge.jobs.corpus import run_corpus
+    from sciforge.pipelines.config import load_settings
+    from sciforge.pipelines.datasets import DatasetRef, write_dataset
+    from sciforge.pipelines.storage import open_storage
 
     texts = []
     with gzip.open(data / "domain" / "20newsgroups_train.jsonl.gz", "rt") as fh:
@@ -97,10 +97,10 @@ def tokens_per_s(rows: list[dict[str, Any]]) -> float:
 
 def plain_loop(cfg_dict: dict[str, Any]) -> list[dict[str, Any]]:
     """The baseline: the same model, data order and optimizer in a hand-written PyTorch loop."""
-    from model.train.config import TrainConfig
-    from model.train.data import CorpusSource, SampleStream
-    from model.train.schedules import BatchSchedule, learning_rate
-    from model.train.stages import build_model
+    from sciforge.model.train.config import TrainConfig
+    from sciforge.model.train.data import CorpusSource, SampleStream
+    from sciforge.model.train.schedules import BatchSchedule, learning_rate
+    from sciforge.model.train.stages import build_model
 
     cfg = TrainConfig.model_validate(cfg_dict)
     torch.manual_seed(cfg.seed)
@@ -141,10 +141,10 @@ def cli_run(cfg: dict[str, Any], tmp: Path, nproc: int) -> list[dict[str, Any]]:
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
                                                             "MASTER_PORT")}
     env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
-    cmd = [sys.executable, "-m", "model.train.cli", "cpt", "--config", str(path)]
+    cmd = [sys.executable, "-m", "sciforge.model.train.cli", "cpt", "--config", str(path)]
     if nproc > 1:
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-               "-m", "model.train.cli", "cpt", "--config", str(path)]
+               "-m", "sciforge.model.train.cli", "cpt", "--config", str(path)]
     subprocess.run(cmd, cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return read_metrics(Path(cfg["out_dir"]) / "cpt" / cfg["run"] / "metrics.jsonl")
 
@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     add_check_flag(ap)
     args = ap.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    from model.train import TrainConfig, train
+    from sciforge.model.train import TrainConfig, train
 
     goals = Goals("train_engine")
     with tempfile.TemporaryDirectory() as d:

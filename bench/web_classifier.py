@@ -65,15 +65,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench._goals import Goals, add_check_flag  # noqa: E402
-from pipelines.web.classifier import (  # noqa: E402
+from sciforge.pipelines.web.classifier import (  # noqa: E402
     LABELS,
     REAL_SEED_PATH,
     HashedLinearClassifier,
     LexiconTeacher,
     read_real_seed,
 )
-from pipelines.web.config import DEFAULT_MODEL, ClassifierConfig, DomainConfig  # noqa: E402
-from pipelines.web.domains import domain_stats, route_page, stats_row  # noqa: E402
+from sciforge.pipelines.web.config import DEFAULT_MODEL, ClassifierConfig, DomainConfig  # noqa: E402
+from sciforge.pipelines.web.domains import domain_stats, route_page, stats_row  # noqa: E402
 
 GROUP_FIELD = {"sci.crypt": "mathematics", "sci.electronics": "physics", "sci.space": "physics",
                "sci.med": "life_science"}

@@ -41,9 +41,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._goals import Goals, add_check_flag  # noqa: E402
-from pipelines.counters import StageCounters  # noqa: E402
-from pipelines.web.config import ExtractConfig  # noqa: E402
-from pipelines.web.extract import ExtractError, extract_html  # noqa: E402
+from sciforge.pipelines.counters import StageCounters  # noqa: E402
+from sciforge.pipelines.web.config import ExtractConfig  # noqa: E402
+from sciforge.pipelines.web.extract import ExtractError, extract_html  # noqa: E402
 
 
 def load(root: Path, limit: int | None) -> list[tuple[bytes, dict]]:
@@ -138,7 +138,7 @@ def sweep(docs: list[tuple[bytes, dict]]) -> None:
     """Router threshold on half A: ours without the router, trafilatura on every page, combined.
     (The few pages ours rejects before extraction, over max_html_bytes, count as routed here: the
     F1 figures are ~0.003 above the main run's; the comparison between thresholds is unaffected.)"""
-    from pipelines.web.extract import _has_code_or_math, _trafilatura_route
+    from sciforge.pipelines.web.extract import _has_code_or_math, _trafilatura_route
 
     base = _ours(ExtractConfig(fallback_min_chars=0))
     res = run_interleaved(docs, {"ours": base,
@@ -159,7 +159,7 @@ def sweep(docs: list[tuple[bytes, dict]]) -> None:
 
 
 def _decoded(html: bytes) -> str:
-    from pipelines.web.extract import _math_to_tex, decode_html
+    from sciforge.pipelines.web.extract import _math_to_tex, decode_html
 
     return _math_to_tex(decode_html(html, "text/html", StageCounters())[0])
 

@@ -4,7 +4,7 @@
 
 Input: a WARC built from the 990 real pages of ``web/trafilatura_eval`` (HTTP 200 responses, their
 original bytes), repeated ``--repeat`` times, plus the real WARCs under ``web/warc``.
-* ours: ``pipelines.ingest.warc.iter_warc`` (WARC reader) then ``pipelines.web.pages.score_record``
+* ours: ``sciforge.pipelines.ingest.warc.iter_warc`` (WARC reader) then ``sciforge.pipelines.web.pages.score_record``
   (decode, extract, language id, Gopher/C4/FineWeb rules, science classifier) per record;
 * datatrove (bench-only extra): ``WarcReader`` -> ``Trafilatura`` -> ``GopherRepetitionFilter`` ->
   ``GopherQualityFilter`` -> ``C4QualityFilter`` -> ``FineWebQualityFilter`` (no language filter:
@@ -34,10 +34,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._goals import Goals, add_check_flag  # noqa: E402
-from pipelines.counters import StageCounters  # noqa: E402
-from pipelines.ingest.warc import iter_warc  # noqa: E402
-from pipelines.web.config import WebConfig  # noqa: E402
-from pipelines.web.pages import score_record  # noqa: E402
+from sciforge.pipelines.counters import StageCounters  # noqa: E402
+from sciforge.pipelines.ingest.warc import iter_warc  # noqa: E402
+from sciforge.pipelines.web.config import WebConfig  # noqa: E402
+from sciforge.pipelines.web.pages import score_record  # noqa: E402
 
 
 def build_warc(eval_dir: Path, out: Path, repeat: int, limit: int | None = None) -> int:

@@ -1,7 +1,7 @@
 """Task bodies for the DAGs: thin calls into the launcher (imported lazily, at run time only).
 
 Every body takes the run's partition date from the context, runs one job of jobs/ for it through
-launch.spark.run_job (in-process, or through spark-submit with `spark.submit: true`, the `cluster`
+sciforge.launch.spark.run_job (in-process, or through spark-submit with `spark.submit: true`, the `cluster`
 profile) and returns a small summary (dataset ref + counters, from the job's result file) as XCom.
 The DAG processor skips this file (.airflowignore).
 """
@@ -26,12 +26,12 @@ def task_settings() -> Any:
     """The configuration for a task, with S3 credentials from the Airflow connection if one is named."""
     from airflow.sdk.log import mask_secret
 
-    from infra.airflow_env import llm_env_from_connections, settings_with_connection
-    from pipelines.config import get_settings, install_log_masking, secret_values
+    from sciforge.infra.airflow_env import llm_env_from_connections, settings_with_connection
+    from sciforge.pipelines.config import get_settings, install_log_masking, secret_values
 
     settings = settings_with_connection(get_settings())
     install_log_masking(settings)  # the connection's credentials too, in every stdlib log record
-    llm_env = llm_env_from_connections(settings)  # model API keys: read by pipelines.llm from the env
+    llm_env = llm_env_from_connections(settings)  # model API keys: read by sciforge.pipelines.llm from the env
     os.environ.update(llm_env)
     for value in sorted(secret_values(settings) | set(llm_env.values())):
         mask_secret(value)  # and in everything Airflow writes to the task log
@@ -51,7 +51,7 @@ def _summary(stage: str, result: dict[str, Any]) -> dict[str, Any]:
 
 def _run(job: str, args: list[str], context: dict[str, Any], settings: Any = None) -> dict[str, Any]:
     """Run jobs/<job>.py through the launcher (in-process or spark-submit); its result file's content."""
-    from launch.spark import run_job
+    from sciforge.launch.spark import run_job
 
     return run_job(settings or task_settings(), job, args, engine=_engine(context))
 
@@ -90,7 +90,7 @@ def published(results: dict[str, dict[str, Any] | None] | list[dict[str, Any] | 
 
 def dedup(pages: dict[str, dict[str, Any] | None] | list[dict[str, Any] | None],
           context: dict[str, Any]) -> dict[str, Any]:
-    from launch.inputs import previous_snapshots
+    from sciforge.launch.inputs import previous_snapshots
 
     settings, day = task_settings(), partition_date(context)
     # Partial day: the stages that published go on; their set is part of the output version (parents), so
@@ -113,7 +113,7 @@ def dedup(pages: dict[str, dict[str, Any] | None] | list[dict[str, Any] | None],
 
 
 def corpus(pages: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
-    from dags.assets import CORPUS
+    from sciforge.dags.assets import CORPUS
 
     result = _run("corpus", ["--pages", pages["ref"], "--date", partition_date(context)], context)
     events = context.get("outlet_events")
@@ -130,7 +130,7 @@ def write_report(results: dict[str, dict[str, Any] | None] | list[dict[str, Any]
     while everything the other sources published stays published."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from pipelines.report import publish_report
+    from sciforge.pipelines.report import publish_report
 
     day = partition_date(context)
     rows: list[dict[str, Any]]

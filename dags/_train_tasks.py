@@ -27,9 +27,9 @@ def resolve_inputs(stage: str, context: dict[str, Any], upstream: Any) -> tuple[
 def run_stage(stage: str, context: dict[str, Any], upstream: Any, outlet: Any) -> dict[str, Any]:
     from airflow.exceptions import AirflowSkipException
 
-    from infra.airflow_env import settings_with_connection
-    from launch.train import StageSkipped, run_training
-    from pipelines.config import get_settings
+    from sciforge.infra.airflow_env import settings_with_connection
+    from sciforge.launch.train import StageSkipped, run_training
+    from sciforge.pipelines.config import get_settings
 
     settings = settings_with_connection(get_settings())
     corpus_ref, upstream_export = resolve_inputs(stage, context, upstream)

@@ -34,7 +34,7 @@ import pendulum
 from airflow.sdk import TriggerRule, dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from dags.assets import CORPUS  # the published snapshot: training DAGs are scheduled on it
+from sciforge.dags.assets import CORPUS  # the published snapshot: training DAGs are scheduled on it
 
 DEFAULT_ARGS = {
     "owner": "data-eng",
@@ -68,43 +68,43 @@ DEFAULT_ARGS = {
 def corpus_refresh() -> None:
     @task
     def ingest(kind: str, **context: object) -> dict:
-        from dags._tasks import ingest_interval
+        from sciforge.dags._tasks import ingest_interval
 
         return ingest_interval(kind, context)
 
     @task
     def web_filter(raw: dict, **context: object) -> dict:
-        from dags._tasks import web_filter as run
+        from sciforge.dags._tasks import web_filter as run
 
         return run(raw, context)
 
     @task
     def pdf_parse(raw: dict, **context: object) -> dict:
-        from dags._tasks import pdf_parse as run
+        from sciforge.dags._tasks import pdf_parse as run
 
         return run(raw, context)
 
     @task
     def text_pages(raw: dict, **context: object) -> dict:
-        from dags._tasks import text_pages as run
+        from sciforge.dags._tasks import text_pages as run
 
         return run(raw, context)
 
     @task(trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)  # partial days: on what was published
     def dedup(pages: dict[str, dict | None], **context: object) -> dict:
-        from dags._tasks import dedup as run
+        from sciforge.dags._tasks import dedup as run
 
         return run(pages, context)
 
     @task(outlets=[CORPUS])
     def corpus(pages: dict, **context: object) -> dict:
-        from dags._tasks import corpus as run
+        from sciforge.dags._tasks import corpus as run
 
         return run(pages, context)
 
     @task(trigger_rule=TriggerRule.ALL_DONE)  # also on a partial day: it marks what is missing
     def report(results: dict[str, dict | None], **context: object) -> dict:
-        from dags._tasks import write_report
+        from sciforge.dags._tasks import write_report
 
         return write_report(results, context)
 

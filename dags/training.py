@@ -17,7 +17,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, task
 
-from dags.assets import CKPT_CPT, CKPT_MMPT, CKPT_RL, CKPT_SFT, CORPUS
+from sciforge.dags.assets import CKPT_CPT, CKPT_MMPT, CKPT_RL, CKPT_SFT, CORPUS
 
 DEFAULT_ARGS = {
     "owner": "ml-eng",
@@ -44,7 +44,7 @@ def _stage_dag(stage: str, upstream, outlet):  # type: ignore[no-untyped-def]
     def stage_dag() -> None:
         @task(task_id=stage, outlets=[outlet])
         def run(**context: object) -> dict:
-            from dags._train_tasks import run_stage
+            from sciforge.dags._train_tasks import run_stage
 
             return run_stage(stage, context, upstream, outlet)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from pipelines.config import REPO_ROOT, Settings
+from sciforge.pipelines.config import REPO_ROOT, Settings
 
 DAGS_FOLDER = REPO_ROOT / "dags"
 
@@ -59,12 +59,12 @@ def settings_with_connection(settings: Settings) -> Settings:
     return settings.model_copy(update={"storage": storage})
 
 
-# pipelines.llm.LLMConfig.api_key_env's default (infra reads the settings only; a test checks they agree).
+# sciforge.pipelines.llm.LLMConfig.api_key_env's default (infra reads the settings only; a test checks they agree).
 DEFAULT_API_KEY_ENV = "OPENAI_API_KEY"
 
 
 def _llm_sections(node: Any) -> list[dict[str, Any]]:
-    """Model-client sections (pipelines.llm.LLMConfig: ``api_key_env`` + ``airflow_conn_id``) in
+    """Model-client sections (sciforge.pipelines.llm.LLMConfig: ``api_key_env`` + ``airflow_conn_id``) in
     the stages' configuration, e.g. stages.web.rewrite and stages.pdf.vlm."""
     if not isinstance(node, dict):
         return []

@@ -10,7 +10,7 @@ Two distributed passes, only small metadata on the driver:
    page of which document each token span of each sequence holds, see pipelines/lineage.py).
 
 The snapshot folder then holds the shards, ``tokenizer/`` (HF conventions), ``corpus.json`` (layout,
-mixture, token counts) and the manifest, published last. Run with ``python -m jobs.corpus --pages
+mixture, token counts) and the manifest, published last. Run with ``python -m sciforge.jobs.corpus --pages
 clean/pages/<v> --date 2026-01-01``.
 """
 
@@ -30,11 +30,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from jobs.result import add_result_arg, report
-from jobs.runner import Engine, distribute
-from pipelines.config import Settings, get_settings
-from pipelines.corpus.config import CorpusConfig
-from pipelines.corpus.pack import (
+from sciforge.jobs.result import add_result_arg, report
+from sciforge.jobs.runner import Engine, distribute
+from sciforge.pipelines.config import Settings, get_settings
+from sciforge.pipelines.corpus.config import CorpusConfig
+from sciforge.pipelines.corpus.pack import (
     DOCUMENTS_SCHEMA,
     QUARANTINE_SCHEMA,
     TOKENS_SCHEMA,
@@ -42,9 +42,9 @@ from pipelines.corpus.pack import (
     mixture_factors,
     tokenize_pages,
 )
-from pipelines.corpus.reader import CORPUS_META, TOKENIZER_DIR
-from pipelines.counters import StageCounters
-from pipelines.datasets import (
+from sciforge.pipelines.corpus.reader import CORPUS_META, TOKENIZER_DIR
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.datasets import (
     DatasetRef,
     DatasetWriter,
     make_version,
@@ -55,10 +55,10 @@ from pipelines.datasets import (
     read_part_slice,
     write_part,
 )
-from pipelines.lineage import lineage_bytes, lineage_key
-from pipelines.storage import open_storage
-from pipelines.tokenizer.config import TAGS
-from pipelines.tokenizer.tokenizer import CONFIG_FILE, SciTokenizer
+from sciforge.pipelines.lineage import lineage_bytes, lineage_key
+from sciforge.pipelines.storage import open_storage
+from sciforge.pipelines.tokenizer.config import TAGS
+from sciforge.pipelines.tokenizer.tokenizer import CONFIG_FILE, SciTokenizer
 
 log = logging.getLogger(__name__)
 ZONE, NAME = "corpus", "snapshot"
@@ -75,7 +75,7 @@ def corpus_config(settings: Settings) -> CorpusConfig:
 
 def load_tokenizer(spec: str) -> SciTokenizer:
     if spec == "default":
-        from pipelines.tokenizer.default import default_tokenizer
+        from sciforge.pipelines.tokenizer.default import default_tokenizer
 
         return default_tokenizer()
     return SciTokenizer.load(spec)
@@ -153,7 +153,7 @@ def run_corpus(settings: Settings, pages_ref: DatasetRef, logical_date: str, *, 
         return out
 
     if engine == "spark" and spark is None:
-        from jobs.spark import get_spark
+        from sciforge.jobs.spark import get_spark
 
         spark = get_spark(settings)
     items = plan_part_slices(in_manifest, pages_ref, settings.spark.task_input_bytes)
@@ -255,9 +255,9 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
 
 
 if __name__ == "__main__":
-    # spark-submit runs this file as `__main__`: run the importable `jobs.corpus` instead, so that what
+    # spark-submit runs this file as `__main__`: run the importable `sciforge.jobs.corpus` instead, so that what
     # executors unpickle (task closures, cached helpers) refers to a module they can import.
-    from jobs.corpus import main as _main
+    from sciforge.jobs.corpus import main as _main
 
     _main()
 

@@ -7,9 +7,9 @@
 
 Nothing proportional to the data reaches the driver: only counters, the part list and the
 per-round "did anything change" count of the components loop. ``engine="local"`` runs the
-in-memory reference (`pipelines.dedup.local`) on small inputs.
+in-memory reference (`sciforge.pipelines.dedup.local`) on small inputs.
 
-Run under spark-submit: ``python -m jobs.dedup --input clean/web_pages/<v> --input clean/pdf_pages/<v>
+Run under spark-submit: ``python -m sciforge.jobs.dedup --input clean/web_pages/<v> --input clean/pdf_pages/<v>
 --date 2026-01-01 [--previous clean/pages/<v>]``.
 """
 
@@ -25,10 +25,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from jobs.result import add_result_arg, report
-from pipelines.config import Settings, get_settings
-from pipelines.counters import StageCounters
-from pipelines.datasets import (
+from sciforge.jobs.result import add_result_arg, report
+from sciforge.pipelines.config import Settings, get_settings
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.datasets import (
     DatasetRef,
     DatasetWriter,
     make_version,
@@ -38,8 +38,8 @@ from pipelines.datasets import (
     read_table,
     write_part,
 )
-from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.decide import (
+from sciforge.pipelines.dedup.config import DedupConfig
+from sciforge.pipelines.dedup.decide import (
     ALL_DROP_REASONS,
     ALREADY_PUBLISHED,
     BOILERPLATE_PAGE,
@@ -53,11 +53,11 @@ from pipelines.dedup.decide import (
     QUARANTINE_SCHEMA,
     min_label_components,
 )
-from pipelines.dedup.features import STATUS_OK, Featurizer, feature_schema, printable_text
-from pipelines.dedup.local import concat_pages, contract_table, dedup_tables
-from pipelines.dedup.lsh import describe
-from pipelines.pages import PAGE_SCHEMA
-from pipelines.storage import open_storage
+from sciforge.pipelines.dedup.features import STATUS_OK, Featurizer, feature_schema, printable_text
+from sciforge.pipelines.dedup.local import concat_pages, contract_table, dedup_tables
+from sciforge.pipelines.dedup.lsh import describe
+from sciforge.pipelines.pages import PAGE_SCHEMA
+from sciforge.pipelines.storage import open_storage
 
 log = logging.getLogger(__name__)
 Engine = Literal["spark", "local", "auto"]
@@ -127,7 +127,7 @@ def run_dedup(settings: Settings, input_refs: Sequence[DatasetRef], logical_date
         counters = _run_local(storage, cfg, input_refs, previous, kept_w, quar_w)
     else:
         if spark is None:
-            from jobs.spark import get_spark
+            from sciforge.jobs.spark import get_spark
 
             spark = get_spark(settings)
         counters = _run_spark(spark, settings, cfg, input_refs, previous, kept_w, quar_w)
@@ -751,8 +751,8 @@ def main(argv: Sequence[str] | None = None, settings: Settings | None = None) ->
 
 
 if __name__ == "__main__":
-    # spark-submit runs this file as `__main__`: run the importable `jobs.dedup` instead, so that what
+    # spark-submit runs this file as `__main__`: run the importable `sciforge.jobs.dedup` instead, so that what
     # executors unpickle (task closures, cached helpers) refers to a module they can import.
-    from jobs.dedup import main as _main
+    from sciforge.jobs.dedup import main as _main
 
     _main()

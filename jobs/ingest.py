@@ -13,10 +13,10 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
-from jobs.result import add_result_arg, report
-from jobs.runner import Engine, distribute, publish_pair
-from pipelines.config import Settings, get_settings
-from pipelines.datasets import (
+from sciforge.jobs.result import add_result_arg, report
+from sciforge.jobs.runner import Engine, distribute, publish_pair
+from sciforge.pipelines.config import Settings, get_settings
+from sciforge.pipelines.datasets import (
     DatasetRef,
     DatasetWriter,
     fingerprint_file,
@@ -24,9 +24,9 @@ from pipelines.datasets import (
     make_version,
     write_part,
 )
-from pipelines.ingest.common import QUARANTINE_SCHEMA
-from pipelines.ingest.core import KINDS, IngestParams, ingest_file_to_tables, list_inputs
-from pipelines.storage import open_storage
+from sciforge.pipelines.ingest.common import QUARANTINE_SCHEMA
+from sciforge.pipelines.ingest.core import KINDS, IngestParams, ingest_file_to_tables, list_inputs
+from sciforge.pipelines.storage import open_storage
 
 log = logging.getLogger(__name__)
 STAGE = "ingest"
@@ -74,7 +74,7 @@ def run_ingest(
     storage.check()
     items = [{"key": k, "index": i} for i, k in enumerate(keys)]
     if engine == "spark" and spark is None and items:
-        from jobs.spark import get_spark
+        from sciforge.jobs.spark import get_spark
 
         spark = get_spark(settings)
     # The version names the content: the config and every file's (relative path, size, sha256), hashed
@@ -115,8 +115,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> Non
 
 
 if __name__ == "__main__":
-    # spark-submit runs this file as `__main__`: run the importable `jobs.ingest` instead, so that what
+    # spark-submit runs this file as `__main__`: run the importable `sciforge.jobs.ingest` instead, so that what
     # executors unpickle (task closures, cached helpers) refers to a module they can import.
-    from jobs.ingest import main as _main
+    from sciforge.jobs.ingest import main as _main
 
     _main()

@@ -12,9 +12,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipelines.config import Settings
-from pipelines.datasets import DatasetRef, DatasetWriter, part_keys, read_manifest, read_part, write_part
-from pipelines.storage import open_storage
+from sciforge.pipelines.config import Settings
+from sciforge.pipelines.datasets import (
+    DatasetRef,
+    DatasetWriter,
+    part_keys,
+    read_manifest,
+    read_part,
+    write_part,
+)
+from sciforge.pipelines.storage import open_storage
 
 PART_COL = "_part"
 

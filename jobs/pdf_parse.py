@@ -3,7 +3,7 @@
 Pages are the unit of parallelism: documents are cut into page ranges of at most
 ``stages.pdf.pages_per_task`` pages, and ranges are packed into Spark tasks, so a 500-page
 PDF spreads over many executors while small PDFs share a task. Each task copies its PDFs to
-local temp files, parses them with :class:`pipelines.pdf.parse.PageParser` and writes one
+local temp files, parses them with :class:`sciforge.pipelines.pdf.parse.PageParser` and writes one
 Parquet part per task straight to the datasets' staging areas.
 
     spark-submit jobs/pdf_parse.py --input raw/pdf/2026-01-01_abcdef012345 --date 2026-01-01
@@ -20,14 +20,21 @@ from typing import Any
 
 import pyarrow as pa
 
-from jobs.result import add_result_arg, report
-from jobs.runner import Engine, distribute, publish_pair
-from pipelines.config import Settings, get_settings
-from pipelines.counters import StageCounters
-from pipelines.datasets import DatasetRef, DatasetWriter, make_version, read_manifest, read_table, write_part
-from pipelines.pdf.config import PdfConfig
-from pipelines.pdf.parse import KEPT_SCHEMA, QUARANTINE_SCHEMA, PageParser, Segment, SegmentResult
-from pipelines.storage import open_storage
+from sciforge.jobs.result import add_result_arg, report
+from sciforge.jobs.runner import Engine, distribute, publish_pair
+from sciforge.pipelines.config import Settings, get_settings
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.datasets import (
+    DatasetRef,
+    DatasetWriter,
+    make_version,
+    read_manifest,
+    read_table,
+    write_part,
+)
+from sciforge.pipelines.pdf.config import PdfConfig
+from sciforge.pipelines.pdf.parse import KEPT_SCHEMA, QUARANTINE_SCHEMA, PageParser, Segment, SegmentResult
+from sciforge.pipelines.storage import open_storage
 
 log = logging.getLogger(__name__)
 STAGE = "pdf_pages"
@@ -144,7 +151,7 @@ def run_pdf_parse(settings: Settings, raw_pdf_ref: DatasetRef, logical_date: str
     tasks = plan_tasks(docs, cfg.pages_per_task)
     items = [{"index": i, "segments": segs} for i, segs in enumerate(tasks)]
     if engine == "spark" and spark is None and items:
-        from jobs.spark import get_spark
+        from sciforge.jobs.spark import get_spark
 
         spark = get_spark(settings)
     fn = _task(source, opts, settings.data_root, cfg.model_dump_json(), kept.staging, quar.staging)
@@ -180,8 +187,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> Non
 
 
 if __name__ == "__main__":
-    # spark-submit runs this file as `__main__`: run the importable `jobs.pdf_parse` instead, so that what
+    # spark-submit runs this file as `__main__`: run the importable `sciforge.jobs.pdf_parse` instead, so that what
     # executors unpickle (task closures, cached helpers) refers to a module they can import.
-    from jobs.pdf_parse import main as _main
+    from sciforge.jobs.pdf_parse import main as _main
 
     _main()

@@ -7,7 +7,7 @@ for a job run in-process and one run through ``spark-submit`` alike, so nothing 
 prints. The file is written atomically (a local file by rename, an S3 object by one PUT): a reader sees
 the whole result or none. A local path works whenever the driver runs where the launcher does
 (in-process, ``spark-submit`` in client mode); a driver deployed on the cluster writes to an
-``s3://`` URI through pipelines.storage instead.
+``s3://`` URI through sciforge.pipelines.storage instead.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import argparse
 import json
 from typing import Any
 
-from pipelines.config import Settings
-from pipelines.datasets import MANIFEST, DatasetRef, read_manifest
-from pipelines.storage import Storage, open_storage
+from sciforge.pipelines.config import Settings
+from sciforge.pipelines.datasets import MANIFEST, DatasetRef, read_manifest
+from sciforge.pipelines.storage import Storage, open_storage
 
 FORMAT = "sciforge.job-result/1"
 ARG = "--result-file"

@@ -1,7 +1,7 @@
 """Generic job runner: distribute work over Spark (or in-process), write kept and
 quarantined rows as datasets, and sum the counters into their manifests.
 
-Writers run on the executors and write Parquet through pipelines.storage (local disk or
+Writers run on the executors and write Parquet through sciforge.pipelines.storage (local disk or
 S3 via pyarrow/boto3, no Hadoop S3A needed); only small metadata (part entries and
 counters as JSON) comes back to the driver, which publishes the manifests last.
 """
@@ -16,11 +16,17 @@ from typing import Any, Literal
 import pyarrow as pa
 from tqdm import tqdm
 
-from pipelines.config import Settings
-from pipelines.counters import StageCounters
-from pipelines.datasets import DatasetRef, DatasetWriter, make_version, plan_part_slices, read_manifest
-from pipelines.stage import MapStage
-from pipelines.storage import open_storage
+from sciforge.pipelines.config import Settings
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.datasets import (
+    DatasetRef,
+    DatasetWriter,
+    make_version,
+    plan_part_slices,
+    read_manifest,
+)
+from sciforge.pipelines.stage import MapStage
+from sciforge.pipelines.storage import open_storage
 
 log = logging.getLogger(__name__)
 Engine = Literal["spark", "local"]
@@ -86,7 +92,7 @@ def publish_pair(
 
 def _map_task(stage: MapStage, storage_root: str, storage_options: dict[str, Any],
               out_staging: str, q_staging: str, batch_size: int) -> TaskFn:
-    from pipelines.datasets import read_part_slice, write_part
+    from sciforge.pipelines.datasets import read_part_slice, write_part
 
     def task(item: dict[str, Any]) -> list[dict[str, Any]]:
         storage = open_storage(storage_root, storage_options)
@@ -134,7 +140,7 @@ def run_map_stage(
                          schema=stage.quarantine_schema)
     items = plan_part_slices(in_manifest, inputs, settings.spark.task_input_bytes)
     if engine == "spark" and spark is None:
-        from jobs.spark import get_spark
+        from sciforge.jobs.spark import get_spark
 
         spark = get_spark(settings)
     fn = _map_task(stage, settings.data_root, settings.storage_options(), kept.staging,

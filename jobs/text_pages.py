@@ -1,6 +1,6 @@
 """Spark job: JSONL text records (raw/text/<v>) -> pages (clean/text_pages/<v>) on the page contract.
 
-A one-row-in, one-page-out map (`pipelines.text_pages.text_to_pages`); records without usable text are
+A one-row-in, one-page-out map (`sciforge.pipelines.text_pages.text_to_pages`); records without usable text are
 quarantined with a reason. Runs under `spark-submit jobs/text_pages.py --input raw/text/<v> --date D`.
 """
 
@@ -10,13 +10,13 @@ import argparse
 import logging
 from typing import Any
 
-from jobs.result import add_result_arg, report
-from jobs.runner import Engine, run_map_stage
-from pipelines.config import Settings, get_settings
-from pipelines.datasets import DatasetRef
-from pipelines.pages import PAGE_SCHEMA
-from pipelines.stage import MapStage
-from pipelines.text_pages import QUARANTINE_SCHEMA, text_to_pages
+from sciforge.jobs.result import add_result_arg, report
+from sciforge.jobs.runner import Engine, run_map_stage
+from sciforge.pipelines.config import Settings, get_settings
+from sciforge.pipelines.datasets import DatasetRef
+from sciforge.pipelines.pages import PAGE_SCHEMA
+from sciforge.pipelines.stage import MapStage
+from sciforge.pipelines.text_pages import QUARANTINE_SCHEMA, text_to_pages
 
 
 def run_text_pages(settings: Settings, raw: DatasetRef, logical_date: str, *, engine: Engine = "spark",
@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> Non
 
 
 if __name__ == "__main__":
-    # spark-submit runs this file as `__main__`: run the importable `jobs.text_pages` instead, so that what
+    # spark-submit runs this file as `__main__`: run the importable `sciforge.jobs.text_pages` instead, so that what
     # executors unpickle (task closures, cached helpers) refers to a module they can import.
-    from jobs.text_pages import main as _main
+    from sciforge.jobs.text_pages import main as _main
 
     _main()

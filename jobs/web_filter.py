@@ -22,17 +22,29 @@ from typing import Any
 
 import pyarrow as pa
 
-from jobs.result import add_result_arg, report
-from jobs.runner import Engine, output_parts, run_map_stage
-from pipelines.config import Settings, get_settings
-from pipelines.counters import StageCounters
-from pipelines.datasets import DatasetRef, DatasetWriter, make_version, read_manifest, read_table
-from pipelines.stage import MapStage
-from pipelines.storage import open_storage
-from pipelines.web.config import WebConfig
-from pipelines.web.domains import DOMAIN_SCHEMA, domain_table_local, sample_key, stats_from_sample, stats_row
-from pipelines.web.pages import PAGES_SCHEMA, QUARANTINE_SCHEMA, SCORED_SCHEMA, finalize_pages, score_batch
-from pipelines.web.rewrite import rewrite_client
+from sciforge.jobs.result import add_result_arg, report
+from sciforge.jobs.runner import Engine, output_parts, run_map_stage
+from sciforge.pipelines.config import Settings, get_settings
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.datasets import DatasetRef, DatasetWriter, make_version, read_manifest, read_table
+from sciforge.pipelines.stage import MapStage
+from sciforge.pipelines.storage import open_storage
+from sciforge.pipelines.web.config import WebConfig
+from sciforge.pipelines.web.domains import (
+    DOMAIN_SCHEMA,
+    domain_table_local,
+    sample_key,
+    stats_from_sample,
+    stats_row,
+)
+from sciforge.pipelines.web.pages import (
+    PAGES_SCHEMA,
+    QUARANTINE_SCHEMA,
+    SCORED_SCHEMA,
+    finalize_pages,
+    score_batch,
+)
+from sciforge.pipelines.web.rewrite import rewrite_client
 
 log = logging.getLogger(__name__)
 STAGE = "web_filter"
@@ -78,7 +90,7 @@ def run_web_filter(settings: Settings, raw_web_ref: DatasetRef, logical_date: st
     storage = open_storage(settings.data_root, settings.storage_options())
     params = cfg.hashed()
     if engine == "spark" and spark is None:
-        from jobs.spark import get_spark
+        from sciforge.jobs.spark import get_spark
 
         spark = get_spark(settings)
     # -- pass 1: page scores
@@ -149,7 +161,7 @@ def _spark(spark: Any, settings: Settings, cfg: WebConfig, scored_ref: DatasetRe
     from pyspark.sql import functions as F
     from pyspark.sql.pandas.types import from_arrow_schema
 
-    from jobs.io import read_df, write_df
+    from sciforge.jobs.io import read_df, write_df
 
     storage = open_storage(settings.data_root, settings.storage_options())
     n_parts = output_parts(read_manifest(storage, scored_ref), settings)
@@ -180,7 +192,7 @@ def _spark(spark: Any, settings: Settings, cfg: WebConfig, scored_ref: DatasetRe
         return pd.DataFrame([stats_from_sample(pdf, dcfg, ccfg)])
 
     def empty_stats(it: Any) -> Any:
-        from pipelines.web.domains import domain_stats
+        from sciforge.pipelines.web.domains import domain_stats
 
         for pdf in it:
             rows = [stats_row(domain_stats(d, int(n), 0, [], [], [], dcfg, ccfg), dcfg)
@@ -250,8 +262,8 @@ def main(argv: list[str] | None = None, settings: Settings | None = None) -> Non
 
 
 if __name__ == "__main__":
-    # spark-submit runs this file as `__main__`: run the importable `jobs.web_filter` instead, so that what
+    # spark-submit runs this file as `__main__`: run the importable `sciforge.jobs.web_filter` instead, so that what
     # executors unpickle (task closures, cached helpers) refers to a module they can import.
-    from jobs.web_filter import main as _main
+    from sciforge.jobs.web_filter import main as _main
 
     _main()

@@ -5,16 +5,16 @@ FP32 scales, FP32 accumulation promoted outside the tensor cores every 128 K-ele
 Importing this package does not import Triton or build the CUDA extension: backends load on first use.
 """
 
-from kernels.constants import CALC_DIFF_TOLERANCE, FP8_DTYPE, FP8_E4M3_MAX, QUANT_BLOCK
-from kernels.metrics import calc_diff
-from kernels.quant import (
+from sciforge.kernels.constants import CALC_DIFF_TOLERANCE, FP8_DTYPE, FP8_E4M3_MAX, QUANT_BLOCK
+from sciforge.kernels.metrics import calc_diff
+from sciforge.kernels.quant import (
     dequantize_per_block,
     dequantize_per_token,
     quantize_per_block,
     quantize_per_token,
     quantize_per_token_transposed,
 )
-from kernels.reference import contiguous_layout, fp8_gemm_reference, fp8_grouped_gemm_reference
+from sciforge.kernels.reference import contiguous_layout, fp8_gemm_reference, fp8_grouped_gemm_reference
 
 __all__ = [
     "CALC_DIFF_TOLERANCE",

@@ -17,9 +17,9 @@ from types import ModuleType
 
 import torch
 
-from kernels.constants import QUANT_BLOCK, TMA_STRIDE_ALIGN_BYTES
-from kernels.quant import ceil_div, is_row_scaled
-from kernels.reference import check_gemm_operands
+from sciforge.kernels.constants import QUANT_BLOCK, TMA_STRIDE_ALIGN_BYTES
+from sciforge.kernels.quant import ceil_div, is_row_scaled
+from sciforge.kernels.reference import check_gemm_operands
 
 log = logging.getLogger(__name__)
 

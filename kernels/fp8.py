@@ -1,9 +1,9 @@
 """Public FP8 API (what ``model/`` imports): layer, GEMM entries, quantizers, error metric."""
 
-from kernels.grouped_linear import fp8_grouped_linear, quantize_stacked_weight
-from kernels.linear import Fp8Linear, fp8_linear, fp8_supported
-from kernels.metrics import calc_diff
-from kernels.ops import (
+from sciforge.kernels.grouped_linear import fp8_grouped_linear, quantize_stacked_weight
+from sciforge.kernels.linear import Fp8Linear, fp8_linear, fp8_supported
+from sciforge.kernels.metrics import calc_diff
+from sciforge.kernels.ops import (
     fp8_gemm,
     fp8_grouped_gemm,
     quantize_activation,
@@ -11,7 +11,7 @@ from kernels.ops import (
     quantize_weight,
     select_backend,
 )
-from kernels.reference import contiguous_layout
+from sciforge.kernels.reference import contiguous_layout
 
 __all__ = [
     "Fp8Linear",

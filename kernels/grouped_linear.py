@@ -1,6 +1,6 @@
 """FP8 grouped linear for MoE experts with stacked weights (``weight [E, out, in]``, ``nn.Linear`` orientation).
 
-Tokens arrive sorted by expert with per-expert ``counts`` (as ``model.moe.GroupedExperts`` holds them). They
+Tokens arrive sorted by expert with per-expert ``counts`` (as ``sciforge.model.moe.GroupedExperts`` holds them). They
 are scattered into the contiguous grouped layout (each expert's rows padded to a 128-row boundary, DeepGEMM's
 m-grouped contiguous layout) and multiplied by one grouped GEMM per pass:
 
@@ -16,10 +16,10 @@ from typing import Any
 
 import torch
 
-from kernels import ops
-from kernels.constants import QUANT_BLOCK
-from kernels.ops import Backend
-from kernels.reference import contiguous_layout
+from sciforge.kernels import ops
+from sciforge.kernels.constants import QUANT_BLOCK
+from sciforge.kernels.ops import Backend
+from sciforge.kernels.reference import contiguous_layout
 
 
 def quantize_stacked_weight(
@@ -94,7 +94,7 @@ def fp8_grouped_linear(
     """``y[t] = x[t] @ weight[e(t)]^T`` for tokens sorted by expert (``counts[e]`` tokens of expert e).
 
     ``x [sum(counts), in]``, ``weight [E, out, in]``; differentiable in ``x`` and ``weight``. Always the FP8
-    numerics (the reference GEMM off-GPU): callers choose it where ``kernels.linear.fp8_supported`` holds.
+    numerics (the reference GEMM off-GPU): callers choose it where ``sciforge.kernels.linear.fp8_supported`` holds.
     """
     if weight.dim() != 3 or x.dim() != 2 or x.shape[1] != weight.shape[2]:
         raise ValueError(

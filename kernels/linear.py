@@ -22,8 +22,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from kernels import ops
-from kernels.ops import Backend
+from sciforge.kernels import ops
+from sciforge.kernels.ops import Backend
 
 log = logging.getLogger(__name__)
 

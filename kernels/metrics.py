@@ -8,7 +8,7 @@ import torch
 def calc_diff(x: torch.Tensor, y: torch.Tensor) -> float:
     """``1 - 2*sum(x*y) / (sum(x*x) + sum(y*y))``: 0 for equal tensors, scale-free, computed in float64.
 
-    A result below ``kernels.constants.CALC_DIFF_TOLERANCE`` (1e-3) against the BF16 reference passes.
+    A result below ``sciforge.kernels.constants.CALC_DIFF_TOLERANCE`` (1e-3) against the BF16 reference passes.
     """
     if x.shape != y.shape:
         raise ValueError(f"shape mismatch: {tuple(x.shape)} vs {tuple(y.shape)}")

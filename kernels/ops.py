@@ -15,9 +15,9 @@ from typing import Literal
 
 import torch
 
-from kernels import quant
-from kernels.metrics import calc_diff
-from kernels.reference import (
+from sciforge.kernels import quant
+from sciforge.kernels.metrics import calc_diff
+from sciforge.kernels.reference import (
     check_gemm_operands,
     contiguous_layout,
     fp8_gemm_reference,
@@ -72,7 +72,7 @@ def _usable(backend: Backend, device: torch.device) -> tuple[bool, str]:
         if backend == "triton":
             _usable_cache[key] = _triton_usable(device)
         else:
-            from kernels import cuda_ext
+            from sciforge.kernels import cuda_ext
 
             _usable_cache[key] = cuda_ext.cuda_ext_usable(device)
     return _usable_cache[key]
@@ -80,11 +80,11 @@ def _usable(backend: Backend, device: torch.device) -> tuple[bool, str]:
 
 def _dense_impl(backend: Backend) -> Callable[..., torch.Tensor]:
     if backend == "cuda":
-        from kernels.cuda_ext import fp8_gemm_cuda
+        from sciforge.kernels.cuda_ext import fp8_gemm_cuda
 
         return fp8_gemm_cuda
     if backend == "triton":
-        from kernels.triton_gemm import fp8_gemm_triton
+        from sciforge.kernels.triton_gemm import fp8_gemm_triton
 
         return fp8_gemm_triton
     return fp8_gemm_reference
@@ -92,11 +92,11 @@ def _dense_impl(backend: Backend) -> Callable[..., torch.Tensor]:
 
 def _grouped_impl(backend: Backend) -> Callable[..., torch.Tensor]:
     if backend == "cuda":
-        from kernels.cuda_ext import fp8_grouped_gemm_cuda
+        from sciforge.kernels.cuda_ext import fp8_grouped_gemm_cuda
 
         return fp8_grouped_gemm_cuda
     if backend == "triton":
-        from kernels.triton_gemm import fp8_grouped_gemm_triton
+        from sciforge.kernels.triton_gemm import fp8_grouped_gemm_triton
 
         return fp8_grouped_gemm_triton
     return fp8_grouped_gemm_reference
@@ -159,7 +159,7 @@ def _shape_supported(
 ) -> bool:
     if backend != "cuda":
         return True  # Triton pads K for TMA and handles per-row B scales; the reference takes anything
-    from kernels import cuda_ext
+    from sciforge.kernels import cuda_ext
 
     return cuda_ext.supports(a, b, b_scale, grouped)[0]
 
@@ -227,7 +227,7 @@ def _fused_quantizers(device: torch.device) -> bool:
 def quantize_activation(x: torch.Tensor, pow2_scales: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """1x128 tiles (fused Triton kernel on GPU, torch elsewhere)."""
     if _fused_quantizers(x.device):
-        from kernels.triton_quant import quantize_per_token_triton
+        from sciforge.kernels.triton_quant import quantize_per_token_triton
 
         return quantize_per_token_triton(x, pow2_scales)
     return quant.quantize_per_token(x, pow2_scales)
@@ -238,7 +238,7 @@ def quantize_activation_transposed(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """1x128 tiles of ``x.T`` (the Wgrad operand layout) without materializing the transpose on GPU."""
     if _fused_quantizers(x.device):
-        from kernels.triton_quant import quantize_per_token_transposed_triton
+        from sciforge.kernels.triton_quant import quantize_per_token_transposed_triton
 
         return quantize_per_token_transposed_triton(x, pow2_scales)
     return quant.quantize_per_token_transposed(x, pow2_scales)
@@ -247,7 +247,7 @@ def quantize_activation_transposed(
 def quantize_weight(w: torch.Tensor, pow2_scales: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """128x128 blocks (fused Triton kernel on GPU, torch elsewhere)."""
     if _fused_quantizers(w.device):
-        from kernels.triton_quant import quantize_per_block_triton
+        from sciforge.kernels.triton_quant import quantize_per_block_triton
 
         return quantize_per_block_triton(w, pow2_scales)
     return quant.quantize_per_block(w, pow2_scales)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from kernels.constants import AMAX_EPS, FP8_DTYPE, FP8_E4M3_MAX, QUANT_BLOCK
+from sciforge.kernels.constants import AMAX_EPS, FP8_DTYPE, FP8_E4M3_MAX, QUANT_BLOCK
 
 
 def ceil_div(a: int, b: int) -> int:

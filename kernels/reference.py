@@ -11,8 +11,8 @@ from typing import Literal
 
 import torch
 
-from kernels.constants import FP8_DTYPE, GROUPED_M_ALIGNMENT, QUANT_BLOCK
-from kernels.quant import ceil_div, expand_b_scale
+from sciforge.kernels.constants import FP8_DTYPE, GROUPED_M_ALIGNMENT, QUANT_BLOCK
+from sciforge.kernels.quant import ceil_div, expand_b_scale
 
 AccumulateMode = Literal["kblock", "dequant"]
 

@@ -19,9 +19,9 @@ import torch.nn.functional as F
 import triton
 import triton.language as tl
 
-from kernels.constants import QUANT_BLOCK, TMA_STRIDE_ALIGN_BYTES
-from kernels.quant import ceil_div, is_row_scaled
-from kernels.reference import check_gemm_operands
+from sciforge.kernels.constants import QUANT_BLOCK, TMA_STRIDE_ALIGN_BYTES
+from sciforge.kernels.quant import ceil_div, is_row_scaled
+from sciforge.kernels.reference import check_gemm_operands
 
 # Programs of the persistent grid when no GPU is there to ask (interpreter runs): small, so that the
 # persistent loop really iterates on tiny test shapes.

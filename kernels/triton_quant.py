@@ -1,6 +1,6 @@
 """Fused Triton FP8 quantizers (1x128 tiles, 128x128 blocks, and 1x128 tiles of the transpose).
 
-Same numerics as :mod:`kernels.quant` (scale = max(amax, 1e-4) / 448, optionally rounded up to a power of
+Same numerics as :mod:`sciforge.kernels.quant` (scale = max(amax, 1e-4) / 448, optionally rounded up to a power of
 two on the bit pattern; q = sat(x * (1 / scale))). They also run under ``TRITON_INTERPRET=1`` on CPU tensors.
 Only long-standing Triton APIs are used (works on Triton 3.6 as on the H200 machine, and 3.8).
 """
@@ -13,8 +13,8 @@ import torch
 import triton
 import triton.language as tl
 
-from kernels.constants import AMAX_EPS, FP8_DTYPE, FP8_E4M3_MAX, QUANT_BLOCK
-from kernels.quant import ceil_div
+from sciforge.kernels.constants import AMAX_EPS, FP8_DTYPE, FP8_E4M3_MAX, QUANT_BLOCK
+from sciforge.kernels.quant import ceil_div
 
 # Rows of the input one program quantizes per 1x128 tile column (a 32x128 fp32 tile: 16 KB of registers).
 _TOKEN_ROWS_PER_PROGRAM = 32
@@ -118,14 +118,14 @@ def _quantize(x: torch.Tensor, per_block: bool, pow2_scales: bool) -> tuple[torc
 def quantize_per_token_triton(
     x: torch.Tensor, pow2_scales: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Triton twin of :func:`kernels.quant.quantize_per_token`: ``(q [M, K], s [M, ceil(K/128)])``."""
+    """Triton twin of :func:`sciforge.kernels.quant.quantize_per_token`: ``(q [M, K], s [M, ceil(K/128)])``."""
     return _quantize(x, per_block=False, pow2_scales=pow2_scales)
 
 
 def quantize_per_block_triton(
     x: torch.Tensor, pow2_scales: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Triton twin of :func:`kernels.quant.quantize_per_block`: ``(q [N, K], s [Nb, Kb])``."""
+    """Triton twin of :func:`sciforge.kernels.quant.quantize_per_block`: ``(q [N, K], s [Nb, Kb])``."""
     return _quantize(x, per_block=True, pow2_scales=pow2_scales)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 def previous_pages(versions: list[str], day: str, n: int) -> list[Any]:
     """`clean/pages` refs of the `n` calendar days before `day` (all versions of each day, sorted)."""
-    from pipelines.datasets import DatasetRef
+    from sciforge.pipelines.datasets import DatasetRef
 
     out = []
     for back in range(n, 0, -1):
@@ -26,8 +26,8 @@ def previous_snapshots(settings: Any, day: str, n: int) -> list[str]:
     """Keys of the published `clean/pages` versions of the `n` days before `day` (see previous_pages)."""
     if n <= 0:
         return []
-    from pipelines.datasets import list_versions
-    from pipelines.storage import open_storage
+    from sciforge.pipelines.datasets import list_versions
+    from sciforge.pipelines.storage import open_storage
 
     versions = list_versions(open_storage(settings.data_root, settings.storage_options()), "clean", "pages")
     return [r.key for r in previous_pages(versions, day, n)]

@@ -35,13 +35,13 @@ _LOG_TAIL = 400  # lines of a spark-submit log kept for the error message
 def spark_submit_command(settings: Any, job: str, args: list[str]) -> list[str]:
     """`spark-submit --master <master> --conf ... jobs/<job>.py <args>`.
 
-    The conf is the same as the in-process session's (jobs.spark.spark_conf): memory, cores, shuffle
+    The conf is the same as the in-process session's (sciforge.jobs.spark.spark_conf): memory, cores, shuffle
     partitions, Arrow, the workers' Python. Secrets never go on the command line: the S3 credentials
     reach the driver through its environment (see `submit_env`), the executors through the driver.
     """
-    from infra.services.standalone import spark_submit
-    from jobs.spark import spark_conf
-    from pipelines.config import REPO_ROOT, is_secret_key
+    from sciforge.infra.services.standalone import spark_submit
+    from sciforge.jobs.spark import spark_conf
+    from sciforge.pipelines.config import REPO_ROOT, is_secret_key
 
     conf = {k: v for k, v in spark_conf(settings).items() if not is_secret_key(k)}
     cmd = [spark_submit(), "--master", settings.spark.master]
@@ -59,7 +59,7 @@ def submit_env(settings: Any) -> dict[str, str]:
            "SCIFORGE_SPARK__APP_NAME": settings.spark.app_name,
            # what the driver JVM binds before the session's conf applies (spark-submit's own ports)
            "SPARK_LOCAL_IP": settings.spark.driver_host}
-    if settings.spark.auth_secret_file:  # the path only: the job reads the secret itself (jobs.spark)
+    if settings.spark.auth_secret_file:  # the path only: the job reads the secret itself (sciforge.jobs.spark)
         env["SCIFORGE_SPARK__AUTH_SECRET_FILE"] = settings.spark.auth_secret_file
     st = settings.storage
     for key, value in (("S3_ENDPOINT_URL", st.s3_endpoint_url), ("S3_REGION", st.s3_region),
@@ -117,8 +117,8 @@ def run_job(settings: Any, job: str, args: list[str], *, engine: str = "spark") 
     """Run jobs/<job>.py with ``args`` (its command line without ``--engine`` and ``--result-file``) and
     return the result it wrote: ``{"job", "dataset": "<zone>/<name>/<version>", "rows", "counters",
     ["quarantine"]}`` (jobs/result.py)."""
-    from jobs.result import ARG, locate, read_result
-    from pipelines.storage import StorageError
+    from sciforge.jobs.result import ARG, locate, read_result
+    from sciforge.pipelines.storage import StorageError
 
     if job not in JOBS:
         raise ValueError(f"unknown job {job!r}; expected one of {', '.join(JOBS)}")
@@ -128,7 +128,7 @@ def run_job(settings: Any, job: str, args: list[str], *, engine: str = "spark") 
         argv = [*args, "--engine", engine, ARG, target]
         if submit:
             run_spark_submit(settings, job, argv)
-        else:  # the job's module, named the way this installation imports jobs/ (its package of jobs.result)
+        else:  # the job's module, named the way this installation imports jobs/ (its package of sciforge.jobs.result)
             importlib.import_module(f"{read_result.__module__.rsplit('.', 1)[0]}.{job}").main(argv, settings=settings)
         try:
             result = read_result(target, settings.storage_options())

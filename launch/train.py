@@ -1,10 +1,10 @@
-"""Launch one training stage: resolve its run folder and config, then run it through model.train.
+"""Launch one training stage: resolve its run folder and config, then run it through sciforge.model.train.
 
 * in-process (nproc 1, no hostfile);
 * `torchrun --standalone --nproc_per_node=N` on this machine (nproc > 1);
 * multi-node: DeepSpeed's runner over a hostfile (setting `train.hostfile` or param `hostfile`):
   `python -m deepspeed.launcher.runner --hostfile H --master_addr A --master_port P --launcher pdsh
-  --module model.train.cli <stage> --config <run config>`; every host needs the same image, the
+  --module sciforge.model.train.cli <stage> --config <run config>`; every host needs the same image, the
   repository at the same path and `train.checkpoint_root` on shared storage (infra/README.md). The
   remote ranks get the caller's settings and credentials through a 0600 settings file on that storage
   (remote_rank_env), never through the launcher's command line.
@@ -29,10 +29,7 @@ from typing import Any
 log = logging.getLogger("sciforge.launch.train")
 STAGES = ("cpt", "mmpt", "sft", "rl")
 UPSTREAM_STAGE = {"mmpt": "cpt", "sft": "mmpt", "rl": "sft"}
-# The project's import prefix ("" or the distribution's "sciforge."), so the module the ranks run is named
-# the way this installation imports it.
-_PREFIX = __name__[: -len("launch.train")]
-TRAIN_MODULE = f"{_PREFIX}model.train.cli"
+TRAIN_MODULE = "sciforge.model.train.cli"  # what every rank runs (`python -m` / `deepspeed --module`)
 
 
 def read_hostfile(path: str | Path) -> dict[str, int]:
@@ -87,7 +84,7 @@ def launch_command(stage: str, cfg_file: str | Path, *, nproc: int = 1, hostfile
 # per line; it puts them on the launcher's command line (`export K=V; ...` for pdsh, `-x K=V` for
 # OpenMPI) and logs that line. So the secrets never go there: the settings, credentials included, go
 # to a dotenv file (mode 0600) on the storage every node shares (train.checkpoint_root) that
-# pipelines.config reads from SCIFORGE_ENV_FILE; the exports file names that file and the profile only.
+# sciforge.pipelines.config reads from SCIFORGE_ENV_FILE; the exports file names that file and the profile only.
 # DS_ENV_FILE may be an absolute path: the runner os.path.join()s it to ~ and ., which keeps it whole.
 DS_ENV_FILE_VAR = "DS_ENV_FILE"
 _DS_SAFE_VALUE = re.compile(r"[\w@%+=:,./-]*")  # what the runner passes through unquoted
@@ -131,7 +128,7 @@ def remote_rank_env(settings: Any, folder: str | Path, name: str) -> tuple[dict[
     the Airflow connection included), and ``<name>.deepspeed_env``: SCIFORGE_PROFILE, SCIFORGE_ENV_FILE
     and OMP_NUM_THREADS=1 for the runner to export. Both 0600.
     """
-    from pipelines.config import ENV_FILE_VAR, ENV_PREFIX
+    from sciforge.pipelines.config import ENV_FILE_VAR, ENV_PREFIX
 
     root = Path(folder).resolve()
     settings_file, ds_file = root / f"{name}.settings.env", root / f"{name}.deepspeed_env"
@@ -223,7 +220,7 @@ def run_training(settings: Any, stage: str, corpus_ref: str, upstream_export: st
     ``config``, ``fresh`` (start the run folder over), ``nproc``, ``hostfile``. Returns
     ``{"stage", "corpus", "run_dir", "export", "summary"}``; StageSkipped when SFT has no data.
     """
-    from model.train.config import TrainConfig
+    from sciforge.model.train.config import TrainConfig
 
     if stage not in STAGES:
         raise ValueError(f"unknown training stage {stage!r}; expected one of {', '.join(STAGES)}")
@@ -247,7 +244,7 @@ def run_training(settings: Any, stage: str, corpus_ref: str, upstream_export: st
     config = settings.resolve_path(params.get("config") or getattr(t, f"{stage}_config"))
     cfg: Any
     if stage == "rl":
-        from model.rl.config import RLConfig
+        from sciforge.model.rl.config import RLConfig
 
         cfg = RLConfig.load(config, **overrides)
     else:
@@ -272,11 +269,11 @@ def run_training(settings: Any, stage: str, corpus_ref: str, upstream_export: st
                remote_ranks=bool(hostfile) and t.node_rank is None)
         summary = json.loads((run_dir / "summary.json").read_text())
     elif stage == "rl":
-        from model.rl.trainer import train_rl
+        from sciforge.model.rl.trainer import train_rl
 
         summary = train_rl(cfg)
     else:
-        from model.train import train
+        from sciforge.model.train import train
 
         summary = train(cfg)
     export = str(run_dir / "export")

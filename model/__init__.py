@@ -1,6 +1,6 @@
 """sciforge model family: an Intern-S1-style MoE language model with vision and time-series encoders.
 
-from model import build_model
+from sciforge.model import build_model
 model = build_model("tiny")                 # or a ModelConfig, or a saved checkpoint folder
 """
 
@@ -10,14 +10,14 @@ from pathlib import Path
 
 import torch
 
-from model.checkpoint import load_pretrained, save_pretrained
-from model.config import PRESETS, ModelConfig, TimeSeriesConfig, VisionConfig, get_config
-from model.generate import GenerationOutput, generate, token_logprobs
-from model.layers import KVCache, doc_ids_from_separators
-from model.model import ModelOutput, MoETransformer, SciForgeModel
-from model.moe import MoEFeedForward, load_balancing_loss, router_z_loss
-from model.timeseries import TimeSeriesEncoder
-from model.vision import VisionEncoder
+from sciforge.model.checkpoint import load_pretrained, save_pretrained
+from sciforge.model.config import PRESETS, ModelConfig, TimeSeriesConfig, VisionConfig, get_config
+from sciforge.model.generate import GenerationOutput, generate, token_logprobs
+from sciforge.model.layers import KVCache, doc_ids_from_separators
+from sciforge.model.model import ModelOutput, MoETransformer, SciForgeModel
+from sciforge.model.moe import MoEFeedForward, load_balancing_loss, router_z_loss
+from sciforge.model.timeseries import TimeSeriesEncoder
+from sciforge.model.vision import VisionEncoder
 
 __all__ = [
     "PRESETS",

@@ -28,11 +28,11 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
-from model.config import ModelConfig
-from model.layers import RotaryEmbedding
+from sciforge.model.config import ModelConfig
+from sciforge.model.layers import RotaryEmbedding
 
 if TYPE_CHECKING:
-    from model.model import SciForgeModel
+    from sciforge.model.model import SciForgeModel
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -189,7 +189,7 @@ def load_pretrained(
 ) -> SciForgeModel:
     """Rebuild the model from a saved folder. The module tree is built on the meta device and the
     stored tensors are assigned in place, so no memory is spent on a throw-away initialisation."""
-    from model.model import SciForgeModel
+    from sciforge.model.model import SciForgeModel
 
     path = Path(path)
     cfg = load_config(path)

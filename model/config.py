@@ -127,7 +127,7 @@ class ModelConfig:
     eos_token_id: int | None = None
     # name -> [start, end) id range of each tokenizer modality (dynamic tokenizer)
     modality_ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
-    # FP8 linear layers (kernels.fp8.Fp8Linear) for attention and dense/shared MLP projections.
+    # FP8 linear layers (sciforge.kernels.fp8.Fp8Linear) for attention and dense/shared MLP projections.
     fp8: bool = False
 
     # ------------------------------------------------------------------ derived / checks

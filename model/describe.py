@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from model.config import ModelConfig
+from sciforge.model.config import ModelConfig
 
 # Display order of the components.
 COMPONENTS = (
@@ -87,7 +87,7 @@ def count_parameters(model: nn.Module, cfg: ModelConfig) -> list[ParamRow]:
 
 def describe(cfg: ModelConfig) -> list[ParamRow]:
     """Build the model on the meta device (no memory, no init cost) and count its parameters."""
-    from model.model import SciForgeModel
+    from sciforge.model.model import SciForgeModel
 
     with torch.device("meta"):
         model = SciForgeModel(cfg)

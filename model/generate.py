@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from model.model import SciForgeModel
+from sciforge.model.model import SciForgeModel
 
 
 @dataclass

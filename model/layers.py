@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.config import ModelConfig
+from sciforge.model.config import ModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +21,15 @@ LinearFactory = Callable[..., nn.Module]
 def make_linear_cls(fp8: bool) -> LinearFactory:
     """The hook every large projection is built through: `linear_cls(in_features, out_features, bias=...)`.
 
-    With `fp8=True` it returns `kernels.fp8.Fp8Linear` (imported lazily, only then); when that module
+    With `fp8=True` it returns `sciforge.kernels.fp8.Fp8Linear` (imported lazily, only then); when that module
     is not importable the model falls back to `nn.Linear` with a warning instead of failing.
     """
     if not fp8:
         return nn.Linear
     try:
-        from kernels.fp8 import Fp8Linear  # noqa: PLC0415 - optional, heavy, only when asked for
+        from sciforge.kernels.fp8 import Fp8Linear  # noqa: PLC0415 - optional, heavy, only when asked for
     except ImportError as exc:  # pragma: no cover - depends on the kernels package being present
-        warnings.warn(f"fp8=True but kernels.fp8 is not importable ({exc}); using nn.Linear", stacklevel=2)
+        warnings.warn(f"fp8=True but sciforge.kernels.fp8 is not importable ({exc}); using nn.Linear", stacklevel=2)
         return nn.Linear
     return Fp8Linear
 

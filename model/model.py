@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.config import ModelConfig
-from model.layers import (
+from sciforge.model.config import ModelConfig
+from sciforge.model.layers import (
     Attention,
     KVCache,
     LinearFactory,
@@ -27,9 +27,9 @@ from model.layers import (
     make_linear_cls,
     positions_from_doc_ids,
 )
-from model.moe import GroupedExperts, MoEFeedForward, RouterStats
-from model.timeseries import TimeSeriesEncoder
-from model.vision import VisionEncoder
+from sciforge.model.moe import GroupedExperts, MoEFeedForward, RouterStats
+from sciforge.model.timeseries import TimeSeriesEncoder
+from sciforge.model.vision import VisionEncoder
 
 IGNORE_INDEX = -100  # PyTorch / HF convention for positions without a target
 
@@ -204,7 +204,7 @@ class SciForgeModel(nn.Module):
         return self.config.vision.tokens_per_image
 
     def series_tokens(self, length: int, sampling_rate: float) -> int:
-        from model.timeseries import num_series_tokens
+        from sciforge.model.timeseries import num_series_tokens
 
         if self.config.time_series is None:
             raise ValueError("this model has no time-series encoder")

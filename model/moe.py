@@ -20,8 +20,8 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from model.config import ModelConfig
-from model.layers import LinearFactory, SwiGLU
+from sciforge.model.config import ModelConfig
+from sciforge.model.layers import LinearFactory, SwiGLU
 
 
 def load_balancing_loss(probs: torch.Tensor, expert_idx: torch.Tensor, num_experts: int) -> torch.Tensor:

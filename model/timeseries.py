@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.config import TimeSeriesConfig
+from sciforge.model.config import TimeSeriesConfig
 
 # Per-channel standardisation (RevIN, Kim et al. 2022) guards against series with a zero variance.
 STANDARDIZE_EPS = 1e-5

@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from model.config import VisionConfig
-from model.layers import RMSNorm
+from sciforge.model.config import VisionConfig
+from sciforge.model.layers import RMSNorm
 
 
 class VisionAttention(nn.Module):

@@ -101,12 +101,12 @@ class SparkSettings(Section):
     driver_jit: Literal["c1", "tiered"] = "c1"
     # A folder with JDK class-data-sharing archives of the classes a driver and an executor load
     # (driver.jsa, executor.jsa; made for this machine's JDK and Spark jars by
-    # infra/services/class_archives.py, which `python -m infra.services up` runs). Drivers and
+    # infra/services/class_archives.py, which `python -m sciforge.infra.services up` runs). Drivers and
     # executors then map Spark's classes instead of loading them from its jars at every start; a
     # missing archive, or one made for another JDK or classpath, is ignored by the JVM. Not used by
     # local[*] masters (their JVM is started by the caller). None: off.
     class_archive_dir: str | None = Field(None, description="folder of driver.jsa / executor.jsa CDS archives")
-    # `storage`: datasets go through pipelines.storage (works on any cluster, no S3A jars);
+    # `storage`: datasets go through sciforge.pipelines.storage (works on any cluster, no S3A jars);
     # `s3a`: use Spark's own Hadoop S3A connector (clusters that ship hadoop-aws).
     io_mode: Literal["storage", "s3a"] = "storage"
     extra_conf: dict[str, str] = Field(default_factory=dict)

@@ -27,9 +27,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.config import config_hash
-from pipelines.counters import StageCounters
-from pipelines.storage import LocalStorage, Storage, StorageError
+from sciforge.pipelines.config import config_hash
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.storage import LocalStorage, Storage, StorageError
 
 MANIFEST = "_manifest.json"
 FORMAT = "sciforge.dataset/1"
@@ -127,7 +127,7 @@ def inputs_fingerprint(files: Iterable[dict[str, Any]]) -> str:
 
 @lru_cache(maxsize=1)
 def code_version() -> str:
-    from pipelines import __version__
+    from sciforge.pipelines import __version__
 
     built = os.environ.get(GIT_COMMIT_ENV, "").strip()
     if built:

@@ -21,7 +21,7 @@ token after it (the last page): the pieces of a sequence tile it up to its paddi
 dataset's version and config hash): ``clean/pages`` (dedup: component, the duplicates dropped in its
 favour), then the source's page dataset (web: the domain decision and its evidence, the WARC file,
 offset and record id; PDF: the route, parser, sha256 and page; text: the JSONL file and line). Every read
-goes through :mod:`pipelines.storage`, so the same calls work on local disk and S3.
+goes through :mod:`sciforge.pipelines.storage`, so the same calls work on local disk and S3.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from pipelines.corpus.reader import RUN_DATA, RUN_STEPS, epoch_permutation
-from pipelines.datasets import DatasetRef, read_manifest
-from pipelines.storage import Storage
+from sciforge.pipelines.corpus.reader import RUN_DATA, RUN_STEPS, epoch_permutation
+from sciforge.pipelines.datasets import DatasetRef, read_manifest
+from sciforge.pipelines.storage import Storage
 
 LINEAGE_DIR = "lineage"
 LINEAGE_SCHEMA = pa.schema([
@@ -493,7 +493,7 @@ def lineage_command(target: str, *, shard: int | None, seq: int | None, token: i
     or a training run folder (holding ``data_order.json``) with ``step``."""
     from pathlib import Path
 
-    from pipelines.storage import open_storage
+    from sciforge.pipelines.storage import open_storage
 
     if step is not None:
         if not (Path(target) / RUN_DATA).is_file():

@@ -9,7 +9,7 @@ The client is the ``openai`` SDK with its own retries switched off; :class:`LLMC
 * a per-request timeout and a bound on the requests in flight (``max_concurrency``);
 * deterministic decoding: temperature 0 and a fixed ``seed`` by default;
 * a content-addressed cache (:class:`LLMCache`) under the data root, through
-  :mod:`pipelines.storage` (local disk or S3): the key is the sha256 of the model, the messages
+  :mod:`sciforge.pipelines.storage` (local disk or S3): the key is the sha256 of the model, the messages
   (an image stands as the sha256 of its bytes) and the decoding settings, the value the
   response text. Re-running an interval reads the answers back, so it writes the same bytes.
 
@@ -19,7 +19,7 @@ substitutes some other output.
 
 Credentials: the API key is read from the environment variable ``api_key_env``. Under Airflow,
 ``airflow_conn_id`` names a connection whose password is the key; the orchestration layer
-(``infra.airflow_env.llm_env_from_connections``) resolves it into that variable, as it does for
+(``sciforge.infra.airflow_env.llm_env_from_connections``) resolves it into that variable, as it does for
 the S3 credentials.
 """
 
@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from pipelines.storage import Storage
+    from sciforge.pipelines.storage import Storage
 
 CACHE_PREFIX = "cache/llm"
 # The key vLLM and SGLang accept when they run without authentication (`--api-key` unset).
@@ -249,7 +249,7 @@ def open_client(cfg: LLMConfig, data_root: str | None = None, storage_options: d
     """A client whose cache lives under ``data_root`` (None: no cache)."""
     cache = None
     if cfg.cache and data_root:
-        from pipelines.storage import open_storage
+        from sciforge.pipelines.storage import open_storage
 
         cache = LLMCache(open_storage(data_root, storage_options))
     return LLMClient(cfg, cache=cache, api_key=api_key)

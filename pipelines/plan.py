@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.storage import Storage
+from sciforge.pipelines.storage import Storage
 
 RATES_KEY = "plan/rates.json"
 # Dense BF16 tensor-core peak (no sparsity), NVIDIA datasheets: H100/H200 SXM 989 TFLOP/s, A100 312, B200 2,250.
@@ -64,7 +64,7 @@ def parse_gpus(s: str) -> tuple[int, str]:
 
 
 def model_flops_per_token(c: Any, seq_len: int) -> dict[str, float]:
-    """Training FLOPs per token of the language model of config ``c`` (a model.config.ModelConfig, e.g.
+    """Training FLOPs per token of the language model of config ``c`` (a sciforge.model.config.ModelConfig, e.g.
     ``get_config("intern_s1")``; the vision and time-series encoders are not counted)."""
     h, L = c.hidden_size, c.num_hidden_layers
     q, kv = c.num_attention_heads * c.head_dim, c.num_key_value_heads * c.head_dim
@@ -88,7 +88,7 @@ def model_flops_per_token(c: Any, seq_len: int) -> dict[str, float]:
 
 
 def _manifest(storage: Storage, ref: Any) -> dict[str, Any]:
-    from pipelines.datasets import read_manifest
+    from sciforge.pipelines.datasets import read_manifest
 
     return read_manifest(storage, ref)
 
@@ -129,7 +129,7 @@ def rates_from_run(storage: Storage, refs: dict[str, Any], timing: dict[str, dic
                    landing: str) -> dict[str, Any]:
     """Per-core rates, keep rates, tokens per page and bytes per zone of one timed run of every stage.
     ``refs``: stage name (STAGES) -> the DatasetRef it published; ``timing``: StageTimer.timing."""
-    from pipelines.datasets import read_table
+    from sciforge.pipelines.datasets import read_table
 
     st = storage
     pages = refs["dedup"]
@@ -271,7 +271,7 @@ class Plan:
 
 def make_plan(rates: dict[str, Any], *, web_docs: int, pdf_pages: int, text_docs: int, tokens: int, model: Any,
               gpus: str, cores: int, mfu: float = DEFAULT_MFU, seq_len: int = 4096) -> Plan:
-    """``model``: the model's config (model.config.ModelConfig; its ``name`` labels the training row)."""
+    """``model``: the model's config (sciforge.model.config.ModelConfig; its ``name`` labels the training row)."""
     keep, tpp = rates["keep"], rates["tokens_per_page"]
     pages = {"web": web_docs * keep["web"], "pdf": pdf_pages * keep["pdf"], "text": text_docs * keep["text"]}
     # the fixed part (two_point_rates): pages shared by every input, kept once; never more than come in

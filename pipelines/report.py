@@ -29,10 +29,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.config import Settings
-from pipelines.counters import StageCounters
-from pipelines.datasets import MANIFEST, DatasetNotPublished, DatasetRef, list_datasets, read_manifest
-from pipelines.storage import Storage, open_storage
+from sciforge.pipelines.config import Settings
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.datasets import (
+    MANIFEST,
+    DatasetNotPublished,
+    DatasetRef,
+    list_datasets,
+    read_manifest,
+)
+from sciforge.pipelines.storage import Storage, open_storage
 
 log = logging.getLogger("sciforge.report")
 
@@ -41,7 +47,7 @@ REPORT_DIR = "report"  # inside the snapshot: <snapshot>/report/funnel.{md,png,j
 REPORT_KIND = "report"  # the manifest entry's `kind` for these files
 REPORT_FILES = ("funnel.md", "funnel.png", "funnel.json")
 REPORT_PREFIX = "reports/corpus_refresh"  # <data_root>/<prefix>/<day>/funnel.{md,png,json}
-# The README's funnel block lies between these markers; `python -m pipelines.report --readme README.md`
+# The README's funnel block lies between these markers; `python -m sciforge.pipelines.report --readme README.md`
 # writes it from a run's funnel.json and the datasets that run published.
 README_START, README_END = "<!-- funnel:start -->", "<!-- funnel:end -->"
 # Zones in the order data flows through them (a zone not listed here sorts after them).
@@ -389,11 +395,11 @@ def readme_block_of(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Write the funnel block of a README from a finished corpus_refresh run (`sciforge demo` for the
-    project's README): ``python -m pipelines.report --readme README.md [--day 2026-01-01]``."""
+    project's README): ``python -m sciforge.pipelines.report --readme README.md [--day 2026-01-01]``."""
     import argparse
     from pathlib import Path
 
-    from pipelines.config import get_settings
+    from sciforge.pipelines.config import get_settings
 
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("--readme", type=Path, required=True, help="the Markdown file holding the markers")

@@ -14,8 +14,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipelines.counters import StageCounters
-from pipelines.datasets import REASON
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.datasets import REASON
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Keys are '/'-separated paths relative to the storage root. Local writes are atomic
 (temp file + rename); on S3 a single PUT is atomic per object and datasets publish
-their manifest last (see pipelines.datasets).
+their manifest last (see sciforge.pipelines.datasets).
 """
 
 from __future__ import annotations
@@ -202,7 +202,7 @@ class S3Storage:
     access_key: str | None = None
     secret_key: str | None = None
     path_style: bool = True
-    # Resolved by the orchestration layer (infra.airflow_env.settings_with_connection), never here:
+    # Resolved by the orchestration layer (sciforge.infra.airflow_env.settings_with_connection), never here:
     # pipelines does not import Airflow.
     airflow_conn_id: str | None = None
     _client: Any = field(default=None, repr=False, compare=False)

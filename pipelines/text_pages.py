@@ -7,9 +7,9 @@ import json
 
 import pyarrow as pa
 
-from pipelines.counters import StageCounters
-from pipelines.pages import PAGE_SCHEMA, field_label, page_schema
-from pipelines.stage import BatchResult
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.pages import PAGE_SCHEMA, field_label, page_schema
+from sciforge.pipelines.stage import BatchResult
 
 QUARANTINE_SCHEMA = page_schema([("reason", pa.string())])
 

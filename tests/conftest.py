@@ -18,15 +18,15 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Any:
-    from pipelines.config import load_settings
+    from sciforge.pipelines.config import load_settings
 
     return load_settings(storage={"data_root": str(tmp_path / "data")})
 
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[Any]:
-    from jobs.spark import get_spark
-    from pipelines.config import load_settings
+    from sciforge.jobs.spark import get_spark
+    from sciforge.pipelines.config import load_settings
 
     s = load_settings(spark={"master": "local[2]", "driver_memory": "2g", "shuffle_partitions": 2})
     session = get_spark(s)
@@ -36,7 +36,7 @@ def spark() -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from infra.services.seaweed import SeaweedS3
+    from sciforge.infra.services.seaweed import SeaweedS3
 
     server = SeaweedS3(tmp_path_factory.mktemp("seaweed"))
     server.start()
@@ -47,7 +47,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def demo_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The sample corpus of `sciforge demo-data`, generated once per test run."""
-    from fixtures.demo_data import write_demo_corpus
+    from sciforge.fixtures.demo_data import write_demo_corpus
 
     out = tmp_path_factory.mktemp("demo_corpus")
     write_demo_corpus(out)

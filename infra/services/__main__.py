@@ -9,10 +9,10 @@ import secrets
 import sys
 from pathlib import Path
 
-from infra.services.class_archives import archive_key, build_class_archives
-from infra.services.seaweed import SeaweedS3
-from infra.services.standalone import StandaloneCluster, stop_pidfiles
-from pipelines.config import work_root
+from sciforge.infra.services.class_archives import archive_key, build_class_archives
+from sciforge.infra.services.seaweed import SeaweedS3
+from sciforge.infra.services.standalone import StandaloneCluster, stop_pidfiles
+from sciforge.pipelines.config import work_root
 
 STATE = work_root() / "var" / "services"
 S3_PORT = 8333  # SeaweedFS' default S3 port

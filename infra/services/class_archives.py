@@ -17,7 +17,7 @@ A JVM whose archive is missing, or was made for another JDK or classpath, starts
 (``-Xshare:auto``, the JDK's default): an archive can make a start faster, never break one.
 `spark.class_archive_dir` (SparkSettings) points the drivers and executors at the folder.
 
-    python -m infra.services.class_archives --master spark://127.0.0.1:7077 \
+    python -m sciforge.infra.services.class_archives --master spark://127.0.0.1:7077 \
         --auth-secret-file var/services/spark/auth-secret --out var/services/spark/class-archives
 """
 
@@ -34,7 +34,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from infra.services.standalone import SPARK_HOME, spark_submit
+from sciforge.infra.services.standalone import SPARK_HOME, spark_submit
 
 DRIVER_ARCHIVE = "driver.jsa"
 EXECUTOR_ARCHIVE = "executor.jsa"

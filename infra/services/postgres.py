@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from infra.services.seaweed import _free
+from sciforge.infra.services.seaweed import _free
 
 DEFAULT_USER = "airflow"
 DEFAULT_DB = "airflow"

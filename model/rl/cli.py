@@ -15,8 +15,8 @@ app = typer.Typer(help="Evaluate a checkpoint on the RL task families and JSONL 
 def _load(checkpoint: Path, tokenizer: str | None) -> tuple[Any, Any]:
     import torch
 
-    from model.checkpoint import load_pretrained
-    from model.train.stages import load_tokenizer
+    from sciforge.model.checkpoint import load_pretrained
+    from sciforge.model.train.stages import load_tokenizer
 
     if not (checkpoint / "config.json").is_file():
         raise typer.BadParameter(f"{checkpoint} is not a checkpoint folder (no config.json)")
@@ -24,7 +24,7 @@ def _load(checkpoint: Path, tokenizer: str | None) -> tuple[Any, Any]:
     spec = tokenizer
     if spec is None:  # the tokenizer saved beside the weights, else the default one
         try:
-            from pipelines.tokenizer.tokenizer import SciTokenizer
+            from sciforge.pipelines.tokenizer.tokenizer import SciTokenizer
 
             return model, SciTokenizer.load(str(checkpoint))
         except Exception:  # noqa: BLE001 - no tokenizer files there: fall back
@@ -34,7 +34,7 @@ def _load(checkpoint: Path, tokenizer: str | None) -> tuple[Any, Any]:
 
 
 def _parse_seeds(seeds: str | None, n: int) -> list[int]:
-    from model.rl.evaluate import eval_seeds
+    from sciforge.model.rl.evaluate import eval_seeds
 
     if not seeds:
         return eval_seeds(n)
@@ -62,8 +62,8 @@ def eval_checkpoint(
     from rich.console import Console
     from rich.table import Table
 
-    from model.rl.evaluate import evaluate_families, evaluate_jsonl, parse_task_spec
-    from model.rl.tasks import FAMILIES
+    from sciforge.model.rl.evaluate import evaluate_families, evaluate_jsonl, parse_task_spec
+    from sciforge.model.rl.tasks import FAMILIES
 
     specs = [s.strip() for s in tasks.split(",") if s.strip()]
     if not specs and not jsonl:
@@ -83,11 +83,11 @@ def eval_checkpoint(
     model, tok = _load(checkpoint, tokenizer)
     rm = None
     if reward_model is not None:
-        from model.rl.reward_model import RewardModel
+        from sciforge.model.rl.reward_model import RewardModel
 
         rm = RewardModel.load(reward_model)
     elif any(FAMILIES[parse_task_spec(s)[0]].open_ended for s in specs):
-        from model.rl.reward_model import train_default_reward_model
+        from sciforge.model.rl.reward_model import train_default_reward_model
 
         rm, _ = train_default_reward_model()
     seed_list = _parse_seeds(seeds, n_prompts)
@@ -114,7 +114,7 @@ def eval_checkpoint(
 @app.command("families")
 def list_families() -> None:
     """List the task families and their difficulty ranges."""
-    from model.rl.tasks import FAMILIES
+    from sciforge.model.rl.tasks import FAMILIES
 
     for name, cls in sorted(FAMILIES.items()):
         typer.echo(f"{name:18s} difficulty 0..{cls.max_difficulty}  {cls.description}")
@@ -124,9 +124,9 @@ def run_rl(config: Path, overrides: list[str], run: str | None) -> None:
     """`sciforge train rl --config FILE --set k=v --run NAME` (mounted by model/train/cli.py)."""
     import torch.distributed as dist
 
-    from model.rl.config import RLConfig
-    from model.rl.trainer import train_rl
-    from model.train.config import _deep_update, parse_override
+    from sciforge.model.rl.config import RLConfig
+    from sciforge.model.rl.trainer import train_rl
+    from sciforge.model.train.config import _deep_update, parse_override
 
     extra: dict[str, Any] = {}
     try:

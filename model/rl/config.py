@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from model.rl.mor import SourceWeight
+from sciforge.model.rl.mor import SourceWeight
 
 
 class TaskSpec(BaseModel):
@@ -154,7 +154,7 @@ class RLConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> RLConfig:
-        from model.rl.tasks import FAMILIES
+        from sciforge.model.rl.tasks import FAMILIES
 
         if not self.tasks:
             raise ValueError("tasks must name at least one task family")
@@ -167,7 +167,7 @@ class RLConfig(BaseModel):
 
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> RLConfig:
-        from model.train.config import _deep_update, read_config_file
+        from sciforge.model.train.config import _deep_update, read_config_file
 
         return cls.model_validate(_deep_update(read_config_file(path), overrides))
 

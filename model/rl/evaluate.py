@@ -22,13 +22,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from model.rl.rollout import rollout
-from model.rl.tasks import Task, TaskFamily, Verdict, extract_answer, get_family
-from model.rl.tasks.base import check_number
-from model.rl.tasks.chem import formula_answer, parse_charged_formula, smiles_answer
-from model.rl.tasks.choice import LETTERS, choice_letter, format_choices
-from model.rl.tasks.safe_math import MathRejected, equivalent, parse_math
-from model.rl.trainer import EVAL_SEED_BASE
+from sciforge.model.rl.rollout import rollout
+from sciforge.model.rl.tasks import Task, TaskFamily, Verdict, extract_answer, get_family
+from sciforge.model.rl.tasks.base import check_number
+from sciforge.model.rl.tasks.chem import formula_answer, parse_charged_formula, smiles_answer
+from sciforge.model.rl.tasks.choice import LETTERS, choice_letter, format_choices
+from sciforge.model.rl.tasks.safe_math import MathRejected, equivalent, parse_math
+from sciforge.model.rl.trainer import EVAL_SEED_BASE
 
 NUMBER_REL_TOL = 0.01  # JSONL "number" answers within 1%
 

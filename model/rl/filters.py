@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from model.rl.config import OfflineFilterConfig, OnlineFilterConfig
+from sciforge.model.rl.config import OfflineFilterConfig, OnlineFilterConfig
 
 
 def offline_keep(pass_rate: float, cfg: OfflineFilterConfig) -> str | None:

@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from model.rl.config import LossConfig
-from model.rl.rollout import PaddedBatch
+from sciforge.model.rl.config import LossConfig
+from sciforge.model.rl.rollout import PaddedBatch
 
 
 def policy_forward(model: Any, batch: PaddedBatch, temperature: float = 1.0, with_entropy: bool = True

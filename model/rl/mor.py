@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from model.rl.rewards import Reward, RewardSource
-from model.rl.tasks import Task
+from sciforge.model.rl.rewards import Reward, RewardSource
+from sciforge.model.rl.tasks import Task
 
 Normalization = Literal["none", "group_z", "batch_minmax"]
 Z_EPS = 1e-6

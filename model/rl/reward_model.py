@@ -26,7 +26,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from model.rl.tasks.open_ended import words
+from sciforge.model.rl.tasks.open_ended import words
 
 RM_WEIGHTS = "reward_model.safetensors"
 RM_CONFIG = "reward_model.json"
@@ -185,7 +185,7 @@ def train_reward_model(pairs: Sequence[PrefPair], cfg: RMConfig | None = None) -
 
 def train_default_reward_model(seed: int = 0, holdout: int = 6) -> tuple[RewardModel, dict[str, Any]]:
     """Train on pairs from the open-ended family's references; report accuracy on held-out references."""
-    from model.rl.tasks.open_ended import QA
+    from sciforge.model.rl.tasks.open_ended import QA
 
     refs = [r for _, r in QA]
     train_refs, held = refs[:-holdout], refs[-holdout:]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from model.rl.tasks import Task, get_family
+from sciforge.model.rl.tasks import Task, get_family
 
 JUDGE_LABELS = ("correct", "incorrect", "invalid")
 Judge = Callable[[str, str, str], str]  # (question, reference, response) -> one of JUDGE_LABELS
@@ -107,8 +107,8 @@ def parse_judge_label(text: str) -> str:
 
 def model_judge(model: Any, tokenizer: Any, max_new_tokens: int = 8) -> Judge:
     """A generative verifier from any SciForge checkpoint (greedy decoding, CompassVerifier-style prompt)."""
-    from model.generate import generate
-    from model.rl.rollout import chat_prompt_ids, stop_ids
+    from sciforge.model.generate import generate
+    from sciforge.model.rl.rollout import chat_prompt_ids, stop_ids
 
     def judge(question: str, reference: str, response: str) -> str:
         prompt = (f"Judge the response. Question: {question}\nReference answer: {reference}\n"

@@ -1,6 +1,6 @@
 """Batched rollouts: G samples per prompt in one `generate` call, decoded, padded into training tensors.
 
-Prompt format: the SFT chat template (`model.train.sft.encode_chat`) for the user turn, then the assistant
+Prompt format: the SFT chat template (`sciforge.model.train.sft.encode_chat`) for the user turn, then the assistant
 header; a response ends with the tokenizer's end-of-document id (the model's eos), which `generate` stops on.
 """
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
-from model.generate import generate
-from model.rl.tasks import Task
-from model.train.sft import TURN_END, encode_chat, turn_header
+from sciforge.model.generate import generate
+from sciforge.model.rl.tasks import Task
+from sciforge.model.train.sft import TURN_END, encode_chat, turn_header
 
 
 def chat_prompt_ids(prompt: str, tokenizer: Any) -> list[int]:

@@ -3,7 +3,7 @@
 
 Before the first step (fresh runs only): an optional format warm-up (SFT on well-formed, mostly wrong
 answers) and the offline filter (pass@k of the starting policy on a prompt pool). Checkpoints reuse
-`model.train.checkpointing.CheckpointManager` (atomic, RNG state), so a resumed run continues bit for bit.
+`sciforge.model.train.checkpointing.CheckpointManager` (atomic, RNG state), so a resumed run continues bit for bit.
 """
 
 from __future__ import annotations
@@ -20,22 +20,22 @@ from typing import Any
 import numpy as np
 import torch
 
-from model.rl.config import RLConfig, TaskSpec
-from model.rl.engine import TorchEngine, all_reduce_grads, init_process_group
-from model.rl.filters import group_advantages, offline_keep, online_filter
-from model.rl.loss import policy_forward, select_clip_cov, select_kl_cov, token_losses
-from model.rl.mor import MixtureOfRewards, SourceWeight, default_mixture
-from model.rl.rewards import (
+from sciforge.model.rl.config import RLConfig, TaskSpec
+from sciforge.model.rl.engine import TorchEngine, all_reduce_grads, init_process_group
+from sciforge.model.rl.filters import group_advantages, offline_keep, online_filter
+from sciforge.model.rl.loss import policy_forward, select_clip_cov, select_kl_cov, token_losses
+from sciforge.model.rl.mor import MixtureOfRewards, SourceWeight, default_mixture
+from sciforge.model.rl.rewards import (
     FormatReward,
     GenerativeVerifierReward,
     ReferenceRMReward,
     RuleReward,
     model_judge,
 )
-from model.rl.rollout import chat_prompt_ids, eos_id, pad_batch, rollout
-from model.rl.tasks import Task, TaskFamily, get_family
-from model.train.checkpointing import CheckpointManager, export
-from model.train.metrics import MetricsLogger
+from sciforge.model.rl.rollout import chat_prompt_ids, eos_id, pad_batch, rollout
+from sciforge.model.rl.tasks import Task, TaskFamily, get_family
+from sciforge.model.train.checkpointing import CheckpointManager, export
+from sciforge.model.train.metrics import MetricsLogger
 
 POOL_FILE = "prompt_pool.json"
 OFFLINE_FILE = "offline_filter.json"
@@ -52,7 +52,7 @@ def build_families(cfg: RLConfig) -> dict[str, TaskFamily]:
     out: dict[str, TaskFamily] = {}
     for spec in cfg.tasks:
         if spec.family == "esol_bin" and spec.data:
-            from model.rl.tasks.chem import EsolBins
+            from sciforge.model.rl.tasks.chem import EsolBins
 
             out[spec.family] = EsolBins.from_csv(spec.data)
         elif spec.family not in out:
@@ -61,11 +61,11 @@ def build_families(cfg: RLConfig) -> dict[str, TaskFamily]:
 
 
 def build_policy(cfg: RLConfig, tokenizer: Any) -> torch.nn.Module:
-    from model.config import ModelConfig, get_config
-    from model.model import SciForgeModel
+    from sciforge.model.config import ModelConfig, get_config
+    from sciforge.model.model import SciForgeModel
 
     if Path(cfg.model).is_dir():
-        from model.checkpoint import load_pretrained
+        from sciforge.model.checkpoint import load_pretrained
 
         model = load_pretrained(cfg.model)
         if model.config.vocab_size < len(tokenizer):
@@ -95,7 +95,7 @@ def build_mor(cfg: RLConfig, families: dict[str, TaskFamily], policy: Any, token
 
 
 def load_or_train_rm(cfg: RLConfig, run_dir: Path | None) -> Any:
-    from model.rl.reward_model import RewardModel, train_default_reward_model
+    from sciforge.model.rl.reward_model import RewardModel, train_default_reward_model
 
     if cfg.reward_model.path:
         return RewardModel.load(cfg.reward_model.path)
@@ -330,7 +330,7 @@ def _per_sample_backward(model: Any, cfg: RLConfig, pb: Any, old: torch.Tensor, 
 
 def train_rl(cfg: RLConfig) -> dict[str, Any]:
     """Run (or resume) an RL run; returns a summary."""
-    from model.train.stages import load_tokenizer
+    from sciforge.model.train.stages import load_tokenizer
 
     rank, world = init_process_group()
     if cfg.threads:
@@ -449,6 +449,6 @@ RL_PLOTTED = ("reward_mean", "pass_rate", "entropy", "kl_cov_tokens", "grad_norm
 
 
 def plot_rl_curves(metrics: Path, out: Path) -> Path | None:
-    from model.train.metrics import plot_curves
+    from sciforge.model.train.metrics import plot_curves
 
     return plot_curves(metrics, out, RL_PLOTTED)

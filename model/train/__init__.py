@@ -1,6 +1,6 @@
 """Training stages on DeepSpeed: continued pre-training (CPT), multimodal pre-training (MMPT) and SFT.
 
-    from model.train import TrainConfig, train
+    from sciforge.model.train import TrainConfig, train
     summary = train(TrainConfig.load("model/train/configs/cpt_tiny.yaml"))   # or `sciforge train cpt --config ...`
 
 Layout: `config` (typed options), `schedules` (WSD learning rate, batch-size warm-up with LR scaling),
@@ -11,7 +11,7 @@ PNG, progress bar), `trainer` (the loop, exact resume), `stages` (cpt / mmpt / s
 
 from __future__ import annotations
 
-from model.train.config import TrainConfig
-from model.train.trainer import train
+from sciforge.model.train.config import TrainConfig
+from sciforge.model.train.trainer import train
 
 __all__ = ["TrainConfig", "train"]

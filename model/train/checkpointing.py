@@ -32,7 +32,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from model.moe import expert_parallel_layers, gathered_experts, local_expert_state
+from sciforge.model.moe import expert_parallel_layers, gathered_experts, local_expert_state
 
 LATEST = "latest"
 STATE_FILE = "trainer_state.json"
@@ -192,7 +192,7 @@ def export(
     """Write the trained weights as safetensors + config.json (+ tokenizer) with `save_pretrained`.
 
     Collective under ZeRO-3 or expert parallelism (all ranks must call it); rank 0 writes."""
-    from model.checkpoint import save_pretrained
+    from sciforge.model.checkpoint import save_pretrained
 
     if expert_parallel_layers(model):  # each rank holds a slice of the experts: gather them for the write
         with gathered_experts(model):

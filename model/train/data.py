@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
-from pipelines.corpus.reader import IGNORE_INDEX, CorpusSnapshot, epoch_permutation
+from sciforge.pipelines.corpus.reader import IGNORE_INDEX, CorpusSnapshot, epoch_permutation
 
 
 class Source(Protocol):

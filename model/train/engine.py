@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from model.moe import ExpertParallel, MoEFeedForward, expert_parallel_layers
-from model.train.config import TrainConfig
+from sciforge.model.moe import ExpertParallel, MoEFeedForward, expert_parallel_layers
+from sciforge.model.train.config import TrainConfig
 
 DIST_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 SHM_COMM_OP = "deepspeed_shm_comm"  # DeepSpeed's op-builder name for the CPU shared-memory allreduce

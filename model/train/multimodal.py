@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipelines.corpus.reader import IGNORE_INDEX
-from pipelines.counters import StageCounters
+from sciforge.pipelines.corpus.reader import IGNORE_INDEX
+from sciforge.pipelines.counters import StageCounters
 
 # Well-known molecules: (name, SMILES). Names and structures from PubChem.
 MOLECULES: tuple[tuple[str, str], ...] = (

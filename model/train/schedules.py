@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from model.train.config import BatchPhase, ScheduleConfig
+from sciforge.model.train.config import BatchPhase, ScheduleConfig
 
 
 def wsd_factor(tokens: int, cfg: ScheduleConfig) -> float:

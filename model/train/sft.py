@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from pipelines.corpus.reader import IGNORE_INDEX
-from pipelines.counters import StageCounters
-from pipelines.tokenizer.tokenizer import IM_END, IM_START
+from sciforge.pipelines.corpus.reader import IGNORE_INDEX
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.tokenizer.tokenizer import IM_END, IM_START
 
 ROLES = ("system", "user", "assistant")
 TURN_START = IM_START  # "<|im_start|>", a special token of sciforge tokenizers
@@ -53,7 +53,7 @@ def smiles_verifier(candidate: str, record: dict[str, Any]) -> float:
     """1 when the candidate's final answer is a SMILES for the same molecule as the reference (RDKit)."""
     from rdkit import Chem
 
-    from model.rl.tasks.chem import mol_from
+    from sciforge.model.rl.tasks.chem import mol_from
 
     answer = final_answer(candidate, lower=False)  # SMILES are case-sensitive (aromatic atoms)
     got = mol_from(answer)  # the one molecule the answer names ("I think it is CCO": not iodine)

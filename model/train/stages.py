@@ -14,24 +14,24 @@ from typing import Any
 
 import torch
 
-from model.config import ModelConfig, get_config
-from model.model import SciForgeModel
-from model.train.config import TrainConfig
+from sciforge.model.config import ModelConfig, get_config
+from sciforge.model.model import SciForgeModel
+from sciforge.model.train.config import TrainConfig
 
 
 def load_tokenizer(spec: str) -> Any:
     if spec == "default":
-        from pipelines.tokenizer.default import default_tokenizer
+        from sciforge.pipelines.tokenizer.default import default_tokenizer
 
         return default_tokenizer()
-    from pipelines.tokenizer.tokenizer import SciTokenizer
+    from sciforge.pipelines.tokenizer.tokenizer import SciTokenizer
 
     return SciTokenizer.load(spec)
 
 
 def build_model(cfg: TrainConfig, tokenizer: Any, text_only: bool) -> SciForgeModel:
     if Path(cfg.model).is_dir():
-        from model.checkpoint import load_pretrained
+        from sciforge.model.checkpoint import load_pretrained
 
         model = load_pretrained(cfg.model)
         assert isinstance(model, SciForgeModel)
@@ -78,11 +78,11 @@ def attach_encoders(model: SciForgeModel, seed: int) -> SciForgeModel:
 def build_stage(cfg: TrainConfig) -> tuple[SciForgeModel, Any]:
     source: Any
     if cfg.stage == "cpt":
-        from model.train.data import CorpusSource
+        from sciforge.model.train.data import CorpusSource
 
         if not cfg.data.ref:
             raise ValueError("cpt needs data.ref (a corpus snapshot, e.g. corpus/snapshot/<version>)")
-        from pipelines.config import get_settings
+        from sciforge.pipelines.config import get_settings
 
         settings = get_settings()  # the data root (local or s3://) and its credentials by default
         root = cfg.data.root or str(settings.data_root)
@@ -90,13 +90,13 @@ def build_stage(cfg: TrainConfig) -> tuple[SciForgeModel, Any]:
         return build_model(cfg, source.tokenizer(), text_only=True), source
     tokenizer = load_tokenizer(cfg.data.tokenizer)
     if cfg.stage == "sft":
-        from model.train.sft import SFTSource
+        from sciforge.model.train.sft import SFTSource
 
         if not cfg.data.path:
             raise ValueError("sft needs data.path (a JSONL file of chat records)")
         model = build_model(cfg, tokenizer, text_only=True)
         return model, SFTSource.from_jsonl(cfg.data.path, tokenizer, cfg.data.seq_len, cfg.data.verifier)
-    from model.train.multimodal import MultimodalSource
+    from sciforge.model.train.multimodal import MultimodalSource
 
     model = build_model(cfg, tokenizer, text_only=False)
     source = MultimodalSource.generate(model, tokenizer, cfg.data.num_samples, cfg.data.seq_len, cfg.seed)

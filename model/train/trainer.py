@@ -17,13 +17,13 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from model.moe import expert_parallel_layers
-from model.train.checkpointing import CheckpointManager, export
-from model.train.config import TrainConfig
-from model.train.data import SampleStream, to_device
-from model.train.engine import build_engine, device, init_distributed
-from model.train.metrics import MetricsLogger, expert_stats
-from model.train.schedules import BatchSchedule, learning_rate, sequences_per_step
+from sciforge.model.moe import expert_parallel_layers
+from sciforge.model.train.checkpointing import CheckpointManager, export
+from sciforge.model.train.config import TrainConfig
+from sciforge.model.train.data import SampleStream, to_device
+from sciforge.model.train.engine import build_engine, device, init_distributed
+from sciforge.model.train.metrics import MetricsLogger, expert_stats
+from sciforge.model.train.schedules import BatchSchedule, learning_rate, sequences_per_step
 
 
 def planned_steps(cfg: TrainConfig) -> int:
@@ -52,7 +52,7 @@ def _mean_over_ranks(values: list[float], world: int) -> list[float]:
 def _data_order(run_dir: Any, source: Any, seed: int) -> Any:
     """Record the corpus snapshot and sample order of a run on one (pipelines/lineage.py reads them back);
     returns the per-step file, or None for sources that are not a corpus snapshot."""
-    from pipelines.corpus.reader import RUN_DATA, RUN_STEPS
+    from sciforge.pipelines.corpus.reader import RUN_DATA, RUN_STEPS
 
     snap = getattr(source, "snapshot", None)
     if snap is None:
@@ -66,7 +66,7 @@ def _data_order(run_dir: Any, source: Any, seed: int) -> Any:
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
     """Run (or resume) one training stage; returns a summary (steps, tokens, last loss, paths)."""
-    from model.train.stages import build_stage
+    from sciforge.model.train.stages import build_stage
 
     rank, world = init_distributed(cfg.shm_comm)
     _seed_all(cfg.seed)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 class CorpusConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    # "default" = the seed tokenizer (pipelines.tokenizer.default); otherwise a saved tokenizer folder.
+    # "default" = the seed tokenizer (sciforge.pipelines.tokenizer.default); otherwise a saved tokenizer folder.
     tokenizer: str = "default"
     # Tokens per training sequence. 4,096 is Qwen3's (Intern-S1's base) general pre-training stage length.
     seq_len: int = Field(4096, ge=2)

@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from pipelines.corpus.config import CorpusConfig
-from pipelines.corpus.shards import ShardIndex, pack
-from pipelines.counters import StageCounters
-from pipelines.datasets import REASON
-from pipelines.lineage import lineage_table
-from pipelines.pages import require_page_columns
-from pipelines.tokenizer.tokenizer import SciTokenizer
+from sciforge.pipelines.corpus.config import CorpusConfig
+from sciforge.pipelines.corpus.shards import ShardIndex, pack
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.datasets import REASON
+from sciforge.pipelines.lineage import lineage_table
+from sciforge.pipelines.pages import require_page_columns
+from sciforge.pipelines.tokenizer.tokenizer import SciTokenizer
 
 TOKENS_SCHEMA = pa.schema([
     ("doc_id", pa.string()), ("page", pa.int32()), ("domain", pa.string()),

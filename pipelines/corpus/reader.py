@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.corpus.shards import TOKEN_DTYPE, ShardIndex
-from pipelines.datasets import DatasetCorrupt, DatasetRef, read_manifest
-from pipelines.storage import LocalStorage, Storage, open_storage
+from sciforge.pipelines.corpus.shards import TOKEN_DTYPE, ShardIndex
+from sciforge.pipelines.datasets import DatasetCorrupt, DatasetRef, read_manifest
+from sciforge.pipelines.storage import LocalStorage, Storage, open_storage
 
 CORPUS_META = "corpus.json"
 TOKENIZER_DIR = "tokenizer"
@@ -107,7 +107,7 @@ class CorpusSnapshot:
 
 @lru_cache(maxsize=4)
 def _load_tokenizer(path: str) -> Any:
-    from pipelines.tokenizer.tokenizer import SciTokenizer
+    from sciforge.pipelines.tokenizer.tokenizer import SciTokenizer
 
     return SciTokenizer.load(path)
 

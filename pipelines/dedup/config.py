@@ -95,7 +95,7 @@ class DedupConfig(BaseModel):
     # temporaries in that task, a fraction of the 2 GB executor default; larger graphs go
     # distributed. Nothing reaches the driver either way. 0 = always distributed.
     cc_local_max_edges: int = Field(2_000_000, ge=0)
-    # `engine="auto"` (jobs.dedup.run_dedup, `--engine auto`): the local engine (one process,
+    # `engine="auto"` (sciforge.jobs.dedup.run_dedup, `--engine auto`): the local engine (one process,
     # no JVM) for inputs of at most this many pages (new + earlier snapshots), the Spark job
     # above. bench/dedup_throughput.py --docs N --masters 'local[1]' (20NG + edited copies,
     # the same input for both; docs per CPU-second, Spark's session start excluded): local

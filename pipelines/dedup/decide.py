@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.features import EMPTY, INVALID_UTF8, STATUS_OK
-from pipelines.pages import page_schema
+from sciforge.pipelines.dedup.config import DedupConfig
+from sciforge.pipelines.dedup.features import EMPTY, INVALID_UTF8, STATUS_OK
+from sciforge.pipelines.pages import page_schema
 
 KEEP = "keep"
 EXACT_DUPLICATE = "exact_duplicate"

@@ -18,9 +18,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.lsh import optimal_params
-from pipelines.dedup.minhash import (
+from sciforge.pipelines.dedup.config import DedupConfig
+from sciforge.pipelines.dedup.lsh import optimal_params
+from sciforge.pipelines.dedup.minhash import (
     Permutations,
     band_hashes,
     content_hashes,

@@ -11,9 +11,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from pipelines.counters import StageCounters
-from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.decide import (
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.dedup.config import DedupConfig
+from sciforge.pipelines.dedup.decide import (
     CONTAINED,
     CONTAINMENT_FIELD,
     KEEP,
@@ -26,9 +26,9 @@ from pipelines.dedup.decide import (
     page_key,
     page_reasons,
 )
-from pipelines.dedup.features import STATUS_OK, Featurizer, decode_minhash, printable_text
-from pipelines.dedup.minhash import jaccard_estimate
-from pipelines.pages import PAGE_COLUMNS, require_page_columns
+from sciforge.pipelines.dedup.features import STATUS_OK, Featurizer, decode_minhash, printable_text
+from sciforge.pipelines.dedup.minhash import jaccard_estimate
+from sciforge.pipelines.pages import PAGE_COLUMNS, require_page_columns
 
 # Representative order: earlier snapshots first, then the longest normalized text, then a
 # total order on the page identity (deterministic whatever the input order).

@@ -9,10 +9,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipelines.counters import StageCounters
-from pipelines.ingest import jsonl, pdf, warc
-from pipelines.ingest.common import QUARANTINE_SCHEMA, Event, first_unencodable, quarantine_row, safe_text
-from pipelines.storage import Storage, StorageError, open_storage
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.ingest import jsonl, pdf, warc
+from sciforge.pipelines.ingest.common import (
+    QUARANTINE_SCHEMA,
+    Event,
+    first_unencodable,
+    quarantine_row,
+    safe_text,
+)
+from sciforge.pipelines.storage import Storage, StorageError, open_storage
 
 KINDS: dict[str, dict[str, Any]] = {
     "warc": {"schema": warc.SCHEMA, "suffixes": (".warc", ".warc.gz", ".arc", ".arc.gz"), "dataset": "web"},

@@ -22,8 +22,8 @@ from typing import IO, Any
 
 import pyarrow as pa
 
-from pipelines.counters import StageCounters
-from pipelines.ingest.common import Event, first_unencodable, quarantine_row
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.ingest.common import Event, first_unencodable, quarantine_row
 
 SCHEMA = pa.schema(
     [

@@ -15,10 +15,10 @@ from urllib.parse import urlsplit
 import pyarrow as pa
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.counters import StageCounters
-from pipelines.ingest.common import Event, quarantine_row
-from pipelines.ingest.http import HttpDecodeError, decode_body
-from pipelines.storage import StorageError
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.ingest.common import Event, quarantine_row
+from sciforge.pipelines.ingest.http import HttpDecodeError, decode_body
+from sciforge.pipelines.storage import StorageError
 
 SCHEMA = pa.schema(
     [

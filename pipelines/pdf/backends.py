@@ -1,7 +1,7 @@
 """Expensive page parsers behind one interface.
 
 Each backend is a module-level function ``fn(pdf_path, page_index, opts) -> markdown`` run
-inside an :class:`~pipelines.pdf.isolate.IsolatedWorker`. ``select_backend`` picks one per
+inside an :class:`~sciforge.pipelines.pdf.isolate.IsolatedWorker`. ``select_backend`` picks one per
 route from what is installed; ``backend_status`` says what is available and why not.
 
 - ``tesseract``  : OCR through PyMuPDF's Tesseract binding (needs the tesseract-ocr package).
@@ -25,13 +25,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pipelines.pdf.config import PdfConfig
+from sciforge.pipelines.pdf.config import PdfConfig
 
 BACKENDS = {
-    "tesseract": "pipelines.pdf.backends:ocr_tesseract",
-    "rapidocr": "pipelines.pdf.backends:ocr_rapidocr",
-    "pymupdf4llm": "pipelines.pdf.backends:layout_pymupdf4llm",
-    "marker": "pipelines.pdf.backends:marker_page",
+    "tesseract": "sciforge.pipelines.pdf.backends:ocr_tesseract",
+    "rapidocr": "sciforge.pipelines.pdf.backends:ocr_rapidocr",
+    "pymupdf4llm": "sciforge.pipelines.pdf.backends:layout_pymupdf4llm",
+    "marker": "sciforge.pipelines.pdf.backends:marker_page",
 }
 # marker-pdf (surya) weight folders, checked in this order; never downloaded by us.
 MARKER_WEIGHT_ENV = "MARKER_MODELS_DIR"
@@ -195,8 +195,8 @@ def ocr_tesseract(path: str, pno: int, opts: dict[str, Any]) -> str | dict[str, 
 
     import pymupdf
 
-    from pipelines.pdf.features import extract_blocks, text_flags
-    from pipelines.pdf.markdown import page_markdown
+    from sciforge.pipelines.pdf.features import extract_blocks, text_flags
+    from sciforge.pipelines.pdf.markdown import page_markdown
 
     pymupdf._get_layout = None  # plain MuPDF text extraction
     page = _page(path, pno)
@@ -290,7 +290,7 @@ def ocr_rapidocr(path: str, pno: int, opts: dict[str, Any]) -> str:
             paras.append([])
         paras[-1].append(txt)
         last_bottom, last_h = y1, h
-    from pipelines.pdf.text import join_lines
+    from sciforge.pipelines.pdf.text import join_lines
 
     return "\n\n".join(join_lines(p) for p in paras)
 

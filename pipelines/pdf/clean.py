@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 
-from pipelines.pdf import text as T
+from sciforge.pipelines.pdf import text as T
 
 _PAGE_NUMBER_RE = re.compile(
     r"^\s*(?:(?:page|p\.|seite|pág\.?)\s*)?[-–—(\[]?\s*(?:\d{1,5}|[ivxlcdm]{1,7})(?:[-–.]\d{1,4})?\s*[-–—)\]]?"

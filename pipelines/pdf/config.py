@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pipelines.llm import LLMConfig
+from sciforge.pipelines.llm import LLMConfig
 
 # The instruction sent with each page image on the VLM route (olmOCR's and MinerU's VLM pipelines
 # send the page image with a short instruction, olmOCR also the text layer as "anchor text").

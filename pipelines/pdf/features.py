@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from pipelines.pdf import text as T
+from sciforge.pipelines.pdf import text as T
 
 # Text extraction flags: ligatures expanded by MuPDF, whitespace kept, clipped to the page box,
 # no image payloads (images are measured separately without decoding them), and the page's

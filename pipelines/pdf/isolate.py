@@ -2,7 +2,7 @@
 
 The expensive parsers (OCR, layout models) and the cheap pass run here so that a page that
 hangs or blows up memory costs one killed worker and a flag on that page, never a stuck Spark
-task. The worker is a plain ``python -m pipelines.pdf.isolate`` child (not multiprocessing,
+task. The worker is a plain ``python -m sciforge.pipelines.pdf.isolate`` child (not multiprocessing,
 which would re-import the parent's ``__main__``: a Spark worker or a REPL); it is started once,
 reused for the following calls, and restarted after a kill. Messages are length-prefixed
 pickles over the child's stdin/stdout; the child's own prints go to stderr.
@@ -120,7 +120,7 @@ class IsolatedWorker:
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)  # same imports as the parent
         env.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract/ONNX: one thread per worker
         env.setdefault("OMP_NUM_THREADS", "1")
-        cmd = [sys.executable, "-m", "pipelines.pdf.isolate", str(self.memory_mb or 0), *self.preload]
+        cmd = [sys.executable, "-m", "sciforge.pipelines.pdf.isolate", str(self.memory_mb or 0), *self.preload]
         self._proc = proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                                              preexec_fn=_die_with_parent if sys.platform == "linux" else None)
         self.starts += 1

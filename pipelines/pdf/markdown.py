@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.pdf import mathtex
-from pipelines.pdf import text as T
-from pipelines.pdf.clean import in_margin, is_page_number, is_running_head, margin_key
-from pipelines.pdf.features import _EQ_NUMBER_RE, Block, Line, PageFeatures, Rules, text_flags
-from pipelines.pdf.tables import Table, aligned_tables, ruled_tables
+from sciforge.pipelines.pdf import mathtex
+from sciforge.pipelines.pdf import text as T
+from sciforge.pipelines.pdf.clean import in_margin, is_page_number, is_running_head, margin_key
+from sciforge.pipelines.pdf.features import _EQ_NUMBER_RE, Block, Line, PageFeatures, Rules, text_flags
+from sciforge.pipelines.pdf.tables import Table, aligned_tables, ruled_tables
 
 # Heading levels by font size / body size (the usual 1.2x type-scale steps used by LaTeX
 # classes and word processors: \Large ~1.44, \large ~1.2 of \normalsize).

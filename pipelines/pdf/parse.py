@@ -18,16 +18,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipelines.counters import StageCounters
-from pipelines.llm import LLMClient, open_client
-from pipelines.pages import page_schema
-from pipelines.pdf.backends import BACKENDS, select_backend
-from pipelines.pdf.clean import clean_markdown, margin_keys, running_keys, strip_margin_lines
-from pipelines.pdf.config import PdfConfig
-from pipelines.pdf.isolate import BackendError, IsolatedWorker, PageTimeout, WorkerCrashed
-from pipelines.pdf.router import needs_image_coverage, route_page
-from pipelines.pdf.text import garble_score, ocr_garble_score
-from pipelines.pdf.vlm import page_messages, postprocess
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.llm import LLMClient, open_client
+from sciforge.pipelines.pages import page_schema
+from sciforge.pipelines.pdf.backends import BACKENDS, select_backend
+from sciforge.pipelines.pdf.clean import clean_markdown, margin_keys, running_keys, strip_margin_lines
+from sciforge.pipelines.pdf.config import PdfConfig
+from sciforge.pipelines.pdf.isolate import BackendError, IsolatedWorker, PageTimeout, WorkerCrashed
+from sciforge.pipelines.pdf.router import needs_image_coverage, route_page
+from sciforge.pipelines.pdf.text import garble_score, ocr_garble_score
+from sciforge.pipelines.pdf.vlm import page_messages, postprocess
 
 SOURCE = "pdf"
 # The page contract's columns first (pipelines/pages.py): `page` is the 1-based page number, `url` the
@@ -54,9 +54,9 @@ QUARANTINE_SCHEMA = pa.schema([
     ("features", pa.string()),
 ])
 CHEAP_PARSER = "pymupdf"
-CHEAP_PASS = "pipelines.pdf.parse:cheap_pass"
-CHEAP_PASS_MANY = "pipelines.pdf.parse:cheap_pass_many"
-RENDER_PAGE = "pipelines.pdf.backends:render_page_png"
+CHEAP_PASS = "sciforge.pipelines.pdf.parse:cheap_pass"
+CHEAP_PASS_MANY = "sciforge.pipelines.pdf.parse:cheap_pass_many"
+RENDER_PAGE = "sciforge.pipelines.pdf.backends:render_page_png"
 VLM_PARSER = "vlm"
 
 
@@ -108,8 +108,8 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
     with one dict per page: page, features, route, reason, md, cheap_ms or error."""
     import pymupdf
 
-    from pipelines.pdf.features import add_graphics_features, extract_blocks, text_flags
-    from pipelines.pdf.markdown import page_markdown
+    from sciforge.pipelines.pdf.features import add_graphics_features, extract_blocks, text_flags
+    from sciforge.pipelines.pdf.markdown import page_markdown
 
     pymupdf._get_layout = None  # PyMuPDF 2 activates its layout model on import: 5-10x slower
     pymupdf.TOOLS.mupdf_display_errors(False)
@@ -176,7 +176,7 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
 def cheap_pass_many(ref: str, items: list[tuple[str, int, int]], cfg_json: str) -> list[dict[str, Any]]:
     """``ref`` (cheap_pass or a function with its signature) over several (file, start, end)
     ranges in one worker call: a Spark task's segments cost one round trip, not one each."""
-    from pipelines.pdf.isolate import resolve
+    from sciforge.pipelines.pdf.isolate import resolve
 
     fn = resolve(ref)
     return [fn(f, start, end, cfg_json) for f, start, end in items]
@@ -215,7 +215,7 @@ class PageParser:
         self.cheap_ref = cheap_ref  # "module:function" with cheap_pass's signature
         self.cfg_json = cfg.model_dump_json()
         self.isolate_cheap = isolate_cheap
-        preload = ("pymupdf", "pipelines.pdf.parse")
+        preload = ("pymupdf", "sciforge.pipelines.pdf.parse")
         self.cheap_worker = IsolatedWorker(memory_mb=cfg.page_memory_mb, preload=preload)
         self.expensive_worker = IsolatedWorker(memory_mb=cfg.page_memory_mb, preload=preload)
         self._backend: dict[str, tuple[str | None, str]] = {}

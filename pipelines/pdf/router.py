@@ -30,8 +30,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pipelines.pdf.config import PdfConfig
-from pipelines.pdf.features import PageFeatures
+from sciforge.pipelines.pdf.config import PdfConfig
+from sciforge.pipelines.pdf.features import PageFeatures
 
 EXPENSIVE_ROUTES = ("math", "scan")
 

@@ -2,7 +2,7 @@
 
 A page routed expensive is rendered (``backends.render_page_png``, in the isolated worker) and
 sent with the cheap pass's text as a hint to a vision-language model behind an OpenAI-compatible
-API (:mod:`pipelines.llm`: retries, bounded concurrency, the content-addressed cache). The answer
+API (:mod:`sciforge.pipelines.llm`: retries, bounded concurrency, the content-addressed cache). The answer
 is cleaned by the rules below, the same kind MinerU's and olmOCR's VLM pipelines apply:
 
 * a code fence around the whole answer (```` ```markdown ... ``` ````) is removed;
@@ -19,8 +19,8 @@ import re
 from collections import Counter
 from typing import Any
 
-from pipelines.llm import image_part
-from pipelines.pdf.config import VlmConfig
+from sciforge.pipelines.llm import image_part
+from sciforge.pipelines.pdf.config import VlmConfig
 
 _FENCE = re.compile(r"^\s*```[A-Za-z]*[ \t]*\n(?P<body>.*?)\n?```\s*$", re.S)
 _DISPLAY = re.compile(r"\\\[(?P<m>.+?)\\\]", re.S)

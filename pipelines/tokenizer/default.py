@@ -20,9 +20,9 @@ import shutil
 from functools import lru_cache
 from pathlib import Path
 
-from pipelines.tokenizer.config import TrainConfig
-from pipelines.tokenizer.seed.molecules import MOLECULES
-from pipelines.tokenizer.tokenizer import FORMAT, SciTokenizer
+from sciforge.pipelines.tokenizer.config import TrainConfig
+from sciforge.pipelines.tokenizer.seed.molecules import MOLECULES
+from sciforge.pipelines.tokenizer.tokenizer import FORMAT, SciTokenizer
 
 SEED_DIR = Path(__file__).with_name("seed")
 # Small budgets so the whole tokenizer trains in a few seconds on 2 cores: 16k ids, of which 1k SMILES
@@ -75,7 +75,7 @@ def seed_hash(cfg: TrainConfig = DEFAULT_TRAIN) -> str:
 
 
 def train_default(cfg: TrainConfig = DEFAULT_TRAIN) -> SciTokenizer:
-    from pipelines.tokenizer.train import train_tokenizer
+    from sciforge.pipelines.tokenizer.train import train_tokenizer
 
     tok = train_tokenizer(seed_texts(), seed_smiles(), seed_proteins(), cfg)
     tok.meta["seed_hash"] = seed_hash(cfg)

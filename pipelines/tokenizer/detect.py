@@ -21,8 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pipelines.tokenizer.config import TAGS, DetectorConfig
-from pipelines.tokenizer.smiles import ELEMENTS, HALOGENS, OXIDATION_STATES, count_units
+from sciforge.pipelines.tokenizer.config import TAGS, DetectorConfig
+from sciforge.pipelines.tokenizer.smiles import ELEMENTS, HALOGENS, OXIDATION_STATES, count_units
 
 # -- SMILES candidates ------------------------------------------------------------------------
 # '>' separates the reactants, agents and products of a reaction SMILES (CCO.CC(=O)O>[H+]>CCOC(C)=O); ':' is

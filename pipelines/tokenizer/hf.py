@@ -18,7 +18,16 @@ from typing import Any
 
 from transformers import PreTrainedTokenizer
 
-from pipelines.tokenizer.tokenizer import CONFIG_FILE, EOD, IM_END, IM_START, IMAGE, PAD, TS, SciTokenizer
+from sciforge.pipelines.tokenizer.tokenizer import (
+    CONFIG_FILE,
+    EOD,
+    IM_END,
+    IM_START,
+    IMAGE,
+    PAD,
+    TS,
+    SciTokenizer,
+)
 
 SHIM = "tokenization_sciforge.py"
 # ChatML, as model/train/sft.py trains it: `apply_chat_template` renders text with the turn markers, which
@@ -29,7 +38,7 @@ CHAT_TEMPLATE = (
 )
 _MARKERS = re.compile(f"({re.escape(IM_START)}|{re.escape(IM_END)})")
 _SHIM_CODE = '''"""Loads the sciforge dynamic tokenizer (needs the `sciforge` package installed)."""
-from pipelines.tokenizer.hf import SciforgeTokenizer
+from sciforge.pipelines.tokenizer.hf import SciforgeTokenizer
 
 __all__ = ["SciforgeTokenizer"]
 '''

@@ -25,9 +25,9 @@ from typing import Any
 
 from tokenizers import Tokenizer
 
-from pipelines.tokenizer.config import TAGS, DetectorConfig
-from pipelines.tokenizer.detect import Detector, Span
-from pipelines.tokenizer.units import UnitTokenizer
+from sciforge.pipelines.tokenizer.config import TAGS, DetectorConfig
+from sciforge.pipelines.tokenizer.detect import Detector, Span
+from sciforge.pipelines.tokenizer.units import UnitTokenizer
 
 FORMAT = "sciforge.tokenizer/1"
 CONFIG_FILE = "sciforge_tokenizer.json"
@@ -316,8 +316,8 @@ class SciTokenizer:
         return tok
 
     def save(self, directory: str | Path) -> Path:
-        """Write the tokenizer in Hugging Face conventions (see pipelines.tokenizer.hf)."""
-        from pipelines.tokenizer.hf import write_hf_files
+        """Write the tokenizer in Hugging Face conventions (see sciforge.pipelines.tokenizer.hf)."""
+        from sciforge.pipelines.tokenizer.hf import write_hf_files
 
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)

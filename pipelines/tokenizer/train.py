@@ -17,10 +17,10 @@ from typing import Any
 
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-from pipelines.tokenizer.config import DetectorConfig, TrainConfig
-from pipelines.tokenizer.detect import Detector
-from pipelines.tokenizer.tokenizer import UNIT_MODALITIES, SciTokenizer, special_tokens
-from pipelines.tokenizer.units import UnitTokenizer, kmer_tokenizer, train_unit_bpe
+from sciforge.pipelines.tokenizer.config import DetectorConfig, TrainConfig
+from sciforge.pipelines.tokenizer.detect import Detector
+from sciforge.pipelines.tokenizer.tokenizer import UNIT_MODALITIES, SciTokenizer, special_tokens
+from sciforge.pipelines.tokenizer.units import UnitTokenizer, kmer_tokenizer, train_unit_bpe
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from tokenizers import Tokenizer, models, trainers
 
-from pipelines.tokenizer.smiles import smiles_units
+from sciforge.pipelines.tokenizer.smiles import smiles_units
 
 PUA_BASE = 0xF0000  # Supplementary Private Use Area-A: never produced by real text we keep
 Piece = tuple[bool, str]  # (True: a run of known units as PUA text, False: a fallback text run)
@@ -68,7 +68,7 @@ def _bracket_parts_alphabet() -> list[str]:
     """Units for the parts: ``[`` + element (the elements with common oxidation states, aromatic atoms, ``*``),
     ``[`` + isotope, chirality, H counts, charges and ``:n]`` atom maps. Each unit takes one id of the SMILES
     budget, so rarer parts are left to characters (or to the text BPE when that is cheaper)."""
-    from pipelines.tokenizer.smiles import OXIDATION_STATES
+    from sciforge.pipelines.tokenizer.smiles import OXIDATION_STATES
 
     out = [f"[{e}" for e in OXIDATION_STATES] + ["[b", "[c", "[n", "[o", "[p", "[s", "[se", "[as", "[te", "[*"]
     out += [f"[{i}" for i in ISOTOPES]

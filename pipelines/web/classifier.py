@@ -40,8 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from pipelines.pages import FIELDS, LABELS
-from pipelines.web.config import DATA_DIR
+from sciforge.pipelines.pages import FIELDS, LABELS
+from sciforge.pipelines.web.config import DATA_DIR
 
 LEXICON_PATH = DATA_DIR / "lexicon.json"
 SEED_PATH = DATA_DIR / "seed.jsonl"
@@ -115,21 +115,21 @@ class LexiconTeacher:
 class LLMTeacher:
     """Silver labels from an OpenAI-compatible chat endpoint (vLLM, SGLang, OpenAI ...), through
     pipelines/llm.py (retries, timeouts; answers cached under ``data_root`` when given). A text
-    the endpoint fails on raises :class:`~pipelines.llm.LLMError`: a silver label is never guessed."""
+    the endpoint fails on raises :class:`~sciforge.pipelines.llm.LLMError`: a silver label is never guessed."""
 
     PROMPT = ("Classify the scientific field of the text. Answer with exactly one word from: "
               + ", ".join(LABELS) + ". Use 'other' for anything that is not science.\n\nText:\n")
 
     def __init__(self, endpoint: str, model: str, api_key: str | None = None, timeout_s: float = 60.0,
                  max_chars: int = 4000, data_root: str | None = None):
-        from pipelines.llm import LLMClient, LLMConfig, open_client
+        from sciforge.pipelines.llm import LLMClient, LLMConfig, open_client
 
         self.max_chars = max_chars
         cfg = LLMConfig(endpoint=endpoint, model=model, timeout_s=timeout_s, cache=data_root is not None)
         self.client: LLMClient = open_client(cfg, data_root, api_key=api_key)
 
     def label(self, text: str) -> str:
-        from pipelines.llm import LLMError
+        from sciforge.pipelines.llm import LLMError
 
         comp = self.client.complete([{"role": "user", "content": self.PROMPT + text[: self.max_chars]}])
         if not comp.ok:
@@ -528,9 +528,9 @@ def build_training_set(seed_path: str | Path = SEED_PATH, lexicon_path: str | Pa
     """What a model is trained on: gold seed + lexicon documents + the real-text seed's ``train`` split + any
     ``labelled`` files (their ``train`` split when they have one) + the generated silver set.
 
-    ``silver``: a :class:`pipelines.web.silver.SilverConfig`, ``None`` for its defaults, ``False`` for none;
+    ``silver``: a :class:`sciforge.pipelines.web.silver.SilverConfig`, ``None`` for its defaults, ``False`` for none;
     ``real_seed``: ``None`` for none. With the defaults this is the shipped model's training set."""
-    from pipelines.web.silver import SilverConfig, generate
+    from sciforge.pipelines.web.silver import SilverConfig, generate
 
     gold = [json.loads(ln) for ln in Path(seed_path).read_text().splitlines() if ln.strip()]
     texts, labels = seed_examples(seed_path, lexicon_path)

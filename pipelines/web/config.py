@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from pipelines.llm import LLMConfig
+from sciforge.pipelines.llm import LLMConfig
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_MODEL = DATA_DIR / "classifier.safetensors"

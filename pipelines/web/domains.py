@@ -9,7 +9,7 @@ or dropped, because the pages of one site share their parse failures and their v
 * :func:`domain_stats` computes purity (share of sampled pages with P(science) >= threshold),
   quality (share of the domain's fetched pages that passed extraction, language and quality),
   the dominant field and the domain's boilerplate lines (lines repeated across its pages);
-* :func:`decide` applies the thresholds of :class:`~pipelines.web.config.DomainConfig`;
+* :func:`decide` applies the thresholds of :class:`~sciforge.pipelines.web.config.DomainConfig`;
 * :func:`apply_decisions` routes each page: keep, rewrite (pipelines/web/rewrite.py), rescue or drop.
 """
 
@@ -24,8 +24,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipelines.counters import StageCounters
-from pipelines.web.config import ClassifierConfig, DomainConfig
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.web.config import ClassifierConfig, DomainConfig
 
 KEEP, REWRITE, DROP, PAGE_LEVEL = "keep", "rewrite", "drop", "page_level"
 

@@ -39,8 +39,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.counters import StageCounters
-from pipelines.web.config import ExtractConfig
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.web.config import ExtractConfig
 
 # Magic numbers of formats that are never HTML (file(1) / libmagic signatures).
 _BINARY_MAGIC = (b"\x89PNG", b"GIF8", b"\xff\xd8\xff", b"%PDF", b"PK\x03\x04", b"\x1f\x8b", b"RIFF",

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.counters import StageCounters
-from pipelines.web.config import LangIdConfig
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.web.config import LangIdConfig
 
 
 class _Model:

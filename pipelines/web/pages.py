@@ -14,17 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from pipelines.counters import StageCounters
-from pipelines.pages import page_schema
-from pipelines.stage import BatchResult
-from pipelines.web.classifier import LexiconTeacher, load_classifier
-from pipelines.web.config import WebConfig
-from pipelines.web.extract import ExtractError, extract_html
-from pipelines.web.langid import check_language
-from pipelines.web.quality import check_quality
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.pages import page_schema
+from sciforge.pipelines.stage import BatchResult
+from sciforge.pipelines.web.classifier import LexiconTeacher, load_classifier
+from sciforge.pipelines.web.config import WebConfig
+from sciforge.pipelines.web.extract import ExtractError, extract_html
+from sciforge.pipelines.web.langid import check_language
+from sciforge.pipelines.web.quality import check_quality
 
 if TYPE_CHECKING:
-    from pipelines.llm import LLMClient
+    from sciforge.pipelines.llm import LLMClient
 
 # The page contract's columns first (pipelines/pages.py), then this stage's scores.
 SCORE_FIELDS = [
@@ -145,8 +145,8 @@ def finalize_pages(pages: Any, decisions: dict[str, tuple[str, list[str]]], cfg:
     """
     import pandas as pd
 
-    from pipelines.web.domains import DROP, PAGE_LEVEL, REWRITE, count_route, route_page
-    from pipelines.web.rewrite import rewrite_pages
+    from sciforge.pipelines.web.domains import DROP, PAGE_LEVEL, REWRITE, count_route, route_page
+    from sciforge.pipelines.web.rewrite import rewrite_pages
 
     audit = ("doc_id", "url", "domain", "record_id", "warc_file", "warc_offset", "science_score", "text")
     routed: list[tuple[dict[str, Any], str, Any]] = []
@@ -182,7 +182,7 @@ def finalize_pages(pages: Any, decisions: dict[str, tuple[str, list[str]]], cfg:
 
 
 def _pages_schema() -> pa.Schema:
-    from pipelines.web.domains import DECISION_FIELDS
+    from sciforge.pipelines.web.domains import DECISION_FIELDS
 
     return page_schema(SCORE_FIELDS + DECISION_FIELDS)
 

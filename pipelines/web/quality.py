@@ -2,7 +2,7 @@
 
 The rules and default thresholds follow datatrove's ``GopherQualityFilter``,
 ``GopherRepetitionFilter``, ``C4QualityFilter`` and ``FineWebQualityFilter`` (see the citations
-in :class:`pipelines.web.config.QualityConfig`); this is an independent implementation over
+in :class:`sciforge.pipelines.web.config.QualityConfig`); this is an independent implementation over
 plain strings. :func:`check_quality` returns every rule a page fails (each counted as a metric
 ``quality_<rule>``); the page is dropped with the FIRST failed rule as its reason, so the
 ``dropped`` counters add up to the number of pages dropped.
@@ -14,8 +14,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from pipelines.counters import StageCounters
-from pipelines.web.config import QualityConfig
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.web.config import QualityConfig
 
 # Gopher's stop words (Rae et al. 2021, App. A.1.1).
 GOPHER_STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})

@@ -5,7 +5,7 @@ Every page of a rewrite domain is first cleaned deterministically: the domain's 
 are stripped (``rewrite_method="cleanup"``). With a model configured
 (``stages.web.rewrite.endpoint`` and ``.model``, an OpenAI-compatible server such as vLLM or
 SGLang), the cleaned page is then rewritten by it (Intern-S1 rewrote mid-value domains with an
-LLM), marked ``rewrite_method="llm:<model>"``, through :mod:`pipelines.llm` (retries, bounded
+LLM), marked ``rewrite_method="llm:<model>"``, through :mod:`sciforge.pipelines.llm` (retries, bounded
 concurrency, the content-addressed cache under the data root). A page the model could not
 rewrite (the endpoint failed after its retries, or answered nothing) is quarantined with
 ``stage="rewrite"`` and the reason (``rewrite_failed`` / ``rewrite_empty``): the dataset never
@@ -19,10 +19,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pipelines.counters import StageCounters
-from pipelines.llm import LLMClient, open_client
-from pipelines.web.config import RewriteConfig
-from pipelines.web.quality import is_policy_line
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.llm import LLMClient, open_client
+from sciforge.pipelines.web.config import RewriteConfig
+from sciforge.pipelines.web.quality import is_policy_line
 
 # Short lines matching these are navigation/footer/share widgets (patterns after the boilerplate
 # lists of jusText and trafilatura's htmlprocessing); longer lines are content.

@@ -10,7 +10,7 @@ larger seed from what the repository holds, with no external text:
   terms of that subfield, sometimes of a sibling subfield of the same field, sometimes of a
   random other label (pages mention other topics in passing), plus common English filler words
   (``data/filler.txt``) so the model sees the low term density of real pages;
-* the teacher (:class:`~pipelines.web.classifier.LexiconTeacher`) labels every document (silver
+* the teacher (:class:`~sciforge.pipelines.web.classifier.LexiconTeacher`) labels every document (silver
   labels); a document whose teacher label differs from the label it was generated for is left
   out and counted, so the labels are the teacher's and the generator's at once.
 
@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.web.config import DATA_DIR
+from sciforge.pipelines.web.config import DATA_DIR
 
 FILLER_PATH = DATA_DIR / "filler.txt"
 

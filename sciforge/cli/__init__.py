@@ -38,8 +38,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tokenizer": ("sciforge.cli.tokenizer:app", "The dynamic tokenizer for scientific text (SMILES, proteins, formulas)."),
     "corpus": ("sciforge.cli.corpus:app", "Tokenized, packed, domain-mixed corpus snapshots for training."),
     "model": ("sciforge.cli.model:app", "The MoE model family (tiny ... intern_s1): describe configs."),
-    "train": ("model.train.cli:app", "Training stages: cpt, mmpt, sft on DeepSpeed; rl (resume automatically)."),
-    "eval": ("model.rl.cli:eval_checkpoint", "pass@1 / pass@k per task family on held-out seeds, and JSONL benchmarks."),
+    "train": ("sciforge.model.train.cli:app", "Training stages: cpt, mmpt, sft on DeepSpeed; rl (resume automatically)."),
+    "eval": ("sciforge.model.rl.cli:eval_checkpoint", "pass@1 / pass@k per task family on held-out seeds, and JSONL benchmarks."),
 }
 
 

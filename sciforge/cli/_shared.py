@@ -28,6 +28,6 @@ class RawKind(StrEnum):
 
 
 def settings() -> Any:
-    from pipelines.config import get_settings
+    from sciforge.pipelines.config import get_settings
 
     return get_settings()

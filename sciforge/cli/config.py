@@ -18,7 +18,7 @@ def config_show(as_json: Annotated[bool, typer.Option("--json", help="print JSON
     """Print the effective configuration (profile + YAML + environment), secrets masked."""
     import yaml
 
-    from pipelines.config import ConfigError
+    from sciforge.pipelines.config import ConfigError
 
     try:
         data = settings().masked()

@@ -19,9 +19,9 @@ def build(
     engine: Annotated[Engine, typer.Option(help="where the job runs")] = Engine.spark,
 ) -> None:
     """Run the corpus job (Spark by default) and print the published snapshot reference."""
-    from jobs.corpus import run_corpus  # jobs import Spark lazily; pipelines never does
-    from pipelines.config import get_settings
-    from pipelines.datasets import DatasetRef
+    from sciforge.jobs.corpus import run_corpus  # jobs import Spark lazily; pipelines never does
+    from sciforge.pipelines.config import get_settings
+    from sciforge.pipelines.datasets import DatasetRef
 
     typer.echo(str(run_corpus(get_settings(), DatasetRef.parse(pages), date, engine=engine.value)))  # type: ignore[arg-type]
 
@@ -29,8 +29,8 @@ def build(
 @app.command()
 def info(snapshot: Annotated[str, typer.Argument(help="corpus/snapshot/<version>")]) -> None:
     """Sequences, tokens per domain and modality, mixture and tokenizer of a snapshot."""
-    from pipelines.config import get_settings
-    from pipelines.corpus.reader import CorpusSnapshot
+    from sciforge.pipelines.config import get_settings
+    from sciforge.pipelines.corpus.reader import CorpusSnapshot
 
     s = get_settings()
     snap = CorpusSnapshot.open(s.data_root, snapshot, s.storage_options())
@@ -45,8 +45,8 @@ def sample(
     index: Annotated[int, typer.Option(help="global sequence number")] = 0,
 ) -> None:
     """Decode one training sequence, marking document boundaries."""
-    from pipelines.config import get_settings
-    from pipelines.corpus.reader import CorpusSnapshot
+    from sciforge.pipelines.config import get_settings
+    from sciforge.pipelines.corpus.reader import CorpusSnapshot
 
     s = get_settings()
     snap = CorpusSnapshot.open(s.data_root, snapshot, s.storage_options())

@@ -27,8 +27,8 @@ class Zone(StrEnum):
 @app.command("list")
 def datasets_list(zone: Annotated[Zone | None, typer.Option(help="only this zone")] = None) -> None:
     """List published datasets under the data root."""
-    from pipelines.datasets import list_datasets, read_manifest
-    from pipelines.storage import open_storage
+    from sciforge.pipelines.datasets import list_datasets, read_manifest
+    from sciforge.pipelines.storage import open_storage
 
     s = settings()
     storage = open_storage(s.data_root, s.storage_options())
@@ -44,8 +44,8 @@ def datasets_list(zone: Annotated[Zone | None, typer.Option(help="only this zone
 @app.command("show")
 def datasets_show(ref: Annotated[str, typer.Argument(help="zone/name/version")]) -> None:
     """Print a dataset's manifest."""
-    from pipelines.datasets import DatasetRef, read_manifest
-    from pipelines.storage import open_storage
+    from sciforge.pipelines.datasets import DatasetRef, read_manifest
+    from sciforge.pipelines.storage import open_storage
 
     s = settings()
     print(json.dumps(read_manifest(open_storage(s.data_root, s.storage_options()), DatasetRef.parse(ref)),
@@ -55,8 +55,8 @@ def datasets_show(ref: Annotated[str, typer.Argument(help="zone/name/version")])
 @app.command("verify")
 def datasets_verify(ref: Annotated[str, typer.Argument(help="zone/name/version")]) -> None:
     """Check every part's sha256 and row count against the manifest."""
-    from pipelines.datasets import DatasetRef, verify
-    from pipelines.storage import open_storage
+    from sciforge.pipelines.datasets import DatasetRef, verify
+    from sciforge.pipelines.storage import open_storage
 
     s = settings()
     m = verify(open_storage(s.data_root, s.storage_options()), DatasetRef.parse(ref))

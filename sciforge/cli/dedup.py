@@ -1,12 +1,12 @@
 """`sciforge dedup ...`: inspect the dedup configuration (the job itself runs as
-`python -m jobs.dedup --input ... --date ...`, or from the corpus_refresh DAG)."""
+`python -m sciforge.jobs.dedup --input ... --date ...`, or from the corpus_refresh DAG)."""
 
 from __future__ import annotations
 
 import typer
 
-from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.lsh import describe, optimal_params
+from sciforge.pipelines.dedup.config import DedupConfig
+from sciforge.pipelines.dedup.lsh import describe, optimal_params
 
 app = typer.Typer(help="Global page-level dedup (MinHash + LSH + connected components).", no_args_is_help=True)
 
@@ -19,7 +19,7 @@ def params(
     fn_weight: float = typer.Option(None, help="weight of the false-negative area"),
 ) -> None:
     """Print the LSH (bands, rows) chosen for a threshold and its S-curve."""
-    from pipelines.config import get_settings
+    from sciforge.pipelines.config import get_settings
 
     cfg = DedupConfig(**get_settings().stage("dedup"))
     t = cfg.threshold if threshold is None else threshold
@@ -36,6 +36,6 @@ def params(
 @app.command()
 def config() -> None:
     """Print the effective dedup options (defaults < YAML `stages.dedup` < env)."""
-    from pipelines.config import get_settings
+    from sciforge.pipelines.config import get_settings
 
     typer.echo(DedupConfig(**get_settings().stage("dedup")).model_dump_json(indent=2))

@@ -28,13 +28,13 @@ def demo_data(
     if bad:
         from collections import Counter
 
-        from fixtures.bad_corpus import write_bad_corpus
+        from sciforge.fixtures.bad_corpus import write_bad_corpus
 
         cases = write_bad_corpus(out_dir)
         kinds = Counter(c.kind for c in cases)
         console.print(f"wrote {len(cases)} bad-input cases ({dict(kinds)}) to {out_dir} (see bad_cases.json)")
         return
-    from fixtures.demo_data import write_demo_corpus
+    from sciforge.fixtures.demo_data import write_demo_corpus
 
     planted = write_demo_corpus(out_dir)
     console.print(f"wrote {len(planted['web'])} web pages, {len(planted['pdf'])} PDFs, "
@@ -56,8 +56,8 @@ def demo(
     = DEMO_TRAIN_STEPS,
 ) -> None:
     """Generate the sample corpus, run `corpus_refresh` and then the training DAGs through Airflow."""
-    from fixtures.demo_data import write_demo_corpus
-    from infra.airflow_env import run_dag_test
+    from sciforge.fixtures.demo_data import write_demo_corpus
+    from sciforge.infra.airflow_env import run_dag_test
 
     s = settings()
     landing = demo_landing(s, date, fresh, write_demo_corpus)
@@ -89,13 +89,13 @@ def closing_summary(s: Any, snapshot: str, landing: str) -> None:
     per-core rates calibrated on the sample corpus when none are stored yet."""
     import tempfile
 
-    from model.config import get_config
-    from pipelines.config import load_settings
-    from pipelines.datasets import DatasetRef
-    from pipelines.lineage import Snapshot, format_trace, trace
-    from pipelines.plan import load_rates, make_plan, plan_line, save_rates
-    from pipelines.storage import open_storage
     from sciforge.cli.plan import run_calibration
+    from sciforge.model.config import get_config
+    from sciforge.pipelines.config import load_settings
+    from sciforge.pipelines.datasets import DatasetRef
+    from sciforge.pipelines.lineage import Snapshot, format_trace, trace
+    from sciforge.pipelines.plan import load_rates, make_plan, plan_line, save_rates
+    from sciforge.pipelines.storage import open_storage
 
     storage = open_storage(s.data_root, s.storage_options())
     try:
@@ -135,7 +135,7 @@ def demo_landing(s: Any, date: str, fresh: bool, write: Any) -> str:
         return str(landing)
     import tempfile
 
-    from pipelines.storage import open_storage
+    from sciforge.pipelines.storage import open_storage
 
     uri = f"{root}/dt={date}"
     store = open_storage(uri, s.storage_options())
@@ -160,9 +160,9 @@ def _demo_training(s: Any, date: str, snapshot: str, steps: int) -> None:
     """
     import os
 
-    from fixtures.demo_sft import write_sft_demo
-    from infra.airflow_env import run_dag_test
-    from pipelines.config import get_settings
+    from sciforge.fixtures.demo_sft import write_sft_demo
+    from sciforge.infra.airflow_env import run_dag_test
+    from sciforge.pipelines.config import get_settings
 
     if not s.train.sft_data:
         sft = write_sft_demo(Path(s.resolve_path("./var/demo")) / "sft_chat.jsonl")
@@ -196,7 +196,7 @@ def _demo_training(s: Any, date: str, snapshot: str, steps: int) -> None:
 
 def print_funnel(s: Any, date: str) -> str | None:
     """Print the run's funnel; returns the corpus snapshot it published (zone/name/version) or None."""
-    from pipelines.storage import open_storage
+    from sciforge.pipelines.storage import open_storage
 
     storage = open_storage(s.data_root, s.storage_options())
     key = f"reports/corpus_refresh/{date}/funnel.json"

@@ -18,7 +18,7 @@ def ingest(
     = Engine.spark,
 ) -> None:
     """Register raw inputs as a raw dataset; bad records are quarantined with reasons."""
-    from jobs.ingest import run_ingest
+    from sciforge.jobs.ingest import run_ingest
 
     logging.basicConfig(level=logging.WARNING)
     ref, km, qm = run_ingest(settings(), source, kind.value, date, engine=engine.value)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ def lineage(
     as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
 ) -> None:
     """Trace a packed sequence to its pages, raw records and every stage's decision; or list a step's documents."""
-    from pipelines.lineage import lineage_command
+    from sciforge.pipelines.lineage import lineage_command
 
     try:
         print(lineage_command(target, shard=shard, seq=seq, token=token, step=step, as_json=as_json,

@@ -13,7 +13,7 @@ app = typer.Typer(help="The MoE model family (tiny ... intern_s1): describe conf
 
 
 def _resolve(config: str):
-    from model.config import PRESETS, get_config
+    from sciforge.model.config import PRESETS, get_config
 
     if config in PRESETS:
         return get_config(config)
@@ -21,7 +21,7 @@ def _resolve(config: str):
     if path.is_dir():
         path = path / "config.json"
     if path.is_file():
-        from model.checkpoint import config_from_hf_dict
+        from sciforge.model.checkpoint import config_from_hf_dict
 
         return config_from_hf_dict(json.loads(path.read_text()))
     raise typer.BadParameter(
@@ -38,8 +38,8 @@ def describe(
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
 ) -> None:
     """Total and activated parameters per component, counted on the meta device (nothing is allocated)."""
-    from model.describe import describe as count
-    from model.describe import human, markdown_table, summarize
+    from sciforge.model.describe import describe as count
+    from sciforge.model.describe import human, markdown_table, summarize
 
     cfg = _resolve(config)
     rows = count(cfg)
@@ -71,7 +71,7 @@ def describe(
 @app.command()
 def configs() -> None:
     """List the preset configs."""
-    from model.config import PRESETS, get_config
+    from sciforge.model.config import PRESETS, get_config
 
     for name in PRESETS:
         cfg = get_config(name)

@@ -14,8 +14,8 @@ app = typer.Typer(help="Page-level PDF parsing with cost-aware routing.", no_arg
 
 
 def _cfg(overrides: list[str]) -> object:
-    from pipelines.config import get_settings
-    from pipelines.pdf.config import PdfConfig
+    from sciforge.pipelines.config import get_settings
+    from sciforge.pipelines.pdf.config import PdfConfig
 
     opts = get_settings().stage("pdf")
     for kv in overrides:
@@ -30,7 +30,7 @@ def _cfg(overrides: list[str]) -> object:
 @app.command("backends")
 def backends(option: list[str] = typer.Option([], "--set", help="stage option KEY=VALUE")) -> None:
     """Which expensive parsers are available here, and why not."""
-    from pipelines.pdf.backends import backend_status, select_backend
+    from sciforge.pipelines.pdf.backends import backend_status, select_backend
 
     cfg = _cfg(option)
     for name, (ok, why) in backend_status(cfg).items():  # type: ignore[arg-type]
@@ -53,7 +53,7 @@ def parse(
 
     import pymupdf
 
-    from pipelines.pdf.parse import PageParser, Segment
+    from sciforge.pipelines.pdf.parse import PageParser, Segment
 
     cfg = _cfg(option)
     try:
@@ -82,6 +82,6 @@ def run(
     engine: Engine = typer.Option(Engine.spark, help="where the job runs"),
 ) -> None:
     """Run the PDF parsing job on a published raw PDF dataset."""
-    from jobs.pdf_parse import main
+    from sciforge.jobs.pdf_parse import main
 
     main(["--input", input, "--date", date, "--engine", engine.value])

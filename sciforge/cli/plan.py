@@ -14,16 +14,16 @@ from sciforge.cli._shared import console, settings
 def run_calibration(scratch: Any, landing: str, day: str = "2026-01-01") -> dict[str, Any]:
     """Run every stage of corpus_refresh in this process (engine local) on ``landing`` (warc/, pdf/, jsonl/)
     under the data root of ``scratch`` (settings), timing each; returns the rates (pipelines/plan.py)."""
-    from jobs.corpus import run_corpus
-    from jobs.dedup import run_dedup
-    from jobs.ingest import run_ingest
-    from jobs.pdf_parse import run_pdf_parse
-    from jobs.runner import run_map_stage
-    from jobs.web_filter import run_web_filter
-    from pipelines.plan import StageTimer, rates_from_run
-    from pipelines.stage import MapStage
-    from pipelines.storage import open_storage
-    from pipelines.text_pages import PAGE_SCHEMA, QUARANTINE_SCHEMA, text_to_pages
+    from sciforge.jobs.corpus import run_corpus
+    from sciforge.jobs.dedup import run_dedup
+    from sciforge.jobs.ingest import run_ingest
+    from sciforge.jobs.pdf_parse import run_pdf_parse
+    from sciforge.jobs.runner import run_map_stage
+    from sciforge.jobs.web_filter import run_web_filter
+    from sciforge.pipelines.plan import StageTimer, rates_from_run
+    from sciforge.pipelines.stage import MapStage
+    from sciforge.pipelines.storage import open_storage
+    from sciforge.pipelines.text_pages import PAGE_SCHEMA, QUARANTINE_SCHEMA, text_to_pages
 
     s, t = scratch, StageTimer()
     refs: dict[str, Any] = {}
@@ -57,17 +57,24 @@ def plan(
     chart: Annotated[Path | None, typer.Option(help="write the chart here (PNG)")] = Path("plan.png"),
 ) -> None:
     """Capacity plan: core-hours, GPU-hours, wall time, storage and output tokens from rates measured here."""
-    from model.config import get_config
-    from pipelines.config import load_settings
-    from pipelines.plan import format_plan, load_rates, make_plan, parse_count, plan_chart, save_rates
-    from pipelines.storage import open_storage
+    from sciforge.model.config import get_config
+    from sciforge.pipelines.config import load_settings
+    from sciforge.pipelines.plan import (
+        format_plan,
+        load_rates,
+        make_plan,
+        parse_count,
+        plan_chart,
+        save_rates,
+    )
+    from sciforge.pipelines.storage import open_storage
 
     s = settings()
     storage = open_storage(s.data_root, s.storage_options())
     if calibrate:
         with tempfile.TemporaryDirectory(prefix="sciforge-plan-") as tmp:
             if landing is None:
-                from fixtures.demo_data import write_demo_corpus
+                from sciforge.fixtures.demo_data import write_demo_corpus
 
                 landing = Path(tmp) / "landing"
                 write_demo_corpus(landing)

@@ -15,8 +15,8 @@ app = typer.Typer(help="The dynamic tokenizer for scientific text (SMILES, prote
 
 
 def _load(path: Path | None):  # noqa: ANN202 - returns SciTokenizer (imported lazily)
-    from pipelines.tokenizer.default import default_tokenizer
-    from pipelines.tokenizer.tokenizer import SciTokenizer
+    from sciforge.pipelines.tokenizer.default import default_tokenizer
+    from sciforge.pipelines.tokenizer.tokenizer import SciTokenizer
 
     return default_tokenizer() if path is None else SciTokenizer.load(path)
 
@@ -41,10 +41,10 @@ def train(
     seed_default: Annotated[bool, typer.Option("--default", help="train the DEFAULT tokenizer from the shipped seeds")] = False,
 ) -> None:
     """Learn the text BPE, the SMILES atom BPE and the protein vocabulary; save in HF conventions."""
-    from pipelines.config import get_settings
-    from pipelines.tokenizer.config import DetectorConfig, TrainConfig
-    from pipelines.tokenizer.default import DEFAULT_TRAIN, train_default
-    from pipelines.tokenizer.train import read_fasta, read_smiles, read_texts, train_tokenizer
+    from sciforge.pipelines.config import get_settings
+    from sciforge.pipelines.tokenizer.config import DetectorConfig, TrainConfig
+    from sciforge.pipelines.tokenizer.default import DEFAULT_TRAIN, train_default
+    from sciforge.pipelines.tokenizer.train import read_fasta, read_smiles, read_texts, train_tokenizer
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = get_settings()
@@ -75,8 +75,8 @@ def train(
 
 
 def _pages_text(settings, ref: str):  # noqa: ANN001, ANN202
-    from pipelines.datasets import DatasetRef, iter_batches
-    from pipelines.storage import open_storage
+    from sciforge.pipelines.datasets import DatasetRef, iter_batches
+    from sciforge.pipelines.storage import open_storage
 
     storage = open_storage(settings.data_root, settings.storage_options())
     for batch in iter_batches(storage, DatasetRef.parse(ref), columns=["text"]):

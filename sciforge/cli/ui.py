@@ -17,6 +17,6 @@ def ui(
 ) -> None:
     """Start Airflow (UI + API server, scheduler, DAG processor, triggerer) on 127.0.0.1 for the project's
     DAGs; prints the URL and the login; Ctrl-C stops everything."""
-    from infra.ui import serve_ui
+    from sciforge.infra.ui import serve_ui
 
     serve_ui(settings(), port=port, parallelism=parallelism, use_job_schedule=schedule)

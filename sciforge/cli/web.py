@@ -14,7 +14,8 @@ import typer
 from rich.console import Console
 from tqdm import tqdm
 
-from pipelines.web.classifier import (
+from sciforge.cli._shared import Engine
+from sciforge.pipelines.web.classifier import (
     LABELS,
     LEXICON_PATH,
     REAL_SEED_PATH,
@@ -26,9 +27,8 @@ from pipelines.web.classifier import (
     build_training_set,
     train,
 )
-from pipelines.web.config import DEFAULT_MODEL
-from pipelines.web.silver import SilverConfig
-from sciforge.cli._shared import Engine
+from sciforge.pipelines.web.config import DEFAULT_MODEL
+from sciforge.pipelines.web.silver import SilverConfig
 
 
 class Teacher(StrEnum):
@@ -148,11 +148,11 @@ def run(
     engine: Annotated[Engine, typer.Option(help="where the job runs")] = Engine.spark,
 ) -> None:
     """Run the web filter job (jobs/web_filter.py) and print the funnel."""
-    from jobs.web_filter import run_web_filter
-    from pipelines.config import get_settings
-    from pipelines.counters import StageCounters
-    from pipelines.datasets import DatasetRef, read_manifest
-    from pipelines.storage import open_storage
+    from sciforge.jobs.web_filter import run_web_filter
+    from sciforge.pipelines.config import get_settings
+    from sciforge.pipelines.counters import StageCounters
+    from sciforge.pipelines.datasets import DatasetRef, read_manifest
+    from sciforge.pipelines.storage import open_storage
 
     s = get_settings()
     ref = run_web_filter(s, DatasetRef.parse(input_ref), date, engine=engine.value)  # type: ignore[arg-type]

@@ -8,12 +8,12 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from jobs.corpus import documents_table, run_corpus
-from pipelines.config import load_settings
-from pipelines.corpus.reader import CorpusLoader, CorpusSnapshot
-from pipelines.datasets import DatasetRef, read_manifest, write_dataset
-from pipelines.pages import PAGE_SCHEMA
-from pipelines.storage import open_storage
+from sciforge.jobs.corpus import documents_table, run_corpus
+from sciforge.pipelines.config import load_settings
+from sciforge.pipelines.corpus.reader import CorpusLoader, CorpusSnapshot
+from sciforge.pipelines.datasets import DatasetRef, read_manifest, write_dataset
+from sciforge.pipelines.pages import PAGE_SCHEMA
+from sciforge.pipelines.storage import open_storage
 
 FIELDS = ["chemistry", "physics", "life_science", ""]
 PROTEIN = "MKTAYIAKQRQISFVKSHFSRQLEERLGLIEVQAPILSRVGDGTQDNLSGAEKAVQVKVKALPDAQFEVV"
@@ -123,7 +123,7 @@ def test_snapshot_spark_matches_local(settings: Any, spark: Any) -> None:
 
 
 def test_unpublished_input_is_refused(settings: Any) -> None:
-    from pipelines.datasets import DatasetNotPublished
+    from sciforge.pipelines.datasets import DatasetNotPublished
 
     with pytest.raises(DatasetNotPublished):
         run_corpus(settings, DatasetRef("clean", "pages", "nope"), "2026-01-01", engine="local")
@@ -132,7 +132,7 @@ def test_unpublished_input_is_refused(settings: Any) -> None:
 def test_corpus_cli_info_and_sample(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    import pipelines.config as config
+    import sciforge.pipelines.config as config
     from sciforge.cli.corpus import app
 
     s = with_corpus(settings, seq_len=32, num_shards=1)

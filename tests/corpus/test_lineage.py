@@ -12,10 +12,10 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.config import load_settings
-from pipelines.corpus.reader import CorpusSnapshot
-from pipelines.datasets import read_manifest, read_table
-from pipelines.lineage import (
+from sciforge.pipelines.config import load_settings
+from sciforge.pipelines.corpus.reader import CorpusSnapshot
+from sciforge.pipelines.datasets import read_manifest, read_table
+from sciforge.pipelines.lineage import (
     LINEAGE_SCHEMA,
     Snapshot,
     lineage_bytes,
@@ -25,7 +25,7 @@ from pipelines.lineage import (
     read_pieces,
     trace,
 )
-from pipelines.storage import open_storage
+from sciforge.pipelines.storage import open_storage
 
 DAY = "2026-01-01"
 SEQ_LEN = 256  # several documents and page breaks per sequence, documents crossing sequences
@@ -33,14 +33,14 @@ SEQ_LEN = 256  # several documents and page breaks per sequence, documents cross
 
 @pytest.fixture(scope="module")
 def chain(demo_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from jobs.corpus import run_corpus
-    from jobs.dedup import run_dedup
-    from jobs.ingest import run_ingest
-    from jobs.pdf_parse import run_pdf_parse
-    from jobs.runner import run_map_stage
-    from jobs.web_filter import run_web_filter
-    from pipelines.stage import MapStage
-    from pipelines.text_pages import PAGE_SCHEMA, QUARANTINE_SCHEMA, text_to_pages
+    from sciforge.jobs.corpus import run_corpus
+    from sciforge.jobs.dedup import run_dedup
+    from sciforge.jobs.ingest import run_ingest
+    from sciforge.jobs.pdf_parse import run_pdf_parse
+    from sciforge.jobs.runner import run_map_stage
+    from sciforge.jobs.web_filter import run_web_filter
+    from sciforge.pipelines.stage import MapStage
+    from sciforge.pipelines.text_pages import PAGE_SCHEMA, QUARANTINE_SCHEMA, text_to_pages
 
     root = str(tmp_path_factory.mktemp("lineage") / "data")
     s = load_settings(storage={"data_root": root}, stages={"corpus": {"seq_len": SEQ_LEN, "num_shards": 2}})

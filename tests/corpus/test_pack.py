@@ -4,11 +4,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from pipelines.corpus.config import CorpusConfig
-from pipelines.corpus.pack import build_shard, mixture_factors, repeat_count, tokenize_pages
-from pipelines.corpus.reader import ShardedSampler
-from pipelines.corpus.shards import ShardIndex, pack
-from pipelines.tokenizer.default import default_tokenizer
+from sciforge.pipelines.corpus.config import CorpusConfig
+from sciforge.pipelines.corpus.pack import build_shard, mixture_factors, repeat_count, tokenize_pages
+from sciforge.pipelines.corpus.reader import ShardedSampler
+from sciforge.pipelines.corpus.shards import ShardIndex, pack
+from sciforge.pipelines.tokenizer.default import default_tokenizer
 
 
 def test_mixture_factors_hit_target_shares() -> None:

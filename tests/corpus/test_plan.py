@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from model.config import get_config
-from pipelines.plan import (
+from sciforge.cli.plan import run_calibration
+from sciforge.model.config import get_config
+from sciforge.pipelines.plan import (
     GPU_PEAK_FLOPS,
     STAGES,
     format_plan,
@@ -22,8 +23,7 @@ from pipelines.plan import (
     save_rates,
     two_point_rates,
 )
-from pipelines.storage import open_storage
-from sciforge.cli.plan import run_calibration
+from sciforge.pipelines.storage import open_storage
 
 S1 = get_config("intern_s1")
 
@@ -144,7 +144,7 @@ def test_distinct_seeds_share_no_notes_or_fixed_pages(tmp_path: Path) -> None:
 
     import pymupdf
 
-    from fixtures.demo_data import write_demo_corpus
+    from sciforge.fixtures.demo_data import write_demo_corpus
 
     a, b, plain = tmp_path / "a", tmp_path / "b", tmp_path / "plain"
     write_demo_corpus(a, seed=1000, distinct=True)

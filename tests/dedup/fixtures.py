@@ -7,9 +7,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipelines.datasets import DatasetRef, write_dataset
-from pipelines.pages import PAGE_SCHEMA
-from pipelines.storage import open_storage
+from sciforge.pipelines.datasets import DatasetRef, write_dataset
+from sciforge.pipelines.pages import PAGE_SCHEMA
+from sciforge.pipelines.storage import open_storage
 
 WORDS = ("atom lattice proton enzyme basalt alloy theorem prime orbit photon catalyst genome mantle "
          "polymer tensor manifold spectra isotope ligand mitosis glacier crystal vector integral "

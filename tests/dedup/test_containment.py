@@ -9,9 +9,9 @@ import random
 import pyarrow as pa
 import pytest
 
-from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.local import dedup_tables
-from pipelines.pages import PAGE_SCHEMA
+from sciforge.pipelines.dedup.config import DedupConfig
+from sciforge.pipelines.dedup.local import dedup_tables
+from sciforge.pipelines.pages import PAGE_SCHEMA
 from tests.dedup.fixtures import page, words
 from tests.dedup.test_engines import partial_copies
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from jobs.dedup import choose_engine, run_dedup
-from pipelines.datasets import read_manifest
-from pipelines.dedup.config import DedupConfig
-from pipelines.storage import open_storage
+from sciforge.jobs.dedup import choose_engine, run_dedup
+from sciforge.pipelines.datasets import read_manifest
+from sciforge.pipelines.dedup.config import DedupConfig
+from sciforge.pipelines.storage import open_storage
 from tests.dedup.fixtures import page, words, write_pages
 
 
 def test_auto_picks_the_local_engine_up_to_the_threshold(tmp_path: Any) -> None:
-    from pipelines.config import load_settings
+    from sciforge.pipelines.config import load_settings
 
     settings = load_settings(storage={"data_root": str(tmp_path / "data")})
     rng = random.Random(0)

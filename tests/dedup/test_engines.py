@@ -11,15 +11,15 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from jobs.dedup import run_dedup
-from pipelines.datasets import DatasetRef, read_manifest, read_table, write_dataset
-from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.decide import UnionFind
-from pipelines.dedup.features import exact_shingle_sets
-from pipelines.dedup.local import dedup_tables
-from pipelines.dedup.minhash import exact_jaccard
-from pipelines.pages import PAGE_SCHEMA
-from pipelines.storage import open_storage
+from sciforge.jobs.dedup import run_dedup
+from sciforge.pipelines.datasets import DatasetRef, read_manifest, read_table, write_dataset
+from sciforge.pipelines.dedup.config import DedupConfig
+from sciforge.pipelines.dedup.decide import UnionFind
+from sciforge.pipelines.dedup.features import exact_shingle_sets
+from sciforge.pipelines.dedup.local import dedup_tables
+from sciforge.pipelines.dedup.minhash import exact_jaccard
+from sciforge.pipelines.pages import PAGE_SCHEMA
+from sciforge.pipelines.storage import open_storage
 from tests.dedup.fixtures import corpus, mutate, page, words, write_pages
 
 SORT = [("source", "ascending"), ("doc_id", "ascending"), ("page", "ascending")]
@@ -160,7 +160,7 @@ def partial_copies(seed: int) -> list[dict[str, Any]]:
                                          (2, {"containment": "on"})],
                          ids=["defaults", "short-minhash-zero-numbers", "containment"])
 def test_local_and_spark_publish_the_same_rows(spark: Any, tmp_path: Any, seed: int, stages: dict) -> None:
-    from pipelines.config import load_settings
+    from sciforge.pipelines.config import load_settings
 
     settings = load_settings(storage={"data_root": str(tmp_path / "data")}, stages={"dedup": stages})
     rows = _mixed(seed) + long_prefix_pair(random.Random(seed), 400, 1500)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.features import EMPTY, INVALID_UTF8, STATUS_OK, Featurizer, decode_minhash
+from sciforge.pipelines.dedup.config import DedupConfig
+from sciforge.pipelines.dedup.features import EMPTY, INVALID_UTF8, STATUS_OK, Featurizer, decode_minhash
 
 
 def _invalid_utf8_string_array() -> pa.Array:
@@ -55,8 +55,8 @@ def test_huge_page_is_truncated_for_minhash_only() -> None:
 
 
 def test_numbers_policy_zeroes_digits_of_prose_pages_only() -> None:
-    from pipelines.dedup.features import digit_share, zero_digits, zero_number_rows
-    from pipelines.dedup.minhash import normalize
+    from sciforge.pipelines.dedup.features import digit_share, zero_digits, zero_number_rows
+    from sciforge.pipelines.dedup.minhash import normalize
 
     prose = "copyright 2024 open science press all rights reserved page 12"
     table = "0 153 2 871 3 442 4 918 5 337"
@@ -79,8 +79,8 @@ def test_deterministic() -> None:
 
 
 def test_shingle_sets_column_matches_python_sets_and_minhash_lists() -> None:
-    from pipelines.dedup.features import exact_shingle_sets, minhash_lists
-    from pipelines.dedup.minhash import shingle_sets
+    from sciforge.pipelines.dedup.features import exact_shingle_sets, minhash_lists
+    from sciforge.pipelines.dedup.minhash import shingle_sets
 
     texts = ["the cat sat on the mat the cat sat on the mat", "one", "", "a b c d e f g h a b c d e"]
     t = Featurizer(DedupConfig())(pa.array(texts), shingle_sets=True)
@@ -111,8 +111,8 @@ def test_verification_values_match_the_scan_columns() -> None:
 def test_running_numbers_in_a_template_page_under_each_policy() -> None:
     """A 46-word template page whose year and page number sit mid-text: with digits kept the
     two copies fall below 0.8 (J 0.68); zeroed on prose pages they are identical shingle sets."""
-    from pipelines.dedup.features import exact_shingle_sets
-    from pipelines.dedup.minhash import exact_jaccard
+    from sciforge.pipelines.dedup.features import exact_shingle_sets
+    from sciforge.pipelines.dedup.minhash import exact_jaccard
 
     tpl = ("Printed in {year} by Open Science Press. All rights reserved. No part of this publication may be "
            "reproduced, stored in a retrieval system or transmitted, page {page} of the front matter, in any "

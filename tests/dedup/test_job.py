@@ -10,11 +10,11 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from jobs.dedup import _one_per_partition, connected_components, run_dedup, spark_hash_long
-from pipelines.datasets import DatasetRef, read_manifest, read_table, write_dataset
-from pipelines.dedup.decide import UnionFind
-from pipelines.pages import PAGE_SCHEMA
-from pipelines.storage import open_storage
+from sciforge.jobs.dedup import _one_per_partition, connected_components, run_dedup, spark_hash_long
+from sciforge.pipelines.datasets import DatasetRef, read_manifest, read_table, write_dataset
+from sciforge.pipelines.dedup.decide import UnionFind
+from sciforge.pipelines.pages import PAGE_SCHEMA
+from sciforge.pipelines.storage import open_storage
 from tests.dedup.fixtures import corpus, mutate, page, words, write_pages
 
 SORT = [("source", "ascending"), ("doc_id", "ascending"), ("page", "ascending")]
@@ -56,8 +56,8 @@ def _tables(settings: Any, ref: DatasetRef) -> tuple[pa.Table, pa.Table, dict]:
 def test_spark_job_matches_local_reference(spark: Any, settings: Any, monkeypatch: Any, request: Any,
                                            broadcast: bool) -> None:
     if not broadcast:  # the joins a large input takes: nothing is small enough to broadcast
-        monkeypatch.setattr("jobs.dedup._BROADCAST_MAX_ROWS", 0)
-        monkeypatch.setattr("jobs.dedup._BROADCAST_MAX_BYTES", 0)
+        monkeypatch.setattr("sciforge.jobs.dedup._BROADCAST_MAX_ROWS", 0)
+        monkeypatch.setattr("sciforge.jobs.dedup._BROADCAST_MAX_BYTES", 0)
         # nor does Spark broadcast anything, at planning or at run time (AQE)
         keys = ("spark.sql.autoBroadcastJoinThreshold", "spark.sql.adaptive.autoBroadcastJoinThreshold")
         old = {k: spark.conf.get(k, None) for k in keys}
@@ -87,7 +87,7 @@ def test_spark_job_matches_local_reference(spark: Any, settings: Any, monkeypatc
     assert [p["name"] for p in ms["parents"]] == sorted(["pages", "pdf_pages", "text_pages", "web_pages"])
     # all pages of a document are in one part, in page order
     st = open_storage(settings.data_root, settings.storage_options())
-    from pipelines.datasets import part_keys, read_part
+    from sciforge.pipelines.datasets import part_keys, read_part
 
     seen: dict[tuple, str] = {}
     for key in part_keys(st, remote):
@@ -119,7 +119,7 @@ def test_connected_components_match_union_find(spark: Any) -> None:
 
 
 def test_local_engine_is_byte_identical_on_rerun(tmp_path: Any) -> None:
-    from pipelines.config import load_settings
+    from sciforge.pipelines.config import load_settings
 
     shas = []
     for i in range(2):
@@ -133,7 +133,7 @@ def test_local_engine_is_byte_identical_on_rerun(tmp_path: Any) -> None:
 
 
 def test_unpublished_input_is_refused(settings: Any) -> None:
-    from pipelines.datasets import DatasetNotPublished
+    from sciforge.pipelines.datasets import DatasetNotPublished
 
     with pytest.raises(DatasetNotPublished):
         run_dedup(settings, [DatasetRef("clean", "web_pages", "2026-01-01_missing")], "2026-01-01", engine="local")
@@ -144,7 +144,7 @@ def test_unpublished_input_is_refused(settings: Any) -> None:
 def test_spark_estimate_verification_document_scope_and_big_component(spark: Any, tmp_path: Any) -> None:
     """The other verification mode and scope through Spark, with a 3,000-page boilerplate
     component (one hub every page links to) and 3,000 unique pages."""
-    from pipelines.config import load_settings
+    from sciforge.pipelines.config import load_settings
     from tests.dedup.fixtures import COPYRIGHT
 
     # cc_local_max_edges=0: the components go through the distributed large-star/small-star

@@ -9,10 +9,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from pipelines.dedup.config import DedupConfig
-from pipelines.dedup.decide import UnionFind, component_id, min_label_components
-from pipelines.dedup.local import dedup_tables
-from pipelines.pages import PAGE_SCHEMA
+from sciforge.pipelines.dedup.config import DedupConfig
+from sciforge.pipelines.dedup.decide import UnionFind, component_id, min_label_components
+from sciforge.pipelines.dedup.local import dedup_tables
+from sciforge.pipelines.pages import PAGE_SCHEMA
 from tests.dedup.fixtures import COPYRIGHT, corpus, mutate, page, words
 
 

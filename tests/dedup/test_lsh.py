@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from datasketch.lsh import _optimal_param
 
-from pipelines.dedup.lsh import collision_probability, describe, optimal_params
+from sciforge.pipelines.dedup.lsh import collision_probability, describe, optimal_params
 
 
 @pytest.mark.parametrize("threshold,num_perm", [(0.8, 128), (0.5, 64), (0.9, 32), (0.7, 128)])

@@ -10,7 +10,7 @@ import pytest
 from datasketch import MinHash
 from datasketch.hashfunc import sha1_hash64
 
-from pipelines.dedup.minhash import (
+from sciforge.pipelines.dedup.minhash import (
     Permutations,
     band_hashes,
     exact_jaccard,
@@ -89,7 +89,7 @@ def test_ascii_fast_path_equals_the_unicode_kernels() -> None:
     Arrow Unicode kernels, on a batch mixing ASCII, non-ASCII, empty and null pages."""
     import pyarrow.compute as pc
 
-    from pipelines.dedup.minhash import _normalize_unicode
+    from sciforge.pipelines.dedup.minhash import _normalize_unicode
 
     rng = random.Random(3)
     alphabet = "abcXYZ019 \t\n.,;:!?-_()[]{}'\"/\\@#$%^&*+=<>|~`\x00\x1f\x7f"

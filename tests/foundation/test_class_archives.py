@@ -8,9 +8,14 @@ import sys
 
 import pytest
 
-from infra.services.class_archives import DRIVER_ARCHIVE, EXECUTOR_ARCHIVE, archive_key, build_class_archives
-from infra.services.seaweed import pick_base
-from infra.services.standalone import StandaloneCluster, spark_submit
+from sciforge.infra.services.class_archives import (
+    DRIVER_ARCHIVE,
+    EXECUTOR_ARCHIVE,
+    archive_key,
+    build_class_archives,
+)
+from sciforge.infra.services.seaweed import pick_base
+from sciforge.infra.services.standalone import StandaloneCluster, spark_submit
 
 pytestmark = [pytest.mark.slow, pytest.mark.services, pytest.mark.spark]
 

@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from pipelines.config import ConfigError, install_log_masking, is_secret_key, load_settings
+from sciforge.pipelines.config import ConfigError, install_log_masking, is_secret_key, load_settings
 
 
 def test_defaults_are_the_local_profile():
@@ -115,7 +115,7 @@ def test_config_show_masks_secrets(monkeypatch):
         "spark.hadoop.fs.s3a.access.key": "s3a-access-55", "spark.hadoop.fs.s3a.secret.key": "s3a-secret-66",
         "spark.executorEnv.AWS_SECRET_ACCESS_KEY": "env-secret-88", "spark.sql.shuffle.partitions": "8",
         "spark.jdbc.url": "jdbc:postgresql://h/db?user=u&password=qpass99"}))
-    from pipelines.config import get_settings
+    from sciforge.pipelines.config import get_settings
 
     get_settings.cache_clear()
     try:
@@ -149,7 +149,7 @@ def _secret_settings():
 
 
 def test_reprs_never_show_a_secret():
-    from pipelines.storage import S3Storage, open_storage
+    from sciforge.pipelines.storage import S3Storage, open_storage
 
     s = _secret_settings()
     shown = [repr(s), str(s), repr(s.storage), str(s.spark), repr(s.airflow), f"{s.storage!r}"]
@@ -180,7 +180,7 @@ def test_log_records_never_show_a_secret(caplog):
 
 
 def test_driver_jit_c1_only_off_local_masters():
-    from jobs.spark import C1_ONLY, spark_conf
+    from sciforge.jobs.spark import C1_ONLY, spark_conf
 
     cluster = spark_conf(load_settings(spark={"master": "spark://h:7077"}))
     assert cluster["spark.driver.extraJavaOptions"] == C1_ONLY
@@ -200,7 +200,7 @@ def test_driver_jit_c1_only_off_local_masters():
 
 
 def test_class_archives_for_drivers_and_executors_off_local_masters(tmp_path):
-    from jobs.spark import C1_ONLY, spark_conf
+    from sciforge.jobs.spark import C1_ONLY, spark_conf
 
     conf = spark_conf(load_settings(spark={"master": "spark://h:7077", "class_archive_dir": str(tmp_path)}))
     assert conf["spark.driver.extraJavaOptions"] == f"{C1_ONLY} -XX:SharedArchiveFile={tmp_path}/driver.jsa"
@@ -216,8 +216,8 @@ def test_class_archives_for_drivers_and_executors_off_local_masters(tmp_path):
 
 
 def test_config_show_refuses_a_typo_with_the_closest_key(monkeypatch):
-    from pipelines.config import get_settings
     from sciforge.cli import app
+    from sciforge.pipelines.config import get_settings
 
     monkeypatch.setenv("SCIFORGE_SPARK__MASTR", "local[1]")
     get_settings.cache_clear()
@@ -237,7 +237,7 @@ def test_a_process_that_loads_its_settings_never_logs_their_secrets(tmp_path):
     import sys
 
     code = ("import logging; logging.basicConfig(level=logging.INFO)\n"
-            "from pipelines.config import get_settings\n"
+            "from sciforge.pipelines.config import get_settings\n"
             "s = get_settings()\n"
             "log = logging.getLogger('jobs.example')\n"
             "log.info('storage options: %s', s.storage_options())\n"

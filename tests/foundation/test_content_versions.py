@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-import pipelines.datasets as datasets
-from jobs.ingest import run_ingest
-from pipelines.config import REPO_ROOT, load_settings
-from pipelines.datasets import DatasetRef, fingerprint_file, inputs_fingerprint, read_manifest
-from pipelines.storage import LocalStorage, S3Storage, open_storage
+import sciforge.pipelines.datasets as datasets
+from sciforge.jobs.ingest import run_ingest
+from sciforge.pipelines.config import REPO_ROOT, load_settings
+from sciforge.pipelines.datasets import DatasetRef, fingerprint_file, inputs_fingerprint, read_manifest
+from sciforge.pipelines.storage import LocalStorage, S3Storage, open_storage
 
 DAY = "2026-01-01"
 TOPICS = ("protein folding kinetics", "quantum error correction", "catalytic hydrogenation of alkenes",
@@ -129,12 +129,12 @@ def test_the_same_landing_on_s3_gives_the_same_version_and_bytes(settings, tmp_p
 
 def _chain(settings: Any, landing: Path) -> dict[str, DatasetRef]:
     """jsonl landing -> raw/text -> clean/text_pages -> clean/pages (dedup) -> corpus/snapshot."""
-    from jobs.corpus import run_corpus
-    from jobs.dedup import run_dedup
-    from jobs.runner import run_map_stage
-    from pipelines.pages import PAGE_SCHEMA
-    from pipelines.stage import MapStage
-    from pipelines.text_pages import QUARANTINE_SCHEMA, text_to_pages
+    from sciforge.jobs.corpus import run_corpus
+    from sciforge.jobs.dedup import run_dedup
+    from sciforge.jobs.runner import run_map_stage
+    from sciforge.pipelines.pages import PAGE_SCHEMA
+    from sciforge.pipelines.stage import MapStage
+    from sciforge.pipelines.text_pages import QUARANTINE_SCHEMA, text_to_pages
 
     raw, _, _ = run_ingest(settings, str(landing), "jsonl", DAY, engine="local")
     stage = MapStage("text_pages", text_to_pages, PAGE_SCHEMA, QUARANTINE_SCHEMA)
@@ -145,7 +145,7 @@ def _chain(settings: Any, landing: Path) -> dict[str, DatasetRef]:
 
 
 def test_different_landings_never_share_a_snapshot_or_a_training_run(tmp_path):
-    from model.train.config import TrainConfig
+    from sciforge.model.train.config import TrainConfig
 
     settings = load_settings(storage={"data_root": str(tmp_path / "data")}, stages={"corpus": {"seq_len": 32}})
     a = _chain(settings, _landing(tmp_path / "a", BASE))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import REPO_ROOT
+from sciforge.pipelines.config import REPO_ROOT
 
 DAG_FILES = sorted(p for p in (REPO_ROOT / "dags").glob("*.py") if not p.name.startswith("_"))
 HEAVY = ("torch", "pyspark", "deepspeed", "transformers", "pymupdf")
@@ -38,8 +38,8 @@ def test_dag_file_imports_nothing_heavy(path):
 @pytest.mark.airflow
 def test_dagbag_has_no_import_errors_or_cycles(tmp_path):
     code = textwrap.dedent("""
-        from pipelines.config import get_settings
-        from infra.airflow_env import configure, ensure_db, DAGS_FOLDER
+        from sciforge.pipelines.config import get_settings
+        from sciforge.infra.airflow_env import configure, ensure_db, DAGS_FOLDER
         configure(get_settings())
         ensure_db()
         from airflow.dag_processing.dagbag import DagBag
@@ -62,9 +62,9 @@ def test_dagbag_has_no_import_errors_or_cycles(tmp_path):
 def _run_twice(tmp_path: Path, engine: str) -> tuple[dict, dict]:
     code = textwrap.dedent("""
         import hashlib, json, pathlib, sys
-        from pipelines.config import get_settings
-        from fixtures.demo_data import write_demo_corpus
-        from infra.airflow_env import run_dag_test
+        from sciforge.pipelines.config import get_settings
+        from sciforge.fixtures.demo_data import write_demo_corpus
+        from sciforge.infra.airflow_env import run_dag_test
         s = get_settings()
         write_demo_corpus(pathlib.Path(s.ingest.landing_root) / "dt=2026-01-01")
         snaps = []
@@ -108,16 +108,16 @@ def test_corpus_refresh_dag_test_is_idempotent(tmp_path):
     assert by_stage["dedup"]["reasons"].get("boilerplate_page", 0) >= 3  # the shared copyright page
 
     # The README's funnel block has the shape of this run's (stages, their outputs, the zones written).
-    from pipelines.config import REPO_ROOT
-    from pipelines.report import day_datasets, readme_block_of, readme_funnel
-    from pipelines.storage import open_storage
+    from sciforge.pipelines.config import REPO_ROOT
+    from sciforge.pipelines.report import day_datasets, readme_block_of, readme_funnel
+    from sciforge.pipelines.storage import open_storage
     from tests.orchestration.test_report import funnel_block_shape
 
     generated = readme_funnel(funnel, day_datasets(open_storage(str(tmp_path / "data")), "2026-01-01"))
     readme = readme_block_of((REPO_ROOT / "README.md").read_text())
     assert funnel_block_shape(readme) == funnel_block_shape(generated), (
         "README.md's funnel block is not the shape of a demo run: regenerate it with "
-        "`sciforge demo --no-train && python -m pipelines.report --readme README.md`\n" + generated)
+        "`sciforge demo --no-train && python -m sciforge.pipelines.report --readme README.md`\n" + generated)
 
 
 @pytest.mark.slow
@@ -132,8 +132,8 @@ def test_demo_with_spark_is_idempotent(tmp_path):
 @pytest.mark.airflow
 def test_training_dags_chain_on_assets(tmp_path):
     code = textwrap.dedent("""
-        from pipelines.config import get_settings
-        from infra.airflow_env import configure, ensure_db, DAGS_FOLDER
+        from sciforge.pipelines.config import get_settings
+        from sciforge.infra.airflow_env import configure, ensure_db, DAGS_FOLDER
         configure(get_settings())
         ensure_db()
         from airflow.dag_processing.dagbag import DagBag
@@ -158,11 +158,11 @@ def test_train_cpt_dag_runs_on_a_corpus_snapshot(tmp_path):
     code = textwrap.dedent("""
         import json, pathlib
         import pyarrow as pa
-        from pipelines.config import get_settings
-        from pipelines.datasets import DatasetRef, write_dataset
-        from pipelines.storage import open_storage
-        from jobs.corpus import run_corpus
-        from infra.airflow_env import run_dag_test
+        from sciforge.pipelines.config import get_settings
+        from sciforge.pipelines.datasets import DatasetRef, write_dataset
+        from sciforge.pipelines.storage import open_storage
+        from sciforge.jobs.corpus import run_corpus
+        from sciforge.infra.airflow_env import run_dag_test
         s = get_settings()
         rows = {"doc_id": [f"d{i}" for i in range(48)], "page": [0] * 48, "source": ["web"] * 48,
                 "url": [f"https://a.org/{i}" for i in range(48)], "domain": ["a.org"] * 48,

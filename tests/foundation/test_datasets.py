@@ -3,8 +3,8 @@ import json
 import pyarrow as pa
 import pytest
 
-from pipelines.counters import StageCounters
-from pipelines.datasets import (
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.datasets import (
     MANIFEST,
     DatasetCorrupt,
     DatasetNotPublished,
@@ -17,8 +17,8 @@ from pipelines.datasets import (
     verify,
     write_dataset,
 )
-from pipelines.stage import BatchResult
-from pipelines.storage import LocalStorage
+from sciforge.pipelines.stage import BatchResult
+from sciforge.pipelines.storage import LocalStorage
 
 REF = DatasetRef("clean", "things", make_version("2026-01-01", {"a": 1}))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fixtures.demo_sft import sft_records, write_sft_demo
-from model.train.sft import SFTSource, best_of_n, exact_verifier
+from sciforge.fixtures.demo_sft import sft_records, write_sft_demo
+from sciforge.model.train.sft import SFTSource, best_of_n, exact_verifier
 
 
 def test_records_are_deterministic_and_verified(tmp_path: Path) -> None:
@@ -25,7 +25,7 @@ def test_records_are_deterministic_and_verified(tmp_path: Path) -> None:
 
 
 def test_sft_source_packs_the_demo_set(tmp_path: Path) -> None:
-    from pipelines.tokenizer.default import default_tokenizer
+    from sciforge.pipelines.tokenizer.default import default_tokenizer
 
     src = SFTSource.from_jsonl(write_sft_demo(tmp_path / "sft.jsonl", n=60), default_tokenizer(), seq_len=256)
     c = src.counters.to_dict()

@@ -11,13 +11,13 @@ from collections import Counter
 
 import pytest
 
-from fixtures.bad_corpus import account_rows, problems, summary
-from fixtures.hostile_corpus import run_stages, write_hostile_corpus
+from sciforge.fixtures.bad_corpus import account_rows, problems, summary
+from sciforge.fixtures.hostile_corpus import run_stages, write_hostile_corpus
 
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    from pipelines.config import load_settings
+    from sciforge.pipelines.config import load_settings
 
     root = tmp_path_factory.mktemp("hostile")
     cases = write_hostile_corpus(root / "landing")

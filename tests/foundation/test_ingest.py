@@ -9,12 +9,12 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from jobs.ingest import run_ingest
-from pipelines.counters import StageCounters
-from pipelines.datasets import read_table
-from pipelines.ingest.jsonl import iter_jsonl
-from pipelines.ingest.warc import iter_warc, registered_domain
-from pipelines.storage import open_storage
+from sciforge.jobs.ingest import run_ingest
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.datasets import read_table
+from sciforge.pipelines.ingest.jsonl import iter_jsonl
+from sciforge.pipelines.ingest.warc import iter_warc, registered_domain
+from sciforge.pipelines.storage import open_storage
 
 
 def _warc(records, gz=True):
@@ -175,7 +175,7 @@ def test_rerun_is_byte_identical(settings, demo_corpus, kind):
 
 
 def test_html_named_pdf_is_not_a_pdf():
-    from pipelines.ingest.pdf import iter_pdf
+    from sciforge.pipelines.ingest.pdf import iter_pdf
 
     c = StageCounters()
     html = b"<!DOCTYPE html><html><body>Not a PDF</body></html>"

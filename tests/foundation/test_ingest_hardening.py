@@ -12,11 +12,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from pipelines.counters import StageCounters
-from pipelines.ingest.core import IngestParams, ingest_file, to_table
-from pipelines.ingest.http import HttpDecodeError, dechunk, decode_body
-from pipelines.ingest.jsonl import MAX_JSON_DEPTH, iter_jsonl, json_too_deep
-from pipelines.storage import LocalStorage, StorageError, guarded_stream
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.ingest.core import IngestParams, ingest_file, to_table
+from sciforge.pipelines.ingest.http import HttpDecodeError, dechunk, decode_body
+from sciforge.pipelines.ingest.jsonl import MAX_JSON_DEPTH, iter_jsonl, json_too_deep
+from sciforge.pipelines.storage import LocalStorage, StorageError, guarded_stream
 
 PARAMS = {kind: IngestParams(kind, 16 << 20, 1 << 28, 2000) for kind in ("warc", "pdf", "jsonl")}
 
@@ -67,7 +67,7 @@ def test_a_line_over_the_cap_is_drained_not_held():
 
 
 def test_arrow_fallback_costs_only_the_bad_row():
-    from pipelines.ingest.jsonl import SCHEMA
+    from sciforge.pipelines.ingest.jsonl import SCHEMA
 
     good = {"doc_id": "a", "source": "s", "line": 1, "text": "fine", "meta": "{}"}
     bad = {**good, "doc_id": "b", "text": "lone \ud800"}
@@ -77,14 +77,14 @@ def test_arrow_fallback_costs_only_the_bad_row():
     assert t.column("doc_id").to_pylist() == ["a"]
     assert [q["reason"] for q in quarantined] == ["arrow_conversion_failed"]
     assert c.kept == 1 and c.dropped == {"arrow_conversion_failed": 1}
-    from pipelines.ingest.common import QUARANTINE_SCHEMA, quarantine_row
+    from sciforge.pipelines.ingest.common import QUARANTINE_SCHEMA, quarantine_row
 
     q = to_table([quarantine_row("s\ud800", "x", "detail \udfff")], QUARANTINE_SCHEMA, "s", c)
     assert q.num_rows == 1 and "\\ud800" in q.column("source")[0].as_py()
 
 
 def test_pdf_page_tree_declaring_more_pages_than_it_has(tmp_path: Path):
-    from fixtures.demo_data import raw_pdf
+    from sciforge.fixtures.demo_data import raw_pdf
 
     data = raw_pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
                     b"<< /Type /Pages /Kids [3 0 R] /Count 1000000 >>",
@@ -180,8 +180,8 @@ def test_http_decoding_is_bounded_and_labelled():
 
 
 def test_utf16_html_with_bom_is_a_page_not_binary():
-    from pipelines.web.config import WebConfig
-    from pipelines.web.extract import ExtractError, decode_html, extract_html
+    from sciforge.pipelines.web.config import WebConfig
+    from sciforge.pipelines.web.extract import ExtractError, decode_html, extract_html
 
     html = ("<html><head><title>Caf\u00e9 physics</title></head><body><main><article><h1>Waves</h1>"
             + "<p>A standing wave forms when two waves of equal frequency travel in opposite directions.</p>" * 6
@@ -207,7 +207,7 @@ def test_arrow_accepts_every_kept_row_of_the_hostile_jsonl(tmp_path: Path):
              b'{"text": "y", "k\\ud800": 1}']
     c = StageCounters()
     rows = [r for k, r in iter_jsonl(io.BytesIO(b"\n".join(lines)), "t", counters=c) if k == "kept"]
-    from pipelines.ingest.jsonl import SCHEMA
+    from sciforge.pipelines.ingest.jsonl import SCHEMA
 
     assert pa.Table.from_pylist(rows, schema=SCHEMA).num_rows == 1
     assert c.dropped == {"invalid_unicode": 3}
@@ -217,8 +217,8 @@ def test_arrow_accepts_every_kept_row_of_the_hostile_jsonl(tmp_path: Path):
 def test_a_lying_warc_length_loses_only_its_record_and_offsets_stay_true(length):
     """An uncompressed record whose WARC Content-Length runs past the end of the file (or is not a
     number) is quarantined; the records after it are found again, at their true byte offsets."""
-    from fixtures.hostile_corpus import _http, _response
-    from pipelines.ingest.warc import iter_warc
+    from sciforge.fixtures.hostile_corpus import _http, _response
+    from sciforge.pipelines.ingest.warc import iter_warc
 
     page = b"<html><body><p>Phonons carry heat in insulators.</p></body></html>"
     recs = [_response(f"https://a.org/{i}", _http(), page, f"0badc0de-0000-4000-8000-0000000000{i:02d}")

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.llm import LLMCache, LLMClient, LLMConfig, cache_key, image_part
-from pipelines.storage import LocalStorage
+from sciforge.pipelines.llm import LLMCache, LLMClient, LLMConfig, cache_key, image_part
+from sciforge.pipelines.storage import LocalStorage
 from tests.llm_stub import StubServer, check_request, text_of
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
@@ -119,8 +119,8 @@ def test_bounded_concurrency(limit):
 
 
 def test_connection_sections_are_found_in_the_stage_configs(monkeypatch):
-    from infra.airflow_env import DEFAULT_API_KEY_ENV, _llm_sections, llm_env_from_connections
-    from pipelines.config import Settings
+    from sciforge.infra.airflow_env import DEFAULT_API_KEY_ENV, _llm_sections, llm_env_from_connections
+    from sciforge.pipelines.config import Settings
 
     stages = {"web": {"rewrite": {"endpoint": "http://a/v1", "airflow_conn_id": "rw", "api_key_env": "K_RW"}},
               "pdf": {"expensive_backend": "vlm", "vlm": {"endpoint": "http://b/v1", "airflow_conn_id": "vlm"}}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from pipelines.pages import (
+from sciforge.pipelines.pages import (
     FIELDS,
     LABELS,
     PAGE_COLUMNS,
@@ -18,11 +18,11 @@ from pipelines.pages import (
 
 
 def test_every_page_dataset_schema_starts_with_the_contract() -> None:
-    from pipelines.dedup.decide import KEPT_SCHEMA as DEDUP_KEPT
-    from pipelines.dedup.decide import QUARANTINE_SCHEMA as DEDUP_QUARANTINE
-    from pipelines.pdf.parse import KEPT_SCHEMA as PDF_KEPT
-    from pipelines.text_pages import QUARANTINE_SCHEMA as TEXT_QUARANTINE
-    from pipelines.web.pages import PAGES_SCHEMA, SCORED_SCHEMA
+    from sciforge.pipelines.dedup.decide import KEPT_SCHEMA as DEDUP_KEPT
+    from sciforge.pipelines.dedup.decide import QUARANTINE_SCHEMA as DEDUP_QUARANTINE
+    from sciforge.pipelines.pdf.parse import KEPT_SCHEMA as PDF_KEPT
+    from sciforge.pipelines.text_pages import QUARANTINE_SCHEMA as TEXT_QUARANTINE
+    from sciforge.pipelines.web.pages import PAGES_SCHEMA, SCORED_SCHEMA
 
     n = len(PAGE_COLUMNS)
     for schema in (DEDUP_KEPT, DEDUP_QUARANTINE, PDF_KEPT, TEXT_QUARANTINE, PAGES_SCHEMA, SCORED_SCHEMA):

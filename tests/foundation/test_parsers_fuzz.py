@@ -13,11 +13,11 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.counters import StageCounters
-from pipelines.ingest.common import QUARANTINE_SCHEMA
-from pipelines.ingest.http import HttpDecodeError, dechunk, decode_body
-from pipelines.ingest.jsonl import SCHEMA as TEXT_SCHEMA
-from pipelines.ingest.jsonl import iter_jsonl, json_too_deep
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.ingest.common import QUARANTINE_SCHEMA
+from sciforge.pipelines.ingest.http import HttpDecodeError, dechunk, decode_body
+from sciforge.pipelines.ingest.jsonl import SCHEMA as TEXT_SCHEMA
+from sciforge.pipelines.ingest.jsonl import iter_jsonl, json_too_deep
 
 # Examples per test: bounded for the default suite (the whole file runs in ~15 s on 2 cores);
 # HYPOTHESIS_EXAMPLES=5000 fuzzes for real. The settings are per test: no global hypothesis profile.
@@ -121,7 +121,7 @@ WARC = _warc_prefix()
 @bounded(0.67)
 @given(st.binary(max_size=2048), st.integers(0, len(WARC)), st.booleans())
 def test_iter_warc_on_random_and_mutated_bytes(noise, cut, gz):
-    from pipelines.ingest.warc import SCHEMA, iter_warc
+    from sciforge.pipelines.ingest.warc import SCHEMA, iter_warc
 
     data = WARC[:cut] + noise + WARC
     if gz:
@@ -135,7 +135,7 @@ def test_iter_warc_on_random_and_mutated_bytes(noise, cut, gz):
 @bounded(0.42)
 @given(st.binary(max_size=3000), st.sampled_from([b"", b"%PDF-1.4\n", b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog"]))
 def test_iter_pdf_on_random_bytes(noise, head):
-    from pipelines.ingest.pdf import SCHEMA, iter_pdf
+    from sciforge.pipelines.ingest.pdf import SCHEMA, iter_pdf
 
     data = head + noise
     c = StageCounters()
@@ -150,8 +150,8 @@ def test_iter_pdf_on_random_bytes(noise, head):
                                                   "text/plain; charset=koi8-r"]),
        st.sampled_from([b"", b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf", b"\xff\xfe\x00\x00", b"<html><body><p>"]))
 def test_extract_html_on_random_bytes(noise, ctype, head):
-    from pipelines.web.config import WebConfig
-    from pipelines.web.extract import ExtractError, extract_html
+    from sciforge.pipelines.web.config import WebConfig
+    from sciforge.pipelines.web.extract import ExtractError, extract_html
 
     try:
         ex = extract_html(head + noise, ctype, WebConfig().extract, StageCounters())
@@ -165,9 +165,9 @@ def test_extract_html_on_random_bytes(noise, ctype, head):
 @bounded(0.50)
 @given(st.binary(max_size=2000), st.sampled_from(["200 OK", "404 Not Found", "xx"]))
 def test_web_score_record_on_random_payloads(noise, status):
-    from pipelines.web.config import WebConfig
-    from pipelines.web.pages import QUARANTINE_SCHEMA as WQ
-    from pipelines.web.pages import SCORED_SCHEMA, score_record
+    from sciforge.pipelines.web.config import WebConfig
+    from sciforge.pipelines.web.pages import QUARANTINE_SCHEMA as WQ
+    from sciforge.pipelines.web.pages import SCORED_SCHEMA, score_record
 
     row = {"record_id": "r", "url": "https://a.org/x", "host": "a.org", "domain": "a.org", "warc_file": "f",
            "warc_offset": 0, "http_status": int(status[:3]) if status[0].isdigit() else 0, "content_type": "text/html",

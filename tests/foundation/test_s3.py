@@ -3,8 +3,8 @@
 import pyarrow as pa
 import pytest
 
-from pipelines.datasets import DatasetRef, read_manifest, read_table, verify, write_dataset
-from pipelines.storage import LocalStorage, S3Storage, StorageError
+from sciforge.pipelines.datasets import DatasetRef, read_manifest, read_table, verify, write_dataset
+from sciforge.pipelines.storage import LocalStorage, S3Storage, StorageError
 
 pytestmark = pytest.mark.s3
 REF = DatasetRef("clean", "pages", "2026-01-01_abc")
@@ -39,7 +39,7 @@ def test_dataset_round_trips_on_local_disk_and_s3_with_identical_manifests(s3_se
 
 
 def test_s3_reader_refuses_a_dataset_without_manifest(s3_server):
-    from pipelines.datasets import DatasetNotPublished, DatasetWriter
+    from sciforge.pipelines.datasets import DatasetNotPublished, DatasetWriter
 
     s3 = S3Storage("s3://sciforge/half", **s3_server.storage_options())
     s3.check()

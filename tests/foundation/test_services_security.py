@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from pipelines.storage import S3Storage
+from sciforge.pipelines.storage import S3Storage
 from tests.netcheck import listening
 
 pytestmark = pytest.mark.s3

@@ -6,13 +6,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from jobs.ingest import run_ingest
-from jobs.io import read_df, write_df
-from jobs.runner import run_map_stage
-from pipelines.counters import StageCounters
-from pipelines.datasets import DatasetRef, DatasetWriter, read_table, write_dataset
-from pipelines.stage import BatchResult, MapStage
-from pipelines.storage import open_storage
+from sciforge.jobs.ingest import run_ingest
+from sciforge.jobs.io import read_df, write_df
+from sciforge.jobs.runner import run_map_stage
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.datasets import DatasetRef, DatasetWriter, read_table, write_dataset
+from sciforge.pipelines.stage import BatchResult, MapStage
+from sciforge.pipelines.storage import open_storage
 
 pytestmark = pytest.mark.spark
 
@@ -23,7 +23,7 @@ def _files(settings, ref):
 
 
 def test_spark_ingest_equals_local_ingest(spark, settings, demo_corpus, tmp_path):
-    from pipelines.config import load_settings
+    from sciforge.pipelines.config import load_settings
 
     other = load_settings(storage={"data_root": str(tmp_path / "local-engine")})
     for kind in ("warc", "pdf"):
@@ -67,9 +67,9 @@ def test_map_stage_spark_and_local_agree(spark, settings):
 def test_map_tasks_follow_the_data_size_not_the_part_count(spark, settings, tmp_path, monkeypatch):
     """One large part cut into several map tasks (each reads only its row groups): the same rows in the
     same order as one task per part, and Spark and the in-process engine write the same bytes."""
-    from pipelines import datasets
-    from pipelines.config import load_settings
-    from pipelines.datasets import plan_part_slices, read_manifest
+    from sciforge.pipelines import datasets
+    from sciforge.pipelines.config import load_settings
+    from sciforge.pipelines.datasets import plan_part_slices, read_manifest
 
     st = open_storage(settings.data_root)
     src = DatasetRef("raw", "big", "2026-01-01_z")

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from infra.services.seaweed import pick_base
-from infra.services.standalone import StandaloneCluster, spark_submit
-from jobs.ingest import run_ingest
-from pipelines.config import REPO_ROOT
-from pipelines.datasets import read_manifest
-from pipelines.storage import S3Storage, open_storage
+from sciforge.infra.services.seaweed import pick_base
+from sciforge.infra.services.standalone import StandaloneCluster, spark_submit
+from sciforge.jobs.ingest import run_ingest
+from sciforge.pipelines.config import REPO_ROOT
+from sciforge.pipelines.datasets import read_manifest
+from sciforge.pipelines.storage import S3Storage, open_storage
 from tests.netcheck import listening
 
 # Slow: tests/orchestration/test_cluster_day.py runs every job this way (ingest included) in the default

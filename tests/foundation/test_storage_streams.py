@@ -11,9 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.counters import StageCounters
-from pipelines.ingest.core import KINDS, IngestParams, ingest_file, ingest_file_to_tables, list_inputs
-from pipelines.storage import LocalStorage, S3Storage, StorageError, guarded_stream
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.ingest.core import (
+    KINDS,
+    IngestParams,
+    ingest_file,
+    ingest_file_to_tables,
+    list_inputs,
+)
+from sciforge.pipelines.storage import LocalStorage, S3Storage, StorageError, guarded_stream
 
 pytestmark = pytest.mark.s3
 
@@ -147,8 +153,8 @@ def test_a_read_error_of_the_storage_is_not_a_content_error(tmp_path: Path):
 def test_demo_writes_its_sample_corpus_to_an_s3_landing_root(s3_server, tmp_path):
     """`sciforge demo` with ingest.landing_root on S3 lands the sample corpus there (not in a local
     folder named `s3:`)."""
-    from pipelines.config import load_settings
     from sciforge.cli.demo import demo_landing
+    from sciforge.pipelines.config import load_settings
 
     opts = s3_server.storage_options()
     root = f"s3://sciforge/demo-{tmp_path.name}/landing"

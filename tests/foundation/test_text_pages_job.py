@@ -8,15 +8,15 @@ from typing import Any
 
 import pytest
 
-from jobs.ingest import run_ingest
-from pipelines.datasets import read_manifest, read_table
-from pipelines.storage import open_storage
+from sciforge.jobs.ingest import run_ingest
+from sciforge.pipelines.datasets import read_manifest, read_table
+from sciforge.pipelines.storage import open_storage
 
 
 def test_main_maps_text_records_and_prints_the_ref(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str], settings: Any) -> None:
-    from jobs import text_pages
-    from pipelines.config import get_settings
+    from sciforge.jobs import text_pages
+    from sciforge.pipelines.config import get_settings
 
     src = tmp_path / "landing"
     src.mkdir()
@@ -32,7 +32,7 @@ def test_main_maps_text_records_and_prints_the_ref(tmp_path: Path, monkeypatch: 
         get_settings.cache_clear()
     key = capsys.readouterr().out.strip().split(":")[0]
     assert key.startswith("clean/text_pages/2026-01-01_")
-    from pipelines.datasets import DatasetRef
+    from sciforge.pipelines.datasets import DatasetRef
 
     storage = open_storage(settings.data_root)
     ref = DatasetRef.parse(key)

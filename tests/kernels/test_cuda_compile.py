@@ -1,7 +1,7 @@
 """The CUDA C++ sm_90a kernel compiles with nvcc and its machine code uses the Hopper FP8 paths.
 
 No GPU is needed: nvcc builds the object file; cuobjdump (from nvcc's toolkit or Triton's bundle) shows the SASS.
-Real launches happen on a Hopper machine through kernels.cuda_ext.load_extension (bench/fp8_gemm.py).
+Real launches happen on a Hopper machine through sciforge.kernels.cuda_ext.load_extension (bench/fp8_gemm.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from kernels import cuda_ext
+from sciforge.kernels import cuda_ext
 
 pytestmark = pytest.mark.skipif(
     cuda_ext.find_nvcc() is None,

@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from kernels import CALC_DIFF_TOLERANCE, calc_diff
-from kernels.fp8 import fp8_grouped_linear, quantize_stacked_weight
-from kernels.quant import quantize_per_block
+from sciforge.kernels import CALC_DIFF_TOLERANCE, calc_diff
+from sciforge.kernels.fp8 import fp8_grouped_linear, quantize_stacked_weight
+from sciforge.kernels.quant import quantize_per_block
 
 
 def _per_expert(x: torch.Tensor, w: torch.Tensor, counts: list[int]) -> torch.Tensor:

@@ -9,9 +9,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-import kernels.linear as linear_mod
-from kernels import CALC_DIFF_TOLERANCE, calc_diff
-from kernels.fp8 import Fp8Linear, fp8_linear, select_backend
+import sciforge.kernels.linear as linear_mod
+from sciforge.kernels import CALC_DIFF_TOLERANCE, calc_diff
+from sciforge.kernels.fp8 import Fp8Linear, fp8_linear, select_backend
 
 
 def _pair(in_f: int, out_f: int, bias: bool, **kw: object) -> tuple[Fp8Linear, nn.Linear]:
@@ -51,8 +51,8 @@ def test_fp8_forward_and_both_backward_gemms_match_reference(
 def test_the_three_gemms_use_the_documented_quantization_layouts() -> None:
     # forward: x per 1x128 (features), W per 128x128; dgrad: dy per 1x128 (out features), W^T blocks;
     # wgrad: dy^T and x^T per 1x128 along tokens. Checked bit for bit against the reference composition.
-    from kernels.quant import quantize_per_block, quantize_per_token
-    from kernels.reference import fp8_gemm_reference as ref_gemm
+    from sciforge.kernels.quant import quantize_per_block, quantize_per_token
+    from sciforge.kernels.reference import fp8_gemm_reference as ref_gemm
 
     layer, _ = _pair(256, 128, False, fp8="on")
     g = torch.Generator().manual_seed(2)
@@ -91,7 +91,7 @@ def test_auto_mode_falls_back_on_cpu_with_one_log_line(caplog: pytest.LogCapture
     linear_mod._fallback_logged = False
     layer, ref = _pair(32, 16, True)
     x = torch.randn(2, 32)
-    with caplog.at_level(logging.WARNING, logger="kernels.linear"):
+    with caplog.at_level(logging.WARNING, logger="sciforge.kernels.linear"):
         y1, y2 = layer(x), layer(x)
     # The fallback is a BF16 GEMM, returned in the input's dtype (the issue: "falls back to bf16").
     bf16 = F.linear(x.bfloat16(), ref.weight.bfloat16(), ref.bias.bfloat16()).float()

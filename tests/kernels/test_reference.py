@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from kernels import (
+from sciforge.kernels import (
     CALC_DIFF_TOLERANCE,
     FP8_E4M3_MAX,
     calc_diff,
@@ -18,7 +18,7 @@ from kernels import (
     quantize_per_token,
     quantize_per_token_transposed,
 )
-from kernels.quant import ceil_pow2
+from sciforge.kernels.quant import ceil_pow2
 
 
 def _randn(*shape: int, seed: int = 0) -> torch.Tensor:

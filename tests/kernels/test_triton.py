@@ -33,7 +33,7 @@ def test_triton_quantizers_match_torch_bit_for_bit() -> None:
     out = _run_interpreted(
         """
         import torch
-        from kernels import quant, triton_quant as tq
+        from sciforge.kernels import quant, triton_quant as tq
         g = torch.Generator().manual_seed(0)
         pairs = [(quant.quantize_per_token, tq.quantize_per_token_triton),
                  (quant.quantize_per_block, tq.quantize_per_block_triton),
@@ -59,8 +59,8 @@ def test_triton_gemm_dense_grouped_and_row_scaled_match_reference() -> None:
     out = _run_interpreted(
         """
         import torch
-        from kernels import quant, reference as R, triton_gemm as TG
-        from kernels.metrics import calc_diff
+        from sciforge.kernels import quant, reference as R, triton_gemm as TG
+        from sciforge.kernels.metrics import calc_diff
         g = torch.Generator().manual_seed(0)
         # (M, N, K): tails in M and N, K not a multiple of 128 nor 16 (padded for TMA), M < 64
         for m, n, k in [(64, 128, 256), (100, 200, 300), (33, 257, 520), (130, 64, 128)]:
@@ -92,7 +92,7 @@ def test_triton_gemm_dense_grouped_and_row_scaled_match_reference() -> None:
         assert torch.allclose(out, ref, rtol=1e-5, atol=1e-4)
         assert (out[m_idx < 0] == 0).all()
         # the dispatcher's entry and its once-per-device self-check take the same kernels
-        from kernels import ops
+        from sciforge.kernels import ops
         assert torch.equal(ops.fp8_grouped_gemm(aq, a_s, wq, ws, m_idx, torch.float32, backend="triton"), out)
         ok, diff = ops.self_check("triton", torch.device("cpu"))
         assert ok, diff
@@ -104,7 +104,7 @@ def test_triton_gemm_dense_grouped_and_row_scaled_match_reference() -> None:
 
 @pytest.mark.parametrize(("grouped", "row_scaled"), [(False, False), (False, True), (True, False)])
 def test_triton_gemm_compiles_to_sm90a_wgmma_and_tma(grouped: bool, row_scaled: bool) -> None:
-    from kernels.triton_gemm import compile_for_sm90
+    from sciforge.kernels.triton_gemm import compile_for_sm90
 
     compiled = compile_for_sm90(grouped=grouped, b_row_scaled=row_scaled)
     ptx = compiled.asm["ptx"]
@@ -116,7 +116,7 @@ def test_triton_gemm_compiles_to_sm90a_wgmma_and_tma(grouped: bool, row_scaled: 
 
 @pytest.mark.parametrize("per_block", [False, True])
 def test_triton_quantizer_compiles_with_hardware_rtne_cast_and_exact_division(per_block: bool) -> None:
-    from kernels.triton_quant import compile_for_sm90
+    from sciforge.kernels.triton_quant import compile_for_sm90
 
     ptx = compile_for_sm90(per_block=per_block, pow2_scales=True).asm["ptx"]
     assert "cvt.rn.satfinite.e4m3x2.f32" in ptx
@@ -124,14 +124,14 @@ def test_triton_quantizer_compiles_with_hardware_rtne_cast_and_exact_division(pe
 
 
 def test_triton_gemm_also_compiles_for_ada_sm89() -> None:
-    from kernels.triton_gemm import compile_for_sm90
+    from sciforge.kernels.triton_gemm import compile_for_sm90
 
     ptx = compile_for_sm90(capability=89).asm["ptx"]
     assert re.search(r"mma\.sync\.aligned\.m16n8k32\.row\.col\.f32\.e4m3\.e4m3", ptx)
 
 
 def test_select_config_is_deterministic_and_valid() -> None:
-    from kernels.triton_gemm import select_config
+    from sciforge.kernels.triton_gemm import select_config
 
     for m, n in [(64, 2112), (128, 7168), (4096, 4096), (1, 1)]:
         cfg = select_config(m, n, 132)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model import build_model, get_config
+from sciforge.model import build_model, get_config
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from model.layers import build_attention_mask, doc_ids_from_separators, positions_from_doc_ids
+from sciforge.model.layers import build_attention_mask, doc_ids_from_separators, positions_from_doc_ids
 
 
 def test_shapes_and_losses(tiny_model, tiny_cfg):

@@ -10,13 +10,13 @@ from pathlib import Path
 import torch
 from safetensors import safe_open
 
-from model import build_model, load_pretrained, save_pretrained
+from sciforge.model import build_model, load_pretrained, save_pretrained
 
 REPO = Path(__file__).resolve().parents[2]
 
 FRESH_PROCESS = """
 import sys, torch
-from model import load_pretrained
+from sciforge.model import load_pretrained
 model = load_pretrained(sys.argv[1])
 ids = torch.load(sys.argv[2])
 with torch.no_grad():
@@ -81,7 +81,7 @@ def test_text_checkpoint_loads_in_transformers_with_identical_logits(tmp_path):
     `transformers` (the export of a trained run: tests/train/test_export_transformers.py)."""
     from transformers import AutoModelForCausalLM
 
-    from model.config import get_config
+    from sciforge.model.config import get_config
 
     cfg = get_config("tiny", vision=None, time_series=None)
     model = build_model(cfg, seed=0).eval()
@@ -98,8 +98,8 @@ def test_text_checkpoint_loads_in_transformers_with_identical_logits(tmp_path):
 
 def test_presets_mirror_qwen3_moe():
     """No preset has a shared expert: transformers has no architecture that computes ours exactly."""
-    from model.checkpoint import QWEN3_MOE, hf_architecture
-    from model.config import PRESETS, get_config
+    from sciforge.model.checkpoint import QWEN3_MOE, hf_architecture
+    from sciforge.model.config import PRESETS, get_config
 
     for name in PRESETS:
         cfg = get_config(name, vision=None, time_series=None)
@@ -112,7 +112,7 @@ def test_shared_expert_export_is_not_labelled_qwen3_moe(tmp_path):
     import pytest
     from transformers import AutoModelForCausalLM
 
-    from model.config import get_config
+    from sciforge.model.config import get_config
 
     cfg = get_config("tiny", vision=None, time_series=None, shared_expert_intermediate_size=64)
     model = build_model(cfg, seed=0).eval()
@@ -128,7 +128,7 @@ def test_shared_expert_export_is_not_labelled_qwen3_moe(tmp_path):
 
 def test_intern_s1_vocabulary_and_special_ids():
     """XTuner's Intern-S1 config: vocab 153,216, `<IMG_CONTEXT>` 152957; Qwen3's eos / endoftext."""
-    from model.config import get_config
+    from sciforge.model.config import get_config
 
     cfg = get_config("intern_s1")
     assert cfg.vocab_size == 153216 and cfg.vocab_size % 128 == 0

@@ -10,10 +10,10 @@ import torch
 from torch import nn
 from typer.testing import CliRunner
 
-from model import build_model, get_config
-from model.describe import describe, summarize
-from model.layers import make_linear_cls
 from sciforge.cli.model import app
+from sciforge.model import build_model, get_config
+from sciforge.model.describe import describe, summarize
+from sciforge.model.layers import make_linear_cls
 
 
 def test_describe_cli_json_matches_meta_counts():
@@ -34,8 +34,8 @@ def test_describe_cli_table_and_bad_name(tmp_path):
 
 
 def test_fp8_falls_back_cleanly_without_kernels(monkeypatch):
-    monkeypatch.setitem(sys.modules, "kernels.fp8", None)  # makes `import kernels.fp8` raise ImportError
-    with pytest.warns(UserWarning, match="kernels.fp8"):
+    monkeypatch.setitem(sys.modules, "sciforge.kernels.fp8", None)  # makes `import sciforge.kernels.fp8` raise ImportError
+    with pytest.warns(UserWarning, match="sciforge.kernels.fp8"):
         model = build_model(get_config("tiny", fp8=True, vision=None, time_series=None))
     assert type(model.model.layers[0].self_attn.q_proj) is nn.Linear
     assert make_linear_cls(False) is nn.Linear
@@ -48,9 +48,9 @@ class _RecordingLinear(nn.Linear):
 def test_fp8_hook_builds_projections_with_the_fp8_class(monkeypatch):
     import types
 
-    fake = types.ModuleType("kernels.fp8")
+    fake = types.ModuleType("sciforge.kernels.fp8")
     fake.Fp8Linear = _RecordingLinear
-    monkeypatch.setitem(sys.modules, "kernels.fp8", fake)
+    monkeypatch.setitem(sys.modules, "sciforge.kernels.fp8", fake)
     model = build_model(get_config("tiny", fp8=True))
     attn = model.model.layers[1].self_attn
     assert all(isinstance(m, _RecordingLinear) for m in (attn.q_proj, attn.k_proj, attn.v_proj, attn.o_proj))
@@ -75,7 +75,7 @@ def test_tiny_model_learns_on_cpu():
 
 
 def test_real_fp8_linear_is_used_when_kernels_are_importable():
-    fp8 = pytest.importorskip("kernels.fp8")
+    fp8 = pytest.importorskip("sciforge.kernels.fp8")
     cfg = get_config("tiny", vision=None, time_series=None)
     fp8_model = build_model(cfg.replace(fp8=True), seed=0)
     assert isinstance(fp8_model.model.layers[0].self_attn.q_proj, fp8.Fp8Linear)
@@ -89,7 +89,7 @@ def test_real_fp8_linear_is_used_when_kernels_are_importable():
 
 
 def test_bfloat16_training_step_and_generation():
-    from model import generate
+    from sciforge.model import generate
 
     model = build_model(get_config("tiny"), dtype=torch.bfloat16)
     ids = torch.randint(4, model.config.vocab_size, (2, 10))
@@ -108,7 +108,7 @@ def test_placeholder_ids_are_plain_tokens_without_an_encoder(text_model, text_cf
 
 
 def test_describe_a_checkpoint_folder_and_meta_build(text_model, tmp_path):
-    from model import save_pretrained
+    from sciforge.model import save_pretrained
 
     save_pretrained(text_model, tmp_path)
     result = CliRunner().invoke(app, ["describe", str(tmp_path), "--json"])

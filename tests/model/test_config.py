@@ -4,8 +4,8 @@ import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers
 from transformers import PreTrainedTokenizerFast
 
-from model import ModelConfig, get_config
-from model.config import PRESETS, VOCAB_PAD_MULTIPLE
+from sciforge.model import ModelConfig, get_config
+from sciforge.model.config import PRESETS, VOCAB_PAD_MULTIPLE
 
 
 def _hf_tokenizer(extra_specials: list[str]) -> PreTrainedTokenizerFast:

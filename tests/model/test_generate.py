@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from model import generate
-from model.generate import top_p_filter
+from sciforge.model import generate
+from sciforge.model.generate import top_p_filter
 
 PROMPTS = [[5, 6, 7, 8, 9], [10, 11], [12, 13, 14]]
 
@@ -90,7 +90,7 @@ def test_bad_arguments(text_model):
 
 
 def test_token_logprobs_reproduce_generation_logprobs(text_model):
-    from model import token_logprobs
+    from sciforge.model import token_logprobs
 
     gen = generate(
         text_model, PROMPTS, 6, temperature=0.8, stop_token_ids=[], generator=torch.Generator().manual_seed(3)

@@ -8,9 +8,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from model import get_config
-from model.model import Block, SciForgeModel
-from model.moe import MoEFeedForward, load_balancing_loss, router_z_loss
+from sciforge.model import get_config
+from sciforge.model.model import Block, SciForgeModel
+from sciforge.model.moe import MoEFeedForward, load_balancing_loss, router_z_loss
 
 
 def reference_balance_loss(probs: torch.Tensor, idx: torch.Tensor, num_experts: int) -> torch.Tensor:
@@ -192,7 +192,7 @@ def test_grouped_gemm_and_loop_paths_agree_forward_and_backward():
 
 
 def test_enable_expert_parallel_keeps_the_rank_slice_and_checks_divisibility():
-    from model.moe import ExpertParallel
+    from sciforge.model.moe import ExpertParallel
 
     layer = _layer()
     full = layer.experts.down_proj.detach().clone()

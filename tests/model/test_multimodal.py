@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model.timeseries import num_series_tokens, pool_factor
+from sciforge.model.timeseries import num_series_tokens, pool_factor
 
 
 def _sample(model, cfg, series_shapes):

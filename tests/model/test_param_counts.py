@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model import SciForgeModel, get_config
-from model.config import PRESETS, ModelConfig
-from model.describe import count_parameters, describe, summarize
+from sciforge.model import SciForgeModel, get_config
+from sciforge.model.config import PRESETS, ModelConfig
+from sciforge.model.describe import count_parameters, describe, summarize
 
 
 def lm_formula(c: ModelConfig) -> tuple[int, int]:
@@ -73,7 +73,7 @@ def test_counts_on_a_real_model_equal_meta_counts(text_cfg):
 
 def _hf_lm_count(name: str) -> int:
     transformers = pytest.importorskip("transformers")
-    from model.checkpoint import hf_config_dict
+    from sciforge.model.checkpoint import hf_config_dict
 
     cfg = get_config(name, vision=None, time_series=None, shared_expert_intermediate_size=0)
     with torch.device("meta"):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from model import ModelConfig, build_model
+from sciforge.model import ModelConfig, build_model
 
 
 @pytest.fixture(scope="module")
 def sci_tokenizer():
-    default = pytest.importorskip("pipelines.tokenizer.default")
+    default = pytest.importorskip("sciforge.pipelines.tokenizer.default")
     return default.default_tokenizer()  # cached under ~/.cache/sciforge after the first training
 
 

@@ -1,6 +1,6 @@
 """Fixtures for the orchestration tests: per-day landing folders cut from the demo corpus, digests of
 a data root, baseline `dag.test` runs ("what the nightly runs produce"), and one Airflow started the
-way a user starts it (`python -m infra.ui`, i.e. `sciforge ui`) shared by the tests that need a
+way a user starts it (`python -m sciforge.infra.ui`, i.e. `sciforge ui`) shared by the tests that need a
 scheduler: api-server + scheduler + dag-processor + triggerer with the LocalExecutor on SQLite."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.config import REPO_ROOT
+from sciforge.pipelines.config import REPO_ROOT
 
 # The days the tests run: a 3-day backfill, one day triggered from the UI test, one day for kill -9.
 BACKFILL_DAYS = ("2026-01-01", "2026-01-02", "2026-01-03")
@@ -101,8 +101,8 @@ def landing(demo_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 _BASELINE = textwrap.dedent("""
     import hashlib, json, pathlib, sys
-    from pipelines.config import get_settings
-    from infra.airflow_env import run_dag_test
+    from sciforge.pipelines.config import get_settings
+    from sciforge.infra.airflow_env import run_dag_test
     s = get_settings()
     for day in sys.argv[1:]:
         dr = run_dag_test(s, "corpus_refresh", day, {"engine": "local"})
@@ -143,7 +143,7 @@ def baseline(landing: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 @dataclass
 class UI:
-    """A running `python -m infra.ui` and what the tests need to drive it."""
+    """A running `python -m sciforge.infra.ui` and what the tests need to drive it."""
 
     proc: subprocess.Popen[bytes]
     url: str
@@ -161,8 +161,8 @@ class UI:
 
 @pytest.fixture(scope="session")
 def airflow_ui(landing: Path, baseline: Baseline, tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
-    from infra.ui import AirflowClient, AirflowStack, free_port
-    from pipelines.config import load_settings
+    from sciforge.infra.ui import AirflowClient, AirflowStack, free_port
+    from sciforge.pipelines.config import load_settings
 
     base = tmp_path_factory.mktemp("ui")
     env = sciforge_env(base, landing)
@@ -171,7 +171,7 @@ def airflow_ui(landing: Path, baseline: Baseline, tmp_path_factory: pytest.TempP
     (base / "sft.jsonl").write_text("".join(json.dumps(c) + "\n" for c in chats))
     port = free_port()
     log = base / "ui.log"
-    proc = subprocess.Popen([sys.executable, "-m", "infra.ui", "--port", str(port), "--no-schedule"], cwd=REPO_ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "sciforge.infra.ui", "--port", str(port), "--no-schedule"], cwd=REPO_ROOT,
                             env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 600
@@ -180,7 +180,7 @@ def airflow_ui(landing: Path, baseline: Baseline, tmp_path_factory: pytest.TempP
             m = re.search(r"Airflow UI:\s+(\S+)\nlogin:\s+(\S+) / (\S+)", text)
             if m:
                 break
-            assert proc.poll() is None, f"`python -m infra.ui` exited {proc.returncode}:\n{text[-5000:]}"
+            assert proc.poll() is None, f"`python -m sciforge.infra.ui` exited {proc.returncode}:\n{text[-5000:]}"
             assert time.monotonic() < deadline, f"no URL printed after 600 s:\n{text[-5000:]}"
             time.sleep(1)
         url, user, password = m.groups()
@@ -206,8 +206,8 @@ def dataset_dirs(root: Path) -> list[Path]:
 def assert_published_cleanly(root: Path, days: tuple[str, ...] | list[str]) -> None:
     """Every dataset version of `days` has a manifest, its files are exactly the manifest's files
     (nothing half-written, no leftover or duplicate part) and their checksums match."""
-    from pipelines.datasets import DatasetRef, verify
-    from pipelines.storage import LocalStorage
+    from sciforge.pipelines.datasets import DatasetRef, verify
+    from sciforge.pipelines.storage import LocalStorage
 
     storage = LocalStorage(str(root))
     seen = 0

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.bad_corpus import (
+from sciforge.fixtures.bad_corpus import (
     CASES_FILE,
     account,
     account_day,
@@ -44,7 +44,7 @@ def test_generator_is_deterministic_and_plants_enough_bad_cases(tmp_path):
 
 def test_account_finds_a_lost_item(settings):
     """The accounting itself can fail: an item that is in no dataset at all is reported lost."""
-    from fixtures.bad_corpus import Case
+    from sciforge.fixtures.bad_corpus import Case
 
     result = account(object(), {}, [Case("x", "pdf", "nowhere.pdf", "never ingested")])
     assert result["items"][0]["fate"] == "lost"
@@ -54,9 +54,9 @@ def test_account_finds_a_lost_item(settings):
 def test_ingest_of_the_bad_corpus_balances(settings, tmp_path):
     """Fast check of the ingest part (default suite): every raw item is kept or quarantined with a
     reason, the counters balance, nothing crashes (a record without WARC-Target-URI used to)."""
-    from jobs.ingest import run_ingest
-    from pipelines.datasets import read_table
-    from pipelines.storage import open_storage
+    from sciforge.jobs.ingest import run_ingest
+    from sciforge.pipelines.datasets import read_table
+    from sciforge.pipelines.storage import open_storage
 
     storage = open_storage(settings.data_root)
     cases = write_bad_corpus(tmp_path / "landing")
@@ -88,8 +88,8 @@ def test_bad_corpus_through_corpus_refresh(tmp_path):
     write_bad_corpus(landing)
     code = textwrap.dedent("""
         import json, sys
-        from pipelines.config import get_settings
-        from infra.airflow_env import run_dag_test
+        from sciforge.pipelines.config import get_settings
+        from sciforge.infra.airflow_env import run_dag_test
         s = get_settings()
         dr = run_dag_test(s, "corpus_refresh", sys.argv[1], {"engine": "local"})
         tis = [(ti.task_id, str(ti.state), ti.try_number) for ti in dr.get_task_instances()]
@@ -103,8 +103,8 @@ def test_bad_corpus_through_corpus_refresh(tmp_path):
     assert "success" in res["state"], res
     assert len(res["tis"]) == 9 and all("success" in st and tries == 1 for _, st, tries in res["tis"]), res["tis"]
 
-    from pipelines.datasets import DatasetRef, read_table, verify
-    from pipelines.storage import open_storage
+    from sciforge.pipelines.datasets import DatasetRef, read_table, verify
+    from sciforge.pipelines.storage import open_storage
 
     storage = open_storage(str(tmp_path / "data"))
     funnel = json.loads(storage.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.json"))
@@ -142,7 +142,7 @@ def test_hostile_corpus_through_corpus_refresh(tmp_path):
     """The hostile corpus (fixtures/hostile_corpus.py, over 100 cases) through the whole DAG: no task fails
     or retries, every case has its declared outcome end to end (domain decisions, dedup and the corpus
     stage included), the funnel adds up; the generator is byte-stable."""
-    from fixtures.hostile_corpus import write_hostile_corpus
+    from sciforge.fixtures.hostile_corpus import write_hostile_corpus
 
     landing = tmp_path / "landing" / f"dt={DAY}"
     cases = write_hostile_corpus(landing)
@@ -150,8 +150,8 @@ def test_hostile_corpus_through_corpus_refresh(tmp_path):
     assert digest(landing) == digest(tmp_path / "again")
     code = textwrap.dedent("""
         import json, sys
-        from pipelines.config import get_settings
-        from infra.airflow_env import run_dag_test
+        from sciforge.pipelines.config import get_settings
+        from sciforge.infra.airflow_env import run_dag_test
         s = get_settings()
         dr = run_dag_test(s, "corpus_refresh", sys.argv[1], {"engine": "local"})
         tis = [(ti.task_id, str(ti.state), ti.try_number) for ti in dr.get_task_instances()]
@@ -164,7 +164,7 @@ def test_hostile_corpus_through_corpus_refresh(tmp_path):
     assert "success" in res["state"], res
     assert all("success" in st and tries == 1 for _, st, tries in res["tis"]), res["tis"]
 
-    from pipelines.storage import open_storage
+    from sciforge.pipelines.storage import open_storage
 
     storage = open_storage(str(tmp_path / "data"))
     funnel = json.loads(storage.read_bytes(f"reports/corpus_refresh/{DAY}/funnel.json"))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import REPO_ROOT
+from sciforge.pipelines.config import REPO_ROOT
 from tests.orchestration.conftest import write_landing
 
 pytestmark = [pytest.mark.services, pytest.mark.spark, pytest.mark.s3, pytest.mark.airflow]
@@ -27,8 +27,8 @@ PARTITIONS = 4  # shuffle partitions of both runs (the number of parts a shuffle
 
 _RUN = textwrap.dedent("""
     import json, sys, time
-    from pipelines.config import get_settings
-    from infra.airflow_env import run_dag_test
+    from sciforge.pipelines.config import get_settings
+    from sciforge.infra.airflow_env import run_dag_test
     t0 = time.monotonic()
     dr = run_dag_test(get_settings(), "corpus_refresh", sys.argv[1], json.loads(sys.argv[2]))
     print("DAG RUN", dr.state, f"{time.monotonic() - t0:.1f}s")
@@ -62,9 +62,9 @@ def _comparable(path: str, data: bytes) -> bytes:
 
 
 def test_cluster_day_through_spark_submit_on_s3_is_byte_identical_to_local(tmp_path, demo_corpus, s3_server):
-    from infra.services.seaweed import pick_base
-    from infra.services.standalone import StandaloneCluster
-    from pipelines.storage import S3Storage
+    from sciforge.infra.services.seaweed import pick_base
+    from sciforge.infra.services.standalone import StandaloneCluster
+    from sciforge.pipelines.storage import S3Storage
 
     # The landing folder of the day: on local disk for the local run, the same bytes on S3.
     landing = write_landing(demo_corpus, tmp_path / "landing", DAY, 0)
@@ -144,7 +144,7 @@ def _cluster_is_closed(cluster, tmp_path: Path) -> None:
     no REST submission server, their secret is on no command line, and an application without
     spark.authenticate's secret cannot register (the master answers its first message with a SASL
     error, which the driver prints)."""
-    from infra.services.standalone import spark_submit
+    from sciforge.infra.services.standalone import spark_submit
     from tests.netcheck import listening
 
     secret = cluster.secret_file.read_text().strip()

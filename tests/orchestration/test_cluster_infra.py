@@ -25,8 +25,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from launch.train import launch, launch_command, read_hostfile, remote_rank_env
-from pipelines.config import REPO_ROOT, check_env, load_settings
+from sciforge.launch.train import launch, launch_command, read_hostfile, remote_rank_env
+from sciforge.pipelines.config import REPO_ROOT, check_env, load_settings
 
 K8S = REPO_ROOT / "infra" / "k8s"
 TRAINING = K8S / "training"
@@ -314,7 +314,7 @@ def test_every_sciforge_pod_gets_settings_and_credentials_under_the_names_the_co
             if not _ours(c) or not any("secretRef" in ref for ref in c.get("envFrom", [])):
                 continue
             readers += 1
-            # What pipelines.config resolves inside this pod: the profile and the S3 pair of the Secret.
+            # What sciforge.pipelines.config resolves inside this pod: the profile and the S3 pair of the Secret.
             for k in [k for k in os.environ if k.startswith(("SCIFORGE_", "AWS_"))]:
                 monkeypatch.delenv(k)
             for k, v in env.items():
@@ -441,8 +441,8 @@ def test_dockerfile_pins_the_base_records_the_commit_and_serves_every_arch():
 
 
 def test_code_version_records_the_image_commit(monkeypatch):
-    from pipelines import __version__
-    from pipelines.datasets import code_version
+    from sciforge.pipelines import __version__
+    from sciforge.pipelines.datasets import code_version
 
     sha = "0123456789abcdef0123456789abcdef01234567"
     monkeypatch.setenv("SCIFORGE_GIT_COMMIT", sha)
@@ -649,7 +649,7 @@ def test_training_job_matches_its_hostfile_and_the_launch_command(tmp_path):
     cmd = [f"{mount}/hostfile" if a == str(hostfile) else a for a in cmd]
     flags = " ".join(cmd[1:cmd.index("--node_rank")])  # -m deepspeed.launcher.runner ... --no_ssh
     assert re.sub(r"\s+", " ", script).find(flags) > 0, (flags, script)
-    assert '--node_rank "$JOB_COMPLETION_INDEX"' in script and "--module model.train.cli" in script
+    assert '--node_rank "$JOB_COMPLETION_INDEX"' in script and "--module sciforge.model.train.cli" in script
     assert svc["spec"]["ports"][0]["port"] == int(cmd[cmd.index("--master_port") + 1])
 
 
@@ -659,13 +659,13 @@ def test_launch_commands_single_and_multi_node(tmp_path):
     assert launch_command("cpt", "c.json") is None  # in-process
     torchrun = launch_command("cpt", "c.json", nproc=4, python="py")
     assert torchrun == ["py", "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=4", "-m",
-                        "model.train.cli", "cpt", "--config", "c.json"]
+                        "sciforge.model.train.cli", "cpt", "--config", "c.json"]
     hf = tmp_path / "hostfile"
     hf.write_text("# two nodes\nnode-a slots=8\n\nnode-b slots=8  # second\n")
     assert read_hostfile(hf) == {"node-a": 8, "node-b": 8}
     ds = launch_command("sft", "c.json", hostfile=hf, python="py", launcher="openmpi", master_port=29600)
     assert ds == ["py", "-m", "deepspeed.launcher.runner", "--hostfile", str(hf), "--master_addr", "node-a",
-                  "--master_port", "29600", "--launcher", "openmpi", "--module", "model.train.cli", "sft",
+                  "--master_port", "29600", "--launcher", "openmpi", "--module", "sciforge.model.train.cli", "sft",
                   "--config", "c.json"]
     k8s = launch_command("sft", "c.json", hostfile=hf, python="py", master_addr="10.0.0.5", node_rank=1)
     assert k8s is not None and k8s[k8s.index("--master_addr") + 1] == "10.0.0.5"
@@ -753,7 +753,7 @@ def test_deepspeed_runner_over_pdsh_hands_remote_ranks_the_settings(tmp_path):
     (bin_dir / "pdsh").chmod(0o755)
     (tmp_path / "rank_probe.py").write_text(textwrap.dedent("""
         import hashlib, json, os
-        from pipelines.config import load_settings
+        from sciforge.pipelines.config import load_settings
         s = load_settings()
         st = s.storage
         print("PROBE", json.dumps({"rank": os.environ.get("RANK"), "profile": s.profile,
@@ -764,7 +764,7 @@ def test_deepspeed_runner_over_pdsh_hands_remote_ranks_the_settings(tmp_path):
     """))
     hostfile = tmp_path / "hostfile"
     hostfile.write_text("localhost slots=2\n")
-    from infra.services.seaweed import pick_base
+    from sciforge.infra.services.seaweed import pick_base
 
     port = pick_base(29600, 29900)
     cmd = launch_command("cpt", "run.json", hostfile=hostfile, master_addr="127.0.0.1", master_port=port,
@@ -801,7 +801,7 @@ def test_bad_hostfiles_are_refused_before_launch(tmp_path, text, match):
 
 
 def test_spark_submit_command_from_the_cluster_settings():
-    from launch.spark import spark_submit_command, submit_env
+    from sciforge.launch.spark import spark_submit_command, submit_env
 
     s = load_settings(spark={"master": "spark://spark-master:7077", "submit": True, "executor_memory": "16g",
                              "submit_args": ["--py-files", "deps.zip"]},
@@ -829,11 +829,11 @@ def test_spark_submit_command_from_the_cluster_settings():
 @pytest.mark.services
 @pytest.mark.spark
 def test_dag_task_through_spark_submit_equals_in_process(settings, demo_corpus, tmp_path):
-    from infra.services.seaweed import pick_base
-    from infra.services.standalone import StandaloneCluster
-    from jobs.ingest import run_ingest
-    from pipelines.datasets import read_manifest
-    from pipelines.storage import open_storage
+    from sciforge.infra.services.seaweed import pick_base
+    from sciforge.infra.services.standalone import StandaloneCluster
+    from sciforge.jobs.ingest import run_ingest
+    from sciforge.pipelines.datasets import read_manifest
+    from sciforge.pipelines.storage import open_storage
 
     day = "2026-01-01"
     landing = tmp_path / "landing"
@@ -847,7 +847,7 @@ def test_dag_task_through_spark_submit_equals_in_process(settings, demo_corpus, 
     try:
         code = textwrap.dedent("""
             import datetime as dt, json, logging
-            from dags._tasks import ingest_interval
+            from sciforge.dags._tasks import ingest_interval
             logging.basicConfig(level=logging.INFO)
             out = ingest_interval("warc", {"logical_date": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
                                            "params": {"engine": "spark"}})
@@ -888,7 +888,7 @@ def test_deepspeed_runner_accepts_the_multi_node_command(tmp_path):
     """))
     hostfile = tmp_path / "hostfile"
     hostfile.write_text("localhost slots=2\n")
-    from infra.services.seaweed import pick_base
+    from sciforge.infra.services.seaweed import pick_base
 
     port = pick_base(29600, 29900)
     cmd = launch_command("cpt", "run.json", hostfile=hostfile, master_addr="127.0.0.1", master_port=port,
@@ -902,5 +902,5 @@ def test_deepspeed_runner_accepts_the_multi_node_command(tmp_path):
     assert sorted(p["env"]["RANK"] for p in probes) == ["0", "1"]
     assert {p["env"]["WORLD_SIZE"] for p in probes} == {"2"}
     assert {(p["env"]["MASTER_ADDR"], p["env"]["MASTER_PORT"]) for p in probes} == {("127.0.0.1", str(port))}
-    # the stage arguments reach the module (after DeepSpeed's --local_rank, which model.train.cli drops)
+    # the stage arguments reach the module (after DeepSpeed's --local_rank, which sciforge.model.train.cli drops)
     assert all(p["argv"][-3:] == ["cpt", "--config", "run.json"] for p in probes)

@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pipelines.datasets import DatasetNotPublished, DatasetRef, list_versions, read_manifest
-from pipelines.storage import LocalStorage
+from sciforge.pipelines.datasets import DatasetNotPublished, DatasetRef, list_versions, read_manifest
+from sciforge.pipelines.storage import LocalStorage
 from tests.orchestration.conftest import (
     KILL_DAY,
     LOCAL,

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from jobs.ingest import run_ingest
-from jobs.result import FORMAT, job_result, locate, read_result, write_result
-from launch.spark import deploy_mode, result_target, run_job, submits
-from pipelines.config import REPO_ROOT, load_settings
-from pipelines.datasets import DatasetRef, read_manifest
-from pipelines.storage import open_storage
+from sciforge.jobs.ingest import run_ingest
+from sciforge.jobs.result import FORMAT, job_result, locate, read_result, write_result
+from sciforge.launch.spark import deploy_mode, result_target, run_job, submits
+from sciforge.pipelines.config import REPO_ROOT, load_settings
+from sciforge.pipelines.datasets import DatasetRef, read_manifest
+from sciforge.pipelines.storage import open_storage
 
 DAY = "2026-01-01"
 

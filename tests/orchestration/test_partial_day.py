@@ -3,7 +3,7 @@
 marks the missing source and the run ends failed. When the source is back the day re-runs into NEW
 dedup / corpus versions, while the unchanged sources rewrite theirs byte for byte.
 
-The outage is injected where a real one surfaces (`jobs.ingest.run_ingest` raising StorageError for the
+The outage is injected where a real one surfaces (`sciforge.jobs.ingest.run_ingest` raising StorageError for the
 PDF source); everything else is the real DAG. Retries are turned off for the run: the DAG's default (2
 retries, 2 then 4 minutes apart) would only make `dag.test` wait out the same failure."""
 
@@ -17,17 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import REPO_ROOT
+from sciforge.pipelines.config import REPO_ROOT
 from tests.orchestration.conftest import sciforge_env, tree_digest, write_landing
 
 DAY = "2026-01-01"
 
 _SCRIPT = textwrap.dedent("""
     import datetime as dt, json, pathlib, sys
-    import jobs.ingest as ji
-    from infra.airflow_env import configure, ensure_db, get_dag
-    from pipelines.config import get_settings
-    from pipelines.storage import StorageError
+    import sciforge.jobs.ingest as ji
+    from sciforge.infra.airflow_env import configure, ensure_db, get_dag
+    from sciforge.pipelines.config import get_settings
+    from sciforge.pipelines.storage import StorageError
 
     s = get_settings()
     configure(s)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.services.postgres import unavailable_reason
+from sciforge.infra.services.postgres import unavailable_reason
 from tests.orchestration.conftest import BACKFILL_DAYS, LOCAL, write_landing
 
 pytestmark = [pytest.mark.slow, pytest.mark.airflow, pytest.mark.s3,
@@ -20,11 +20,11 @@ CONN_ID = "sciforge_s3"
 
 
 def test_corpus_refresh_on_postgres_with_local_executor_and_s3(tmp_path: Path, demo_corpus, s3_server):
-    from infra.services.postgres import PostgresServer
-    from infra.ui import AirflowStack
-    from pipelines.config import load_settings
-    from pipelines.datasets import DatasetRef, list_datasets, read_manifest, verify
-    from pipelines.storage import S3Storage
+    from sciforge.infra.services.postgres import PostgresServer
+    from sciforge.infra.ui import AirflowStack
+    from sciforge.pipelines.config import load_settings
+    from sciforge.pipelines.datasets import DatasetRef, list_datasets, read_manifest, verify
+    from sciforge.pipelines.storage import S3Storage
 
     # Landing files on S3, as a nightly job would find them.
     local = write_landing(demo_corpus, tmp_path / "landing", DAY, BACKFILL_DAYS.index(DAY))

@@ -8,10 +8,10 @@ import json
 import pyarrow as pa
 import pytest
 
-from pipelines.config import REPO_ROOT
-from pipelines.counters import StageCounters
-from pipelines.datasets import DatasetCorrupt, DatasetRef, read_manifest, verify, write_dataset
-from pipelines.report import (
+from sciforge.pipelines.config import REPO_ROOT
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.datasets import DatasetCorrupt, DatasetRef, read_manifest, verify, write_dataset
+from sciforge.pipelines.report import (
     README_END,
     README_START,
     REPORT_FILES,
@@ -25,7 +25,7 @@ from pipelines.report import (
     readme_funnel,
     replace_readme_block,
 )
-from pipelines.storage import open_storage
+from sciforge.pipelines.storage import open_storage
 
 DAY = "2026-01-01"
 PAGES = pa.schema([("doc_id", pa.string()), ("page", pa.int32()), ("text", pa.string())])
@@ -192,7 +192,7 @@ def funnel_block_shape(block: str) -> tuple[list[tuple[str, str]], dict[str, lis
 
 
 def test_readme_funnel_block_is_written_from_a_run(settings):
-    """`python -m pipelines.report --readme` writes the block from a run's funnel and datasets; the
+    """`python -m sciforge.pipelines.report --readme` writes the block from a run's funnel and datasets; the
     project README holds such a block, with every stage of corpus_refresh and every zone a day writes
     (tests/foundation/test_dags.py compares it with a real demo run)."""
     st = open_storage(settings.data_root)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from infra.services.postgres import unavailable_reason
+from sciforge.infra.services.postgres import unavailable_reason
 
 
 def test_airflow_stack_binds_localhost_with_low_parallelism(tmp_path):
-    from infra.ui import AirflowStack
-    from pipelines.config import load_settings
+    from sciforge.infra.ui import AirflowStack
+    from sciforge.pipelines.config import load_settings
 
     s = load_settings(airflow={"home": str(tmp_path / "af")}, storage={"data_root": str(tmp_path / "data")})
     stack = AirflowStack(s, port=18080, parallelism=2, use_job_schedule=False)
@@ -31,7 +31,7 @@ def test_airflow_stack_binds_localhost_with_low_parallelism(tmp_path):
 
 @pytest.mark.skipif(unavailable_reason() is not None, reason=str(unavailable_reason()))
 def test_private_postgres_serves_and_is_removed_on_stop():
-    from infra.services.postgres import PostgresServer
+    from sciforge.infra.services.postgres import PostgresServer
 
     pg = PostgresServer()
     with pg:

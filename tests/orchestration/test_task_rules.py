@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from launch.inputs import previous_pages
-from launch.train import UPSTREAM_FILE, check_upstream
+from sciforge.launch.inputs import previous_pages
+from sciforge.launch.train import UPSTREAM_FILE, check_upstream
 
 
 def test_previous_pages_are_chosen_by_date_not_by_what_is_listed() -> None:

@@ -37,8 +37,8 @@ def _wait_counts(c, want: dict[str, int], timeout: float = 1200) -> dict[str, li
 @pytest.fixture
 def training_stack(tmp_path: Path, landing: Path) -> Iterator[tuple[Any, Path]]:
     """Airflow with the job schedule ON (asset-triggered runs are part of it); corpus_refresh stays paused."""
-    from infra.ui import AirflowStack
-    from pipelines.config import load_settings
+    from sciforge.infra.ui import AirflowStack
+    from sciforge.pipelines.config import load_settings
 
     env = sciforge_env(tmp_path, landing)
     chats = [{"messages": [{"role": "user", "content": f"What is {i} plus {i}?"},
@@ -52,10 +52,10 @@ def training_stack(tmp_path: Path, landing: Path) -> Iterator[tuple[Any, Path]]:
 
 
 def test_backfilling_one_training_stage_reruns_it_and_its_dependents_only(training_stack):
-    from jobs.corpus import run_corpus
-    from pipelines.config import load_settings
-    from pipelines.datasets import DatasetRef, write_dataset
-    from pipelines.storage import open_storage
+    from sciforge.jobs.corpus import run_corpus
+    from sciforge.pipelines.config import load_settings
+    from sciforge.pipelines.datasets import DatasetRef, write_dataset
+    from sciforge.pipelines.storage import open_storage
 
     stack, base = training_stack
     c = stack.client()

@@ -1,4 +1,4 @@
-"""`python -m infra.ui` (what `sciforge ui` runs): Airflow on 127.0.0.1 with the project's DAGs,
+"""`python -m sciforge.infra.ui` (what `sciforge ui` runs): Airflow on 127.0.0.1 with the project's DAGs,
 checked through the REST API (/api/v2, token from the simple auth manager): the DAGs are listed and
 a run triggered through the API succeeds."""
 

@@ -13,7 +13,7 @@ def hang_page(path: str, pno: int, opts: dict[str, Any]) -> str:
 
 def hang_on_second_page(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, Any]:
     """The cheap pass, except that page index 1 never finishes (a pathological content stream)."""
-    from pipelines.pdf.parse import cheap_pass
+    from sciforge.pipelines.pdf.parse import cheap_pass
 
     if start <= 1 < end:
         while True:
@@ -23,7 +23,7 @@ def hang_on_second_page(pdf_file: str, start: int, end: int, cfg_json: str) -> d
 
 def crash_on_file_b(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, Any]:
     """The cheap pass, except that it raises on any file named b.pdf (a parser bug on one file)."""
-    from pipelines.pdf.parse import cheap_pass
+    from sciforge.pipelines.pdf.parse import cheap_pass
 
     if pdf_file.endswith("b.pdf"):
         raise ValueError("parser bug")

@@ -8,8 +8,8 @@ from pathlib import Path
 import matplotlib
 import pymupdf
 
-from fixtures.demo_data import raw_pdf
-from pipelines.pdf.features import PageFeatures
+from sciforge.fixtures.demo_data import raw_pdf
+from sciforge.pipelines.pdf.features import PageFeatures
 
 FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 DEJAVU = str(FONTS / "DejaVuSerif.ttf")

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pymupdf
 
-from pipelines.pdf.config import PdfConfig
-from pipelines.pdf.features import (
+from sciforge.pipelines.pdf.config import PdfConfig
+from sciforge.pipelines.pdf.features import (
     add_graphics_features,
     equation_rows,
     extract_blocks,
     text_flags,
 )
-from pipelines.pdf.router import needs_image_coverage, route_page
+from sciforge.pipelines.pdf.router import needs_image_coverage, route_page
 from tests.pdf import pdfgen
 
 _f = pdfgen.page_features

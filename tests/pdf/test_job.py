@@ -9,11 +9,11 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from jobs.ingest import run_ingest
-from jobs.pdf_parse import route_shares, run_pdf_parse
-from pipelines.config import load_settings
-from pipelines.datasets import read_manifest, read_table
-from pipelines.storage import open_storage
+from sciforge.jobs.ingest import run_ingest
+from sciforge.jobs.pdf_parse import route_shares, run_pdf_parse
+from sciforge.pipelines.config import load_settings
+from sciforge.pipelines.datasets import read_manifest, read_table
+from sciforge.pipelines.storage import open_storage
 
 CONTRACT = ["doc_id", "page", "source", "url", "domain", "field", "text"]
 # No OCR / layout model here: routes are still decided and recorded (tests/pdf/test_parse.py runs

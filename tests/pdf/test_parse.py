@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from pipelines.pdf import backends
-from pipelines.pdf.config import PdfConfig
-from pipelines.pdf.isolate import BackendError, IsolatedWorker, PageTimeout, WorkerCrashed
-from pipelines.pdf.parse import PageParser, Segment, SegmentResult, cheap_pass, to_tables
+from sciforge.pipelines.pdf import backends
+from sciforge.pipelines.pdf.config import PdfConfig
+from sciforge.pipelines.pdf.isolate import BackendError, IsolatedWorker, PageTimeout, WorkerCrashed
+from sciforge.pipelines.pdf.parse import PageParser, Segment, SegmentResult, cheap_pass, to_tables
 from tests.pdf import pdfgen
 
 HAS_TESSERACT = shutil.which("tesseract") is not None

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pymupdf
 
-from pipelines.pdf.config import PdfConfig
-from pipelines.pdf.features import add_graphics_features, extract_blocks, text_flags
-from pipelines.pdf.router import route_page
+from sciforge.pipelines.pdf.config import PdfConfig
+from sciforge.pipelines.pdf.features import add_graphics_features, extract_blocks, text_flags
+from sciforge.pipelines.pdf.router import route_page
 from tests.pdf import pdfgen
 
 _f = pdfgen.page_features

@@ -10,10 +10,10 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from pipelines.pdf.backends import ocr_tsv_stats
-from pipelines.pdf.config import PdfConfig
-from pipelines.pdf.parse import PageParser, Segment, cheap_pass
-from pipelines.pdf.text import ocr_garble_score, ocr_nonsense_score
+from sciforge.pipelines.pdf.backends import ocr_tsv_stats
+from sciforge.pipelines.pdf.config import PdfConfig
+from sciforge.pipelines.pdf.parse import PageParser, Segment, cheap_pass
+from sciforge.pipelines.pdf.text import ocr_garble_score, ocr_nonsense_score
 from tests.pdf import pdfgen
 
 W, H = 595, 842

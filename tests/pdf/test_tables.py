@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines.pdf.config import PdfConfig
-from pipelines.pdf.parse import cheap_pass
-from pipelines.pdf.tables import ruled_tables
+from sciforge.pipelines.pdf.config import PdfConfig
+from sciforge.pipelines.pdf.parse import cheap_pass
+from sciforge.pipelines.pdf.tables import ruled_tables
 from tests.pdf import pdfgen
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from jobs.pdf_parse import plan_tasks
-from pipelines.pdf import text as T
-from pipelines.pdf.clean import clean_markdown, is_page_number, margin_key, running_keys, strip_margin_lines
-from pipelines.pdf.config import PdfConfig
-from pipelines.pdf.router import route_page
+from sciforge.jobs.pdf_parse import plan_tasks
+from sciforge.pipelines.pdf import text as T
+from sciforge.pipelines.pdf.clean import (
+    clean_markdown,
+    is_page_number,
+    margin_key,
+    running_keys,
+    strip_margin_lines,
+)
+from sciforge.pipelines.pdf.config import PdfConfig
+from sciforge.pipelines.pdf.router import route_page
 from tests.pdf import pdfgen
 
 PROSE = ("The samples were annealed at 450 K for two hours and then cooled slowly to room temperature. "
@@ -111,7 +117,7 @@ def test_plan_tasks_splits_long_documents_and_packs_short_ones() -> None:
 
 
 def test_table_markdown_keeps_merged_cells_empty() -> None:
-    from pipelines.pdf.markdown import table_markdown
+    from sciforge.pipelines.pdf.markdown import table_markdown
 
     md = table_markdown([["Sample", "T (K)", None], ["A|1", "300", "ok"], [None, None, None], ["B", "4.2", None]])
     assert md.splitlines() == ["| Sample | T (K) |  |", "|---|---|---|", "| A\\|1 | 300 | ok |", "| B | 4.2 |  |"]
@@ -119,7 +125,7 @@ def test_table_markdown_keeps_merged_cells_empty() -> None:
 
 
 def test_equation_lines_and_prose() -> None:
-    from pipelines.pdf.features import Line, is_equation_line
+    from sciforge.pipelines.pdf.features import Line, is_equation_line
 
     def line(text: str, math_font: bool = True) -> Line:
         return Line(text, (0, 0, 100, 10), 10.0, math_font=math_font)

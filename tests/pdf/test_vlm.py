@@ -13,9 +13,9 @@ from typing import Any
 import pymupdf
 import pytest
 
-from pipelines.pdf.config import PdfConfig, VlmConfig
-from pipelines.pdf.parse import PageParser, Segment, SegmentResult
-from pipelines.pdf.vlm import is_loop, postprocess
+from sciforge.pipelines.pdf.config import PdfConfig, VlmConfig
+from sciforge.pipelines.pdf.parse import PageParser, Segment, SegmentResult
+from sciforge.pipelines.pdf.vlm import is_loop, postprocess
 from tests.llm_stub import StubServer, text_of
 from tests.pdf import pdfgen
 

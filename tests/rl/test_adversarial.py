@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from model.rl.tasks import FAMILIES, Task, TaskFamily, get_family
-from model.rl.tasks.base import MAX_RESPONSE_CHARS, prompt_copies
-from model.rl.tasks.chem import mol_from, smiles_answer
-from model.rl.tasks.open_ended import PASS_THRESHOLD
+from sciforge.model.rl.tasks import FAMILIES, Task, TaskFamily, get_family
+from sciforge.model.rl.tasks.base import MAX_RESPONSE_CHARS, prompt_copies
+from sciforge.model.rl.tasks.chem import mol_from, smiles_answer
+from sciforge.model.rl.tasks.open_ended import PASS_THRESHOLD
 
 SEEDS = range(6)
 RULE_FAMILIES = sorted(n for n in FAMILIES if not get_family(n).open_ended)
@@ -122,7 +122,7 @@ def test_prose_word_i_is_not_iodine() -> None:
     fam = get_family("smiles_canonical")
     task = Task("smiles_canonical", 0, 0, "p", ref)
     assert fam.verify(task, f"Answer: {answer}").score == 1.0
-    from model.rl.evaluate import _check_jsonl
+    from sciforge.model.rl.evaluate import _check_jsonl
 
     jtask = Task("jsonl", 0, 0, "p", ref, meta={"verifier": "smiles"})
     assert _check_jsonl(jtask, f"Answer: {answer}").score == 1.0

@@ -14,7 +14,7 @@ from safetensors.torch import load_file
 
 
 def tiny_cfg(out: Path, run: str, steps: int, **kw: Any) -> Any:
-    from model.rl.config import RLConfig
+    from sciforge.model.rl.config import RLConfig
 
     data: dict[str, Any] = {
         "run": run, "out_dir": str(out), "model": "tiny",
@@ -34,7 +34,7 @@ def tiny_cfg(out: Path, run: str, steps: int, **kw: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from model.rl.trainer import train_rl
+    from sciforge.model.rl.trainer import train_rl
 
     out = tmp_path_factory.mktemp("rl")
     straight = train_rl(tiny_cfg(out, "straight", 2))
@@ -74,7 +74,7 @@ def test_resume_is_bit_exact(runs: dict[str, Any]) -> None:
 def test_eval_cli_on_export(runs: dict[str, Any], tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from model.rl.cli import app
+    from sciforge.model.rl.cli import app
 
     bench = tmp_path / "bench.jsonl"
     bench.write_text(
@@ -96,8 +96,8 @@ def test_eval_cli_on_export(runs: dict[str, Any], tmp_path: Path) -> None:
 
 
 def test_jsonl_verifiers() -> None:
-    from model.rl.evaluate import _check_jsonl
-    from model.rl.tasks import Task
+    from sciforge.model.rl.evaluate import _check_jsonl
+    from sciforge.model.rl.tasks import Task
 
     def t(kind: str, ans: str, choices: tuple[str, ...] = ()) -> Task:
         return Task(f"jsonl:{kind}", 0, 0, "q", ans, choices, {"verifier": kind})
@@ -116,7 +116,7 @@ def test_jsonl_verifiers() -> None:
 def test_train_rl_cli_rejects_bad_config(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from model.train.cli import app
+    from sciforge.model.train.cli import app
 
     cfg = tmp_path / "rl.yaml"
     cfg.write_text("tasks: [{family: alchemy}]\n")
@@ -125,10 +125,10 @@ def test_train_rl_cli_rejects_bad_config(tmp_path: Path) -> None:
 
 
 def test_model_judge_from_a_checkpoint(runs: dict[str, Any]) -> None:
-    from model.checkpoint import load_pretrained
-    from model.rl.rewards import GenerativeVerifierReward, model_judge
-    from model.rl.tasks import get_family
-    from model.train.stages import load_tokenizer
+    from sciforge.model.checkpoint import load_pretrained
+    from sciforge.model.rl.rewards import GenerativeVerifierReward, model_judge
+    from sciforge.model.rl.tasks import get_family
+    from sciforge.model.train.stages import load_tokenizer
 
     judge = model_judge(load_pretrained(runs["straight"]["export"]), load_tokenizer("default"), max_new_tokens=3)
     label = judge("Repeat exactly: A", "A", "Answer: A")

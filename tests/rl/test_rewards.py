@@ -7,12 +7,12 @@ import math
 import pytest
 import torch
 
-from model.rl.config import LossConfig, OfflineFilterConfig, OnlineFilterConfig
-from model.rl.filters import group_advantages, offline_keep, online_filter, repeat_fraction
-from model.rl.loss import select_clip_cov, select_kl_cov, token_losses
-from model.rl.mor import MixtureOfRewards, SourceWeight
-from model.rl.rewards import FormatReward, GenerativeVerifierReward, RuleReward, parse_judge_label
-from model.rl.tasks import get_family
+from sciforge.model.rl.config import LossConfig, OfflineFilterConfig, OnlineFilterConfig
+from sciforge.model.rl.filters import group_advantages, offline_keep, online_filter, repeat_fraction
+from sciforge.model.rl.loss import select_clip_cov, select_kl_cov, token_losses
+from sciforge.model.rl.mor import MixtureOfRewards, SourceWeight
+from sciforge.model.rl.rewards import FormatReward, GenerativeVerifierReward, RuleReward, parse_judge_label
+from sciforge.model.rl.tasks import get_family
 
 
 def _tasks(n: int = 4) -> list:
@@ -61,14 +61,14 @@ def test_mor_weights_normalisation_and_logging() -> None:
 
 
 def test_reward_model_prefers_references(tmp_path) -> None:
-    from model.rl.reward_model import (
+    from sciforge.model.rl.reward_model import (
         RewardModel,
         RMConfig,
         pair_accuracy,
         preference_pairs,
         train_reward_model,
     )
-    from model.rl.tasks.open_ended import QA
+    from sciforge.model.rl.tasks.open_ended import QA
 
     refs = [r for _, r in QA]
     model, stats = train_reward_model(preference_pairs(refs[:-6], 8, 0), RMConfig(steps=40, seed=0))

@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from model.rl.tasks import FAMILIES, Task, extract_answer, get_family
-from model.rl.tasks.chem import EsolBins, balance, esol_logs, parse_formula
-from model.rl.tasks.safe_math import MathRejected, parse_math
+from sciforge.model.rl.tasks import FAMILIES, Task, extract_answer, get_family
+from sciforge.model.rl.tasks.chem import EsolBins, balance, esol_logs, parse_formula
+from sciforge.model.rl.tasks.safe_math import MathRejected, parse_math
 
 GARBAGE = ["", "\x00\x01 ((((", "Answer:", "lorem ipsum " * 1000, "Answer: \ufffd\ufffd", "Answer: ]]]]///***"]
 

@@ -14,10 +14,10 @@ import pytest
 def test_reward_rises_on_easy_families(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from model.checkpoint import load_pretrained
-    from model.rl.evaluate import evaluate_families
-    from model.train.cli import app
-    from model.train.stages import load_tokenizer
+    from sciforge.model.checkpoint import load_pretrained
+    from sciforge.model.rl.evaluate import evaluate_families
+    from sciforge.model.train.cli import app
+    from sciforge.model.train.stages import load_tokenizer
 
     cfg = Path(__file__).resolve().parents[2] / "model/train/configs/rl_tiny.yaml"
     res = CliRunner().invoke(app, ["rl", "--config", str(cfg), "--run", "trend", "--set", f"out_dir={tmp_path}",

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.tokenizer.default import default_tokenizer
-from pipelines.tokenizer.tokenizer import SciTokenizer
+from sciforge.pipelines.tokenizer.default import default_tokenizer
+from sciforge.pipelines.tokenizer.tokenizer import SciTokenizer
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from pipelines.tokenizer.detect import Detector
-from pipelines.tokenizer.tokenizer import SciTokenizer
 from sciforge.cli.tokenizer import app
+from sciforge.pipelines.tokenizer.detect import Detector
+from sciforge.pipelines.tokenizer.tokenizer import SciTokenizer
 
 runner = CliRunner()
 
@@ -61,7 +61,7 @@ def test_read_smiles_from_a_wheel(tmp_path: Path) -> None:
     import gzip
     import zipfile
 
-    from pipelines.tokenizer.train import read_fasta, read_smiles
+    from sciforge.pipelines.tokenizer.train import read_fasta, read_smiles
 
     whl = tmp_path / "molsets-0.3.1-py3-none-any.whl"
     with zipfile.ZipFile(whl, "w") as z:

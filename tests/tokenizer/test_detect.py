@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.tokenizer.config import DetectorConfig
-from pipelines.tokenizer.detect import Detector, formula_elements
+from sciforge.pipelines.tokenizer.config import DetectorConfig
+from sciforge.pipelines.tokenizer.detect import Detector, formula_elements
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_words_acronyms_formulas_are_not_smiles(det: Detector, word: str) -> Non
 
 
 def test_rdkit_parses_words_that_the_guards_reject() -> None:
-    from pipelines.tokenizer.detect import rdkit_atoms
+    from sciforge.pipelines.tokenizer.detect import rdkit_atoms
 
     # the trap from the issue: naive detectors accept these
     assert rdkit_atoms("POISON") > 0 and rdkit_atoms("COONS") > 0 and rdkit_atoms("*****") > 0
@@ -134,7 +134,7 @@ def test_arrows_and_markup_are_not_reactions(det: Detector) -> None:
 
 
 def test_evaluation_reactions_and_mapped_molecules_are_detected_whole(det: Detector) -> None:
-    from pipelines.tokenizer.evalsets import reaction_prose
+    from sciforge.pipelines.tokenizer.evalsets import reaction_prose
 
     for text, span in reaction_prose():
         assert [(s.start, s.end) for s in det.detect(text) if s.modality == "smiles"] == [span], text
@@ -159,7 +159,7 @@ def test_formula_context_rules(det: Detector) -> None:
 
 
 def test_formula_precision_on_informal_prose(det: Detector) -> None:
-    from pipelines.tokenizer.evalsets import formula_prose
+    from sciforge.pipelines.tokenizer.evalsets import formula_prose
 
     tp = fp = fn = 0
     for text, truth in formula_prose():
@@ -171,7 +171,7 @@ def test_formula_precision_on_informal_prose(det: Detector) -> None:
 
 
 def test_no_protein_in_all_caps_english(det: Detector) -> None:
-    from pipelines.tokenizer.evalsets import all_caps_english
+    from sciforge.pipelines.tokenizer.evalsets import all_caps_english
 
     texts = all_caps_english(300_000)
     assert sum(map(len, texts)) > 200_000

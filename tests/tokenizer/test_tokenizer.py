@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.tokenizer.tokenizer import EOD, IMAGE, TS, SciTokenizer
+from sciforge.pipelines.tokenizer.tokenizer import EOD, IMAGE, TS, SciTokenizer
 
 SCI_ALPHABET = "CNOSPFIBrlcnosp()[]=#@+-/\\%123456789.*HMKTAYIQRVEGDLW <>SMILEFAT\n\t"
 TAG_PIECES = ["<SMILES>", "</SMILES>", "<FASTA>", "</FASTA>", "<SELFIES>", "</SELFIES>", "<IUPAC>",
@@ -113,8 +113,8 @@ def test_transformers_autotokenizer_loads_it(tok: SciTokenizer, tmp_path: Path) 
     hf.save_pretrained(tmp_path / "hf2")
     assert SciTokenizer.load(tmp_path / "hf2").hash == tok.hash
     # its ChatML template gives exactly the ids SFT trains on and RL prompts with
-    from model.rl.rollout import chat_prompt_ids
-    from model.train.sft import encode_chat
+    from sciforge.model.rl.rollout import chat_prompt_ids
+    from sciforge.model.train.sft import encode_chat
 
     chat = [{"role": "user", "content": "Name CCO."}, {"role": "assistant", "content": "ethanol"}]
     assert list(hf.apply_chat_template(chat, tokenize=True, return_dict=True)["input_ids"]) == \
@@ -124,7 +124,7 @@ def test_transformers_autotokenizer_loads_it(tok: SciTokenizer, tmp_path: Path) 
 
 
 def test_default_training_is_deterministic(tok: SciTokenizer) -> None:
-    from pipelines.tokenizer.default import train_default
+    from sciforge.pipelines.tokenizer.default import train_default
 
     assert train_default().hash == tok.hash
 
@@ -133,7 +133,7 @@ def test_bracket_atoms_never_cost_more_than_the_text_bpe(tok: SciTokenizer) -> N
     import itertools
     import random
 
-    from pipelines.tokenizer.smiles import ELEMENTS
+    from sciforge.pipelines.tokenizer.smiles import ELEMENTS
 
     syms = sorted(ELEMENTS) + ["c", "n", "o", "s", "p", "se"]
     grid = list(itertools.product(["", "2", "13", "7", "235"], syms, ["", "@", "@@"], ["", "H", "H2", "H3"],
@@ -153,7 +153,7 @@ def test_mapped_atoms_take_few_tokens(tok: SciTokenizer) -> None:
 
 def test_reactions_and_mapped_smiles_in_prose_beat_the_text_bpe(tok: SciTokenizer) -> None:
     """Automatic mode on raw text (no tags), boundary tokens included."""
-    from pipelines.tokenizer.evalsets import reaction_prose
+    from sciforge.pipelines.tokenizer.evalsets import reaction_prose
 
     ours = base = 0
     for text, _span in reaction_prose():

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from pipelines.pages import PAGE_COLUMNS, PAGE_SCHEMA
+from sciforge.pipelines.pages import PAGE_COLUMNS, PAGE_SCHEMA
 
 SEQ_LEN = 32
 TOPICS = [
@@ -36,10 +36,10 @@ def page_table(n: int) -> pa.Table:
 @pytest.fixture(scope="session")
 def snapshot(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, str]:
     """(data_root, ref) of a published corpus snapshot with SEQ_LEN-token rows."""
-    from jobs.corpus import run_corpus
-    from pipelines.config import load_settings
-    from pipelines.datasets import DatasetRef, write_dataset
-    from pipelines.storage import open_storage
+    from sciforge.jobs.corpus import run_corpus
+    from sciforge.pipelines.config import load_settings
+    from sciforge.pipelines.datasets import DatasetRef, write_dataset
+    from sciforge.pipelines.storage import open_storage
 
     root = str(tmp_path_factory.mktemp("train_data") / "data")
     settings = load_settings(storage={"data_root": root},

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 import torch
 
-from model.train.checkpointing import LATEST, TMP, CheckpointManager
-from model.train.config import TrainConfig
-from model.train.engine import build_engine, deepspeed_config, init_distributed
+from sciforge.model.train.checkpointing import LATEST, TMP, CheckpointManager
+from sciforge.model.train.config import TrainConfig
+from sciforge.model.train.engine import build_engine, deepspeed_config, init_distributed
 
 
 def _engine() -> Any:

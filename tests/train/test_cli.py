@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from model.train.cli import app
-from model.train.config import TrainConfig
+from sciforge.model.train.cli import app
+from sciforge.model.train.config import TrainConfig
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,7 @@ def test_shipped_configs_validate(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
             assert Path(cfg.deepspeed_config).is_absolute() and Path(cfg.deepspeed_config).is_file()
     cpt = TrainConfig.load(REPO / "model/train/configs/cpt_tiny.yaml")
     assert cpt.deepspeed_config == str(REPO / "infra/deepspeed/zero1_fp32.json") and cpt.zero_stage == 1
-    from model.rl.config import RLConfig
+    from sciforge.model.rl.config import RLConfig
 
     for path in sorted((REPO / "model/train/configs").glob("rl_*.yaml")):  # online RL has its own config
         assert RLConfig.load(path).steps > 0

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from model.train import TrainConfig, train
-from model.train.checkpointing import LATEST
-from model.train.engine import DIST_ENV
-from model.train.metrics import read_metrics
+from sciforge.model.train import TrainConfig, train
+from sciforge.model.train.checkpointing import LATEST
+from sciforge.model.train.engine import DIST_ENV
+from sciforge.model.train.metrics import read_metrics
 from tests.train.conftest import SEQ_LEN, cpt_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,7 +34,7 @@ def _kill_mid_run(cfg: dict[str, Any], tmp: Path) -> None:
     path = tmp / "cfg.json"
     path.write_text(json.dumps(cfg))
     metrics = Path(cfg["out_dir"]) / "cpt" / cfg["run"] / "metrics.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "model.train.cli", "cpt", "--config", str(path)],
+    proc = subprocess.Popen([sys.executable, "-m", "sciforge.model.train.cli", "cpt", "--config", str(path)],
                             cwd=REPO, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 240
     try:
@@ -75,7 +75,7 @@ def test_cpt_kill_resume_is_bitwise(snapshot: tuple[str, str], tmp_path: Path, t
             b["step"], b["loss"], b["lr"], b["batch_tokens"], b["grad_norm"]), a["step"]
 
     # the stage ends with a safetensors export that loads back, and the curves are drawn
-    from model.checkpoint import load_pretrained
+    from sciforge.model.checkpoint import load_pretrained
 
     export = Path(resumed["export"])
     assert (export / "model.safetensors").is_file() and (export / "sciforge_tokenizer.json").is_file()

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import torch
 
-from model.train import TrainConfig, train
-from model.train.engine import build_engine, resolve_expert_parallel_size
-from model.train.metrics import read_metrics
+from sciforge.model.train import TrainConfig, train
+from sciforge.model.train.engine import build_engine, resolve_expert_parallel_size
+from sciforge.model.train.metrics import read_metrics
 from tests.train.conftest import SEQ_LEN, cpt_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,9 +34,9 @@ TOL = 1e-4
 def _layer_case(capacity_factor: float | None, skew: bool, rank: int, world: int) -> None:
     import torch.distributed as dist
 
-    from model import get_config
-    from model.model import SciForgeModel
-    from model.moe import ExpertParallel, gathered_experts
+    from sciforge.model import get_config
+    from sciforge.model.model import SciForgeModel
+    from sciforge.model.moe import ExpertParallel, gathered_experts
 
     torch.manual_seed(0)
     cfg = get_config("tiny", vision=None, time_series=None, capacity_factor=capacity_factor)
@@ -144,7 +144,7 @@ def _torchrun(args: list[str], timeout: int = 300, nproc: int = 2) -> None:
 
 def _cli(cfg: dict[str, Any], path: Path, nproc: int = 2) -> None:
     path.write_text(json.dumps(cfg))
-    _torchrun(["-m", "model.train.cli", "cpt", "--config", str(path)], timeout=600, nproc=nproc)
+    _torchrun(["-m", "sciforge.model.train.cli", "cpt", "--config", str(path)], timeout=600, nproc=nproc)
 
 
 def test_moe_layer_all_to_all_matches_replicated_experts() -> None:
@@ -170,8 +170,8 @@ def test_expert_parallel_size_resolution() -> None:
 
 
 def test_expert_parallel_refuses_zero3() -> None:
-    from model import get_config
-    from model.model import SciForgeModel
+    from sciforge.model import get_config
+    from sciforge.model.model import SciForgeModel
 
     cfg = TrainConfig.model_validate({"schedule": {"total_tokens": 8}, "expert_parallel_size": 2,
                                       "zero_stage": 3})
@@ -193,7 +193,7 @@ def _compare_to_ep1(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> None:
 
 def _compare_exports(ep1: Path, ep2: Path) -> None:
     """The EP export is one complete model: it loads with ep=1 and gives the ep=1 run's logits."""
-    from model.checkpoint import load_pretrained
+    from sciforge.model.checkpoint import load_pretrained
 
     m1, m2 = load_pretrained(ep1), load_pretrained(ep2)
     ids = torch.randint(0, m1.config.vocab_size, (2, 16), generator=torch.Generator().manual_seed(0))

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from model import load_pretrained
-from model.train import TrainConfig, train
-from model.train.data import CorpusSource
+from sciforge.model import load_pretrained
+from sciforge.model.train import TrainConfig, train
+from sciforge.model.train.data import CorpusSource
 from tests.train.conftest import cpt_config
 
 STEPS = 4

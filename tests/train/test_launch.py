@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from launch.train import StageSkipped, run_training
-from pipelines.config import load_settings
+from sciforge.launch.train import StageSkipped, run_training
+from sciforge.pipelines.config import load_settings
 
 
 def _settings(root: str, ckpt: Path, **train: Any) -> Any:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from model.train import TrainConfig, train
-from model.train.data import SampleStream
-from model.train.metrics import read_metrics
-from pipelines.corpus.reader import CorpusSnapshot
-from pipelines.lineage import RUN_DATA, lineage_command, step_documents
-from pipelines.storage import open_storage
+from sciforge.model.train import TrainConfig, train
+from sciforge.model.train.data import SampleStream
+from sciforge.model.train.metrics import read_metrics
+from sciforge.pipelines.corpus.reader import CorpusSnapshot
+from sciforge.pipelines.lineage import RUN_DATA, lineage_command, step_documents
+from sciforge.pipelines.storage import open_storage
 from tests.train.conftest import SEQ_LEN, cpt_config
 
 

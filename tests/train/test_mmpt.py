@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from model import build_model
-from model.config import ModelConfig, get_config
-from model.train.multimodal import (
+from sciforge.model import build_model
+from sciforge.model.config import ModelConfig, get_config
+from sciforge.model.train.multimodal import (
     MultimodalSource,
     make_signal,
     render_molecule,
@@ -22,7 +22,7 @@ from model.train.multimodal import (
 
 @pytest.fixture(scope="module")
 def tok() -> Any:
-    from pipelines.tokenizer.default import default_tokenizer
+    from sciforge.pipelines.tokenizer.default import default_tokenizer
 
     return default_tokenizer()
 
@@ -87,8 +87,8 @@ def test_weighted_loss_is_square_averaging(source: MultimodalSource) -> None:
 
 @pytest.mark.slow
 def test_mmpt_training_run(tmp_path: Path, threads_1: None) -> None:
-    from model.train import TrainConfig, train
-    from model.train.metrics import read_metrics
+    from sciforge.model.train import TrainConfig, train
+    from sciforge.model.train.metrics import read_metrics
 
     cfg = TrainConfig.model_validate({
         "stage": "mmpt", "run": "m", "out_dir": str(tmp_path), "model": "tiny",
@@ -100,7 +100,7 @@ def test_mmpt_training_run(tmp_path: Path, threads_1: None) -> None:
     summary = train(cfg)
     rows = read_metrics(Path(summary["run_dir"]) / "metrics.jsonl")
     assert len(rows) == 4 and rows[-1]["lm_loss"] < rows[0]["lm_loss"]
-    from model.checkpoint import load_pretrained
+    from sciforge.model.checkpoint import load_pretrained
 
     model = load_pretrained(summary["export"])
     assert model.vision_model is not None and model.time_series_model is not None

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from model.train import TrainConfig, train
-from model.train.metrics import read_metrics
+from sciforge.model.train import TrainConfig, train
+from sciforge.model.train.metrics import read_metrics
 from tests.train.conftest import cpt_config
 from tests.train.test_cpt_resume import REPO, _child_env
 
@@ -42,7 +42,7 @@ def test_two_processes_match_one(snapshot: tuple[str, str], tmp_path: Path) -> N
         path = tmp_path / f"w{nproc}.json"
         path.write_text(json.dumps(cfg))
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}",
-               "-m", "model.train.cli", "cpt", "--config", str(path)]
+               "-m", "sciforge.model.train.cli", "cpt", "--config", str(path)]
         subprocess.run(cmd, cwd=REPO, env=_child_env(), check=True, capture_output=True, timeout=600)
         runs[nproc] = read_metrics(tmp_path / f"w{nproc}" / "cpt" / "t" / "metrics.jsonl")
     # the same global batch split over 2 ranks: equal up to the order of the gradient reduction

@@ -5,8 +5,8 @@ import math
 import pytest
 from pydantic import ValidationError
 
-from model.train.config import ScheduleConfig, TrainConfig, parse_override
-from model.train.schedules import BatchSchedule, learning_rate, sequences_per_step, wsd_factor
+from sciforge.model.train.config import ScheduleConfig, TrainConfig, parse_override
+from sciforge.model.train.schedules import BatchSchedule, learning_rate, sequences_per_step, wsd_factor
 
 
 def sched(**kw: object) -> ScheduleConfig:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from model.train.sft import (
+from sciforge.model.train.sft import (
     IGNORE_INDEX,
     SFTSource,
     best_of_n,
@@ -37,7 +37,7 @@ CHATS: list[dict[str, Any]] = [
 
 @pytest.fixture(scope="module")
 def tok() -> Any:
-    from pipelines.tokenizer.default import default_tokenizer
+    from sciforge.pipelines.tokenizer.default import default_tokenizer
 
     return default_tokenizer()
 
@@ -86,8 +86,8 @@ def test_packing_keeps_conversations_whole(tok: Any) -> None:
 
 
 def test_sft_source_and_training_run(tok: Any, tmp_path: Path, threads_1: None) -> None:
-    from model.train import TrainConfig, train
-    from model.train.metrics import read_metrics
+    from sciforge.model.train import TrainConfig, train
+    from sciforge.model.train.metrics import read_metrics
 
     data = tmp_path / "sft.jsonl"
     data.write_text("".join(json.dumps(c) + "\n" for c in CHATS * 4))

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from model.checkpoint import save_pretrained
-from model.config import ModelConfig
-from model.model import SciForgeModel
-from model.train.config import TrainConfig
-from model.train.stages import build_model
+from sciforge.model.checkpoint import save_pretrained
+from sciforge.model.config import ModelConfig
+from sciforge.model.model import SciForgeModel
+from sciforge.model.train.config import TrainConfig
+from sciforge.model.train.stages import build_model
 
 
 def _cfg(stage: str, model: str) -> TrainConfig:
@@ -21,7 +21,7 @@ def _cfg(stage: str, model: str) -> TrainConfig:
 
 
 def test_mmpt_attaches_encoders_to_a_text_only_checkpoint(tmp_path: Path) -> None:
-    from pipelines.tokenizer.default import default_tokenizer
+    from sciforge.pipelines.tokenizer.default import default_tokenizer
 
     tok = default_tokenizer()
     torch.manual_seed(0)

@@ -9,7 +9,7 @@ import re
 import numpy as np
 import pytest
 
-from pipelines.web.classifier import (
+from sciforge.pipelines.web.classifier import (
     LABELS,
     REAL_SEED_PATH,
     HashedLinearClassifier,
@@ -25,7 +25,7 @@ from pipelines.web.classifier import (
     seed_split,
     train,
 )
-from pipelines.web.config import DATA_DIR, DEFAULT_MODEL, ClassifierConfig
+from sciforge.pipelines.web.config import DATA_DIR, DEFAULT_MODEL, ClassifierConfig
 
 SCI = ("The electron beam was focused by a magnetic lens and the spin polarization of the photons was measured "
        "with a quantum detector; the energy spectrum follows the Schrodinger equation for a particle in a well.")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pipelines.counters import StageCounters
-from pipelines.web.config import ARTICLE_CONTAINERS, ExtractConfig
-from pipelines.web.extract import extract_html, normalize_text, trim_edges
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.web.config import ARTICLE_CONTAINERS, ExtractConfig
+from sciforge.pipelines.web.extract import extract_html, normalize_text, trim_edges
 
 PARA = ("The heat equation describes how temperature diffuses through a solid body over time, and its "
         "solutions smooth out any initial irregularities as the system approaches equilibrium. ")

@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from jobs.ingest import run_ingest
-from jobs.web_filter import run_web_filter
-from pipelines.counters import StageCounters
-from pipelines.datasets import DatasetRef, read_manifest, read_table
-from pipelines.storage import open_storage
+from sciforge.jobs.ingest import run_ingest
+from sciforge.jobs.web_filter import run_web_filter
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.datasets import DatasetRef, read_manifest, read_table
+from sciforge.pipelines.storage import open_storage
 
 CONTRACT = ["doc_id", "page", "source", "url", "domain", "field", "text"]
 # The demo pages draw 16 sentences from a bank of 10 per field, so every page repeats sentences and
@@ -22,7 +22,7 @@ DEMO_WEB: dict = {}  # the demo pages pass every quality rule with the default t
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Any:
-    from pipelines.config import load_settings
+    from sciforge.pipelines.config import load_settings
 
     return load_settings(storage={"data_root": str(tmp_path / "data")}, stages={"web": DEMO_WEB})
 
@@ -78,7 +78,7 @@ def test_spark_job_on_demo_corpus_matches_local(spark: Any, settings: Any, demo_
     ref = run_web_filter(settings, raw, "2026-01-01", engine="spark", spark=spark)
     _check(settings, ref, km["rows"], planted)
     # the local engine gives the same pages and domain decisions
-    from pipelines.config import load_settings
+    from sciforge.pipelines.config import load_settings
 
     s2 = load_settings(storage={"data_root": str(tmp_path / "local")}, stages={"web": DEMO_WEB})
     raw2, _, _ = run_ingest(s2, str(demo_corpus / "warc"), "warc", "2026-01-01", engine="local")

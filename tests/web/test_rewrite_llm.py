@@ -8,10 +8,10 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.counters import StageCounters
-from pipelines.web.config import WebConfig
-from pipelines.web.pages import PAGES_SCHEMA, QUARANTINE_SCHEMA, SCORED_SCHEMA, finalize_pages
-from pipelines.web.rewrite import REWRITE_PROMPT, cleanup, rewrite_client
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.web.config import WebConfig
+from sciforge.pipelines.web.pages import PAGES_SCHEMA, QUARANTINE_SCHEMA, SCORED_SCHEMA, finalize_pages
+from sciforge.pipelines.web.rewrite import REWRITE_PROMPT, cleanup, rewrite_client
 from tests.llm_stub import StubServer, text_of
 
 BOILER = "Subscribe to our newsletter"

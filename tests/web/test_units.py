@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.counters import StageCounters
-from pipelines.web.classifier import (
+from sciforge.pipelines.counters import StageCounters
+from sciforge.pipelines.web.classifier import (
     FIELDS,
     HashedLinearClassifier,
     LexiconTeacher,
@@ -13,7 +13,7 @@ from pipelines.web.classifier import (
     seed_examples,
     train,
 )
-from pipelines.web.config import (
+from sciforge.pipelines.web.config import (
     DEFAULT_MODEL,
     ClassifierConfig,
     DomainConfig,
@@ -21,7 +21,7 @@ from pipelines.web.config import (
     QualityConfig,
     WebConfig,
 )
-from pipelines.web.domains import (
+from sciforge.pipelines.web.domains import (
     DROP,
     KEEP,
     PAGE_LEVEL,
@@ -31,9 +31,9 @@ from pipelines.web.domains import (
     domain_stats,
     route_page,
 )
-from pipelines.web.extract import ExtractError, extract_html
-from pipelines.web.quality import check_quality, quality_rules
-from pipelines.web.rewrite import cleanup
+from sciforge.pipelines.web.extract import ExtractError, extract_html
+from sciforge.pipelines.web.quality import check_quality, quality_rules
+from sciforge.pipelines.web.rewrite import cleanup
 
 SCI = ("The Schrodinger equation governs the time evolution of the wave function of a quantum system. "
        "In the harmonic oscillator the energy levels are equally spaced by hbar times the angular frequency. "
@@ -197,7 +197,7 @@ def test_wrong_config_key_is_rejected() -> None:
 
 # ------------------------------------------------------------------------------------- extraction repairs
 def test_tail_section_cut_only_late_in_the_page() -> None:
-    from pipelines.web.extract import cut_tail_section
+    from sciforge.pipelines.web.extract import cut_tail_section
 
     body = "\n".join(f"Paragraph {i} of the article text goes on for a while." for i in range(10))
     text, cut = cut_tail_section(body + "\n## Related articles\nOther story one\nOther story two", 0.5)
@@ -220,8 +220,8 @@ def test_near_empty_extraction_falls_back_to_trafilatura() -> None:
 
 # ------------------------------------------------------------------------------------- silver seed
 def test_silver_seed_is_deterministic_and_teacher_labelled() -> None:
-    from pipelines.web.classifier import LABELS, load_lexicon
-    from pipelines.web.silver import SilverConfig, generate
+    from sciforge.pipelines.web.classifier import LABELS, load_lexicon
+    from sciforge.pipelines.web.silver import SilverConfig, generate
 
     lex, teacher = load_lexicon(), LexiconTeacher()
     cfg = SilverConfig(docs_per_subfield=2, neutral_docs=3)

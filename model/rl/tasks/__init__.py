@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from model.rl.tasks.base import Task, TaskFamily, Verdict, extract_answer
-from model.rl.tasks.chem import (
+from sciforge.model.rl.tasks.base import Task, TaskFamily, Verdict, extract_answer
+from sciforge.model.rl.tasks.chem import (
     BalanceEquation,
     EsolBins,
     HBondDonors,
@@ -14,10 +14,10 @@ from model.rl.tasks.chem import (
     RingCount,
     SmilesCanonical,
 )
-from model.rl.tasks.choice import CopyFormat, MultipleChoice
-from model.rl.tasks.numeric import Algebra, Arithmetic, UnitConversion
-from model.rl.tasks.open_ended import OpenEnded
-from model.rl.tasks.protein import ProteinProperties
+from sciforge.model.rl.tasks.choice import CopyFormat, MultipleChoice
+from sciforge.model.rl.tasks.numeric import Algebra, Arithmetic, UnitConversion
+from sciforge.model.rl.tasks.open_ended import OpenEnded
+from sciforge.model.rl.tasks.protein import ProteinProperties
 
 FAMILIES: dict[str, type[TaskFamily]] = {
     f.name: f

@@ -129,7 +129,7 @@ class TaskFamily(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
     max_difficulty: ClassVar[int] = 2
-    # Which reward sources score this family by default (see model.rl.mor.DEFAULT_MIXTURES).
+    # Which reward sources score this family by default (see sciforge.model.rl.mor.DEFAULT_MIXTURES).
     open_ended: ClassVar[bool] = False
 
     # Families that show their options (multiple choice): a bare option copied from the prompt is a guess

@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from model.rl.tasks.base import Task, TaskFamily, Verdict, check_integer, check_number
+from sciforge.model.rl.tasks.base import Task, TaskFamily, Verdict, check_integer, check_number
 
 # Heavy-atom caps per difficulty (0: small molecules such as ethanol or benzene; 2: the whole pool).
 HEAVY_ATOM_CAPS = (8, 16, 10**6)
@@ -44,7 +44,7 @@ def _rdkit() -> Any:
 @lru_cache(maxsize=1)
 def molecule_pool() -> tuple[tuple[str, str, int], ...]:
     """(name, canonical SMILES, heavy atoms) for the shipped molecules, sorted by size."""
-    from pipelines.tokenizer.seed.molecules import MOLECULES
+    from sciforge.pipelines.tokenizer.seed.molecules import MOLECULES
 
     Chem = _rdkit()
     out: dict[str, tuple[str, str, int]] = {}
@@ -354,7 +354,7 @@ class EsolBins(TaskFamily):
     shows_choices = True
 
     def check(self, task: Task, answer: str) -> Verdict:
-        from model.rl.tasks.choice import LETTERS, choice_letter
+        from sciforge.model.rl.tasks.choice import LETTERS, choice_letter
 
         letter = choice_letter(answer, task.choices)
         if letter is None:

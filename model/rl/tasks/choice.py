@@ -6,7 +6,7 @@ import random
 import re
 from typing import Any
 
-from model.rl.tasks.base import Task, TaskFamily, Verdict
+from sciforge.model.rl.tasks.base import Task, TaskFamily, Verdict
 
 LETTERS = "ABCDEFGHIJ"
 OPTIONS_PER_DIFFICULTY = (2, 4, 5)
@@ -17,7 +17,7 @@ def element_table(n: int) -> list[tuple[int, str, str]]:
     """(atomic number, symbol, English name) for elements 1..n, from RDKit's periodic table."""
     from rdkit import Chem
 
-    from model.rl.tasks.elements import ELEMENT_NAMES
+    from sciforge.model.rl.tasks.elements import ELEMENT_NAMES
 
     pt = Chem.GetPeriodicTable()
     return [(z, pt.GetElementSymbol(z), ELEMENT_NAMES[z - 1]) for z in range(1, n + 1)]
@@ -91,7 +91,7 @@ class CopyFormat(TaskFamily):
         elif difficulty == 1:
             target = rng.choice(element_table(36))[1]
         else:
-            from model.rl.tasks.chem import molecule_pool
+            from sciforge.model.rl.tasks.chem import molecule_pool
 
             # SMILES already in lowercase (benzene's c1ccccc1) would be their own answer
             target = rng.choice([m[1] for m in molecule_pool() if m[1].lower() != m[1]])

@@ -8,8 +8,8 @@ from typing import Any
 
 import sympy
 
-from model.rl.tasks.base import Task, TaskFamily, Verdict, close_enough, single_number
-from model.rl.tasks.safe_math import MathRejected, equivalent, parse_math
+from sciforge.model.rl.tasks.base import Task, TaskFamily, Verdict, close_enough, single_number
+from sciforge.model.rl.tasks.safe_math import MathRejected, equivalent, parse_math
 
 _RATIONAL = re.compile(r"\s*[-+]?\s*\d+(?:\.\d+)?(?:\s*/\s*\d+)?\s*")
 

@@ -1,5 +1,5 @@
 """Open-ended scientific explanations: no rule can verify them, so the reward model scores the response
-against the reference answer (POLAR-style, `model.rl.reward_model`). The family's own `check` is a lexical
+against the reference answer (POLAR-style, `sciforge.model.rl.reward_model`). The family's own `check` is a lexical
 proxy (token F1 against the reference) used only where no reward model is configured."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from model.rl.tasks.base import Task, TaskFamily, Verdict
+from sciforge.model.rl.tasks.base import Task, TaskFamily, Verdict
 
 # (question, reference answer) pairs written for this project.
 QA: tuple[tuple[str, str], ...] = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from model.rl.tasks.base import Task, TaskFamily, Verdict, check_integer, check_number
+from sciforge.model.rl.tasks.base import Task, TaskFamily, Verdict, check_integer, check_number
 
 # Average residue masses (Da) and water, as ExPASy ProtParam computes the average molecular weight.
 RESIDUE_MASS = {
@@ -34,7 +34,7 @@ class ProteinProperties(TaskFamily):
     description = "Length, residue count or average molecular weight of a protein sequence."
 
     def make(self, rng: random.Random, difficulty: int) -> tuple[str, str, list[str], dict[str, Any]]:
-        from pipelines.tokenizer.default import AA_COMPOSITION
+        from sciforge.pipelines.tokenizer.default import AA_COMPOSITION
 
         lo, hi = LENGTHS[difficulty]
         residues, weights = zip(*sorted(AA_COMPOSITION.items()), strict=True)
