@@ -25,9 +25,7 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dedup_common import DEFAULT_DATA, build_corpus  # noqa: E402
-
-from sciforge.pipelines.pages import PAGE_SCHEMA  # noqa: E402
+from dedup_common import DEFAULT_DATA, build_corpus, write_pages  # noqa: E402
 
 SORT = [("source", "ascending"), ("doc_id", "ascending"), ("page", "ascending")]
 
@@ -57,19 +55,14 @@ def main() -> int:
 
     from sciforge.jobs.dedup import run_dedup
     from sciforge.pipelines.config import load_settings
-    from sciforge.pipelines.datasets import DatasetRef, read_table, write_dataset
+    from sciforge.pipelines.datasets import read_table
     from sciforge.pipelines.storage import open_storage
 
     texts = build_corpus(a.data, n_planted=a.planted, limit=a.limit).texts + boilerplate_docs(a.boilerplate)
     settings = load_settings(storage={"data_root": tempfile.mkdtemp(prefix="dedup_agree_")},
                              stages={"dedup": {"containment": a.containment}})
     st = open_storage(settings.data_root, settings.storage_options())
-    rows = [{"doc_id": f"{i:06d}", "page": 0, "source": "web", "url": f"https://ng/{i}", "domain": "ng",
-             "field": "", "text": t} for i, t in enumerate(texts)]
-    table = pa.Table.from_pylist(rows, schema=PAGE_SCHEMA)
-    ref = DatasetRef("clean", "web_pages", "2026-01-01_agree")
-    write_dataset(st, ref, [table.slice(i, 5000) for i in range(0, len(rows), 5000)], schema=PAGE_SCHEMA,
-                  logical_date="2026-01-01")
+    ref = write_pages(st, texts, "2026-01-01_agree")
     out = {}
     for engine in ("local", "spark"):
         t0 = time.perf_counter()

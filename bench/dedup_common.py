@@ -78,6 +78,21 @@ def build_corpus(data_dir: str, *, n_planted: int, seed: int = 0, limit: int | N
     return Corpus(texts, planted)
 
 
+def write_pages(storage, texts: list[str], version: str, part_rows: int = 5000):  # type: ignore[no-untyped-def]
+    """Publish ``texts`` as a clean/web_pages dataset (one page per text, the page contract's columns) and
+    return its DatasetRef: the input every dedup bench hands to `run_dedup`."""
+    from sciforge.pipelines.datasets import DatasetRef, write_dataset
+    from sciforge.pipelines.pages import PAGE_SCHEMA
+
+    rows = [{"doc_id": f"{i:06d}", "page": 0, "source": "web", "url": f"https://ng/{i}", "domain": "ng",
+             "field": "", "text": t} for i, t in enumerate(texts)]
+    table = pa.Table.from_pylist(rows, schema=PAGE_SCHEMA)
+    ref = DatasetRef("clean", "web_pages", version)
+    write_dataset(storage, ref, [table.slice(i, part_rows) for i in range(0, len(rows), part_rows)],
+                  schema=PAGE_SCHEMA, logical_date="2026-01-01")
+    return ref
+
+
 def normalized_tokens(texts: list[str], cfg: DedupConfig | None = None) -> list[list[str]]:
     """The pipeline's normalization of the shingled text (NFKC, lowercase, punctuation ->
     space, digits per the numbers policy `DedupConfig.numbers`), as words."""

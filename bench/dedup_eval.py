@@ -38,6 +38,7 @@ from dedup_common import (  # noqa: E402
     normalized_tokens,
     prf,
     shingle_strings,
+    write_pages,
 )
 
 from bench._goals import Goals, add_check_flag  # noqa: E402
@@ -114,19 +115,13 @@ def datasketch_run(tokens: list[list[str]], cfg: DedupConfig, b: int, r: int) ->
 def job_clusters(texts: list[str], engine: str, cfg: DedupConfig) -> list[str]:
     from sciforge.jobs.dedup import run_dedup
     from sciforge.pipelines.config import load_settings
-    from sciforge.pipelines.datasets import DatasetRef, read_table, write_dataset
-    from sciforge.pipelines.pages import PAGE_SCHEMA
+    from sciforge.pipelines.datasets import read_table
     from sciforge.pipelines.storage import open_storage
 
     tmp = tempfile.mkdtemp(prefix="dedup_eval_")
     settings = load_settings(storage={"data_root": tmp}, stages={"dedup": cfg.model_dump()})
     st = open_storage(settings.data_root, settings.storage_options())
-    rows = [{"doc_id": f"{i:06d}", "page": 0, "source": "web", "url": f"https://ng/{i}", "domain": "ng",
-             "field": "", "text": t} for i, t in enumerate(texts)]
-    table = pa.Table.from_pylist(rows, schema=PAGE_SCHEMA)
-    ref = DatasetRef("clean", "web_pages", "2026-01-01_eval")
-    write_dataset(st, ref, [table.slice(i, 5000) for i in range(0, len(rows), 5000)], schema=PAGE_SCHEMA,
-                  logical_date="2026-01-01")
+    ref = write_pages(st, texts, "2026-01-01_eval")
     out = run_dedup(settings, [ref], "2026-01-01", engine=engine)  # type: ignore[arg-type]
     labels = [f"single-{i}" for i in range(len(texts))]
     for t in (read_table(st, out, ["doc_id", "component_id"]),
