@@ -16,6 +16,13 @@ Page suite (written to --out, recorded in its ``suite.jsonl`` with each PDF's sh
 2. **docling** (real PDFs, ``--data``/pdf/docling/pdf): tests derived from docling's
    ground-truth DocTags per page: text items (present), table cells with their neighbours
    (table), page headers and footers (absent).
+3. **real** (public PDFs from GitHub repositories, labelled by hand: ``bench/data/pdf_real/*.jsonl``,
+   one JSON object per page with the PDF's repository, commit, path and sha256, its kind, split
+   and tests; README there): the PDFs are looked up by sha256 under ``--real-pdfs`` (rebuild them
+   with ``bench/pdf_real_fetch.py --out DIR``); a missing one is counted and skipped with a note.
+   Only the labelled pages are scored; the stage parses the page ranges of ``pages_per_task``
+   pages that hold them, as the Spark job cuts a document. Pass rates per test type, per page
+   kind and per split (``dev`` / ``heldout``: only dev pages may be looked at when tuning).
 
 Checking rules (this script's own, in the spirit of olmOCR-bench's ``tests.py``; no code from
 it): text is NFKC-normalised, quotes/dashes unified, markdown emphasis and heading marks
@@ -38,6 +45,7 @@ page_chunks=True)`` with its defaults. marker, docling and MinerU need model wei
 cannot be downloaded here: not run.
 
     .venv/bin/python bench/pdf_structure.py [--data ../shared/data] [--out var/bench/pdf_structure]
+        [--tiers generated,docling,real] [--real-pdfs var/pdf_real] [--split all|dev|heldout]
 """
 
 from __future__ import annotations
@@ -422,6 +430,89 @@ def docling_suite(data: Path, rng: random.Random) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------
+# real public PDFs, labelled by hand (bench/data/pdf_real/*.jsonl; README there)
+
+REAL_LABELS = ROOT / "bench" / "data" / "pdf_real"
+DEFAULT_REAL_PDFS = ROOT / "var" / "pdf_real"
+REAL_KEYS = ("id", "repo", "commit", "path", "sha256", "page", "kind", "born_digital", "split", "licence", "tests")
+
+
+def real_records(labels: Path = REAL_LABELS) -> list[dict]:
+    """Every labelled page of ``labels/*.jsonl`` (one JSON object per page), checked for the
+    fields of the format and for one (repo, commit, path) per sha256."""
+    recs: list[dict] = []
+    for f in sorted(labels.glob("*.jsonl")):
+        for k, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            missing = [key for key in REAL_KEYS if key not in r]
+            if missing:
+                raise ValueError(f"{f.name}:{k}: missing {missing}")
+            r["file"] = f.name
+            recs.append(r)
+    ids = [r["id"] for r in recs]
+    if len(ids) != len(set(ids)):
+        raise ValueError("duplicate page ids: " + ", ".join(sorted({i for i in ids if ids.count(i) > 1})))
+    src: dict[str, tuple[str, str, str]] = {}
+    for r in recs:
+        if src.setdefault(r["sha256"], (r["repo"], r["commit"], r["path"])) != (r["repo"], r["commit"], r["path"]):
+            raise ValueError(f"{r['id']}: sha256 {r['sha256'][:12]} recorded with two sources")
+    return recs
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def real_suite(pdf_dir: Path, labels: Path = REAL_LABELS) -> tuple[list[dict], list[str]]:
+    """Suite entries (one per PDF: its labelled pages' tests, ``only`` = those 0-based page
+    numbers) for the labelled pages whose PDF is under ``pdf_dir`` (found by sha256, any file
+    name, any depth); notes for the PDFs that are missing or do not have the labelled page."""
+    recs = real_records(labels)
+    have: dict[str, Path] = {}
+    if pdf_dir.is_dir():
+        for f in sorted(pdf_dir.rglob("*.pdf")):
+            if f.is_file():
+                have.setdefault(sha256_file(f), f)
+    by_sha: dict[str, list[dict]] = defaultdict(list)
+    for r in recs:
+        by_sha[r["sha256"]].append(r)
+    suite: list[dict] = []
+    notes: list[str] = []
+    for sha, rs in sorted(by_sha.items()):
+        f = have.get(sha)
+        n_tests = sum(len(r["tests"]) for r in rs)
+        if f is None:
+            notes.append(f"missing PDF {rs[0]['repo']}:{rs[0]['path']} (sha256 {sha[:12]}): "
+                         f"{len(rs)} pages, {n_tests} tests skipped")
+            continue
+        try:
+            with pymupdf.open(f) as d:
+                n = d.page_count
+        except Exception as e:  # a file that no longer opens is skipped like a missing one
+            notes.append(f"unreadable PDF {f}: {type(e).__name__}: {e}: {len(rs)} pages skipped")
+            continue
+        pages: list[list[dict]] = [[] for _ in range(n)]
+        meta: dict[int, dict] = {}
+        for r in rs:
+            if not 1 <= r["page"] <= n:
+                notes.append(f"{r['id']}: page {r['page']} > {n} pages of {f.name}: skipped")
+                continue
+            pages[r["page"] - 1] = r["tests"]
+            meta[r["page"] - 1] = {"id": r["id"], "kind": r["kind"], "split": r["split"],
+                                   "born_digital": r["born_digital"]}
+        if meta:
+            suite.append({"pdf": str(f), "category": "real", "sha256": sha, "pages": pages,
+                          "only": sorted(meta), "meta": meta})
+    return suite, notes
+
+
+# ---------------------------------------------------------------------------------------------
 # the checker
 
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "−": "-", "\u00a0": " "})
@@ -519,7 +610,7 @@ _MATH_SEG_RE = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|\$(.+?)\$"
 
 
 def _math_ok(test: dict, md: str) -> bool:
-    want = tex_tokens(test["math"])
+    want = tex_tokens(test["latex"] if "latex" in test else test["math"])
     n = len(want)
     for m in _MATH_SEG_RE.finditer(md):
         got = tex_tokens(next(g for g in m.groups() if g is not None))
@@ -554,14 +645,20 @@ def check(test: dict, md: str) -> bool:
 ROUTES: dict[tuple[str, int], str] = {}  # (pdf, 0-based page) -> the route sciforge took
 
 
-def run_sciforge(pdf: str, n: int, pp: PageParser) -> list[str]:
-    res = pp.parse_segment(pdf, Segment("bench", Path(pdf).name, 0, n, n))
+def run_sciforge(pdf: str, n: int, pp: PageParser, only: list[int] | None = None) -> list[str]:
+    """The stage over the document, in the job's page ranges of ``pages_per_task`` pages (only
+    the ranges holding a page of ``only`` when given)."""
+    step = pp.cfg.pages_per_task
+    starts = sorted({p // step * step for p in only}) if only is not None else range(0, n, step)
     out = [""] * n
-    for r in res.kept:
-        out[r["page"] - 1] = r["text"]
-    for r in res.kept + res.quarantined:
-        if r["page"] >= 1:
-            ROUTES[(pdf, r["page"] - 1)] = r["route"]
+    for start in starts:
+        end = min(start + step, n)
+        res = pp.parse_segment(pdf, Segment("bench", Path(pdf).name, start, end, n))
+        for r in res.kept:
+            out[r["page"] - 1] = r["text"]
+        for r in res.kept + res.quarantined:
+            if r["page"] >= 1:
+                ROUTES[(pdf, r["page"] - 1)] = r["route"]
     return out
 
 
@@ -588,17 +685,21 @@ def routing_report(suite: list[dict]) -> dict[str, Any]:
     return {"precision": prec, "recall": rec, "pages": n}
 
 
-def run_get_text(pdf: str, n: int) -> list[str]:
+def run_get_text(pdf: str, n: int, only: list[int] | None = None) -> list[str]:
+    out = [""] * n
     with pymupdf.open(pdf) as d:
-        return [p.get_text() for p in d]
+        for pno in range(n) if only is None else only:
+            out[pno] = d[pno].get_text()
+    return out
 
 
-def run_find_tables(pdf: str, n: int) -> list[str]:
+def run_find_tables(pdf: str, n: int, only: list[int] | None = None) -> list[str]:
     from sciforge.pipelines.pdf.markdown import table_markdown
 
-    out = []
+    out = [""] * n
     with pymupdf.open(pdf) as d:
-        for p in d:
+        for pno in range(n) if only is None else only:
+            p = d[pno]
             try:
                 tabs = p.find_tables(strategy="lines").tables or p.find_tables(strategy="text").tables
             except Exception:
@@ -609,20 +710,32 @@ def run_find_tables(pdf: str, n: int) -> list[str]:
                 r = pymupdf.Rect(b[:4])
                 if not any(bx.contains(pymupdf.Point((r.x0 + r.x1) / 2, (r.y0 + r.y1) / 2)) for bx in boxes):
                     items.append((b[1], b[4]))
-            out.append("\n\n".join(t for _, t in sorted(items, key=lambda it: it[0])))
+            out[pno] = "\n\n".join(t for _, t in sorted(items, key=lambda it: it[0]))
     return out
 
 
-def run_pymupdf4llm(pdf: str, n: int) -> list[str]:
+def run_pymupdf4llm(pdf: str, n: int, only: list[int] | None = None) -> list[str]:
     import pymupdf4llm
 
-    chunks = pymupdf4llm.to_markdown(pdf, page_chunks=True, show_progress=False)
+    chunks = pymupdf4llm.to_markdown(pdf, page_chunks=True, show_progress=False, pages=only)
+    wanted = list(range(n)) if only is None else only
     out = [""] * n
     for k, ch in enumerate(chunks):
-        pno = ch.get("metadata", {}).get("page", k + 1)
-        pno = pno - 1 if isinstance(pno, int) and 1 <= pno <= n else k
-        out[pno] = ch.get("text", "")
+        pno = ch.get("metadata", {}).get("page")
+        pno = pno - 1 if isinstance(pno, int) and 1 <= pno <= n else (wanted[k] if k < len(wanted) else -1)
+        if pno >= 0:
+            out[pno] = ch.get("text", "")
     return out
+
+
+def _table(title: str, results: dict[str, dict[str, list[int]]], keys: list[str]) -> None:
+    names = list(results)
+    print(f"\n{title}\n| category | tests | " + " | ".join(names) + " |")
+    print("|---|---:|" + "---:|" * len(names))
+    for k in keys:
+        tot = next(r[k][1] for r in results.values() if k in r)
+        cells = [f"{r[k][0] / r[k][1]:.2f}" if k in r else "-" for r in results.values()]
+        print(f"| {k} | {tot} | " + " | ".join(cells) + " |")
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -631,19 +744,43 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--out", type=Path, default=ROOT / "var" / "bench" / "pdf_structure", help="suite folder")
     ap.add_argument("--seed", type=int, default=2026, help="generator seed")
     ap.add_argument("--methods", default="sciforge,get_text,find_tables,pymupdf4llm")
-    ap.add_argument("--no-docling", action="store_true", help="generated pages only")
+    ap.add_argument("--tiers", default="generated,docling,real", help="comma-separated: generated, docling, real")
+    ap.add_argument("--no-docling", action="store_true", help="leave the docling tier out")
+    ap.add_argument("--real-pdfs", type=Path, default=DEFAULT_REAL_PDFS,
+                    help="folder of the real tier's PDFs, found by sha256 (bench/pdf_real_fetch.py --out DIR)")
+    ap.add_argument("--real-labels", type=Path, default=REAL_LABELS, help="folder of the real tier's *.jsonl")
+    ap.add_argument("--split", choices=("all", "dev", "heldout"), default="all", help="real tier pages to run")
     ap.add_argument("--failures", action="store_true", help="print sciforge's failed tests")
+    ap.add_argument("--json", type=Path, help="write the pass counts per method and category here")
     args = ap.parse_args(argv)
-    suite = generate(args.out / "pdfs", args.seed)
-    if not args.no_docling and (args.data / "pdf" / "docling").is_dir():
+    tiers = set(args.tiers.split(","))
+    suite: list[dict] = []
+    if "generated" in tiers:
+        suite += generate(args.out / "pdfs", args.seed)
+    if "docling" in tiers and not args.no_docling and (args.data / "pdf" / "docling").is_dir():
         suite += docling_suite(args.data, random.Random(args.seed))
+    if "real" in tiers:
+        real, notes = real_suite(args.real_pdfs, args.real_labels)
+        if args.split != "all":
+            for s in real:
+                s["only"] = [p for p in s["only"] if s["meta"][p]["split"] == args.split]
+            real = [s for s in real if s["only"]]
+        for note in notes:
+            print("real tier: " + note)
+        suite += real
+    args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "suite.jsonl", "w", encoding="utf-8") as f:
         for s in suite:
-            f.write(json.dumps(s, ensure_ascii=False) + "\n")
-    n_pages = sum(len(s["pages"]) for s in suite)
-    n_tests = sum(len(t) for s in suite for t in s["pages"])
-    print(f"suite: {len(suite)} PDFs, {n_pages} pages, {n_tests} tests -> {args.out / 'suite.jsonl'}")
-    methods: dict[str, Callable[[str, int], list[str]]] = {
+            f.write(json.dumps({k: v for k, v in s.items() if k != "meta"}, ensure_ascii=False) + "\n")
+
+    def labelled(s: dict) -> list[int]:
+        return s["only"] if "only" in s else list(range(len(s["pages"])))
+
+    n_pages = sum(len(labelled(s)) for s in suite)
+    n_tests = sum(len(s["pages"][p]) for s in suite for p in labelled(s))
+    n_real = sum(len(s["only"]) for s in suite if s["category"] == "real")
+    print(f"suite: {len(suite)} PDFs, {n_pages} pages ({n_real} real), {n_tests} tests -> {args.out / 'suite.jsonl'}")
+    methods: dict[str, Callable[[str, int, list[int] | None], list[str]]] = {
         "get_text": run_get_text, "find_tables": run_find_tables, "pymupdf4llm": run_pymupdf4llm}
     results: dict[str, dict[str, list[int]]] = {}
     timing: dict[str, float] = {}
@@ -654,40 +791,54 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             t0 = time.process_time()
             for s in suite:
                 n = len(s["pages"])
+                only = s.get("only")
                 try:
-                    outs = run_sciforge(s["pdf"], n, pp) if name == "sciforge" else methods[name](s["pdf"], n)
+                    outs = run_sciforge(s["pdf"], n, pp, only) if name == "sciforge" else methods[name](s["pdf"], n, only)
                 except Exception as e:  # a baseline that crashes scores 0 on the document
                     print(f"  {name} failed on {s['pdf']}: {type(e).__name__}: {e}")
                     outs = [""] * n
-                for pno, tests in enumerate(s["pages"]):
-                    for t in tests:
+                for pno in labelled(s):
+                    for t in s["pages"][pno]:
                         ok = check(t, outs[pno])
-                        cat = t["type"] if s["category"] != "docling" else f"docling_{t['type']}"
-                        for key in (cat, "all", f"page:{s['category']}"):
+                        if s["category"] == "real":
+                            m = s["meta"][pno]
+                            keys = (f"real:{t['type']}", "real:all", f"real_kind:{m['kind']}",
+                                    f"real_split:{m['split']}", f"real_{m['split']}:{t['type']}",
+                                    "real_born_digital:" + ("yes" if m["born_digital"] else "no"))
+                            where = m["id"]
+                        else:
+                            cat = t["type"] if s["category"] != "docling" else f"docling_{t['type']}"
+                            keys = (cat, "all", f"page:{s['category']}")
+                            where = f"{Path(s['pdf']).name} p{pno + 1}"
+                        for key in keys:
                             per[key][0] += ok
                             per[key][1] += 1
                         if not ok and name == "sciforge" and args.failures:
-                            fails.append(f"{Path(s['pdf']).name} p{pno + 1} {json.dumps(t, ensure_ascii=False)[:160]}")
+                            fails.append(f"{where} {json.dumps(t, ensure_ascii=False)[:160]}")
             timing[name] = time.process_time() - t0
             results[name] = dict(per)
-    names = list(results)
-    keys = sorted({k for r in results.values() for k in r}, key=lambda k: (k.startswith("page:"), k != "all", k))
-    print("\n| category | tests | " + " | ".join(names) + " |")
-    print("|---|---:|" + "---:|" * len(names))
-    for k in keys:
-        tot = next(r[k][1] for r in results.values() if k in r)
-        cells = [f"{r[k][0] / r[k][1]:.2f}" if k in r else "-" for r in results.values()]
-        print(f"| {k} | {tot} | " + " | ".join(cells) + " |")
-    if ROUTES:
-        routing_report(suite)
-    if "sciforge" in results and "pymupdf4llm" in results:
-        a, b = results["sciforge"]["all"], results["pymupdf4llm"]["all"]
-        print(f"\noverall pass rate: sciforge {a[0] / a[1]:.3f}, pymupdf4llm {b[0] / b[1]:.3f} "
-              f"(difference {a[0] / a[1] - b[0] / b[1]:+.3f})")
+    all_keys = {k for r in results.values() for k in r}
+    keys = sorted((k for k in all_keys if not k.startswith("real")),
+                  key=lambda k: (k.startswith("page:"), k != "all", k))
+    if keys:
+        _table("generated and docling tiers", results, keys)
+    real_keys = sorted((k for k in all_keys if k.startswith("real")),
+                       key=lambda k: (k.split(":")[0] != "real", k != "real:all", k))
+    if real_keys:
+        _table("real tier (bench/data/pdf_real)", results, real_keys)
+    if any((s["pdf"], 0) in ROUTES for s in suite if s["category"] != "real"):
+        routing_report([s for s in suite if s["category"] != "real"])
+    for tier, key in (("generated+docling", "all"), ("real", "real:all")):
+        if "sciforge" in results and "pymupdf4llm" in results and key in results["sciforge"]:
+            a, b = results["sciforge"][key], results["pymupdf4llm"][key]
+            print(f"\noverall pass rate ({tier}): sciforge {a[0] / a[1]:.3f}, pymupdf4llm {b[0] / b[1]:.3f} "
+                  f"(difference {a[0] / a[1] - b[0] / b[1]:+.3f})")
     print("CPU seconds of this process per method (the stage's workers are not counted): " +
           ", ".join(f"{k} {v:.1f}" for k, v in timing.items()))
     for line in fails:
         print("FAIL", line)
+    if args.json:
+        args.json.write_text(json.dumps({"results": results, "timing": timing}, indent=1, sort_keys=True) + "\n")
     return {"results": results, "timing": timing}
 
 
