@@ -505,7 +505,7 @@ def real_suite(pdf_dir: Path, labels: Path = REAL_LABELS) -> tuple[list[dict], l
                 continue
             pages[r["page"] - 1] = r["tests"]
             meta[r["page"] - 1] = {"id": r["id"], "kind": r["kind"], "split": r["split"],
-                                   "born_digital": r["born_digital"]}
+                                   "born_digital": r["born_digital"], "file": r["file"]}
         if meta:
             suite.append({"pdf": str(f), "category": "real", "sha256": sha, "pages": pages,
                           "only": sorted(meta), "meta": meta})
@@ -804,7 +804,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                             m = s["meta"][pno]
                             keys = (f"real:{t['type']}", "real:all", f"real_kind:{m['kind']}",
                                     f"real_split:{m['split']}", f"real_{m['split']}:{t['type']}",
-                                    "real_born_digital:" + ("yes" if m["born_digital"] else "no"))
+                                    "real_born_digital:" + ("yes" if m["born_digital"] else "no"),
+                                    f"real_file:{m['file']}")
                             where = m["id"]
                         else:
                             cat = t["type"] if s["category"] != "docling" else f"docling_{t['type']}"
