@@ -478,6 +478,9 @@ class Rules:
 
     h: list[tuple[float, float, float]] = field(default_factory=list)  # (x0, x1, y)
     v: list[tuple[float, float, float]] = field(default_factory=list)  # (y0, y1, x)
+    # Filled rectangles wider than a rule (cell and header shading): their edges are row borders
+    # inside a ruled table (tables.ruled_tables), never rules of their own.
+    fills: list[tuple[float, float, float, float]] = field(default_factory=list)
 
     def add_box(self, x0: float, y0: float, x1: float, y1: float) -> bool:
         """Record the box as a rule if it is one; False when it is not."""
@@ -542,15 +545,21 @@ def add_graphics_features(page: Any, feats: PageFeatures, *, measure_images: boo
                 else:
                     continue
                 box = (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-                if not rules.add_box(*box) and op == "re" and "s" in (p.get("type") or ""):
-                    rules.add_frame(*box)
+                if not rules.add_box(*box) and op == "re":
+                    if "s" in (p.get("type") or ""):
+                        rules.add_frame(*box)
+                    elif p.get("fill") is not None:
+                        rules.fills.append(box)
     else:
         feats.drawing_paths = len(vecs)
         if (feats.equation_boxes or feats.number_boxes) and vecs:
             _drop_figure_equations([v[:4] for v in vecs], feats)
         for x0, y0, x1, y1, stroked, is_rect in vecs:
-            if not rules.add_box(x0, y0, x1, y1) and stroked and is_rect:
-                rules.add_frame(x0, y0, x1, y1)
+            if not rules.add_box(x0, y0, x1, y1) and is_rect:
+                if stroked:
+                    rules.add_frame(x0, y0, x1, y1)
+                else:
+                    rules.fills.append((x0, y0, x1, y1))
     hs, vs = rules.h, rules.v
     h, v = len(hs), len(vs)
     if h * v > _MAX_CROSSING_PAIRS:  # a hatched drawing: do not spend quadratic time on it

@@ -203,7 +203,7 @@ def _ruled(page: Any, feats: PageFeatures, extractor: str, rules: Rules | None, 
     if extractor == "rules" and rules is not None:
         tp = textpage if textpage is not None else page.get_textpage(flags=text_flags())
         words = [w[:5] for w in tp.extractWORDS()]
-        for t in ruled_tables(rules.h, rules.v, words):
+        for t in ruled_tables(rules.h, rules.v, words, fills=rules.fills):
             md = table_html(t) if t.owner else table_markdown(t.rows)
             if md:
                 out.append(_Item(t.bbox, md))

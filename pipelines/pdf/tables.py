@@ -36,6 +36,22 @@ MIN_FILL_SHARE = 0.4
 MIN_FILLED_CELLS = 4
 # Words on lines whose centres are closer than this share of the line height are one text row.
 ROW_MERGE_SHARE = 0.5
+# A band between two row borders is one table row whose text lines are wrapped cells (the
+# "lattice" reading of find_tables' lines strategy and of docling's ground truth), unless the
+# grid has at most SPLIT_MAX_BANDS bands with text (rules only around the header and the body:
+# the body's lines are its rows) or the band has SPLIT_MIN_LINES+ lines that each fill 2+
+# columns (unruled body rows under a ruled header).
+SPLIT_MAX_BANDS = 2
+SPLIT_MIN_LINES = 3
+# Rules that run this far (points) past the outermost rules of the other direction bound an
+# open side of the table (no outer vertical rules, the usual journal style); a filled rectangle
+# wider than this inside a grid is a shaded cell.
+OPEN_SIDE_MIN = 6.0
+# A word that runs at least this far (points) into the cells on both sides of a column border
+# is two cells' text without a space between them.
+STRADDLE_MIN = 2.0
+# A word this many times taller than wide is set vertically (a rotated column header).
+ROTATED_ASPECT = 1.5
 
 
 @dataclass
@@ -80,24 +96,30 @@ def _components(hs: Sequence[HRule], vs: Sequence[VRule], tol: float) -> list[tu
     return [g for g in groups.values() if g[0] and g[1]]
 
 
-def _band_rows(words: list[tuple[int, Word]], ncols: int) -> list[list[list[tuple[int, Word]]]]:
-    """Split the words of one band (between two horizontal rules) into text rows."""
-    words.sort(key=lambda cw: ((cw[1][1] + cw[1][3]) / 2, cw[1][0]))
+def _text_lines(words: list[tuple[int, Word]]) -> list[list[tuple[int, Word]]]:
+    """Words (with their column) grouped into text lines, top to bottom."""
+    words = sorted(words, key=lambda cw: ((cw[1][1] + cw[1][3]) / 2, cw[1][0]))
     lines: list[list[tuple[int, Word]]] = []
-    last_y = last_h = None
+    last_y = last_h = 0.0
     for cw in words:
         w = cw[1]
         y, h = (w[1] + w[3]) / 2, w[3] - w[1]
-        if last_y is None or y - last_y > ROW_MERGE_SHARE * max(h, last_h or h):
+        if not lines or y - last_y > ROW_MERGE_SHARE * max(h, last_h):
             lines.append([])
             last_y, last_h = y, h
         lines[-1].append(cw)
+    return lines
+
+
+def _band_rows(words: list[tuple[int, Word]], ncols: int) -> list[list[list[tuple[int, Word]]]]:
+    """Split the words of one band (between two row borders) into text rows; a line that fills
+    at most one column continues the row above (a wrapped cell)."""
     rows: list[list[list[tuple[int, Word]]]] = []
-    for ln in lines:
+    for ln in _text_lines(words):
         cells: list[list[tuple[int, Word]]] = [[] for _ in range(ncols)]
         for cw in ln:
             cells[cw[0]].append(cw)
-        if rows and sum(1 for c in cells if c) <= 1:  # a wrapped cell continues the row above
+        if rows and sum(1 for c in cells if c) <= 1:
             for k in range(ncols):
                 rows[-1][k].extend(cells[k])
         else:
@@ -105,47 +127,147 @@ def _band_rows(words: list[tuple[int, Word]], ncols: int) -> list[list[list[tupl
     return rows
 
 
+def _splits_into_rows(words: list[tuple[int, Word]], n_bands: int) -> bool:
+    """Whether a band's text lines are table rows of their own (see SPLIT_MAX_BANDS)."""
+    if n_bands <= SPLIT_MAX_BANDS:
+        return True
+    lines = _text_lines(words)
+    return len(lines) >= SPLIT_MIN_LINES and all(len({cw[0] for cw in ln}) >= 2 for ln in lines)
+
+
+def _rotated(w: Word) -> bool:
+    return len(w[4]) >= 2 and (w[3] - w[1]) > ROTATED_ASPECT * (w[2] - w[0])
+
+
+def cell_text(words: Sequence[Word]) -> str:
+    """A cell's words in reading order: by text line, then left to right; a cell of words set
+    vertically (rotated column headers) reads left to right, one word a line."""
+    if not words:
+        return ""
+    if all(_rotated(w) for w in words):
+        return " ".join(w[4] for w in sorted(words, key=lambda w: (w[0], w[1])))
+    lines = _text_lines([(0, w) for w in words])
+    return " ".join(cw[1][4] for ln in lines for cw in sorted(ln, key=lambda cw: cw[1][0]))
+
+
+def _join_segments(rules: Sequence[tuple[float, float, float]], tol: float) -> list[tuple[float, float, float]]:
+    """Collinear rule segments that touch or overlap joined into one rule (a border drawn one cell
+    at a time)."""
+    out: list[tuple[float, float, float]] = []
+    for a0, a1, c in sorted(rules, key=lambda r: (round(r[2] / tol), r[0])):
+        if out and abs(out[-1][2] - c) <= tol and a0 <= out[-1][1] + tol:
+            p0, p1, pc = out[-1]
+            out[-1] = (p0, max(p1, a1), pc)
+        else:
+            out.append((a0, a1, c))
+    return out
+
+
+def _split_straddling(words: Sequence[Word], vs: Sequence[VRule], tol: float) -> list[Word]:
+    """Words that cross a vertical rule (no space between two cells' text in the text layer)
+    cut at the rule, characters taken as equally wide."""
+    out: list[Word] = []
+    for w in words:
+        x0, y0, x1, y1, text = w
+        cy = (y0 + y1) / 2
+        cut = sorted(vx for vy0, vy1, vx in vs
+                     if x0 + STRADDLE_MIN < vx < x1 - STRADDLE_MIN and vy0 - tol <= cy <= vy1 + tol)
+        if not cut or len(text) < 2:
+            out.append(w)
+            continue
+        step = (x1 - x0) / len(text)
+        start = 0
+        for x in cut:
+            k = round((x - x0) / step)
+            if start < k < len(text):
+                out.append((x0 + start * step, y0, x0 + k * step, y1, text[start:k]))
+                start = k
+        out.append((x0 + start * step, y0, x1, y1, text[start:]))
+    return out
+
+
 def ruled_tables(hs: Sequence[HRule], vs: Sequence[VRule], words: Sequence[Word],
-                 tol: float = SNAP_TOL) -> list[Table]:
-    """The ruled tables of a page from its rules and words (see the module docstring)."""
+                 tol: float = SNAP_TOL, fills: Sequence[tuple[float, float, float, float]] = ()) -> list[Table]:
+    """The ruled tables of a page from its rules, filled rectangles and words (see the module
+    docstring)."""
     out: list[Table] = []
+    hs, vs = _join_segments(hs, tol), _join_segments(vs, tol)
     for hi, vi in _components(hs, vs, tol):
-        ys = _snap([hs[i][2] for i in hi], tol)
-        xs = _snap([vs[j][2] for j in vi], tol)
+        cv = [vs[j] for j in vi]
+        ch = [hs[i] for i in hi]
+        xs = _snap([v[2] for v in cv], tol)
+        ys = _snap([h[2] for h in ch], tol)
+        if len(ys) < 2 or len(xs) < 2:
+            continue
+        # Open sides: rules that run past the outermost rules of the other direction bound a
+        # column (a row) there when text lies in it (tables without outer vertical rules).
+        gx0, gx1 = min(h[0] for h in ch), max(h[1] for h in ch)
+        gy0, gy1 = min(v[0] for v in cv), max(v[1] for v in cv)
+        if gx0 < xs[0] - OPEN_SIDE_MIN and _has_words(words, gx0, ys[0], xs[0], ys[-1]):
+            xs.insert(0, gx0)
+        if gx1 > xs[-1] + OPEN_SIDE_MIN and _has_words(words, xs[-1], ys[0], gx1, ys[-1]):
+            xs.append(gx1)
+        if gy0 < ys[0] - OPEN_SIDE_MIN and _has_words(words, xs[0], gy0, xs[-1], ys[0]):
+            ys.insert(0, gy0)
+        if gy1 > ys[-1] + OPEN_SIDE_MIN and _has_words(words, xs[0], ys[-1], xs[-1], gy1):
+            ys.append(gy1)
+        # Shaded cells: their top and bottom edges inside the grid are row borders.
+        for f in fills:
+            if f[0] >= xs[0] - tol and f[2] <= xs[-1] + tol and f[2] - f[0] > OPEN_SIDE_MIN:
+                for y in (f[1], f[3]):
+                    if ys[0] + tol < y < ys[-1] - tol:
+                        ch.append((f[0], f[2], y))
+        ys = _snap(ys + [h[2] for h in ch if ys[0] + tol < h[2] < ys[-1] - tol], tol)
         if len(ys) < 3 or len(xs) < 3:
             continue
-        x0, x1, y0, y1 = xs[0], xs[-1], ys[0], ys[-1]
-        ncols = len(xs) - 1
-        bands: list[list[tuple[int, Word]]] = [[] for _ in range(len(ys) - 1)]
-        for w in words:
-            cx, cy = (w[0] + w[2]) / 2, (w[1] + w[3]) / 2
-            if x0 < cx < x1 and y0 < cy < y1:
-                bands[bisect_right(ys, cy) - 1].append((bisect_right(xs, cx) - 1, w))
-        grid: list[list[list[tuple[int, Word]]]] = []
-        one_row_per_band = True
-        for band in bands:
-            if band:
-                rows_here = _band_rows(band, ncols)
-                one_row_per_band = one_row_per_band and len(rows_here) == 1
-                grid.extend(rows_here)
-            else:
-                one_row_per_band = False
-        owner = None
-        if one_row_per_band and ncols >= 2:
-            own = grid_spans(hs, vs, xs, ys, tol)
-            if any(o != (r, c) for r, row in enumerate(own) for c, o in enumerate(row)) \
-                    and spans_are_rectangles(own):
-                owner = own
-        keep_cols = list(range(ncols)) if owner else [k for k in range(ncols) if any(r[k] for r in grid)]
-        if len(grid) < 2 or len(keep_cols) < 2:
-            continue
-        filled = sum(1 for r in grid for k in keep_cols if r[k])
-        if filled < MIN_FILLED_CELLS or filled < MIN_FILL_SHARE * len(grid) * len(keep_cols):
-            continue
-        rows = [[" ".join(cw[1][4] for cw in sorted(r[k], key=lambda cw: (round(cw[1][1]), cw[1][0])))
-                 for k in keep_cols] for r in grid]
-        out.append(Table((x0, y0, x1, y1), rows, owner))
+        t = _grid_table(ch, cv, xs, ys, _split_straddling(words, cv, tol), tol)
+        if t is not None:
+            out.append(t)
     return out
+
+
+def _has_words(words: Sequence[Word], x0: float, y0: float, x1: float, y1: float) -> bool:
+    return any(x0 < (w[0] + w[2]) / 2 < x1 and y0 < (w[1] + w[3]) / 2 < y1 for w in words)
+
+
+def _grid_table(ch: Sequence[HRule], cv: Sequence[VRule], xs: list[float], ys: list[float],
+                words: Sequence[Word], tol: float) -> Table | None:
+    x0, x1, y0, y1 = xs[0], xs[-1], ys[0], ys[-1]
+    ncols = len(xs) - 1
+    bands: list[list[tuple[int, Word]]] = [[] for _ in range(len(ys) - 1)]
+    for w in words:
+        cx, cy = (w[0] + w[2]) / 2, (w[1] + w[3]) / 2
+        if x0 < cx < x1 and y0 < cy < y1:
+            bands[bisect_right(ys, cy) - 1].append((bisect_right(xs, cx) - 1, w))
+    n_bands = sum(1 for b in bands if b)
+    grid: list[list[list[tuple[int, Word]]]] = []
+    one_row_per_band = True
+    for band in bands:
+        if not band:
+            one_row_per_band = False
+        elif _splits_into_rows(band, n_bands):
+            rows_here = _band_rows(band, ncols)
+            one_row_per_band = one_row_per_band and len(rows_here) == 1
+            grid.extend(rows_here)
+        else:  # one row: the band's lines are wrapped cells
+            cells: list[list[tuple[int, Word]]] = [[] for _ in range(ncols)]
+            for cw in band:
+                cells[cw[0]].append(cw)
+            grid.append(cells)
+    owner = None
+    if one_row_per_band and ncols >= 2:
+        own = grid_spans(ch, cv, xs, ys, tol)
+        if any(o != (r, c) for r, row in enumerate(own) for c, o in enumerate(row)) \
+                and spans_are_rectangles(own):
+            owner = own
+    keep_cols = list(range(ncols)) if owner else [k for k in range(ncols) if any(r[k] for r in grid)]
+    if len(grid) < 2 or len(keep_cols) < 2:
+        return None
+    filled = sum(1 for r in grid for k in keep_cols if r[k])
+    if filled < MIN_FILLED_CELLS or filled < MIN_FILL_SHARE * len(grid) * len(keep_cols):
+        return None
+    rows = [[cell_text([cw[1] for cw in r[k]]) for k in keep_cols] for r in grid]
+    return Table((x0, y0, x1, y1), rows, owner)
 
 
 # ---------------------------------------------------------------------------------------------
