@@ -169,6 +169,10 @@ def _reading_order(items: list[_Item], width: float) -> list[_Item]:
     return out
 
 
+# Whitespace-aligned tables are looked for among at least this many text lines (3 rows x 2).
+MIN_TABLE_PIECES = 6
+
+
 def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, rules: Rules | None,
             textpage: Any, blocks: list[Block], margin_share: float) -> list[_Item]:
     """Ruled tables (where rules cross like a grid) and then whitespace-aligned tables among the
@@ -179,21 +183,35 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
     if feats.grid_crossings >= min_crossings:
         out = _ruled(page, feats, extractor, rules, textpage)
     pieces = []
+    formulas: list[bool] = []
     owners: list[Line] = []
     for b in blocks:
         for ln in b.lines:
             text = ln.text.strip()
-            if not text or ln.eq or _EQ_NUMBER_RE.fullmatch(text) \
-                    or (out and any(_inside(ln.bbox, it.bbox) for it in out)) \
+            if not text or (out and any(_inside(ln.bbox, it.bbox) for it in out)) \
                     or in_margin(ln.bbox, feats.height, margin_share):
                 continue
             pieces.append((*ln.bbox, text))
+            formulas.append(bool(ln.eq or _EQ_NUMBER_RE.fullmatch(text)))
             owners.append(ln)
-    if len(pieces) >= 6:  # a 3 x 2 table at least
-        for tab in aligned_tables(pieces):
+    if len(pieces) >= MIN_TABLE_PIECES:
+        taken: set[int] = set()
+        for tab in aligned_tables(pieces, formulas):
             md = table_markdown(tab.rows)
             if md:
                 out.append(_Item(tab.bbox, md, {id(owners[i]) for i in tab.members or ()}))
+                taken.update(tab.members or ())
+        # A table inside one column of a two-column page: its rows share their y with the other
+        # column's prose, so each column's remaining lines are searched on their own.
+        mid, tol = feats.width / 2, feats.width * COLUMN_TOLERANCE
+        rest = [i for i in range(len(pieces)) if i not in taken]
+        for side in ([i for i in rest if pieces[i][2] <= mid + tol], [i for i in rest if pieces[i][0] >= mid - tol]):
+            if len(side) < MIN_TABLE_PIECES or len(side) == len(rest):
+                continue
+            for tab in aligned_tables([pieces[i] for i in side], [formulas[i] for i in side]):
+                md = table_markdown(tab.rows)
+                if md:
+                    out.append(_Item(tab.bbox, md, {id(owners[side[i]]) for i in tab.members or ()}))
     feats.tables = len(out)
     return out
 

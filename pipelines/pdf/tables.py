@@ -345,6 +345,10 @@ MIN_TEXT_FILL = 0.6
 # A two-column candidate needs this share of its second-column cells to be numbers (a
 # key/value list or two text columns side by side is not a table otherwise).
 TWO_COLUMN_MIN_NUMERIC = 0.5
+# A table holds formulas in at most this share of its rows (a cell such as "< 100 chars");
+# display equations with numbers have one in every row.
+MAX_FORMULA_ROW_SHARE = 0.34
+_UNIT_SUFFIXES = set("kKMBGT%")
 _NUMERIC_CHARS = set("0123456789.,%±+-−–()[]/ ×eE<>~≈*")
 
 
@@ -364,6 +368,8 @@ def _tabular(row: list[tuple[float, float, float, float, str, int]]) -> bool:
 
 def _numeric(text: str) -> bool:
     t = text.strip()
+    if len(t) >= 2 and t[-1] in _UNIT_SUFFIXES and t[-2].isdigit():  # 20k, 0.3M, 15%
+        t = t[:-1]
     return bool(t) and any(c.isdigit() for c in t) and sum(c in _NUMERIC_CHARS for c in t) >= 0.7 * len(t)
 
 
@@ -397,11 +403,12 @@ def _rows(pieces: Sequence[Piece]) -> list[list[tuple[float, float, float, float
     return rows
 
 
-def aligned_tables(pieces: Sequence[Piece]) -> list[Table]:
+def aligned_tables(pieces: Sequence[Piece], formulas: Sequence[bool] = ()) -> list[Table]:
     """Tables whose columns are set apart by whitespace (no rules, or only horizontal ones):
     runs of consecutive rows of 2+ text pieces whose x gaps line up in every row (gutters) and
     whose cells are short. A row whose text crosses a gutter (a title, a paragraph, a cell
-    spanning columns) ends the run."""
+    spanning columns) ends the run. ``formulas[i]``: piece i is a formula or an equation
+    number (display equations with their numbers line up like a two-column table)."""
     rows = _rows(pieces)
     tabular = [_tabular(r) for r in rows]  # each row judged once
     if sum(tabular) < MIN_TABLE_ROWS:
@@ -433,7 +440,7 @@ def aligned_tables(pieces: Sequence[Piece]) -> list[Table]:
             run.append(row)
             cover, gut, x0, x1 = ncover, ngut, nx0, nx1
             j += 1
-        t = _run_table(run, gut)
+        t = _run_table(run, gut, formulas)
         if t is not None:
             out.append(t)
             i = j
@@ -443,8 +450,10 @@ def aligned_tables(pieces: Sequence[Piece]) -> list[Table]:
 
 
 def _run_table(run: list[list[tuple[float, float, float, float, str, int]]],
-               gutters: list[tuple[float, float]]) -> Table | None:
+               gutters: list[tuple[float, float]], formulas: Sequence[bool] = ()) -> Table | None:
     if len(run) < MIN_TABLE_ROWS or not gutters:
+        return None
+    if formulas and sum(any(formulas[p[5]] for p in r) for r in run) > MAX_FORMULA_ROW_SHARE * len(run):
         return None
     bounds = [(a + b) / 2 for a, b in gutters]
     ncols = len(bounds) + 1
