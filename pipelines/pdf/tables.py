@@ -40,13 +40,25 @@ ROW_MERGE_SHARE = 0.5
 # "lattice" reading of find_tables' lines strategy and of docling's ground truth), unless the
 # grid has at most SPLIT_MAX_BANDS bands with text (rules only around the header and the body:
 # the body's lines are its rows) or the band has SPLIT_MIN_LINES+ lines that each fill 2+
-# columns (unruled body rows under a ruled header).
+# columns (unruled body rows under a ruled header or between group rules).
 SPLIT_MAX_BANDS = 2
 SPLIT_MIN_LINES = 3
+# ... and where those lines are at least this share of the band's lines (a label centred on a
+# group of rows is a line of its own) and their cells are short (data, not wrapped prose:
+# a wrapped line of a text cell has 15+ characters).
+SPLIT_MIN_SHARE = 0.6
+SPLIT_MAX_CELL_CHARS = 12
 # Rules that run this far (points) past the outermost rules of the other direction bound an
 # open side of the table (no outer vertical rules, the usual journal style); a filled rectangle
 # wider than this inside a grid is a shaded cell.
 OPEN_SIDE_MIN = 6.0
+# A ruled column holds unruled columns (see _split_columns) split at gutters at least
+# SUBCOL_MIN_GUTTER points wide (twice a word space at 10 pt) that the words of at most
+# SUBCOL_MAX_CROSSING of the column's rows cross (cells spanning the unruled columns), with
+# text on both sides in at least SUBCOL_MIN_ROWS rows.
+SUBCOL_MIN_GUTTER = 5.0
+SUBCOL_MAX_CROSSING = 0.15
+SUBCOL_MIN_ROWS = 2
 # A word that runs at least this far (points) into the cells on both sides of a column border
 # is two cells' text without a space between them.
 STRADDLE_MIN = 2.0
@@ -132,7 +144,11 @@ def _splits_into_rows(words: list[tuple[int, Word]], n_bands: int) -> bool:
     if n_bands <= SPLIT_MAX_BANDS:
         return True
     lines = _text_lines(words)
-    return len(lines) >= SPLIT_MIN_LINES and all(len({cw[0] for cw in ln}) >= 2 for ln in lines)
+    multi = [ln for ln in lines if len({cw[0] for cw in ln}) >= 2]
+    if len(multi) < SPLIT_MIN_LINES or len(multi) < SPLIT_MIN_SHARE * len(lines):
+        return False
+    cells = [" ".join(cw[1][4] for cw in ln if cw[0] == k) for ln in multi for k in {cw[0] for cw in ln}]
+    return sum(len(c) for c in cells) <= SPLIT_MAX_CELL_CHARS * len(cells)
 
 
 def _rotated(w: Word) -> bool:
@@ -218,7 +234,7 @@ def ruled_tables(hs: Sequence[HRule], vs: Sequence[VRule], words: Sequence[Word]
                     if ys[0] + tol < y < ys[-1] - tol:
                         ch.append((f[0], f[2], y))
         ys = _snap(ys + [h[2] for h in ch if ys[0] + tol < h[2] < ys[-1] - tol], tol)
-        if len(ys) < 3 or len(xs) < 3:
+        if len(ys) < 3 or len(xs) < 2:
             continue
         t = _grid_table(ch, cv, xs, ys, _split_straddling(words, cv, tol), tol)
         if t is not None:
@@ -228,6 +244,65 @@ def ruled_tables(hs: Sequence[HRule], vs: Sequence[VRule], words: Sequence[Word]
 
 def _has_words(words: Sequence[Word], x0: float, y0: float, x1: float, y1: float) -> bool:
     return any(x0 < (w[0] + w[2]) / 2 < x1 and y0 < (w[1] + w[3]) / 2 < y1 for w in words)
+
+
+def _split_columns(grid: list[list[list[tuple[int, Word]]]], xs: Sequence[float]
+                   ) -> tuple[list[list[list[tuple[int, Word]]]], int, bool]:
+    """Ruled columns that hold several unruled ones (tables ruled between groups of columns):
+    each ruled column is cut at its gutters, x ranges at least SUBCOL_MIN_GUTTER wide that the
+    words of at most SUBCOL_MAX_CROSSING of its rows cross and that have words on both sides
+    in at least SUBCOL_MIN_ROWS rows. Returns the grid, its column count and whether any
+    column was cut."""
+    ncols = len(xs) - 1
+    cuts: list[list[float]] = []
+    for k in range(ncols):
+        rows = [[cw[1] for cw in r[k]] for r in grid if r[k]]
+        cuts.append(_gutters(rows, xs[k], xs[k + 1]) if len(rows) >= SUBCOL_MIN_ROWS else [])
+    if not any(cuts):
+        return grid, ncols, False
+    base = [0]
+    for k in range(ncols):
+        base.append(base[-1] + len(cuts[k]) + 1)
+    out = []
+    for r in grid:
+        row: list[list[tuple[int, Word]]] = [[] for _ in range(base[-1])]
+        for k, cell in enumerate(r):
+            for cw in cell:
+                sub = bisect_right(cuts[k], (cw[1][0] + cw[1][2]) / 2)
+                row[base[k] + sub].append((base[k] + sub, cw[1]))
+        out.append(row)
+    return out, base[-1], True
+
+
+def _gutters(rows: list[list[Word]], x0: float, x1: float) -> list[float]:
+    """The middles of a ruled column's gutters (see _split_columns)."""
+    n = int(x1 - x0) + 1
+    cnt = [0] * n
+    for ws in rows:
+        covered = [False] * n
+        for w in ws:
+            for b in range(max(0, int(w[0] - x0)), min(n, int(w[2] - x0) + 1)):
+                covered[b] = True
+        for b in range(n):
+            cnt[b] += covered[b]
+    allowed = int(SUBCOL_MAX_CROSSING * len(rows))
+    out: list[float] = []
+    b = 0
+    while b < n:
+        if cnt[b] > allowed:
+            b += 1
+            continue
+        e = b
+        while e < n and cnt[e] <= allowed:
+            e += 1
+        g0, g1 = x0 + b, x0 + e - 1
+        if b > 0 and e < n and g1 - g0 >= SUBCOL_MIN_GUTTER:
+            both = sum(1 for ws in rows if any((w[0] + w[2]) / 2 < g0 for w in ws)
+                       and any((w[0] + w[2]) / 2 > g1 for w in ws))
+            if both >= SUBCOL_MIN_ROWS:
+                out.append((g0 + g1) / 2)
+        b = e
+    return out
 
 
 def _grid_table(ch: Sequence[HRule], cv: Sequence[VRule], xs: list[float], ys: list[float],
@@ -254,8 +329,9 @@ def _grid_table(ch: Sequence[HRule], cv: Sequence[VRule], xs: list[float], ys: l
             for cw in band:
                 cells[cw[0]].append(cw)
             grid.append(cells)
+    grid, ncols, split = _split_columns(grid, xs)
     owner = None
-    if one_row_per_band and ncols >= 2:
+    if one_row_per_band and ncols >= 2 and not split:
         own = grid_spans(ch, cv, xs, ys, tol)
         if any(o != (r, c) for r, row in enumerate(own) for c, o in enumerate(row)) \
                 and spans_are_rectangles(own):
