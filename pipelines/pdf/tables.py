@@ -421,6 +421,8 @@ MIN_TEXT_FILL = 0.6
 # A two-column candidate needs this share of its second-column cells to be numbers (a
 # key/value list or two text columns side by side is not a table otherwise).
 TWO_COLUMN_MIN_NUMERIC = 0.5
+# At most this share of a table's rows hold a cell spanning two columns.
+MAX_SPANNING_ROW_SHARE = 0.34
 # A table holds formulas in at most this share of its rows (a cell such as "< 100 chars");
 # display equations with numbers have one in every row.
 MAX_FORMULA_ROW_SHARE = 0.34
@@ -500,6 +502,7 @@ def aligned_tables(pieces: Sequence[Piece], formulas: Sequence[bool] = ()) -> li
         x0, x1 = min(p[0] for p in rows[i]), max(p[2] for p in rows[i])
         gut = _gaps(cover, x0, x1)
         j = i + 1
+        spanning = 0
         while j < len(rows):
             row = rows[j]
             if not tabular[j]:
@@ -512,6 +515,14 @@ def aligned_tables(pieces: Sequence[Piece], formulas: Sequence[bool] = ()) -> li
             ncover = cover + [(p[0], p[2]) for p in row]
             ngut = _gaps(ncover, nx0, nx1)
             if len(ngut) < len(gut) or not ngut:
+                # A row with one cell across one gutter (a cell spanning two columns) stays in
+                # the table without moving its gutters.
+                if len(gut) >= 2 and len(ngut) == len(gut) - 1 and len(row) >= 2 \
+                        and spanning + 1 <= MAX_SPANNING_ROW_SHARE * (len(run) + 1):
+                    run.append(row)
+                    spanning += 1
+                    j += 1
+                    continue
                 break
             run.append(row)
             cover, gut, x0, x1 = ncover, ngut, nx0, nx1
