@@ -19,6 +19,7 @@ Merged cells come out as text in one cell and empty neighbours (as in find_table
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -427,12 +428,18 @@ MAX_SPANNING_ROW_SHARE = 0.34
 # display equations with numbers have one in every row.
 MAX_FORMULA_ROW_SHARE = 0.34
 _UNIT_SUFFIXES = set("kKMBGT%")
+# A two-column run whose second column is text is a table when its first column holds short
+# keys (at most this many characters on average) and a "Table N" caption lies within
+# CAPTION_MAX_GAP row heights above or below it.
+TWO_COLUMN_MAX_KEY_CHARS = 16
+CAPTION_MAX_GAP = 3.0
+_TABLE_CAPTION_RE = re.compile(r"^(Table|TABLE|Tab\.)\s*[A-Z]?[0-9IVX]+[.:]?(\s|$)")
 _NUMERIC_CHARS = set("0123456789.,%±+-−–()[]/ ×eE<>~≈*")
 
 
 def _tabular(row: list[tuple[float, float, float, float, str, int]]) -> bool:
-    """A row that can belong to a table: 3+ pieces, or 2 of which one is a number or both are
-    short (two prose columns side by side are neither)."""
+    """A row that can belong to a table: 3+ pieces, or 2 of which one is a number, both are
+    short or the first is a short key (two prose columns side by side are neither)."""
     if len(row) < 2:
         return False
     for p in row:
@@ -441,7 +448,7 @@ def _tabular(row: list[tuple[float, float, float, float, str, int]]) -> bool:
     if len(row) >= 3:
         return True
     a, b = row[0][4], row[1][4]
-    return (len(a) <= 25 and len(b) <= 25) or _numeric(a) or _numeric(b)
+    return (len(a) <= 25 and len(b) <= 25) or _numeric(a) or _numeric(b) or len(a) <= TWO_COLUMN_MAX_KEY_CHARS
 
 
 def _numeric(text: str) -> bool:
@@ -491,6 +498,7 @@ def aligned_tables(pieces: Sequence[Piece], formulas: Sequence[bool] = ()) -> li
     tabular = [_tabular(r) for r in rows]  # each row judged once
     if sum(tabular) < MIN_TABLE_ROWS:
         return []
+    captions = [p for p in pieces if _TABLE_CAPTION_RE.match(p[4])]
     out: list[Table] = []
     i = 0
     while i < len(rows):
@@ -527,7 +535,7 @@ def aligned_tables(pieces: Sequence[Piece], formulas: Sequence[bool] = ()) -> li
             run.append(row)
             cover, gut, x0, x1 = ncover, ngut, nx0, nx1
             j += 1
-        t = _run_table(run, gut, formulas)
+        t = _run_table(run, gut, formulas, captions)
         if t is not None:
             out.append(t)
             i = j
@@ -537,7 +545,8 @@ def aligned_tables(pieces: Sequence[Piece], formulas: Sequence[bool] = ()) -> li
 
 
 def _run_table(run: list[list[tuple[float, float, float, float, str, int]]],
-               gutters: list[tuple[float, float]], formulas: Sequence[bool] = ()) -> Table | None:
+               gutters: list[tuple[float, float]], formulas: Sequence[bool] = (),
+               captions: Sequence[Piece] = ()) -> Table | None:
     if len(run) < MIN_TABLE_ROWS or not gutters:
         return None
     if formulas and sum(any(formulas[p[5]] for p in r) for r in run) > MAX_FORMULA_ROW_SHARE * len(run):
@@ -561,12 +570,21 @@ def _run_table(run: list[list[tuple[float, float, float, float, str, int]]],
         return None
     if sum(len(c) for c in texts) > MAX_MEAN_CELL_CHARS * len(texts) or max(len(c) for c in texts) > MAX_CELL_CHARS:
         return None
-    if ncols == 2:
-        second = [r[1] for r in grid[1:] if r[1]]
-        if not second or sum(_numeric(c) for c in second) < TWO_COLUMN_MIN_NUMERIC * len(second):
-            return None
     bx0 = min(p[0] for r in run for p in r)
     by0 = min(p[1] for r in run for p in r)
     bx1 = max(p[2] for r in run for p in r)
     by1 = max(p[3] for r in run for p in r)
+    if ncols == 2:
+        second = [r[1] for r in grid[1:] if r[1]]
+        if not second:
+            return None
+        numeric = sum(_numeric(c) for c in second) >= TWO_COLUMN_MIN_NUMERIC * len(second)
+        # A term / description table (short keys) is one when a "Table N" caption sits beside it.
+        h = max(p[3] - p[1] for p in run[0])
+        keys = [r[0] for r in grid if r[0]]
+        captioned = sum(len(k) for k in keys) <= TWO_COLUMN_MAX_KEY_CHARS * len(keys) and any(
+            min(c[2], bx1) > max(c[0], bx0) and (0 <= by0 - c[3] <= CAPTION_MAX_GAP * h or 0 <= c[1] - by1 <= CAPTION_MAX_GAP * h)
+            for c in captions)
+        if not numeric and not captioned:
+            return None
     return Table((bx0, by0, bx1, by1), grid, members=sorted(p[5] for r in run for p in r))
