@@ -173,6 +173,22 @@ def _reading_order(items: list[_Item], width: float) -> list[_Item]:
 MIN_TABLE_PIECES = 6
 
 
+# Lines of a page column's prose average at least this many characters (two-column papers:
+# ~50-60 a line); a table cell far fewer.
+PROSE_MIN_MEAN_CHARS = 35
+
+
+def _across_page_columns(members: list[tuple[float, float, float, float, str]], mid: float) -> bool:
+    """A whitespace "table" made of a prose column's lines beside a table in the other page
+    column (rows at the same heights): no piece crosses the page middle and one side's lines
+    are prose-long."""
+    left = [p for p in members if p[2] <= mid]
+    right = [p for p in members if p[0] >= mid]
+    if not left or not right or len(left) + len(right) < len(members):
+        return False
+    return any(sum(len(p[4]) for p in side) >= PROSE_MIN_MEAN_CHARS * len(side) for side in (left, right))
+
+
 def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, rules: Rules | None,
             textpage: Any, blocks: list[Block], margin_share: float) -> list[_Item]:
     """Ruled tables (where rules cross like a grid) and then whitespace-aligned tables among the
@@ -196,14 +212,16 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
             owners.append(ln)
     if len(pieces) >= MIN_TABLE_PIECES:
         taken: set[int] = set()
+        mid, tol = feats.width / 2, feats.width * COLUMN_TOLERANCE
         for tab in aligned_tables(pieces, formulas):
+            if _across_page_columns([pieces[i] for i in tab.members or ()], mid):
+                continue
             md = table_markdown(tab.rows)
             if md:
                 out.append(_Item(tab.bbox, md, {id(owners[i]) for i in tab.members or ()}))
                 taken.update(tab.members or ())
         # A table inside one column of a two-column page: its rows share their y with the other
         # column's prose, so each column's remaining lines are searched on their own.
-        mid, tol = feats.width / 2, feats.width * COLUMN_TOLERANCE
         rest = [i for i in range(len(pieces)) if i not in taken]
         for side in ([i for i in rest if pieces[i][2] <= mid + tol], [i for i in rest if pieces[i][0] >= mid - tol]):
             if len(side) < MIN_TABLE_PIECES or len(side) == len(rest):
