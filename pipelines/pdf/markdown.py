@@ -196,29 +196,36 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
     if extractor == "none":
         return []
     out: list[_Item] = []
+    # Tables are found in the page's displayed orientation: on a page turned by /Rotate (a
+    # landscape table page) the text layer's boxes are turned first and the tables' boxes back.
+    rot = back = None
+    if page is not None and page.rotation % 360:
+        rot, back = page.rotation_matrix, page.derotation_matrix
     if feats.grid_crossings >= min_crossings:
-        out = _ruled(page, feats, extractor, rules, textpage)
+        out = _ruled(page, feats, extractor, rules, textpage, rot, back)
     pieces = []
     formulas: list[bool] = []
     owners: list[Line] = []
     for b in blocks:
         for ln in b.lines:
             text = ln.text.strip()
+            box = _turn(ln.bbox, rot)
             if not text or (out and any(_inside(ln.bbox, it.bbox) for it in out)) \
-                    or in_margin(ln.bbox, feats.height, margin_share):
+                    or in_margin(box, feats.height, margin_share):
                 continue
-            pieces.append((*ln.bbox, text))
+            pieces.append((*box, text))
             formulas.append(bool(ln.eq or _EQ_NUMBER_RE.fullmatch(text)))
             owners.append(ln)
     if len(pieces) >= MIN_TABLE_PIECES:
         taken: set[int] = set()
-        mid, tol = feats.width / 2, feats.width * COLUMN_TOLERANCE
+        width = page.rect.width if rot is not None else feats.width
+        mid, tol = width / 2, width * COLUMN_TOLERANCE
         for tab in aligned_tables(pieces, formulas):
             if _across_page_columns([pieces[i] for i in tab.members or ()], mid):
                 continue
             md = table_markdown(tab.rows)
             if md:
-                out.append(_Item(tab.bbox, md, {id(owners[i]) for i in tab.members or ()}))
+                out.append(_Item(_turn(tab.bbox, back), md, {id(owners[i]) for i in tab.members or ()}))
                 taken.update(tab.members or ())
         # A table inside one column of a two-column page: its rows share their y with the other
         # column's prose, so each column's remaining lines are searched on their own.
@@ -229,20 +236,43 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
             for tab in aligned_tables([pieces[i] for i in side], [formulas[i] for i in side]):
                 md = table_markdown(tab.rows)
                 if md:
-                    out.append(_Item(tab.bbox, md, {id(owners[side[i]]) for i in tab.members or ()}))
+                    out.append(_Item(_turn(tab.bbox, back), md, {id(owners[side[i]]) for i in tab.members or ()}))
     feats.tables = len(out)
     return out
 
 
-def _ruled(page: Any, feats: PageFeatures, extractor: str, rules: Rules | None, textpage: Any) -> list[_Item]:
+def _turn(box: Any, m: Any) -> tuple[float, float, float, float]:
+    """A box through a rotation matrix (None: unchanged)."""
+    if m is None:
+        return (box[0], box[1], box[2], box[3])
+    import pymupdf
+
+    r = pymupdf.Rect(box) * m
+    return (r.x0, r.y0, r.x1, r.y1)
+
+
+def _turn_rules(rules: Rules, m: Any) -> Rules:
+    out = Rules(fills=[_turn(f, m) for f in rules.fills])
+    for x0, y0, x1, y1 in [_turn((a, y, b, y), m) for a, b, y in rules.h] + [_turn((x, a, x, b), m) for a, b, x in rules.v]:
+        if y1 - y0 <= x1 - x0:
+            out.h.append((x0, x1, (y0 + y1) / 2))
+        else:
+            out.v.append((y0, y1, (x0 + x1) / 2))
+    return out
+
+
+def _ruled(page: Any, feats: PageFeatures, extractor: str, rules: Rules | None, textpage: Any,
+           rot: Any = None, back: Any = None) -> list[_Item]:
     out = []
     if extractor == "rules" and rules is not None:
         tp = textpage if textpage is not None else page.get_textpage(flags=text_flags())
-        words = [w[:5] for w in tp.extractWORDS()]
+        words = [(*_turn(w[:4], rot), w[4]) for w in tp.extractWORDS()]
+        if rot is not None:
+            rules = _turn_rules(rules, rot)
         for t in ruled_tables(rules.h, rules.v, words, fills=rules.fills):
             md = table_html(t) if t.owner else table_markdown(t.rows)
             if md:
-                out.append(_Item(t.bbox, md))
+                out.append(_Item(_turn(t.bbox, back), md))
         return out
     try:
         g = feats.grid_bbox

@@ -183,3 +183,21 @@ def test_page_with_group_ruled_table_and_two_column_aligned_table(tmp_path: Path
     assert md.count("0.965") == 1 and md.count("No authors") == 1  # table text is not repeated
     assert "*Table 2: Post-processing filters.*" in md  # the caption stays text
     assert p["features"]["tables"] == 2
+
+
+def test_table_on_a_page_turned_by_rotate(tmp_path: Path) -> None:
+    # A landscape table page stored portrait with /Rotate 90: the text layer runs vertically.
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.set_rotation(90)
+    rows = [("Brand", "(1)", "(2)", "(3)"), ("Bud Light", "-4.389", "0.160", "0.019"),
+            ("Budweiser", "0.323", "-4.272", "0.019"), ("Coors", "0.316", "0.154", "-4.371")]
+    for r, row in enumerate(rows):
+        for c, text in enumerate(row):
+            # displayed position (x, y) on the 792 x 612 landscape page, written in page space
+            pt = pymupdf.Point(150 + 110 * c, 200 + 16 * r) * page.derotation_matrix
+            page.insert_text(pt, text, fontname="tiro", fontsize=10, rotate=90)
+    path = tmp_path / "rotated.pdf"
+    doc.save(str(path))
+    md = cheap_pass(str(path), 0, 1, PdfConfig().model_dump_json())["pages"][0]["md"]
+    assert "| Brand | (1) | (2) | (3) |" in md and "| Budweiser | 0.323 | -4.272 | 0.019 |" in md
