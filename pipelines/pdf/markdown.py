@@ -16,7 +16,7 @@ from sciforge.pipelines.pdf import mathtex
 from sciforge.pipelines.pdf import text as T
 from sciforge.pipelines.pdf.clean import in_margin, is_page_number, is_running_head, margin_key
 from sciforge.pipelines.pdf.features import _EQ_NUMBER_RE, Block, Line, PageFeatures, Rules, text_flags
-from sciforge.pipelines.pdf.tables import Table, aligned_tables, ruled_tables
+from sciforge.pipelines.pdf.tables import FILL_MIN_ROWS, Table, aligned_tables, fill_stacks, ruled_tables
 
 # Heading levels by font size / body size (the usual 1.2x type-scale steps used by LaTeX
 # classes and word processors: \Large ~1.44, \large ~1.2 of \normalsize).
@@ -201,7 +201,8 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
     rot = back = None
     if page is not None and page.rotation % 360:
         rot, back = page.rotation_matrix, page.derotation_matrix
-    if feats.grid_crossings >= min_crossings:
+    if feats.grid_crossings >= min_crossings or (
+            extractor == "rules" and rules is not None and len(rules.fills) >= FILL_MIN_ROWS and fill_stacks(rules.fills)):
         out = _ruled(page, feats, extractor, rules, textpage, rot, back)
     pieces = []
     formulas: list[bool] = []

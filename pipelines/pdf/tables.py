@@ -60,6 +60,12 @@ OPEN_SIDE_MIN = 6.0
 SUBCOL_MIN_GUTTER = 5.0
 SUBCOL_MAX_CROSSING = 0.15
 SUBCOL_MIN_ROWS = 2
+# Row shading: at least FILL_MIN_ROWS stacked filled rectangles of one width, at least
+# FILL_MIN_WIDTH points wide (two columns of text); a header line ending at most FILL_HEADER_GAP
+# points above the first shaded row is the table's first row.
+FILL_MIN_ROWS = 3
+FILL_MIN_WIDTH = 100.0
+FILL_HEADER_GAP = 6.0
 # A word that runs at least this far (points) into the cells on both sides of a column border
 # is two cells' text without a space between them.
 STRADDLE_MIN = 2.0
@@ -209,9 +215,22 @@ def ruled_tables(hs: Sequence[HRule], vs: Sequence[VRule], words: Sequence[Word]
     docstring)."""
     out: list[Table] = []
     hs, vs = _join_segments(hs, tol), _join_segments(vs, tol)
-    for hi, vi in _components(hs, vs, tol):
-        cv = [vs[j] for j in vi]
-        ch = [hs[i] for i in hi]
+    grids = [([hs[i] for i in hi], [vs[j] for j in vi]) for hi, vi in _components(hs, vs, tol)]
+    boxes = [(min(h[0] for h in ch), min(v[0] for v in cv), max(h[1] for h in ch), max(v[1] for v in cv))
+             for ch, cv in grids]
+    for stack in fill_stacks(fills, tol):  # row shading without rules (zebra tables)
+        x0, x1, y0, y1 = stack[0][0], stack[0][2], stack[0][1], stack[-1][3]
+        if any(b[0] - tol <= x0 and x1 <= b[2] + tol and b[1] - tol <= y0 and y1 <= b[3] + tol for b in boxes):
+            continue
+        ch = [(x0, x1, f[1]) for f in stack] + [(x0, x1, y1)]
+        # the header line right above the first shaded row (its own row, not shaded)
+        head = [w for w in words if y0 - FILL_HEADER_GAP <= w[3] <= y0 + tol and x0 < (w[0] + w[2]) / 2 < x1]
+        if head:
+            top = min(w[1] for w in head) - tol
+            ch.append((x0, x1, top))
+            y0 = top
+        grids.append((ch, [(y0, y1, x0), (y0, y1, x1)]))
+    for ch, cv in grids:
         xs = _snap([v[2] for v in cv], tol)
         ys = _snap([h[2] for h in ch], tol)
         if len(ys) < 2 or len(xs) < 2:
@@ -228,9 +247,11 @@ def ruled_tables(hs: Sequence[HRule], vs: Sequence[VRule], words: Sequence[Word]
             ys.insert(0, gy0)
         if gy1 > ys[-1] + OPEN_SIDE_MIN and _has_words(words, xs[0], ys[-1], xs[-1], gy1):
             ys.append(gy1)
-        # Shaded cells: their top and bottom edges inside the grid are row borders.
+        # Shaded cells: their top and bottom edges inside the grid are row borders (a fill
+        # under another one, a background, is not a cell).
         for f in fills:
-            if f[0] >= xs[0] - tol and f[2] <= xs[-1] + tol and f[2] - f[0] > OPEN_SIDE_MIN:
+            if f[0] >= xs[0] - tol and f[2] <= xs[-1] + tol and f[2] - f[0] > OPEN_SIDE_MIN \
+                    and not _under_another(f, fills, tol):
                 for y in (f[1], f[3]):
                     if ys[0] + tol < y < ys[-1] - tol:
                         ch.append((f[0], f[2], y))
@@ -240,6 +261,34 @@ def ruled_tables(hs: Sequence[HRule], vs: Sequence[VRule], words: Sequence[Word]
         t = _grid_table(ch, cv, xs, ys, _split_straddling(words, cv, tol), tol)
         if t is not None:
             out.append(t)
+    return out
+
+
+def _under_another(f: tuple[float, float, float, float], fills: Sequence[tuple[float, float, float, float]],
+                   tol: float) -> bool:
+    return any(g is not f and min(f[2], g[2]) - max(f[0], g[0]) > tol and min(f[3], g[3]) - max(f[1], g[1]) > tol
+               for g in fills)
+
+
+def fill_stacks(fills: Sequence[tuple[float, float, float, float]], tol: float = SNAP_TOL
+                ) -> list[list[tuple[float, float, float, float]]]:
+    """Runs of at least FILL_MIN_ROWS filled rectangles of one width (at least FILL_MIN_WIDTH),
+    each starting where the one above ends: the row shading of a table without rules."""
+    wide = sorted((f for f in fills if f[2] - f[0] >= FILL_MIN_WIDTH),
+                  key=lambda f: (round(f[0] / tol), round(f[2] / tol), f[1]))
+    out: list[list[tuple[float, float, float, float]]] = []
+    cur: list[tuple[float, float, float, float]] = []
+    for f in wide:
+        last = cur[-1] if cur else None
+        if last is not None and abs(f[0] - last[0]) <= tol and abs(f[2] - last[2]) <= tol \
+                and last[1] + tol < f[1] <= last[3] + tol:
+            cur.append(f)
+            continue
+        if len(cur) >= FILL_MIN_ROWS:
+            out.append(cur)
+        cur = [f]
+    if len(cur) >= FILL_MIN_ROWS:
+        out.append(cur)
     return out
 
 

@@ -201,3 +201,29 @@ def test_table_on_a_page_turned_by_rotate(tmp_path: Path) -> None:
     doc.save(str(path))
     md = cheap_pass(str(path), 0, 1, PdfConfig().model_dump_json())["pages"][0]["md"]
     assert "| Brand | (1) | (2) | (3) |" in md and "| Budweiser | 0.323 | -4.272 | 0.019 |" in md
+
+
+def test_zebra_table_without_rules_has_wrapped_cells_in_shaded_rows(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((190, 110), "Phase", fontname="tiro", fontsize=9)  # header, not shaded
+    page.insert_text((240, 110), "Purpose", fontname="tiro", fontsize=9)
+    page.insert_text((400, 110), "Formats", fontname="tiro", fontsize=9)
+    rows = [("1", ["Data preparation"], ["FASTA"]), ("2", ["Homology searching"], ["BLAST tabular,", "HMMER standard"]),
+            ("3", ["Alignment assessment and", "phylogeny reconstruction"], ["FASTA, NEXUS"])]
+    y = 114.0
+    for k, (num, purpose, formats) in enumerate(rows):
+        h = 12.0 * max(len(purpose), len(formats)) + 4
+        page.draw_rect(pymupdf.Rect(184, y, 578, y + h), color=None, fill=(0.77, 0.91, 0.98) if k % 2 == 0 else (0.88, 0.95, 0.98))
+        page.insert_text((190, y + 11), num, fontname="tiro", fontsize=9)
+        for i, line in enumerate(purpose):
+            page.insert_text((240, y + 11 + 12 * i), line, fontname="tiro", fontsize=9)
+        for i, line in enumerate(formats):
+            page.insert_text((400, y + 11 + 12 * i), line, fontname="tiro", fontsize=9)
+        y += h
+    path = tmp_path / "zebra.pdf"
+    doc.save(str(path))
+    md = cheap_pass(str(path), 0, 1, PdfConfig().model_dump_json())["pages"][0]["md"]
+    assert "| Phase | Purpose | Formats |" in md
+    assert "| 2 | Homology searching | BLAST tabular, HMMER standard |" in md
+    assert "| 3 | Alignment assessment and phylogeny reconstruction | FASTA, NEXUS |" in md
