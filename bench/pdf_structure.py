@@ -765,8 +765,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for s in real:
                 s["only"] = [p for p in s["only"] if s["meta"][p]["split"] == args.split]
             real = [s for s in real if s["only"]]
-        for note in notes:
+        for note in notes[:5]:
             print("real tier: " + note)
+        if len(notes) > 5:
+            print(f"real tier: {len(notes) - 5} more notes; {sum(n.startswith('missing') for n in notes)} PDFs missing "
+                  f"under {args.real_pdfs} (bench/pdf_real_fetch.py --out DIR rebuilds them)")
         suite += real
     args.out.mkdir(parents=True, exist_ok=True)
     with open(args.out / "suite.jsonl", "w", encoding="utf-8") as f:
