@@ -29,8 +29,9 @@ _S33 = U64(33)
 # constant of Fibonacci hashing, Knuth TAOCP 6.4); any odd constant keeps order sensitivity.
 _NGRAM_MULT = U64(0x9E3779B97F4A7C15)
 # Shingles permuted per numpy block: bounds the temporary (block x num_perm x 8 bytes),
-# 4096 x 128 x 8 = 4 MiB, small enough to stay in L2/L3 cache.
-_BLOCK = 4096
+# 8192 x 128 x 8 = 8 MiB. Measured on the 20k-page bench input (6M shingles): 0.88-0.90
+# CPU-s at 8192-16384, 1.10 at 4096 (per-block overhead), 1.16 at 32768 (cache misses).
+_BLOCK = 8192
 
 
 def fmix64(h: np.ndarray) -> np.ndarray:
@@ -195,6 +196,16 @@ def token_hashes(normalized: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     Tokens are dictionary-encoded first, so only distinct tokens are hashed (SipHash-2-4
     with a fixed key via pandas: deterministic across processes, unlike ``hash()``).
     """
+    fast = _spaced_tokens(normalized)
+    if fast is not None:
+        tokens, offsets = fast
+        if len(tokens) == 0:
+            return np.zeros(0, dtype=np.uint64), offsets
+        enc = pc.dictionary_encode(tokens)
+        # a token carries the space that follows it (`_spaced_tokens`): hash it without
+        vocab = pc.utf8_rtrim(enc.dictionary, " ").to_numpy(zero_copy_only=False).astype(object)
+        vocab_hash = pd.util.hash_array(vocab, categorize=False).astype(np.uint64)
+        return vocab_hash[enc.indices.to_numpy(zero_copy_only=False)], offsets
     lists = pc.split_pattern(normalized, " ")
     # "" splits into [""]: an empty text must have no tokens.
     lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
@@ -214,6 +225,39 @@ def token_hashes(normalized: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     vocab_hash = pd.util.hash_array(vocab, categorize=False).astype(np.uint64)
     idx = enc.indices.to_numpy(zero_copy_only=False)
     return vocab_hash[idx], offsets
+
+
+def _spaced_tokens(normalized: pa.Array) -> tuple[pa.Array, np.ndarray] | None:
+    """The tokens of texts in `normalize`'s form (words joined by single spaces, none leading
+    or trailing), as one zero-copy array over the texts' bytes in which every token but a
+    text's last carries the space after it, and the token offsets per text; None when a text
+    is not in that form (a null, or a text cut at `max_minhash_chars` right after a space),
+    for which `token_hashes` splits on spaces instead. The same tokens as
+    ``split_pattern(" ")`` without building a list array (~2x faster tokenization)."""
+    if not pa.types.is_large_string(normalized.type) or normalized.null_count:
+        return None
+    n = len(normalized)
+    offsets = np.frombuffer(normalized.buffers()[1], dtype=np.int64)[normalized.offset: normalized.offset + n + 1]
+    lo, hi = int(offsets[0]), int(offsets[-1])
+    data = normalized.buffers()[2]
+    if data is None or hi == lo:
+        return pa.array([], pa.large_string()), np.zeros(n + 1, dtype=np.int64)
+    space = np.frombuffer(data, dtype=np.uint8)[lo:hi] == ord(" ")
+    rel = offsets - lo
+    nonempty = rel[1:] > rel[:-1]
+    first, last = rel[:-1][nonempty], rel[1:][nonempty] - 1
+    if space[first].any() or space[last].any() or (space[1:] & space[:-1]).any():
+        return None
+    # every space lies inside a text with a word on each side: a token starts after it
+    start = np.zeros(len(space), dtype=bool)
+    start[first] = True
+    start[np.flatnonzero(space) + 1] = True
+    starts = np.flatnonzero(start)
+    tok_offsets = np.empty(len(starts) + 1, dtype=np.int64)
+    tok_offsets[:-1] = starts + lo
+    tok_offsets[-1] = hi
+    tokens = pa.LargeStringArray.from_buffers(len(starts), pa.py_buffer(tok_offsets.tobytes()), data)
+    return tokens, np.searchsorted(starts, rel)
 
 
 def ngram_hashes(tokens: np.ndarray, offsets: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
