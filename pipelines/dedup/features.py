@@ -116,9 +116,10 @@ class Featurizer:
         return Featurizer(containment_shingle_config(self.cfg)).verification_values(texts)
 
 
-def byte_slices(texts: pa.Array | pa.ChunkedArray, max_bytes: int = FEATURE_BATCH_BYTES) -> list[pa.Array]:
-    """``texts`` as consecutive slices of at most ``max_bytes`` of text each (a longer text
-    is a slice of its own); at least one slice, empty if ``texts`` is."""
+def byte_slices(texts: pa.Array | pa.ChunkedArray, max_bytes: int | None = None) -> list[pa.Array]:
+    """``texts`` as consecutive slices of at most ``max_bytes`` (default `FEATURE_BATCH_BYTES`)
+    of text each (a longer text is a slice of its own); at least one slice, empty if ``texts`` is."""
+    max_bytes = max_bytes or FEATURE_BATCH_BYTES
     if isinstance(texts, pa.ChunkedArray):
         texts = texts.combine_chunks()
     n = len(texts)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+import pytest
 
+from sciforge.pipelines.dedup import features
 from sciforge.pipelines.dedup.config import DedupConfig
 from sciforge.pipelines.dedup.features import EMPTY, INVALID_UTF8, STATUS_OK, Featurizer, decode_minhash
 
@@ -122,3 +124,25 @@ def test_running_numbers_in_a_template_page_under_each_policy() -> None:
     prose = exact_shingle_sets(texts, DedupConfig())
     assert round(exact_jaccard(*keep), 2) == 0.68
     assert exact_jaccard(*prose) == 1.0
+
+
+def test_features_sliced_by_bytes_equal_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`Featurizer` works `FEATURE_BATCH_BYTES` of text at a time: every value per page,
+    whatever the slicing (here slices of a few pages, one page longer than a slice)."""
+    texts = pa.array([f"Page {i}: the same words, again and again, {'x ' * (i % 7)}end." for i in range(40)]
+                     + ["", None, "long " * 200, "Ünïcödé straße café 2024", "one"], pa.large_string())
+    cfg = DedupConfig(containment="on")
+    whole = Featurizer(cfg)(texts, shingle_sets=True)
+    vals = Featurizer(cfg).verification_values(texts)
+    monkeypatch.setattr(features, "FEATURE_BATCH_BYTES", 200)
+    assert len(features.byte_slices(texts)) > 10
+    assert Featurizer(cfg)(texts, shingle_sets=True).equals(whole)
+    assert Featurizer(cfg).verification_values(texts).equals(vals)
+    assert Featurizer(cfg)(texts.slice(3, 30)).equals(whole.slice(3, 30).drop_columns(["shingles"]))
+
+
+def test_byte_slices_cover_the_input_in_order() -> None:
+    texts = pa.chunked_array([pa.array(["aa", "bbbb", None]), pa.array(["c" * 50, "", "dd"])])
+    parts = features.byte_slices(texts, 5)
+    assert [p.to_pylist() for p in parts] == [["aa"], ["bbbb", None], ["c" * 50], ["", "dd"]]
+    assert [p.to_pylist() for p in features.byte_slices(pa.array([], pa.string()), 5)] == [[]]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from datasketch import MinHash
 from datasketch.hashfunc import sha1_hash64
@@ -112,3 +115,40 @@ def test_unique_sorted_gives_each_segments_sorted_distinct_values() -> None:
     values, offs = unique_sorted(np.concatenate(segs), offsets)
     got = [values[offs[i]:offs[i + 1]].tolist() for i in range(len(segs))]
     assert got == [sorted(set(s.tolist())) for s in segs]
+
+
+def _split_token_hashes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Reference for `token_hashes`: Python's split on single spaces, SipHash of each token."""
+    toks = [t.split(" ") if t else [] for t in texts]
+    flat = np.array([w for ts in toks for w in ts], dtype=object)
+    hashes = pd.util.hash_array(flat, categorize=False).astype(np.uint64) if len(flat) else np.zeros(0, np.uint64)
+    return hashes, np.r_[0, np.cumsum([len(ts) for ts in toks])].astype(np.int64)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_token_hashes_equal_a_split_on_spaces(seed: int) -> None:
+    """Normalized texts (single spaces, fast path over the bytes) and texts cut right after a
+    space, with empty and sliced inputs (the split path), give the same tokens as str.split."""
+    rng = random.Random(seed)
+    raw = ["".join(rng.choice("ab é9.,  -") for _ in range(rng.choice([0, 1, 3, 8, 30]))) for _ in range(60)]
+    norm = normalize(pa.array(raw, pa.large_string()), norm_numbers=False)
+    cut = pc.utf8_slice_codeunits(norm, 0, 4)  # "ab c" -> "ab c", "a b cd" -> "a b " (trailing space)
+    for arr in (norm, norm.slice(7, 20), cut, pa.array(["", "", "x"], pa.large_string())):
+        got, offs = token_hashes(arr)
+        want, woffs = _split_token_hashes(arr.to_pylist())
+        assert np.array_equal(offs, woffs)
+        assert np.array_equal(got, want)
+
+
+def test_normalize_ascii_equals_the_regex_definition() -> None:
+    """The byte-table path for ASCII pages: lowercase, every run of characters other than
+    [a-z0-9] -> one space, none leading or trailing (digits -> 0 when asked)."""
+    rng = random.Random(5)
+    texts = ["".join(rng.choice("aZ9 .\n\t-!") for _ in range(rng.choice([0, 1, 2, 5, 40]))) for _ in range(400)]
+    for zero in (False, True):
+        want = [re.sub(r"[^a-z0-9]+", " ", t.lower()).strip(" ") for t in texts]
+        if zero:
+            want = [re.sub(r"[0-9]", "0", t) for t in want]
+        arr = pa.array(texts, pa.large_string())
+        assert normalize(arr, norm_numbers=zero).to_pylist() == want
+        assert normalize(arr.slice(13, 200), norm_numbers=zero).to_pylist() == want[13:213]
