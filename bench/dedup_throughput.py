@@ -263,26 +263,25 @@ def run_local(root: str) -> tuple[float, float]:
 
 def run_fresh(root: str) -> tuple[float, float]:
     """The job as a nightly task runs it (`python -m sciforge.jobs.dedup --engine auto`) in a
-    new process: wall seconds and CPU seconds of that process tree, start-up included."""
-    import resource
-
+    new process: wall seconds and CPU seconds (user + system) of that process and the
+    children it waited for, start-up included; prints the engine it chose and its peak RSS."""
     env = dict(os.environ, PYTHONPATH=str(REPO), SCIFORGE_DATA_ROOT=root)
     cmd = [sys.executable, "-m", "sciforge.jobs.dedup", "--input", "clean/web_pages/2026-01-01_bench",
            "--date", "2026-01-01", "--engine", "auto"]
-
-    def children_cpu() -> float:
-        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return ru.ru_utime + ru.ru_stime
-
-    t0, c0 = time.perf_counter(), children_cpu()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    secs, cpu = time.perf_counter() - t0, children_cpu() - c0
+    with tempfile.TemporaryFile("w+") as log:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own resource usage
+        secs = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        log.seek(0)
+        out = log.read()
     if proc.returncode:
-        print(proc.stdout[-2000:], proc.stderr[-4000:])
+        print(out[-4000:])
         raise SystemExit("the fresh-process dedup job failed")
-    engine = [x for x in proc.stdout.splitlines() if x.startswith("dedup: engine auto")]
-    print(f"  {engine[0] if engine else 'dedup: engine auto'}")
-    return secs, cpu
+    engine = [x for x in out.splitlines() if x.startswith("dedup: engine auto")]
+    print(f"  {engine[0] if engine else 'dedup: engine auto'}; peak RSS {usage.ru_maxrss / 2**20:.2f} GiB")
+    return secs, usage.ru_utime + usage.ru_stime
 
 
 def run_spark(root: str, masters: list[str], cluster_pids: list[int]) -> dict[str, dict[str, Any]]:
@@ -334,6 +333,8 @@ def _free_port() -> int:
 
 # Stated goal: documents per second per core at least this many times datasketch's (median over rounds).
 PER_CORE_GOAL = 2.0
+# A nightly day, the size the issue states the start-up-included goal for: 20k pages.
+NIGHTLY_DOCS = 20_000
 
 
 def main() -> int:
@@ -465,10 +466,11 @@ def main() -> int:
             print(f"  {name:52s} " + " ".join(f"{w:.2f}x|{c:.2f}x" for w, c in zip(wall, cpu, strict=True))
                   + f"   median {statistics.median(wall):.2f}x | {statistics.median(cpu):.2f}x ({n} docs)")
     goals = Goals("dedup_throughput")
-    # the issue's goal for a nightly day: the path `engine auto` takes, start-up included,
-    # per CPU-second (the median of the rounds' ratios)
-    if "datasketch" in a.skip or "fresh" in a.skip:
-        goals.not_measured(f"{FRESH}: per CPU-second >= {PER_CORE_GOAL}x datasketch", "datasketch or fresh skipped")
+    # the issue's goal for a nightly day (NIGHTLY_DOCS pages or more): the path `engine auto`
+    # takes, start-up included, per CPU-second (the median of the rounds' ratios)
+    if "datasketch" in a.skip or "fresh" in a.skip or a.docs < NIGHTLY_DOCS:
+        goals.not_measured(f"{FRESH}: per CPU-second >= {PER_CORE_GOAL}x datasketch",
+                           f"datasketch or fresh skipped, or fewer than {NIGHTLY_DOCS} docs")
     else:
         per_cpu = [x[DATASKETCH][1] / x[FRESH][1] for x in rounds]
         goals.at_least(f"{FRESH}: per CPU-second vs datasketch (median of {len(per_cpu)} round(s))",
