@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -264,7 +265,7 @@ def run_local(root: str) -> tuple[float, float]:
 def run_fresh(root: str) -> tuple[float, float]:
     """The job as a nightly task runs it (`python -m sciforge.jobs.dedup --engine auto`) in a
     new process: wall seconds and CPU seconds (user + system) of that process and the
-    children it waited for, start-up included; prints the engine it chose and its peak RSS."""
+    children it waited for, start-up included; prints the engine it chose."""
     env = dict(os.environ, PYTHONPATH=str(REPO), SCIFORGE_DATA_ROOT=root)
     cmd = [sys.executable, "-m", "sciforge.jobs.dedup", "--input", "clean/web_pages/2026-01-01_bench",
            "--date", "2026-01-01", "--engine", "auto"]
@@ -280,7 +281,7 @@ def run_fresh(root: str) -> tuple[float, float]:
         print(out[-4000:])
         raise SystemExit("the fresh-process dedup job failed")
     engine = [x for x in out.splitlines() if x.startswith("dedup: engine auto")]
-    print(f"  {engine[0] if engine else 'dedup: engine auto'}; peak RSS {usage.ru_maxrss / 2**20:.2f} GiB")
+    print(f"  {engine[0] if engine else 'dedup: engine auto'}")
     return secs, usage.ru_utime + usage.ru_stime
 
 
@@ -451,6 +452,7 @@ def main() -> int:
             report(res, len(docs))
             rounds.append(res)
     finally:
+        shutil.rmtree(root, ignore_errors=True)  # the input and the runs' outputs
         if cluster is not None:
             cluster.stop()
         for q in quotas:
