@@ -66,9 +66,62 @@ def running_keys(page: int, keys_by_page: Mapping[int, set[str]], window: int, m
     if not own:
         return set()
     counts: Counter[str] = Counter()
+    seen = 0  # pages of the window the document has
     for q in range(page - window, page + window + 1):
-        counts.update(keys_by_page.get(q, set()) & own)
-    return {k for k in own if counts[k] >= min_repeat}
+        if q in keys_by_page:
+            seen += 1
+            counts.update(keys_by_page[q] & own)
+    return {k for k in own if counts[k] >= repeat_needed(seen, min_repeat)}
+
+
+def repeat_needed(window_pages: int, min_repeat: int) -> int:
+    """Pages a margin line must recur on, in a window of ``window_pages`` pages: ``min_repeat``,
+    but at most half of the window (a running head set on alternate pages, author names on even
+    pages and the title on odd ones, recurs on every other page of a short document) and never
+    fewer than 2 (a line on one page is not repeated)."""
+    return max(2, min(min_repeat, window_pages // 2))
+
+
+# A side stamp: a rotated line (arXiv's "arXiv:0807.3577v2 [astro-ph] 3 Oct 2008", a journal's
+# "JCAP10(2008)003") printed along the left or right edge, within this share of the page width
+# from it; a line counts as rotated when its box is at least ROTATED_MIN_ASPECT times taller than
+# wide and it has at least SIDE_STAMP_MIN_CHARS characters (a horizontal line of that many
+# characters is always wider than tall).
+SIDE_STAMP_ZONE = 0.12
+ROTATED_MIN_ASPECT = 2.0
+SIDE_STAMP_MIN_CHARS = 6
+
+
+def is_side_stamp(bbox: tuple[float, float, float, float], text: str, width: float) -> bool:
+    """One line of rotated text in the left or right page margin."""
+    x0, y0, x1, y1 = bbox
+    return (len(text.strip()) >= SIDE_STAMP_MIN_CHARS and "\n" not in text.strip()
+            and (y1 - y0) >= ROTATED_MIN_ASPECT * (x1 - x0)
+            and (x1 <= width * SIDE_STAMP_ZONE or x0 >= width * (1 - SIDE_STAMP_ZONE)))
+
+
+# A page's own furniture, recognised without neighbours (a one-page document): the page's topmost
+# or bottommost block, in the margin zone, one short row set smaller than the body text and in
+# another font family than the body ("Official - Subject to Final Review" in Times over a
+# Courier transcript); a sentence (ending in a full stop) or a longer line is kept.
+FURNITURE_MAX_CHARS = 60
+
+
+def font_family(font: str) -> str:
+    """A font name's family: subset prefix, style suffix and size digits removed
+    ("ABCDEF+CMR10" and "CMR8" -> "cmr", "TimesNewRomanPS-BoldMT" -> "timesnewroman")."""
+    name = font.split("+", 1)[-1].split("-", 1)[0].split(",", 1)[0].lower()
+    for suffix in ("psmt", "mt", "ps"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 2:
+            name = name[: -len(suffix)]
+            break
+    return name.rstrip("0123456789")
+
+
+def is_lone_furniture(text: str, size: float, family: str, body_size: float, body_family: str) -> bool:
+    t = text.strip()
+    return (0 < len(t) <= FURNITURE_MAX_CHARS and "\n" not in t and not t.endswith(".")
+            and 0 < size <= body_size - 0.5 and bool(family) and family != body_family)
 
 
 # Artefacts some parsers leave in markdown: pymupdf4llm's omitted-picture notes, page-break

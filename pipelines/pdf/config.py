@@ -134,8 +134,11 @@ class PdfConfig(BaseModel):
     # repeated-line rule, cf. Gopher/FineWeb line-level repetition filters).
     header_window: int = Field(4, ge=1)
     header_min_repeat: int = Field(3, ge=2)
-    # Top/bottom share of the page height that is the header/footer zone.
+    # Top/bottom share of the page height that is the header/footer zone (page numbers).
     margin_share: float = Field(0.1, ge=0, le=0.5)
+    # Top/bottom share where a recurring line is a running head: journal heads sit in the top
+    # ~12-15% of the page (JSS and JCAP heads end at 10.2% and 12.7% of an A4 page).
+    header_zone_share: float = Field(0.15, ge=0, le=0.5)
 
     # --- expensive parsers -----------------------------------------------------------------
     # "auto": Tesseract if its binary is installed, else RapidOCR (both offline); "none": scans

@@ -14,7 +14,15 @@ from typing import Any
 
 from sciforge.pipelines.pdf import mathtex
 from sciforge.pipelines.pdf import text as T
-from sciforge.pipelines.pdf.clean import in_margin, is_page_number, is_running_head, margin_key
+from sciforge.pipelines.pdf.clean import (
+    font_family,
+    in_margin,
+    is_lone_furniture,
+    is_page_number,
+    is_running_head,
+    is_side_stamp,
+    margin_key,
+)
 from sciforge.pipelines.pdf.features import _EQ_NUMBER_RE, Block, Line, PageFeatures, Rules, text_flags
 from sciforge.pipelines.pdf.tables import FILL_MIN_ROWS, Table, aligned_tables, fill_stacks, ruled_tables
 
@@ -212,7 +220,7 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
             text = ln.text.strip()
             box = _turn(ln.bbox, rot)
             if not text or (out and any(_inside(ln.bbox, it.bbox) for it in out)) \
-                    or in_margin(box, feats.height, margin_share):
+                    or in_margin(box, feats.height, margin_share) or is_side_stamp(ln.bbox, text, feats.width):
                 continue
             pieces.append((*box, text))
             formulas.append(bool(ln.eq or _EQ_NUMBER_RE.fullmatch(text)))
@@ -333,6 +341,18 @@ def table_markdown(rows: Sequence[Sequence[str | None]]) -> str:
 RUNNING_HEAD_ZONE = 0.15
 
 
+def _family(lines: list[Line]) -> str:
+    """The font family (clean.font_family) that sets most characters of ``lines``."""
+    chars: dict[str, int] = {}
+    for ln in lines:
+        for s in ln.spans or ():
+            n = len(s["text"].strip())
+            if n:
+                fam = font_family(s["font"])
+                chars[fam] = chars.get(fam, 0) + n
+    return max(sorted(chars), key=chars.__getitem__) if chars else ""
+
+
 def _one_row(b: Block) -> bool:
     y0, y1 = b.lines[0].bbox[1], b.lines[0].bbox[3]
     return all(min(y1, ln.bbox[3]) - max(y0, ln.bbox[1]) > 0.5 * (ln.bbox[3] - ln.bbox[1]) for ln in b.lines)
@@ -345,11 +365,14 @@ def _inside(b: tuple[float, float, float, float], r: tuple[float, float, float, 
 
 def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, running: set[str],
                   margin_share: float, table_min_crossings: int, code_blocks: bool = True,
-                  table_extractor: str = "rules", rules: Rules | None = None, textpage: Any = None) -> str:
+                  table_extractor: str = "rules", rules: Rules | None = None, textpage: Any = None,
+                  header_zone: float = RUNNING_HEAD_ZONE) -> str:
     """Markdown of one page from its text blocks, without running headers and page numbers.
     ``code_blocks=False`` for OCR text pages (their glyph-less font reports as monospace).
     Tables: ``table_extractor`` "rules" (the page's ``rules`` and the words of its ``textpage``,
-    see tables.py), "find_tables" (PyMuPDF's, ~100x slower) or "none"."""
+    see tables.py), "find_tables" (PyMuPDF's, ~100x slower) or "none". Lines of ``running``
+    (clean.running_keys) are dropped within ``header_zone`` of the top/bottom edge, page numbers
+    within ``margin_share``; side stamps (clean.is_side_stamp) anywhere."""
     # Table words come in visual (reversed) order for right-to-left scripts: keep block text there.
     rtl = any(_RTL_RE.search(b.text) for b in blocks)
     tables = [] if rtl else _tables(page, feats, table_min_crossings, table_extractor, rules, textpage,
@@ -366,6 +389,7 @@ def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, runnin
     if edge_bottom is not None and edge_bottom.bbox[1] < feats.height - zone:
         edge_bottom = None
     items: list[_Item] = []
+    body_family: str | None = None  # the body text's font family, found when first needed
     pending = sorted(tables, key=lambda t: t.bbox[1])
     for b in blocks:
         while pending and pending[0].bbox[1] <= b.bbox[1]:  # a table goes before the first block below it
@@ -380,13 +404,22 @@ def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, runnin
         text = b.text.strip()
         if not text:
             continue
-        if in_margin(b.bbox, feats.height, margin_share) and (
-            is_page_number(text) or margin_key(text) in running
-        ):
+        if in_margin(b.bbox, feats.height, margin_share) and is_page_number(text):
             continue
-        if (b is edge_top or b is edge_bottom) and _one_row(b) \
-                and is_running_head(" ".join(ln.text.strip() for ln in b.lines), max(ln.size for ln in b.lines), body):
+        if running and in_margin(b.bbox, feats.height, header_zone) and margin_key(text) in running:
             continue
+        if len(b.lines) == 1 and is_side_stamp(b.bbox, text, feats.width):
+            continue
+        if (b is edge_top or b is edge_bottom) and _one_row(b):
+            row = " ".join(ln.text.strip() for ln in b.lines)
+            size = max(ln.size for ln in b.lines)
+            if is_running_head(row, size, body):
+                continue
+            if in_margin(b.bbox, feats.height, margin_share) and 0 < size <= body - 0.5:
+                if body_family is None:
+                    body_family = _family([ln for bb in blocks for ln in bb.lines])
+                if is_lone_furniture(row, size, _family(b.lines), body, body_family):
+                    continue
         md = _render_block(b, body, code_blocks)
         if md:
             items.append(_Item(b.bbox, md))

@@ -138,11 +138,11 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
                     tp = page.get_textpage(flags=text_flags())  # the page's one text extraction
                     blocks, feats = extract_blocks(page, textpage=tp)
                     extracted[pno] = (page, tp, blocks, feats)
-                    keys[pno] = margin_keys(((b.bbox, b.text) for b in blocks), feats.height, cfg.margin_share)
+                    keys[pno] = margin_keys(((b.bbox, b.text) for b in blocks), feats.height, cfg.header_zone_share)
                 else:  # context page for running headers: cheaper block listing
                     h = page.rect.height
                     keys[pno] = margin_keys(((tuple(b[:4]), b[4]) for b in page.get_text("blocks")
-                                             if b[6] == 0), h, cfg.margin_share)
+                                             if b[6] == 0), h, cfg.header_zone_share)
             except Exception as e:
                 if start <= pno < end:
                     errors[pno] = f"{type(e).__name__}: {e}"
@@ -160,6 +160,7 @@ def cheap_pass(pdf_file: str, start: int, end: int, cfg_json: str) -> dict[str, 
                 running = running_keys(pno, keys, cfg.header_window, cfg.header_min_repeat)
                 md = "" if route.label == "empty" else page_markdown(
                     page, blocks, feats, running=running, margin_share=cfg.margin_share,
+                    header_zone=cfg.header_zone_share,
                     table_min_crossings=cfg.table_min_crossings, table_extractor=cfg.table_extractor,
                     rules=rules, textpage=tp)
             except Exception as e:

@@ -295,3 +295,52 @@ def test_running_head_with_page_number_is_dropped_on_a_lone_page(tmp_path: Path)
     md = _cheap(_save(doc, tmp_path, "h.pdf"))["md"]
     assert "Optimized" not in md and "7-45" not in md
     assert md.startswith("3 Methods") or "3 Methods" in md.split("\n")[0]
+
+
+def test_side_stamp_in_the_page_margin_is_dropped_but_rotated_figure_labels_stay(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=W, height=H)
+    page.insert_text((30, 600), "arXiv:0807.3577v2 [astro-ph] 3 Oct 2008", fontname="tiro", fontsize=20, rotate=90)
+    page.insert_text((570, 500), "JCAP10(2008)003", fontname="helv", fontsize=24, rotate=90)
+    page.insert_textbox(pymupdf.Rect(80, 100, 515, 400), PROSE * 3, fontname="tiro", fontsize=10)
+    page.insert_text((120, 600), "Intensity (arb. units)", fontname="tiro", fontsize=9, rotate=90)
+    md = _cheap(_save(doc, tmp_path, "s.pdf"))["md"]
+    assert "arXiv" not in md and "JCAP" not in md
+    assert "Intensity (arb. units)" in md and "The samples were prepared" in md
+
+
+def test_alternate_page_running_heads_below_the_margin_zone_are_dropped(tmp_path: Path) -> None:
+    # A 5-page paper: author names on even pages, the title on odd ones, set at 12% of the page
+    # height (below margin_share=0.1); each recurs on only 2 pages.
+    doc = pymupdf.open()
+    for i in range(5):
+        page = doc.new_page(width=W, height=H)
+        if i:
+            head = "Alam et al." if i % 2 else "Antioxidant activity of P. paludosa"
+            page.insert_text((300, 100), head, fontname="tiro", fontsize=10)
+        page.insert_textbox(pymupdf.Rect(80, 130, 515, 400), f"PAGE{i} " + PROSE * 3, fontname="tiro", fontsize=10)
+    path = _save(doc, tmp_path, "alt.pdf")
+    out = cheap_pass(path, 0, 5, PdfConfig().model_dump_json())
+    mds = [p["md"] for p in out["pages"]]
+    assert all(f"PAGE{i}" in md for i, md in enumerate(mds))
+    assert not any("Alam et al." in md or "Antioxidant" in md for md in mds)
+
+
+def test_lone_page_header_and_footer_in_another_font_are_dropped(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=612, height=792)
+    page.insert_text((256, 45), "Official - Subject to Final Review", fontname="tiro", fontsize=10)
+    page.insert_textbox(pymupdf.Rect(90, 100, 520, 500), PROSE * 4, fontname="cour", fontsize=12)
+    page.insert_text((264, 755), "Alderson Reporting Company", fontname="tiro", fontsize=10)
+    md = _cheap(_save(doc, tmp_path, "t.pdf"))["md"]
+    assert "Official" not in md and "Alderson" not in md and "The samples were prepared" in md
+    # The same lines in the body's font family, or a sentence, are the page's own text.
+    for name, top, bottom, font in (("same.pdf", "Official - Subject to Final Review", "Alderson Reporting Company", "cour"),
+                                    ("sentence.pdf", "Filed with the clerk.", "See the appendix for details.", "tiro")):
+        doc = pymupdf.open()
+        page = doc.new_page(width=612, height=792)
+        page.insert_text((256, 45), top, fontname=font, fontsize=10)
+        page.insert_textbox(pymupdf.Rect(90, 100, 520, 500), PROSE * 4, fontname="cour", fontsize=12)
+        page.insert_text((264, 755), bottom, fontname=font, fontsize=10)
+        md = _cheap(_save(doc, tmp_path, name))["md"]
+        assert top in md and bottom in md, name

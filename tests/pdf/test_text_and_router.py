@@ -6,8 +6,11 @@ from sciforge.jobs.pdf_parse import plan_tasks
 from sciforge.pipelines.pdf import text as T
 from sciforge.pipelines.pdf.clean import (
     clean_markdown,
+    font_family,
     is_page_number,
+    is_side_stamp,
     margin_key,
+    repeat_needed,
     running_keys,
     strip_margin_lines,
 )
@@ -147,3 +150,22 @@ def test_misencoded_math_glyphs() -> None:
     assert route_page(page, cfg).label == "text"  # pymupdf4llm would read the same broken text
     m = route_page(page, PdfConfig(math_misencoded_expensive=True))
     assert m.label == "math" and "without Unicode" in m.reason
+
+
+def test_running_heads_on_alternate_pages_of_a_short_document() -> None:
+    # 4 pages: the same head on pages 1 and 3 only (half of the window) is a running head.
+    keys = {0: set(), 1: {"alametal"}, 2: {"titleofthepaper"}, 3: {"alametal"}}
+    assert running_keys(1, keys, 4, 3) == {"alametal"} and running_keys(2, keys, 4, 3) == set()
+    assert repeat_needed(9, 3) == 3 and repeat_needed(4, 3) == 2 and repeat_needed(1, 3) == 2
+    # In a long document a line on 2 of 9 pages stays.
+    long = {p: ({"alametal"} if p in (3, 5) else set()) for p in range(20)}
+    assert running_keys(3, long, 4, 3) == set()
+
+
+def test_font_family_and_side_stamps() -> None:
+    assert font_family("ABCDEF+CMR10") == font_family("CMR8") == "cmr"
+    assert font_family("TimesNewRomanPS-BoldMT") == font_family("TimesNewRomanPSMT") == "timesnewroman"
+    assert font_family("CourierNewPSMT") != font_family("TimesNewRomanPSMT")
+    assert is_side_stamp((20, 200, 40, 600), "arXiv:0807.3577v2 [astro-ph] 3 Oct 2008", 612)
+    assert not is_side_stamp((300, 200, 320, 600), "Intensity (arb. units)", 612)  # inside the page
+    assert not is_side_stamp((20, 200, 200, 212), "Footnote text here", 612)  # horizontal
