@@ -518,10 +518,15 @@ def real_suite(pdf_dir: Path, labels: Path = REAL_LABELS) -> tuple[list[dict], l
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "−": "-", "\u00a0": " "})
 
 
+_TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
+
+
 def norm(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     text = re.sub(r"[*_#`]+", "", text)
-    text = re.sub(r"<[^>]+>", " ", text)
+    # HTML tags only (a tag name follows "<" at once, CommonMark): "0 < y < 1 ... p(y) > 0" in
+    # text or LaTeX is content, not a tag to strip.
+    text = _TAG_RE.sub(" ", text)
     return " ".join(text.split())
 
 

@@ -77,3 +77,10 @@ def test_real_suite_finds_pdfs_by_sha256_and_skips_missing(tmp_path: Path) -> No
 def test_math_tests_take_the_latex_key() -> None:
     assert check({"type": "math", "latex": r"E = mc^{2}"}, "so $$E=mc^2$$ holds")
     assert not check({"type": "math", "latex": r"E = mc^{3}"}, "so $$E=mc^2$$ holds")
+
+
+def test_checker_strips_html_tags_but_not_inequalities() -> None:
+    md = "$$-\\infty < y <\\infty$$\n\nis called the cdf of Y, and $p(y)> 0$.\n\n<table><tr><td>Mass</td></tr></table>"
+    assert check({"type": "present", "text": "is called the cdf of Y"}, md)
+    assert check({"type": "present", "text": "Mass"}, md)
+    assert not check({"type": "present", "text": "table tr td"}, md)
