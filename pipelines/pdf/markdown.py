@@ -23,7 +23,15 @@ from sciforge.pipelines.pdf.clean import (
     is_side_stamp,
     margin_key,
 )
-from sciforge.pipelines.pdf.features import _EQ_NUMBER_RE, Block, Line, PageFeatures, Rules, text_flags
+from sciforge.pipelines.pdf.features import (
+    _EQ_NUMBER_RE,
+    MATH_WORDS,
+    Block,
+    Line,
+    PageFeatures,
+    Rules,
+    text_flags,
+)
 from sciforge.pipelines.pdf.tables import FILL_MIN_ROWS, Table, aligned_tables, fill_stacks, ruled_tables
 
 # Heading levels by font size / body size (the usual 1.2x type-scale steps used by LaTeX
@@ -85,6 +93,44 @@ def _is_display(ln: Line, block: Block) -> bool:
     return abs((x0 + x1) / 2 - (bx0 + bx1) / 2) <= DISPLAY_CENTRE_TOLERANCE * w and x1 - x0 <= DISPLAY_MAX_WIDTH * w
 
 
+def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[int, str]:
+    """id() of the lines of each display formula rebuilt in two dimensions (mathtex.region_latex:
+    fractions, roots, limits, accents) -> its ``$$...$$`` for the first line, "" for the others.
+    Formulas that cannot be rebuilt are left to the line-by-line path."""
+    seeds = [ln for b in blocks for ln in b.lines if ln.spans and ln.eq and (_is_display(ln, b) or all(
+        len(x.text) <= 60 and mathtex._few_words(x.text, MATH_WORDS) for x in b.lines))]  # a formula's own block
+    if not seeds:
+        return {}
+    lines = [ln for b in blocks for ln in b.lines if ln.spans]
+    thin = mathtex.BAR_MAX_THICKNESS
+    vec_bars = [(v[0], v[2], (v[1] + v[3]) / 2) for v in feats.vectors or () if v[3] - v[1] <= thin and v[2] - v[0] < 200]
+    img_bars: list[tuple[float, float, float]] | None = None
+    out: dict[int, str] = {}
+    for members in mathtex.display_regions(seeds, lines, MATH_WORDS):
+        x0 = min(ln.bbox[0] for ln in members) - 1
+        y0 = min(ln.bbox[1] for ln in members) - 1
+        x1 = max(ln.bbox[2] for ln in members) + 1
+        y1 = max(ln.bbox[3] for ln in members) + 1
+        bars = [b for b in vec_bars if x0 <= b[0] and b[1] <= x1 and y0 <= b[2] <= y1]
+        if not bars and len(members) > 1 and page is not None:
+            if img_bars is None:  # some TeX drivers draw rules as thin images: asked for once a page
+                try:
+                    infos = page.get_image_info()
+                except Exception:  # a broken image list must not lose the page
+                    infos = []
+                img_bars = [(i["bbox"][0], i["bbox"][2], (i["bbox"][1] + i["bbox"][3]) / 2) for i in infos
+                            if i["bbox"][3] - i["bbox"][1] <= thin and i["bbox"][2] - i["bbox"][0] < 200]
+            bars = [b for b in img_bars if x0 <= b[0] and b[1] <= x1 and y0 <= b[2] <= y1]
+        spans = [s for ln in members for s in ln.spans or ()]
+        tex = mathtex.region_latex(spans, bars)
+        if not tex:
+            continue
+        out[id(members[0])] = f"$${tex}$$"
+        for ln in members[1:]:
+            out[id(ln)] = ""
+    return out
+
+
 def _line_text(ln: Line) -> str:
     """A prose line's markdown: scripted tokens as inline LaTeX (mathtex.inline_markdown)."""
     if ln.script and ln.spans and not _RTL_RE.search(ln.text):  # right-to-left spans are not in x order
@@ -92,15 +138,22 @@ def _line_text(ln: Line) -> str:
     return ln.text
 
 
-def _render_block(block: Block, body: float, code_blocks: bool = True) -> str:
+def _render_block(block: Block, body: float, code_blocks: bool = True, regions: dict[int, str] | None = None) -> str:
     if code_blocks and all(ln.mono for ln in block.lines if ln.size) and any(ln.size for ln in block.lines):
         code = "\n".join(ln.text.rstrip() for ln in block.lines)
         return f"```\n{code}\n```"
-    if any(ln.eq for ln in block.lines):
+    regions = regions or {}
+    if any(ln.eq or id(ln) in regions for ln in block.lines):
         # Display equations as $$...$$ paragraphs between the block's prose runs.
         parts: list[str] = []
         prose: list[Line] = []
         for ln in block.lines:
+            if id(ln) in regions:  # a display formula rebuilt in two dimensions (its first line), or a piece of it
+                if prose:
+                    parts.append(_render_lines(_sub_block(prose, block), body))
+                    prose = []
+                parts.append(regions[id(ln)])
+                continue
             num = _EQ_NUMBER_RE.fullmatch(ln.text.strip())
             if num and not prose and parts and parts[-1].endswith("$$") and "\\tag{" not in parts[-1]:
                 parts[-1] = parts[-1][:-2] + " \\tag{" + num.group(0).strip("() ") + "}$$"
@@ -388,6 +441,7 @@ def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, runnin
         edge_top = None
     if edge_bottom is not None and edge_bottom.bbox[1] < feats.height - zone:
         edge_bottom = None
+    regions = _display_math(page, blocks, feats) if feats.equation_lines else {}
     items: list[_Item] = []
     body_family: str | None = None  # the body text's font family, found when first needed
     pending = sorted(tables, key=lambda t: t.bbox[1])
@@ -420,7 +474,7 @@ def page_markdown(page: Any, blocks: list[Block], feats: PageFeatures, *, runnin
                     body_family = _family([ln for bb in blocks for ln in bb.lines])
                 if is_lone_furniture(row, size, _family(b.lines), body, body_family):
                     continue
-        md = _render_block(b, body, code_blocks)
+        md = _render_block(b, body, code_blocks, regions)
         if md:
             items.append(_Item(b.bbox, md))
     items.extend(pending)

@@ -46,7 +46,7 @@ _CMD = {
     "⊂": r"\subset", "⊃": r"\supset", "⊆": r"\subseteq", "⊇": r"\supseteq", "∪": r"\cup",
     "∩": r"\cap", "∀": r"\forall", "∃": r"\exists", "∅": r"\emptyset", "¬": r"\neg",
     "∧": r"\wedge", "∨": r"\vee", "⊗": r"\otimes", "⊕": r"\oplus", "†": r"\dagger",
-    "ℏ": r"\hbar", "ℓ": r"\ell", "⟨": r"\langle", "⟩": r"\rangle", "‖": r"\|", "′": "'",
+    "ℏ": r"\hbar", "ℓ": r"\ell", "⟨": r"\langle", "⟩": r"\rangle", "‖": r"\|", "∥": r"\|", "⋆": r"\star", "⋄": r"\diamond", "′": "'",
     "″": "''", "…": r"\ldots", "⋯": r"\cdots", "°": r"^{\circ}", "ℝ": r"\mathbb{R}",
     "ℕ": r"\mathbb{N}", "ℤ": r"\mathbb{Z}", "ℚ": r"\mathbb{Q}", "ℂ": r"\mathbb{C}",
     "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#", "&": r"\&", "$": r"\$", "_": r"\_",
@@ -115,7 +115,7 @@ def _tex(text: str, italic: bool) -> str:
 
 def _tidy(tex: str) -> str:
     tex = re.sub(r"\s+", " ", tex).strip().replace(" \\", "\\")
-    return re.sub(r" ?([{}^_=+(),]) ?", r"\1", tex).replace("  ", " ")
+    return re.sub(r" ?([{}^_=+(),/|<>'-]) ?", r"\1", tex).replace("  ", " ")
 
 
 def _span_list(spans: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -234,3 +234,361 @@ def inline_markdown(spans: Sequence[dict[str, Any]]) -> str:
         out.append("$" + _tidy(_tex(token, True) + sup) + "$" + (" " if t[-1:].isspace() else ""))
         after_script = True
     return "".join(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Display equations in two dimensions: the spans of every text line a display formula is made
+# of (MuPDF returns a fraction's numerator, denominator, a root's radicand and a sum's limits as
+# lines of their own) and the short horizontal rules drawn among them (fraction bars and root
+# vinculums, vector paths or thin images) -> one LaTeX formula.
+
+# TeX's math extension font (cmex, OMX encoding) when the PDF maps no Unicode: MuPDF reports the
+# font's codes. Delimiters of every size map to the delimiter, the pieces of tall delimiters to
+# the top piece's delimiter (the others to nothing), radicals to a root, big operators to theirs.
+_CMEX_CODES = (
+    "( ) [ ] ⌊ ⌋ ⌈ ⌉ { } ⟨ ⟩ | ‖ / \\ "  # 0x00: \big
+    "( ) ( ) [ ] ⌊ ⌋ ⌈ ⌉ { } ⟨ ⟩ / \\ "  # 0x10: \Big, \bigg
+    "( ) [ ] ⌊ ⌋ ⌈ ⌉ { } ⟨ ⟩ / \\ / \\ "  # 0x20: \Bigg
+    "( ) [ ] - - - - { } - - - - - - "  # 0x30: top pieces stand for the delimiter, other pieces "-"
+    "- - - - ⟨ ⟩ ⊔ ⊔ ∮ ∮ ⊙ ⊙ ⊕ ⊕ ⊗ ⊗ "
+    "∑ ∏ ∫ ⋃ ⋂ ⊎ ∧ ∨ ∑ ∏ ∫ ⋃ ⋂ ⊎ ∧ ∨ "
+    "∐ ∐ ˆ ˆ ˆ ˜ ˜ ˜ [ ] ⌊ ⌋ ⌈ ⌉ { } "
+    "√ √ √ √ √ - - - - - - - - - - -"
+).split()
+_CMEX: dict[str, str] = {chr(i): ("" if c == "-" else c) for i, c in enumerate(_CMEX_CODES)}
+# Unicode pieces of tall delimiters (fonts that map them): the top piece stands for the delimiter.
+_PIECES = {"⎛": "(", "⎞": ")", "⎡": "[", "⎤": "]", "⎧": "{", "⎫": "}", "⎝": "", "⎠": "", "⎜": "", "⎟": "",
+           "⎣": "", "⎦": "", "⎢": "", "⎥": "", "⎨": "", "⎬": "", "⎩": "", "⎭": "", "⎪": "", "⎮": "",
+           "⌠": r"\int", "⌡": ""}
+# Accents set as glyphs of their own above a letter (TeX's \ddot a: a "¨" over an "a").
+_ACCENTS = {"¨": r"\ddot", "˙": r"\dot", "ˆ": r"\hat", "^": r"\hat", "˜": r"\tilde", "~": r"\tilde", "¯": r"\bar",
+            "\u20d7": r"\vec", "ˇ": r"\check", "˘": r"\breve", "´": r"\acute", "`": r"\grave",
+            "\u0307": r"\dot", "\u0308": r"\ddot", "\u0302": r"\hat", "\u0303": r"\tilde", "\u0304": r"\bar"}
+_BIG_OPS = frozenset(r"\sum \prod \int \oint \bigcup \bigcap \coprod \lim \max \min \sup \inf \argmax \argmin".split())
+_CAL_FONT_RE = re.compile(r"(^|[+_-])(CMSY|CMBSY|LMSY|TXSY|PXSY|NTXSY|NewTXSY|MTSY|RMTSY|EUSM|RSFS)", re.I)
+_BB_FONT_RE = re.compile(r"(^|[+_-])(MSBM|BBold|DSRom|txmiaX|TXMIAX)", re.I)
+_CMEX_FONT_RE = re.compile(r"(^|[+_-])(CMEX|LMEX|TXEX|PXEX|NTXEX|NewTXEX|MTEX|RMTEX|EUEX)", re.I)
+_ARGOP = {"argmax": r"\argmax", "argmin": r"\argmin"}
+_EQ_NUMBER_ONLY_RE = re.compile(r"\(\s*((?:[A-Z]\.)?\d{1,3}(?:\.\d{1,3})?[a-z]?)\s*\)")
+
+
+class _Atom:
+    """A piece of a formula: a span's text (or a rebuilt fraction / root) with its box."""
+
+    __slots__ = ("x0", "y0", "x1", "y1", "base", "size", "tex", "op", "text")
+
+    def __init__(self, box: Sequence[float], base: float, size: float, tex: str, op: bool = False,
+                 text: str = "") -> None:
+        self.x0, self.y0, self.x1, self.y1 = float(box[0]), float(box[1]), float(box[2]), float(box[3])
+        self.base, self.size, self.tex, self.op, self.text = base, size, tex, op, text
+
+    @property
+    def cx(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+
+def _span_text(s: dict[str, Any]) -> str:
+    """A span's text with the font's meaning: cmex codes to delimiters and operators."""
+    t = s["text"]
+    if _CMEX_FONT_RE.search(s.get("font", "")):
+        return "".join(_CMEX.get(c, c) if c.isascii() else _PIECES.get(c, c) for c in t)
+    if any(c in _PIECES for c in t):
+        return "".join(_PIECES.get(c, c) for c in t)
+    return t
+
+
+_ACCENT_IN_TEXT_RE = re.compile("([" + "".join(re.escape(c) for c in "¨˙ˆ˜¯\u20d7ˇ˘") + r"])\s?(\w)")
+
+
+def _word_tex(text: str, italic: bool, font: str) -> str:
+    if len(text) > 1 and _ACCENT_IN_TEXT_RE.search(text):  # "∂ ⃗B": an accent glyph before its letter
+        parts = _ACCENT_IN_TEXT_RE.split(text)
+        out = [_word_tex(parts[0], italic, font)] if parts[0] else []
+        for k in range(1, len(parts), 3):
+            out.append(_ACCENTS[parts[k]] + "{" + _word_tex(parts[k + 1], True, font).strip() + "}")
+            if parts[k + 2]:
+                out.append(_word_tex(parts[k + 2], italic, font))
+        return " ".join(out)
+    if _BB_FONT_RE.search(font):
+        return "".join(r"\mathbb{" + c + "}" if c.isalpha() and c.isascii() else _tex(c, True) for c in text)
+    if _CAL_FONT_RE.search(font):
+        return "".join(r"\mathcal{" + c + "}" if "A" <= c <= "Z" else _tex(c, True) for c in text)
+    w = text.strip()
+    if w in _ARGOP:
+        return _ARGOP[w]
+    return _tex(text, italic)
+
+
+def _atoms(spans: Sequence[dict[str, Any]]) -> list[_Atom]:
+    """Atoms of the spans (blank spans dropped, leading/trailing blanks trimmed from the box);
+    a lone accent glyph is put on the letter under it."""
+    out: list[_Atom] = []
+    accents: list[tuple[_Atom, str]] = []
+    for s in spans:
+        raw = s.get("text") or ""
+        t = _span_text(s)
+        if not t.strip():
+            continue
+        x0, y0, x1, y1 = s["bbox"]
+        n = max(len(raw), 1)
+        w = (x1 - x0) / n
+        lead = len(t) - len(t.lstrip())
+        trail = len(t) - len(t.rstrip())
+        box = (x0 + w * lead, y0, x1 - w * trail, y1)
+        t = t.strip()
+        base = _baseline(s)
+        if t in _ACCENTS:
+            accents.append((_Atom(box, base, s["size"], "", text=t), _ACCENTS[t]))
+            continue
+        it = bool(s["flags"] & _ITALIC_FLAG)
+        tex = _word_tex(t, it, s.get("font", ""))
+        op = tex.strip() in _BIG_OPS or t in _OPERATOR_NAMES and ("\\" + t) in _BIG_OPS
+        out.append(_Atom(box, base, s["size"], tex, op, text=t))
+    for acc, cmd in accents:
+        under = [a for a in out if a.x0 - 0.5 <= acc.cx <= a.x1 + 0.5 and a.text and a.cy > acc.cy - 0.3 * a.size]
+        if not under:
+            continue
+        a = min(under, key=lambda a: abs(a.cy - acc.cy) + abs(a.cx - acc.cx))
+        w = (a.x1 - a.x0) / len(a.text)
+        i = min(int((acc.cx - a.x0) / w) if w > 0 else 0, len(a.text) - 1)
+        c = a.text[i]
+        a.tex = _tex(a.text[:i], True) + cmd + "{" + _tex(c, True).strip() + "}" + _tex(a.text[i + 1:], True)
+    return out
+
+
+# A fraction bar or root vinculum is a horizontal rule at most this thick (points) and at least
+# this long: TeX's default rule is 0.4 pt; a one-letter denominator is ~4 pt wide.
+BAR_MAX_THICKNESS = 1.5
+BAR_MIN_LENGTH = 2.5
+
+
+def _fracs_and_roots(atoms: list[_Atom], bars: list[tuple[float, float, float]]) -> list[_Atom]:
+    """Atoms with each fraction (a bar with atoms above and below it within its width) and each
+    root (a radical glyph whose right end meets a bar over the radicand) rebuilt as one atom;
+    widest bars first, so nested ones are built inside their parent's numerator or radicand."""
+    bars = sorted(bars, key=lambda b: b[0] - b[1])
+    while bars:
+        bx0, bx1, by = bars.pop(0)
+        tol = 0.2 * min(bx1 - bx0, 4.0)
+        inside = [a for a in atoms if bx0 - tol <= a.cx <= bx1 + tol]
+        root = next((a for a in atoms if a.tex.strip() in ("√", r"\surd") and abs(a.x1 - bx0) <= max(2.0, 0.3 * a.size)
+                     and a.y0 - 2.0 <= by <= a.cy + 0.25 * (a.y1 - a.y0)), None)
+        if root is not None:
+            body = [a for a in inside if a.cy > by and a is not root]
+            if not body:
+                continue
+            inner = [b for b in bars if bx0 - tol <= b[0] and b[1] <= bx1 + tol and b[2] > by]
+            bars = [b for b in bars if b not in inner]
+            tex = r"\sqrt{" + _linear(_fracs_and_roots(body, inner)) + "}"
+            members = [root, *body]
+            big = max(body, key=lambda a: a.size)
+            atom = _Atom((root.x0, min(a.y0 for a in members), max(a.x1 for a in members), max(a.y1 for a in members)),
+                         big.base, big.size, tex)
+        else:
+            num = [a for a in inside if a.cy < by]
+            den = [a for a in inside if a.cy > by]
+            if not num or not den:
+                continue
+            inner = [b for b in bars if bx0 - tol <= b[0] and b[1] <= bx1 + tol]
+            bars = [b for b in bars if b not in inner]
+            ni = [b for b in inner if b[2] < by]
+            di = [b for b in inner if b[2] > by]
+            tex = r"\frac{" + _linear(_fracs_and_roots(num, ni)) + "}{" + _linear(_fracs_and_roots(den, di)) + "}"
+            members = num + den
+            size = max(a.size for a in members)
+            # the formula's baseline lies about a quarter em below the bar (TeX's math axis)
+            atom = _Atom((min(a.x0 for a in members), min(a.y0 for a in members), max(a.x1 for a in members),
+                          max(a.y1 for a in members)), by + 0.25 * size, size, tex)
+            atom.text = "\x00"  # a built atom: its size and baseline vote only when nothing else does
+        gone = set(map(id, members))
+        atoms = [a for a in atoms if id(a) not in gone] + [atom]
+    return atoms
+
+
+def _main_line(atoms: Sequence[_Atom]) -> tuple[float, float]:
+    """(size, baseline) of the formula's main line: the largest size set on at least half as
+    many atoms as the most frequent size (a subscript word like "max" is one atom; a variable
+    with a sub- and a superscript has more script atoms than base atoms); its baseline from
+    the span atoms."""
+    weight: dict[float, int] = {}
+    for a in atoms:
+        weight[round(a.size, 1)] = weight.get(round(a.size, 1), 0) + 1
+    most = max(weight.values())
+    size = max(sz for sz, n in weight.items() if 2 * n >= most)
+    ys = sorted(a.base for a in atoms if round(a.size, 1) == size and a.text != "\x00") \
+        or sorted(a.base for a in atoms if round(a.size, 1) == size)
+    return size, ys[len(ys) // 2]
+
+
+def _linear(atoms: list[_Atom]) -> str:
+    """LaTeX of atoms on one baseline (fractions and roots already built): limits stacked over
+    and under big operators, then scripts by size and baseline shift, left to right."""
+    if not atoms:
+        return ""
+    atoms = sorted(atoms, key=lambda a: a.x0)
+    used: set[int] = set()
+    limits: dict[int, tuple[list[_Atom], list[_Atom]]] = {}
+    for op in atoms:
+        if not op.op:
+            continue
+        lo = _limit(op, [a for a in atoms if id(a) not in used and a is not op
+                         and a.y0 >= op.y1 - 0.3 * a.size and a.size < op.size * 0.95])
+        hi = _limit(op, [a for a in atoms if id(a) not in used and a is not op
+                         and a.y1 <= op.y0 + 0.3 * a.size and a.size < op.size * 0.95])
+        if lo or hi:
+            limits[id(op)] = (lo, hi)
+            used.update(map(id, lo + hi))
+    out: list[str] = []
+    i, rest = 0, [a for a in atoms if id(a) not in used]
+    size, base = _main_line([a for a in rest if not a.op] or rest)
+    while i < len(rest):
+        a = rest[i]
+        lv = _atom_level(a, size, base)
+        if lv == 0 or not out:
+            tex = a.tex
+            if id(a) in limits:
+                lo, hi = limits[id(a)]
+                tex = tex.strip() + ("_{" + _linear(lo) + "}" if lo else "") + ("^{" + _linear(hi) + "}" if hi else "")
+            out.append(tex)
+            i += 1
+            continue
+        j = i  # the scripts of one base: subscript first (x_i^2), as TeX writes them
+        while j < len(rest) and _atom_level(rest[j], size, base) != 0:
+            j += 1
+        sub = [a for a in rest[i:j] if _atom_level(a, size, base) < 0]
+        sup_tex = _linear([a for a in rest[i:j] if _atom_level(a, size, base) > 0])
+        primes = len(sup_tex) - len(sup_tex.lstrip("'"))  # R' is written with a prime, not R^{'}
+        sup_tex = sup_tex[primes:].strip()
+        out.append("'" * primes + ("_{" + _linear(sub) + "}" if sub else "") + ("^{" + sup_tex + "}" if sup_tex else ""))
+        i = j
+    return _tidy(" ".join(out))
+
+
+def _limit(op: _Atom, cands: list[_Atom]) -> list[_Atom]:
+    """The atoms of a limit under (or over) a big operator: those overlapping its width, and the
+    atoms on their row that continue them without a gap (``j=1,...,d`` under a narrow ``max``)."""
+    w = op.x1 - op.x0
+    got = [a for a in cands if a.x1 > op.x0 - 0.1 * w and a.x0 < op.x1 + 0.1 * w]
+    grew = bool(got)
+    while grew:
+        grew = False
+        for a in cands:
+            if a not in got and any(abs(a.base - g.base) < 0.3 * g.size and
+                                    (0 <= a.x0 - g.x1 < 0.3 * g.size or 0 <= g.x0 - a.x1 < 0.3 * g.size) for g in got):
+                got.append(a)
+                grew = True
+    return got
+
+
+def _atom_level(a: _Atom, size: float, base: float) -> int:
+    small = a.size < SCRIPT_MAX_SIZE * size
+    dy = a.base - base
+    if small and dy <= -SCRIPT_SHIFT * size:
+        return 1
+    if small and dy >= SCRIPT_SHIFT * size:
+        return -1
+    return 0
+
+
+def region_latex(spans: Sequence[dict[str, Any]], bars: Sequence[tuple[float, float, float]]) -> str:
+    """LaTeX of one display formula from the spans of all its lines and the horizontal rules
+    ``(x0, x1, y)`` drawn among them; an equation number at its right end becomes ``\\tag{n}``.
+    Empty when a glyph has no Unicode (the formula's text is kept instead)."""
+    ss = [s for s in spans if s.get("text")]
+    if not ss or any(_UNREADABLE_RE.search(s["text"]) for s in ss):
+        return ""
+    atoms = _atoms(ss)
+    if not atoms:
+        return ""
+    tag = ""
+    last = max(atoms, key=lambda a: a.x1)
+    m = _EQ_NUMBER_ONLY_RE.fullmatch(last.text)
+    if m and len(atoms) > 1 and last.x0 - max(a.x1 for a in atoms if a is not last) > last.size:
+        tag = r" \tag{" + m.group(1) + "}"
+        atoms.remove(last)
+    atoms = _fracs_and_roots(atoms, [b for b in bars if b[1] - b[0] >= BAR_MIN_LENGTH])
+    return _linear(atoms) + tag
+
+
+# A line joins a display formula's region when it overlaps the region's rows, or lies within
+# REGION_GAP of its font size above or below it (a numerator, denominator or limit set on a line
+# of its own), and within REGION_X_GAP font sizes of it horizontally; an equation number on the
+# region's row joins from anywhere to its right.
+REGION_GAP = 0.35
+REGION_X_GAP = 1.5
+# Pieces of one display formula on one row (display-equation lines) may lie this far apart in
+# points (features.ROW_MAX_GAP: a formula MuPDF cut at a wide space).
+REGION_ROW_GAP = 40.0
+
+
+_LETTERS_RE = re.compile(r"[A-Za-z]{3,}")
+_OTHER_SCRIPT_RE = re.compile("[\u0400-\u1fff\u3000-\uffef]")  # Cyrillic ... CJK: prose, not math
+
+
+def _few_words(text: str, math_words: frozenset[str]) -> bool:
+    """No prose word: only Greek letters, Latin letters in runs of 1-2, digits, signs and
+    operator names ("λmin" is a variable with its subscript)."""
+    return not _OTHER_SCRIPT_RE.search(text) and not any(
+        w.lower() not in math_words for w in _LETTERS_RE.findall(text))
+
+
+def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: frozenset[str]) -> list[list[Any]]:  # noqa: C901
+    """The lines each display-equation line in ``seeds`` is built from (itself first): lines
+    with ``bbox``, ``text``, ``size`` and ``eq``. A line belongs to one region at most, the one
+    of the display line nearest to it vertically; another display-equation line joins only when
+    it shares the region's row (a formula MuPDF cut)."""
+    seed_ids = {id(ln) for ln in seeds}
+    anchors = [ln for ln in lines if ln.eq] + [ln for ln in seeds if not ln.eq]
+
+    def near(ln: Any) -> int:  # id() of the seed nearest to a line (vertical centres), among those beside it
+        cy = (ln.bbox[1] + ln.bbox[3]) / 2
+        best, arg = 1e9, 0
+        for sd in anchors:
+            if sd.bbox[0] - REGION_X_GAP * sd.size * 4 < ln.bbox[2] and ln.bbox[0] < sd.bbox[2] + REGION_X_GAP * sd.size * 4:
+                d = abs((sd.bbox[1] + sd.bbox[3]) / 2 - cy)
+                if d < best:
+                    best, arg = d, id(sd)
+        return arg
+
+    taken: set[int] = set()
+    out: list[list[Any]] = []
+    for seed in sorted(seeds, key=lambda ln: (ln.bbox[1], ln.bbox[0])):
+        if id(seed) in taken:
+            continue
+        taken.add(id(seed))
+        members = [seed]
+        x0, y0, x1, y1 = seed.bbox
+        size = max(seed.size, 1.0)
+        grew = True
+        while grew:
+            grew = False
+            for ln in lines:
+                if id(ln) in taken or not ln.text.strip():
+                    continue
+                a0, b0, a1, b1 = ln.bbox
+                overlap = min(b1, y1) - max(b0, y0)
+                h = max(min(b1 - b0, y1 - y0), 1.0)
+                same_row = overlap >= 0.5 * h
+                text = ln.text.strip()
+                number = same_row and a0 > x1 and _EQ_NUMBER_ONLY_RE.fullmatch(text)
+                if number:
+                    pass
+                elif a0 > x1 + (gap := REGION_ROW_GAP if ln.eq and same_row else REGION_X_GAP * size) \
+                        or a1 < x0 - gap:
+                    continue
+                elif ln.eq and not same_row:
+                    continue  # another display row of a derivation, or an equation line of its own
+                elif not (overlap > 0 or -overlap <= REGION_GAP * size) or not _few_words(text, math_words) \
+                        or len(text) > 60 or (id(ln) not in seed_ids and not same_row and near(ln) != id(seed)):
+                    continue
+                taken.add(id(ln))
+                members.append(ln)
+                if not number:  # the number's box does not widen the formula
+                    x0, y0, x1, y1 = min(x0, a0), min(y0, b0), max(x1, a1), max(y1, b1)
+                grew = True
+        out.append(members)
+    return out

@@ -97,7 +97,7 @@ def test_rejected_answers_fall_back_to_the_local_parser_with_the_reason(pdf: str
     for p, why in ((3, "vlm_empty"), (4, "vlm_loop"), (5, "vlm_loop")):
         assert kept[p]["parser"] == "pymupdf" and "vlm_rejected" in kept[p]["flags"]
         assert f"VLM answer rejected ({why})" in kept[p]["route_reason"]
-        assert "We have f ( x )" in kept[p]["text"]  # the local (glyph) markdown
+        assert "We have\n\n$$f(x)=" in kept[p]["text"]  # the local (glyph) markdown
     assert res.counters.metrics["vlm_rejected_empty"] == 1 and res.counters.metrics["vlm_rejected_loop"] == 2
     assert 6 not in kept  # scans are not on this VLM's routes; OCR is off: quarantined as before
 
