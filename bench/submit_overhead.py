@@ -1,9 +1,12 @@
 """Fixed cost of one submitted job: `spark-submit jobs/<job>.py` on a one-record input vs a bare PySpark
 application that only starts a session and runs one trivial job, both on the same local standalone
-cluster (2 workers, spark.authenticate on), alternating in rounds; each application runs without and
-with the JVM class archives (`spark.class_archive_dir`, infra/services/class_archives.py).
+cluster (2 workers, spark.authenticate on), alternating in rounds. Each application runs under each of
+``--variants``: ``static`` (every core the cluster offers, from the start), ``cds`` (+ the JVM class
+archives, `spark.class_archive_dir`, infra/services/class_archives.py), ``cds+dynamic`` (+ executors
+asked for as tasks queue up, `spark.executor_allocation: dynamic`, the default). Wall seconds and CPU
+seconds (the driver's process tree and the executors the workers launched) per application.
 
-    python bench/submit_overhead.py --rounds 3 [--s3] [--class-archives both|on|off] [--check]
+    python bench/submit_overhead.py --rounds 3 [--s3] [--variants static,cds,cds+dynamic] [--check]
 
 What a submitted job costs beyond the work itself: the JVM and Python start, imports, settings, the
 session, reading the input manifest, one task, publishing. The bare application is the floor Spark
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -27,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _goals import Goals, add_check_flag  # noqa: E402
+from dedup_throughput import tree_cpu_seconds  # noqa: E402
 
 from sciforge.infra.services.seaweed import SeaweedS3, pick_base  # noqa: E402
 from sciforge.infra.services.standalone import StandaloneCluster, spark_submit  # noqa: E402
@@ -41,13 +46,22 @@ s.stop()
 """
 
 
-def _run(cmd: list[str], env: dict[str, str]) -> float:
+EXECUTOR_EXIT_S = 2.0  # after an application ends, time for its executors to exit and be reaped (CPU count)
+
+
+def _run(cmd: list[str], env: dict[str, str], cluster_pids: list[int]) -> tuple[float, float]:
+    """Wall seconds of one application, and the CPU seconds it cost: spark-submit's process tree (the
+    driver's JVM and Python) plus the workers' (the executors they launched for it)."""
+    c0, r0 = tree_cpu_seconds(cluster_pids), resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     p = subprocess.run(cmd, env=env, capture_output=True, text=True)
     took = time.perf_counter() - t0
     if p.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])} ... failed ({p.returncode}):\n{p.stdout[-3000:]}{p.stderr[-3000:]}")
-    return took
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    time.sleep(EXECUTOR_EXIT_S)
+    cpu = (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) + tree_cpu_seconds(cluster_pids) - c0
+    return took, cpu
 
 
 def main() -> None:
@@ -55,8 +69,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="alternating rounds (bare, then each job)")
     ap.add_argument("--s3", action="store_true", help="data root on a local SeaweedFS S3 server instead of disk")
     ap.add_argument("--workdir", default=None, help="scratch folder (default: a temporary one)")
-    ap.add_argument("--class-archives", choices=["both", "on", "off"], default="both",
-                    help="run each application without (off) and/or with (on) the JVM class archives")
+    ap.add_argument("--variants", default="static,cds,cds+dynamic",
+                    help="comma-separated settings each application runs under: `static` (every core the "
+                         "cluster offers, no class archives), `cds` (+ the JVM class archives), `cds+dynamic` "
+                         "(+ spark.executor_allocation dynamic: executors as tasks queue up), `dynamic`")
     add_check_flag(ap)
     a = ap.parse_args()
 
@@ -95,9 +111,12 @@ def main() -> None:
         from sciforge.infra.services.class_archives import build_class_archives
         from sciforge.jobs.spark import spark_conf
 
-        modes = {"both": ["off", "on"], "on": ["on"], "off": ["off"]}[a.class_archives]
+        variants = [v.strip() for v in a.variants.split(",") if v.strip()]
+        unknown = [v for v in variants if not set(v.split("+")) <= {"static", "cds", "dynamic"}]
+        if unknown:
+            ap.error(f"unknown --variants {unknown}")
         archives = tmp / "class-archives"
-        if "on" in modes:
+        if any("cds" in v for v in variants):
             t0 = time.perf_counter()
             build_class_archives(cluster.master_url, cluster.secret_file, archives,
                                  sorted((tmp / "spark").glob("worker-*.log")))
@@ -108,25 +127,30 @@ def main() -> None:
             f.write(f"spark.authenticate.secret {cluster.secret_file.read_text().strip()}\n")
         secret_conf = ["--properties-file", str(props)]
         apps: dict[str, list[str]] = {}
-        for mode in modes:
-            mode_settings = settings.model_copy(update={"spark": settings.spark.model_copy(
-                update={"class_archive_dir": str(archives) if mode == "on" else None})})
+        for variant in variants:
+            parts = set(variant.split("+"))
+            mode_settings = settings.model_copy(update={"spark": settings.spark.model_copy(update={
+                "class_archive_dir": str(archives) if "cds" in parts else None,
+                "executor_allocation": "dynamic" if "dynamic" in parts else "static"})})
             conf: list[str] = []
             for k, v in sorted(spark_conf(mode_settings).items()):
                 conf += ["--conf", f"{k}={v}"]
             submit = [spark_submit(), "--master", cluster.master_url, *conf]
-            tag = "" if mode == "off" else "+cds"
-            apps[f"bare{tag}"] = [submit[0], *secret_conf, *submit[1:], str(bare)]
-            apps[f"ingest{tag}"] = [*submit, str(REPO_ROOT / "jobs" / "ingest.py"), "--source", str(landing),
-                                    "--kind", "jsonl", "--date", "2026-01-01"]
-            apps[f"text_pages{tag}"] = [*submit, str(REPO_ROOT / "jobs" / "text_pages.py"), "--input", raw.key,
-                                        "--date", "2026-01-01"]
+            apps[f"bare [{variant}]"] = [submit[0], *secret_conf, *submit[1:], str(bare)]
+            apps[f"ingest [{variant}]"] = [*submit, str(REPO_ROOT / "jobs" / "ingest.py"), "--source",
+                                           str(landing), "--kind", "jsonl", "--date", "2026-01-01"]
+            apps[f"text_pages [{variant}]"] = [*submit, str(REPO_ROOT / "jobs" / "text_pages.py"), "--input",
+                                               raw.key, "--date", "2026-01-01"]
         jobs = [k for k in apps if not k.startswith("bare")]
         rows: list[dict[str, float]] = []
+        cpus: list[dict[str, float]] = []
+        pids = [p.pid for p in cluster.procs]
         for r in range(a.rounds):
-            row = {name: _run(cmd, env) for name, cmd in apps.items()}
-            rows.append(row)
-            print(f"round {r + 1}: " + ", ".join(f"{k} {v:.1f} s" for k, v in row.items()), flush=True)
+            timed = {name: _run(cmd, env, pids) for name, cmd in apps.items()}
+            rows.append({k: v[0] for k, v in timed.items()})
+            cpus.append({k: v[1] for k, v in timed.items()})
+            print(f"round {r + 1} (load average {os.getloadavg()[0]:.1f}): "
+                  + ", ".join(f"{k} {w:.1f} s / {c:.1f} CPU-s" for k, (w, c) in timed.items()), flush=True)
     finally:
         cluster.stop()
         if s3 is not None:
@@ -135,22 +159,25 @@ def main() -> None:
     print(f"\nwall seconds per submitted application ({'S3' if a.s3 else 'local disk'} data root, "
           f"{a.rounds} rounds, median):")
     for k in rows[0]:
-        print(f"  {k:<11} {statistics.median(r[k] for r in rows):6.1f} s")
+        print(f"  {k:<15} {statistics.median(r[k] for r in rows):6.1f} s, "
+              f"{statistics.median(c[k] for c in cpus):5.1f} CPU-s (driver + executors)")
     goals = Goals("submit_overhead")
     for name in jobs:
-        floor = "bare+cds" if name.endswith("+cds") else "bare"
+        floor = "bare " + name.split(" ", 1)[1]
         ratio = statistics.median(r[name] / r[floor] for r in rows)
         extra = statistics.median(r[name] - r[floor] for r in rows)
         print(f"  {name}: {ratio:.2f}x the {floor} application (median of per-round ratios), +{extra:.1f} s")
-    if "on" in modes and "off" in modes:
-        for name in ["bare", *[j for j in jobs if not j.endswith("+cds")]]:
-            ratio = statistics.median(r[f"{name}+cds"] / r[name] for r in rows)
-            print(f"  {name} with class archives: {ratio:.2f}x its time without (median of per-round ratios)")
-    best = {j.removesuffix("+cds") for j in jobs}
-    for name in sorted(best):
-        mode = f"{name}+cds" if "on" in modes else name
-        goals.at_most(f"fixed cost of a submitted {name} job (s)", statistics.median(r[mode] for r in rows),
-                      GOAL_FIXED_S, fmt="{:.1f}")
+    first = variants[0]
+    for variant in variants[1:]:
+        for job in ("bare", "ingest", "text_pages"):
+            wall = statistics.median(r[f"{job} [{variant}]"] / r[f"{job} [{first}]"] for r in rows)
+            cpu = statistics.median(c[f"{job} [{variant}]"] / c[f"{job} [{first}]"] for c in cpus)
+            print(f"  {job} [{variant}]: {wall:.2f}x the wall time, {cpu:.2f}x the CPU seconds of [{first}] "
+                  "(medians of per-round ratios)")
+    last = variants[-1]
+    for job in ("ingest", "text_pages"):
+        goals.at_most(f"fixed cost of a submitted {job} job [{last}] (s)",
+                      statistics.median(r[f"{job} [{last}]"] for r in rows), GOAL_FIXED_S, fmt="{:.1f}")
     sys.exit(goals.finish(a.check))
 
 

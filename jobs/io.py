@@ -57,7 +57,10 @@ def read_df(spark: Any, settings: Settings, ref: DatasetRef, columns: list[str] 
                 for b in table.to_batches(max_chunksize=batch_rows):
                     yield b.to_pandas()
 
-    keys_df = spark.createDataFrame([(k,) for k in keys], "key string").repartition(max(1, len(keys)))
+    # one partition per part, sliced on the driver: no shuffle (a list given to createDataFrame is cut into
+    # spark.default.parallelism slices, 512 on the cluster profile, that a repartition must then shuffle)
+    rdd = spark.sparkContext.parallelize([(k,) for k in keys], max(1, len(keys)))
+    keys_df = spark.createDataFrame(rdd, "key string")
     return keys_df.mapInPandas(read, from_arrow_schema(schema))
 
 

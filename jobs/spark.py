@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,11 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         if opts["access_key"]:
             conf["spark.hadoop.fs.s3a.access.key"] = opts["access_key"]
             conf["spark.hadoop.fs.s3a.secret.key"] = opts["secret_key"] or ""
+    if s.executor_allocation == "dynamic" and not s.master.startswith("local"):
+        conf.update({"spark.dynamicAllocation.enabled": "true",
+                     "spark.dynamicAllocation.shuffleTracking.enabled": "true",  # no external shuffle service
+                     "spark.dynamicAllocation.minExecutors": "0",
+                     "spark.dynamicAllocation.initialExecutors": str(s.initial_executors)})
     conf.update(s.extra_conf)
     if s.master.startswith("local"):
         return conf  # one JVM, started by the caller: no driver or executor options of ours
@@ -101,3 +108,18 @@ def get_spark(settings: Settings) -> Any:
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     return spark
+
+
+@contextmanager
+def shuffle_partitions(spark: Any, n: int) -> Iterator[None]:
+    """``spark.sql.shuffle.partitions`` = ``n`` for the queries planned inside, restored after (a session
+    may serve several jobs). A job sizes its shuffles by its input: the profile's value (512 on the
+    `cluster` profile) is a cap for the largest days, and a small day shuffled into 512 partitions runs
+    512 near-empty tasks per exchange (a persisted plan keeps them all)."""
+    key = "spark.sql.shuffle.partitions"
+    old = spark.conf.get(key)
+    spark.conf.set(key, str(max(1, n)))
+    try:
+        yield
+    finally:
+        spark.conf.set(key, old)

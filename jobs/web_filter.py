@@ -109,7 +109,12 @@ def run_web_filter(settings: Settings, raw_web_ref: DatasetRef, logical_date: st
     if engine == "local":
         groups, dom_counts = _local(settings, cfg, scored_ref, pages_w, quar_w, dom_w)
     else:
-        groups, dom_counts = _spark(spark, settings, cfg, scored_ref, pages_w, quar_w, dom_w)
+        from sciforge.jobs.spark import shuffle_partitions
+
+        # the domain and routing shuffles get as many partitions as pass 1 had map tasks (input bytes
+        # / spark.task_input_bytes), at most spark.shuffle_partitions
+        with shuffle_partitions(spark, output_parts(read_manifest(storage, raw_web_ref), settings)):
+            groups, dom_counts = _spark(spark, settings, cfg, scored_ref, pages_w, quar_w, dom_w)
     counters = _counters_from_groups(groups, dom_counts, scored_m["counters"])
     dom_w.publish(StageCounters(input=sum(dom_counts.values()), kept=sum(dom_counts.values()),
                                 metrics=_as_counter(dom_counts, "domains_")))

@@ -99,6 +99,17 @@ class SparkSettings(Section):
     # throttled it 195 -> 39 s over the bench. Never applied to local[*], whose driver JVM also runs
     # the tasks (C1 only there: a warm 100k run's CPU 60 -> 81 CPU-s). "tiered": the JVM's default.
     driver_jit: Literal["c1", "tiered"] = "c1"
+    # Executors of an application on a cluster master (any master but local[*]): "dynamic" asks for
+    # executors as the job's tasks queue up (Spark's dynamic allocation with shuffle tracking, which
+    # needs no external shuffle service: `spark.dynamicAllocation.*`), starting with
+    # `initial_executors`, up to what the cluster gives; "static": every core the cluster offers at
+    # once. A submitted job pays each executor's start (a JVM, its JIT, the Python worker: ~4
+    # CPU-seconds each, measured with bench/submit_overhead.py) whether its tasks use it or not, so a
+    # job of one task on a 2-worker cluster paid for two: 12.5 -> 9.0 CPU-seconds per bare
+    # application with "dynamic". A job of many tasks gets more executors after
+    # `spark.dynamicAllocation.schedulerBacklogTimeout` (1 s), doubling each second while tasks wait.
+    executor_allocation: Literal["dynamic", "static"] = "dynamic"
+    initial_executors: int = Field(1, ge=0, description="executors an application starts with ('dynamic')")
     # A folder with JDK class-data-sharing archives of the classes a driver and an executor load
     # (driver.jsa, executor.jsa; made for this machine's JDK and Spark jars by
     # infra/services/class_archives.py, which `python -m sciforge.infra.services up` runs). Drivers and

@@ -199,6 +199,24 @@ def test_driver_jit_c1_only_off_local_masters():
         load_settings(spark={"driver_jit": "c2"})
 
 
+def test_dynamic_executors_off_local_masters():
+    from sciforge.jobs.spark import spark_conf
+
+    conf = spark_conf(load_settings(spark={"master": "spark://h:7077"}))
+    assert conf["spark.dynamicAllocation.enabled"] == "true"
+    assert conf["spark.dynamicAllocation.shuffleTracking.enabled"] == "true"
+    assert conf["spark.dynamicAllocation.initialExecutors"] == "1"
+    assert "spark.dynamicAllocation.enabled" not in spark_conf(load_settings(spark={"master": "local[2]"}))
+    static = spark_conf(load_settings(spark={"master": "spark://h:7077", "executor_allocation": "static"}))
+    assert not any(k.startswith("spark.dynamicAllocation") for k in static)
+    theirs = spark_conf(load_settings(spark={"master": "spark://h:7077", "initial_executors": 3, "extra_conf": {
+        "spark.dynamicAllocation.enabled": "false"}}))
+    assert theirs["spark.dynamicAllocation.enabled"] == "false"  # the user's own conf wins
+    assert theirs["spark.dynamicAllocation.initialExecutors"] == "3"
+    with pytest.raises(ValidationError, match="executor_allocation"):
+        load_settings(spark={"executor_allocation": "auto"})
+
+
 def test_class_archives_for_drivers_and_executors_off_local_masters(tmp_path):
     from sciforge.jobs.spark import C1_ONLY, spark_conf
 
