@@ -42,6 +42,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cpu_quota import CpuQuota  # noqa: E402
+from dedup_profile import log_lines  # noqa: E402
 
 from bench._goals import Goals, add_check_flag  # noqa: E402
 
@@ -95,6 +96,38 @@ def build_warcs(eval_dir: Path, out: Path, pages: int) -> int:
     return pages
 
 
+def driver_only_seconds(event_log: Path) -> tuple[float, float, int]:
+    """(application seconds, seconds in which no task ran anywhere, stages) from a Spark event log: the
+    driver-only time is what more executors cannot shorten (start-up, planning, metadata, commits)."""
+    start = end = 0
+    spans: list[tuple[int, int]] = []
+    stages = 0
+    for line in log_lines(event_log):
+        e = json.loads(line)
+        ev = e["Event"]
+        if ev == "SparkListenerApplicationStart":
+            start = e["Timestamp"]
+        elif ev == "SparkListenerApplicationEnd":
+            end = e["Timestamp"]
+        elif ev == "SparkListenerTaskEnd":
+            info = e["Task Info"]
+            spans.append((info["Launch Time"], info["Finish Time"]))
+        elif ev == "SparkListenerStageCompleted":
+            stages += 1
+    busy, cur_a, cur_b = 0, None, None
+    for a, b in sorted(spans):
+        if cur_b is None or a > cur_b:
+            if cur_b is not None and cur_a is not None:
+                busy += cur_b - cur_a
+            cur_a, cur_b = a, b
+        else:
+            cur_b = max(cur_b, b)
+    if cur_a is not None and cur_b is not None:
+        busy += cur_b - cur_a
+    app = (end - start) / 1000
+    return app, app - busy / 1000, stages
+
+
 def _digest(root: Path) -> str:
     h = hashlib.sha256()
     for p in sorted((root / "clean" / "web_pages").rglob("*.parquet")):
@@ -136,6 +169,7 @@ def main() -> int:
     cluster.start()
     quotas: list[CpuQuota] = []
     rows: list[dict[str, float]] = []
+    stages = 0
     digests: dict[str, str] = {}
     try:
         driver_q = CpuQuota(f"sciforge-webscale-{os.getpid()}-driver", a.executor_cpus)
@@ -159,9 +193,13 @@ def main() -> int:
             f.write(f"spark.authenticate.secret {cluster.secret_file.read_text().strip()}\n")
         (tmp / "bare.py").write_text(BARE)
 
-        def submit(workers: int, script: list[str], root: Path) -> float:
-            run_env = {**env, "SCIFORGE_DATA_ROOT": str(root),
-                       "SCIFORGE_SPARK__EXTRA_CONF": json.dumps({"spark.cores.max": str(workers)})}
+        def submit(workers: int, script: list[str], root: Path, event_log: Path | None = None) -> float:
+            extra = {"spark.cores.max": str(workers)}
+            if event_log is not None:
+                event_log.mkdir(parents=True)
+                extra.update({"spark.eventLog.enabled": "true", "spark.eventLog.dir": event_log.as_uri(),
+                              "spark.eventLog.compress": "false", "spark.eventLog.rolling.enabled": "false"})
+            run_env = {**env, "SCIFORGE_DATA_ROOT": str(root), "SCIFORGE_SPARK__EXTRA_CONF": json.dumps(extra)}
             saved = {k: os.environ.get(k) for k in run_env if k.startswith("SCIFORGE_")}
             os.environ.update({k: v for k, v in run_env.items() if k.startswith("SCIFORGE_")})
             try:
@@ -194,8 +232,11 @@ def main() -> int:
                 root = tmp / f"run-{r}-{workers}"
                 shutil.copytree(base_root, root)  # before the clock: the job's own input
                 row[f"bare {workers}"] = submit(workers, [str(tmp / "bare.py")], root)
+                events = tmp / f"events-{r}-{workers}"
                 row[f"web_filter {workers}"] = submit(
-                    workers, [str(REPO / "jobs" / "web_filter.py"), "--input", raw.key, "--date", "2026-01-01"], root)
+                    workers, [str(REPO / "jobs" / "web_filter.py"), "--input", raw.key, "--date", "2026-01-01"], root,
+                    events)
+                _, row[f"driver-only {workers}"], stages = driver_only_seconds(events)
                 digests[f"{r}-{workers}"] = _digest(root)
                 shutil.rmtree(root)
             rows.append(row)
@@ -215,8 +256,10 @@ def main() -> int:
         job = statistics.median(x[f"web_filter {w}"] for x in rows)
         bare = statistics.median(x[f"bare {w}"] for x in rows)
         over = statistics.median(x[f"web_filter {w}"] - x[f"bare {w}"] for x in rows)
+        alone = statistics.median(x[f"driver-only {w}"] for x in rows)
         print(f"  {w} worker(s): application {job:.1f} s ({a.pages / job:.1f} pages/s), bare application "
-              f"{bare:.1f} s, job over bare {over:.1f} s")
+              f"{bare:.1f} s, job over bare {over:.1f} s; no task running for {alone:.1f} s of it "
+              f"(driver-only, event log; {stages} stages)")
     with_startup = [x["web_filter 1"] / x["web_filter 2"] for x in rows]
     without = [(x["web_filter 1"] - x["bare 1"]) / (x["web_filter 2"] - x["bare 2"]) for x in rows]
     print("  speed-up 1 -> 2 workers per round, start-up included: "
