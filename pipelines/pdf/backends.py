@@ -175,6 +175,24 @@ def ocr_tsv_stats(tsv: str) -> tuple[int, float, float]:
     return words, (conf_sum / chars if chars else 0.0), (good / chars if chars else 0.0)
 
 
+def ocr_confident_chars(tsv: str) -> int:
+    """Letters and digits of Tesseract's TSV words that are confident (>= OCR_GOOD_WORD_CONF)
+    and hold at least two of them (a speck read as "|", "." or "i" counts nothing)."""
+    n = 0
+    for row in tsv.splitlines()[1:]:
+        cols = row.split("\t")
+        if len(cols) < 12 or cols[0] != "5":
+            continue
+        try:
+            conf = float(cols[10])
+        except ValueError:
+            continue
+        alnum = sum(c.isalnum() for c in cols[11])
+        if conf >= OCR_GOOD_WORD_CONF and alnum >= 2:
+            n += alnum
+    return n
+
+
 # A word Tesseract is at least this sure of counts as read (its confidences run 0-100; clean
 # print scores 85-96 a word).
 OCR_GOOD_WORD_CONF = 60.0
@@ -185,8 +203,9 @@ def ocr_tesseract(path: str, pno: int, opts: dict[str, Any]) -> str | dict[str, 
     the same renderer as the cheap path (headings, columns, lists, tables).
 
     One ``tesseract`` run writes both a PDF with the text layer and the TSV of word confidences.
-    The page is trusted only when (1) it has ink (``ocr_blank_max_ink``: a blank or speckled
-    sheet yields nothing, instead of OCR noise), and (2) Tesseract read it (character-weighted
+    The page is trusted only when (1) it has ink (``ocr_blank_max_ink``: a blank sheet yields
+    nothing; a near-blank one, under ``ocr_near_blank_ink``, only words Tesseract is sure of,
+    else nothing, instead of OCR noise from dust and specks), and (2) Tesseract read it (character-weighted
     mean word confidence >= ``ocr_min_confidence`` and >= ``ocr_min_good_share`` of characters
     in confident words): handwriting and noise come back as ``{"reject": reason, "detail": ...}``
     for the stage to quarantine."""
@@ -201,7 +220,7 @@ def ocr_tesseract(path: str, pno: int, opts: dict[str, Any]) -> str | dict[str, 
     pymupdf._get_layout = None  # plain MuPDF text extraction
     page = _page(path, pno)
     ink = ink_share(page.get_pixmap(dpi=INK_DPI, colorspace="gray"))
-    if ink < float(opts.get("ocr_blank_max_ink", 0.002)):
+    if ink < float(opts.get("ocr_blank_max_ink", 0.00005)):
         return {"md": "", "reject": "blank_page", "detail": f"ink covers {ink:.4f} of the page"}
     rot = _osd_rotation(page, opts) if opts.get("detect_orientation", True) else 0
     if rot:
@@ -219,10 +238,16 @@ def ocr_tesseract(path: str, pno: int, opts: dict[str, Any]) -> str | dict[str, 
                            env={**os.environ, "OMP_THREAD_LIMIT": "1"})
         if r.returncode != 0:
             raise RuntimeError(f"tesseract exit {r.returncode}: {r.stderr[-500:]}")
-        words, conf, good = ocr_tsv_stats(Path(base + ".tsv").read_text(encoding="utf-8", errors="replace"))
-        stats = f"{words} words, mean confidence {conf:.1f}, {good:.0%} of characters confident, ink {ink:.3f}"
+        tsv = Path(base + ".tsv").read_text(encoding="utf-8", errors="replace")
+        words, conf, good = ocr_tsv_stats(tsv)
+        stats = f"{words} words, mean confidence {conf:.1f}, {good:.0%} of characters confident, ink {ink:.5f}"
         if words == 0:
             return {"md": "", "reject": "blank_page", "detail": f"OCR found no words ({stats})"}
+        if ink < float(opts.get("ocr_near_blank_ink", 0.002)):
+            sure = ocr_confident_chars(tsv)
+            if sure < int(opts.get("ocr_near_blank_min_chars", 8)):
+                return {"md": "", "reject": "blank_page",
+                        "detail": f"near-blank page, {sure} letters and digits in confident words ({stats})"}
         if conf < float(opts.get("ocr_min_confidence", 60)) or good < float(opts.get("ocr_min_good_share", 0.5)):
             return {"md": "", "reject": "ocr_unreadable", "detail": stats}
         with pymupdf.open(base + ".pdf") as ocr_doc:

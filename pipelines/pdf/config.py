@@ -155,10 +155,17 @@ class PdfConfig(BaseModel):
     ocr_dpi: int = Field(200, ge=72, le=600)
     ocr_language: str = "eng"
     # OCR validation (Tesseract backend). A page whose dark pixels (grey < 128 at 50 dpi) cover
-    # less than this share is blank: quarantined as `blank_page` without OCR (a speckled blank
-    # scan otherwise reads as a few hundred characters of noise). One line of 10 pt text across
-    # an A4 page covers ~0.3%; dust and scanner noise stay under ~0.05%.
-    ocr_blank_max_ink: float = Field(0.002, ge=0, le=1)
+    # less than this share is blank: quarantined as `blank_page` without OCR. Measured on A4
+    # pages scanned at 150 dpi (tests/pdf/test_structure.py): one 12-character word of 10 pt
+    # text covers 0.006%, three lines 0.044%, ten lines 0.14%, 40 specks of dust 0.009%; the
+    # share does not depend on the page size (a 30-inch page with two lines of text is not blank).
+    ocr_blank_max_ink: float = Field(0.00005, ge=0, le=1)
+    # A page with less ink than this share (about 15 lines of text) is near-blank: its OCR text
+    # is kept only when at least `ocr_near_blank_min_chars` letters and digits lie in confident
+    # words (>= 60) of two or more of them; otherwise it is `blank_page` (dust read as "|", "." or
+    # "i", a speckled blank scan read as a few hundred characters of noise).
+    ocr_near_blank_ink: float = Field(0.002, ge=0, le=1)
+    ocr_near_blank_min_chars: int = Field(8, ge=0)
     # Pages Tesseract cannot read (handwriting, noise, pictures) are quarantined as
     # `ocr_unreadable` when the character-weighted mean word confidence is below
     # `ocr_min_confidence` or fewer than `ocr_min_good_share` of the characters lie in words of

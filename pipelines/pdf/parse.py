@@ -407,7 +407,9 @@ class PageParser:
                 opts = {"dpi": cfg.ocr_dpi, "language": cfg.ocr_language, "margin_share": cfg.margin_share,
                         "marker_models_dir": cfg.marker_models_dir, "ocr_blank_max_ink": cfg.ocr_blank_max_ink,
                         "ocr_min_confidence": cfg.ocr_min_confidence,
-                        "ocr_min_good_share": cfg.ocr_min_good_share, "timeout_s": cfg.page_timeout_s}
+                        "ocr_min_good_share": cfg.ocr_min_good_share, "timeout_s": cfg.page_timeout_s,
+                        "ocr_near_blank_ink": cfg.ocr_near_blank_ink,
+                        "ocr_near_blank_min_chars": cfg.ocr_near_blank_min_chars}
                 t0 = time.perf_counter()
                 try:
                     emd = self.expensive_worker.call(BACKENDS[name], (pdf_file, p["page"], opts),

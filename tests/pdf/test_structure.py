@@ -10,7 +10,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from sciforge.pipelines.pdf.backends import ocr_tsv_stats
+from sciforge.pipelines.pdf.backends import ocr_confident_chars, ocr_tsv_stats
 from sciforge.pipelines.pdf.config import PdfConfig
 from sciforge.pipelines.pdf.parse import PageParser, Segment, cheap_pass
 from sciforge.pipelines.pdf.text import ocr_garble_score, ocr_nonsense_score
@@ -247,7 +247,53 @@ def test_blank_scan_yields_nothing(tmp_path: Path) -> None:
         res = pp.parse_segment(path, Segment("d", "blank.pdf", 0, 1, 1))
     assert res.kept == []
     (q,) = res.quarantined
-    assert q["reason"] == "blank_page" and q["text"] == "" and "ink covers" in q["detail"]
+    assert q["reason"] == "blank_page" and q["text"] == "" and "ink 0.0000" in q["detail"]
+
+
+def _big_scan(lines: list[str], size: float = 1440, px: int = 3000, fs: float = 24) -> pymupdf.Document:
+    """A page of ``size`` points that is one ``px``-pixel square image (a 20-inch scan) holding
+    ``lines`` of text near the top and 40 specks of dust."""
+    rng = random.Random(3)
+    src = pymupdf.open().new_page(width=size, height=size)
+    for i, text in enumerate(lines):
+        src.insert_text((size * 0.1, size * 0.1 + 2 * fs * i), text, fontname="tiro", fontsize=fs)
+    for _ in range(40):
+        src.draw_circle((rng.uniform(20, size - 20), rng.uniform(20, size - 20)), rng.uniform(0.4, 1.2),
+                        color=(0, 0, 0), fill=(0, 0, 0))
+    pix = src.get_pixmap(dpi=int(px / size * 72), colorspace="gray")
+    doc = pymupdf.open()
+    doc.new_page(width=size, height=size).insert_image(pymupdf.Rect(0, 0, size, size), pixmap=pix)
+    return doc
+
+
+@needs_tesseract
+def test_near_blank_big_scan_keeps_its_few_lines(tmp_path: Path) -> None:
+    lines = ["Handwritten notes were scanned for the archive",
+             "and this second line says the page is nearly empty"]
+    path = _save(_big_scan(lines), tmp_path, "near.pdf")
+    with PageParser(PdfConfig(ocr_backend="tesseract", ocr_dpi=100)) as pp:
+        res = pp.parse_segment(path, Segment("d", "near.pdf", 0, 1, 1))
+    (row,) = res.kept
+    text = " ".join(row["text"].replace("#", " ").split())
+    assert lines[0] in text and lines[1] in text and text.index(lines[0]) < text.index(lines[1])
+
+
+@needs_tesseract
+def test_near_blank_scan_with_a_stray_mark_is_blank(tmp_path: Path) -> None:
+    # Dust and one short mark: whatever OCR reads there is not a confident word.
+    path = _save(_big_scan(["i"]), tmp_path, "dust.pdf")
+    with PageParser(PdfConfig(ocr_backend="tesseract", ocr_dpi=100)) as pp:
+        res = pp.parse_segment(path, Segment("d", "dust.pdf", 0, 1, 1))
+    assert res.kept == []
+    (q,) = res.quarantined
+    assert q["reason"] == "blank_page" and q["text"] == ""
+
+
+def test_confident_characters_of_ocr_words() -> None:
+    head = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    rows = [head, "5\t1\t1\t1\t1\t1\t0\t0\t10\t10\t95.0\tNotes,", "5\t1\t1\t1\t1\t2\t0\t0\t10\t10\t96.0\t|",
+            "5\t1\t1\t1\t1\t3\t0\t0\t10\t10\t91.0\ti", "5\t1\t1\t1\t1\t4\t0\t0\t10\t10\t30.0\tzqxv"]
+    assert ocr_confident_chars("\n".join(rows)) == 5
 
 
 @needs_tesseract
