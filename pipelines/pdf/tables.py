@@ -471,6 +471,8 @@ MIN_TEXT_FILL = 0.6
 # A two-column candidate needs this share of its second-column cells to be numbers (a
 # key/value list or two text columns side by side is not a table otherwise).
 TWO_COLUMN_MIN_NUMERIC = 0.5
+# The next line of a wrapped cell lies at most this many line heights below the row above.
+WRAP_MAX_GAP = 0.6
 # At most this share of a table's rows hold a cell spanning two columns.
 MAX_SPANNING_ROW_SHARE = 0.34
 # A table holds formulas in at most this share of its rows (a cell such as "< 100 chars");
@@ -560,13 +562,24 @@ def aligned_tables(pieces: Sequence[Piece], formulas: Sequence[bool] = ()) -> li
         gut = _gaps(cover, x0, x1)
         j = i + 1
         spanning = 0
+        wrapped: set[int] = set()
         while j < len(rows):
             row = rows[j]
-            if not tabular[j]:
-                break
             h = max(p[3] - p[1] for p in row)
             prev_bottom = max(p[3] for p in run[-1])
             if min(p[1] for p in row) - prev_bottom > ROW_MAX_GAP * h:
+                break
+            if not tabular[j]:
+                # A lone piece right below a row, inside one column other than the first and
+                # clear of every gutter, is the next line of a wrapped cell.
+                p = row[0]
+                if len(row) == 1 and len(run) >= 2 and gut and p[0] > gut[0][1] - MIN_GUTTER \
+                        and min(p[1] for p in row) - prev_bottom <= WRAP_MAX_GAP * h \
+                        and not any(p[0] < b and a < p[2] for a, b in gut):
+                    run.append(row)
+                    wrapped.add(len(run) - 1)
+                    j += 1
+                    continue
                 break
             nx0, nx1 = min(x0, min(p[0] for p in row)), max(x1, max(p[2] for p in row))
             ncover = cover + [(p[0], p[2]) for p in row]
@@ -584,7 +597,7 @@ def aligned_tables(pieces: Sequence[Piece], formulas: Sequence[bool] = ()) -> li
             run.append(row)
             cover, gut, x0, x1 = ncover, ngut, nx0, nx1
             j += 1
-        t = _run_table(run, gut, formulas, captions)
+        t = _run_table(run, gut, formulas, captions, wrapped)
         if t is not None:
             out.append(t)
             i = j
@@ -595,20 +608,21 @@ def aligned_tables(pieces: Sequence[Piece], formulas: Sequence[bool] = ()) -> li
 
 def _run_table(run: list[list[tuple[float, float, float, float, str, int]]],
                gutters: list[tuple[float, float]], formulas: Sequence[bool] = (),
-               captions: Sequence[Piece] = ()) -> Table | None:
-    if len(run) < MIN_TABLE_ROWS or not gutters:
+               captions: Sequence[Piece] = (), wrapped: set[int] | None = None) -> Table | None:
+    if len(run) - len(wrapped or ()) < MIN_TABLE_ROWS or not gutters:
         return None
     if formulas and sum(any(formulas[p[5]] for p in r) for r in run) > MAX_FORMULA_ROW_SHARE * len(run):
         return None
     bounds = [(a + b) / 2 for a, b in gutters]
     ncols = len(bounds) + 1
     grid: list[list[str]] = []
-    for row in run:
-        cells = [""] * ncols
+    for n, row in enumerate(run):
+        cells = grid[-1] if wrapped and n in wrapped else [""] * ncols
         for p in row:
             k = bisect_right(bounds, (p[0] + p[2]) / 2)
             cells[k] = (cells[k] + " " + p[4].strip()).strip()
-        grid.append(cells)
+        if not (wrapped and n in wrapped):
+            grid.append(cells)
     keep = [k for k in range(ncols) if any(r[k] for r in grid)]
     grid = [[r[k] for k in keep] for r in grid]
     ncols = len(keep)

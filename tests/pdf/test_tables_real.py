@@ -227,3 +227,15 @@ def test_zebra_table_without_rules_has_wrapped_cells_in_shaded_rows(tmp_path: Pa
     assert "| Phase | Purpose | Formats |" in md
     assert "| 2 | Homology searching | BLAST tabular, HMMER standard |" in md
     assert "| 3 | Alignment assessment and phylogeny reconstruction | FASTA, NEXUS |" in md
+
+
+def test_aligned_table_with_wrapped_cells() -> None:
+    rows = [("Model", "Notes", "BLEU"), ("ByteNet", "dilated convolutions", "23.75"),
+            ("GNMT", "recurrent encoder with", "24.6"), (None, "attention", None),
+            ("ConvS2S", "gated convolutions", "25.16")]
+    ys = [100.0, 113.0, 126.0, 137.0, 150.0]  # the wrapped line sits closer than a row
+    pieces = [(x, y, x + 5 * len(text), y + 9, text) for y, row in zip(ys, rows, strict=True)
+              for x, text in zip((100.0, 200.0, 360.0), row, strict=True) if text]
+    (t,) = aligned_tables(pieces)
+    assert t.rows == [["Model", "Notes", "BLEU"], ["ByteNet", "dilated convolutions", "23.75"],
+                      ["GNMT", "recurrent encoder with attention", "24.6"], ["ConvS2S", "gated convolutions", "25.16"]]
