@@ -186,6 +186,10 @@ def _join_segments(rules: Sequence[tuple[float, float, float]], tol: float) -> l
     return out
 
 
+def _latin_alnum(c: str) -> bool:
+    return c.isascii() and c.isalnum()
+
+
 def _split_straddling(words: Sequence[Word], vs: Sequence[VRule], tol: float) -> list[Word]:
     """Words that cross a vertical rule (no space between two cells' text in the text layer)
     cut at the rule, characters taken as equally wide."""
@@ -202,7 +206,9 @@ def _split_straddling(words: Sequence[Word], vs: Sequence[VRule], tol: float) ->
         start = 0
         for x in cut:
             k = round((x - x0) / step)
-            if start < k < len(text):
+            # never inside a run of Latin letters and digits (a number whose glyph boxes run
+            # past the rule it is set against is one cell's text)
+            if start < k < len(text) and not (_latin_alnum(text[k - 1]) and _latin_alnum(text[k])):
                 out.append((x0 + start * step, y0, x0 + k * step, y1, text[start:k]))
                 start = k
         out.append((x0 + start * step, y0, x1, y1, text[start:]))
@@ -317,8 +323,10 @@ def _split_columns(grid: list[list[list[tuple[int, Word]]]], xs: Sequence[float]
     for r in grid:
         row: list[list[tuple[int, Word]]] = [[] for _ in range(base[-1])]
         for k, cell in enumerate(r):
+            # a table's title set in its first row stays whole
+            whole = bool(cell) and bool(_TABLE_CAPTION_RE.match(cell_text([cw[1] for cw in cell])))
             for cw in cell:
-                sub = bisect_right(cuts[k], (cw[1][0] + cw[1][2]) / 2)
+                sub = 0 if whole else bisect_right(cuts[k], (cw[1][0] + cw[1][2]) / 2)
                 row[base[k] + sub].append((base[k] + sub, cw[1]))
         out.append(row)
     return out, base[-1], True
@@ -477,14 +485,14 @@ WRAP_MAX_GAP = 0.6
 MAX_SPANNING_ROW_SHARE = 0.34
 # A table holds formulas in at most this share of its rows (a cell such as "< 100 chars");
 # display equations with numbers have one in every row.
-MAX_FORMULA_ROW_SHARE = 0.34
+MAX_FORMULA_ROW_SHARE = 0.25
 _UNIT_SUFFIXES = set("kKMBGT%")
 # A two-column run whose second column is text is a table when its first column holds short
 # keys (at most this many characters on average) and a "Table N" caption lies within
 # CAPTION_MAX_GAP row heights above or below it.
 TWO_COLUMN_MAX_KEY_CHARS = 16
 CAPTION_MAX_GAP = 3.0
-_TABLE_CAPTION_RE = re.compile(r"^(Table|TABLE|Tab\.)\s*[A-Z]?[0-9IVX]+[.:]?(\s|$)")
+_TABLE_CAPTION_RE = re.compile(r"^(Table|TABLE|Tab\.)[.:]?\s*[A-Z]?[0-9IVX]+[.:]?(\s|$)")
 _NUMERIC_CHARS = set("0123456789.,%±+-−–()[]/ ×eE<>~≈*")
 
 
@@ -597,7 +605,9 @@ def aligned_tables(pieces: Sequence[Piece], formulas: Sequence[bool] = ()) -> li
             run.append(row)
             cover, gut, x0, x1 = ncover, ngut, nx0, nx1
             j += 1
-        t = _run_table(run, gut, formulas, captions, wrapped)
+        # spanning rows and wrapped lines do not count towards a table's rows
+        t = _run_table(run, gut, formulas, captions, wrapped) \
+            if len(run) - spanning - len(wrapped) >= MIN_TABLE_ROWS else None
         if t is not None:
             out.append(t)
             i = j

@@ -79,11 +79,12 @@ def test_shaded_header_cells_split_the_header_from_the_first_row() -> None:
 def test_words_across_a_rule_are_cut_and_spanning_text_is_not() -> None:
     hs = [(0.0, 200.0, y) for y in (0.0, 20.0, 40.0, 60.0)]
     vs = [(0.0, 60.0, 0.0), (0.0, 60.0, 200.0), (20.0, 60.0, 100.0)]  # first row spans both columns
-    words = [(60.0, 5.0, 140.0, 14.0, "Spectral"), (80.0, 25.0, 120.0, 34.0, "ABCDEFGH")]
-    words += _cells([5, 105], 45, ["Na", "589.0"])
+    words = [(60.0, 5.0, 140.0, 14.0, "Spectral"), (80.0, 25.0, 120.0, 34.0, "ABCD◦EFG"),
+             (80.0, 45.0, 120.0, 54.0, "12345678"), _word(5, 45, "Na")]
     (t,) = ruled_tables(hs, vs, words)
     assert t.owner is not None
-    assert "Spectral" in t.rows[0] and t.rows[1] == ["ABCD", "EFGH"]
+    assert "Spectral" in t.rows[0] and t.rows[1] == ["ABCD", "◦EFG"]
+    assert t.rows[2] == ["Na", "12345678"]  # digits (Latin letters) are never cut apart
 
 
 def test_numbers_in_a_frame_ruled_per_row_are_cut_into_columns() -> None:
