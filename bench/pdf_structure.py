@@ -518,7 +518,7 @@ def real_suite(pdf_dir: Path, labels: Path = REAL_LABELS) -> tuple[list[dict], l
 _QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "−": "-", "\u00a0": " "})
 
 
-_TAG_RE = re.compile(r"</?[A-Za-z][^<>]*>")
+_HTML_TAG_RE = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>\n]*)?/?>")
 
 
 def norm(text: str) -> str:
@@ -526,7 +526,7 @@ def norm(text: str) -> str:
     text = re.sub(r"[*_#`]+", "", text)
     # HTML tags only (a tag name follows "<" at once, CommonMark): "0 < y < 1 ... p(y) > 0" in
     # text or LaTeX is content, not a tag to strip.
-    text = _TAG_RE.sub(" ", text)
+    text = _HTML_TAG_RE.sub(" ", text)
     return " ".join(text.split())
 
 

@@ -80,7 +80,9 @@ def test_math_tests_take_the_latex_key() -> None:
 
 
 def test_checker_strips_html_tags_but_not_inequalities() -> None:
-    md = "$$-\\infty < y <\\infty$$\n\nis called the cdf of Y, and $p(y)> 0$.\n\n<table><tr><td>Mass</td></tr></table>"
+    md = ("$$-\\infty < y <\\infty$$\n\nis called the cdf of Y, and $y_{1}<y_{2}$.\n\nProperties of cdfs\n\n"
+          "$p(y)> 0$.\n\n<table><tr><td style=\"x\">Mass</td></tr></table><br/>")
     assert check({"type": "present", "text": "is called the cdf of Y"}, md)
     assert check({"type": "present", "text": "Mass"}, md)
+    assert check({"type": "present", "text": "Properties of cdfs"}, md)
     assert not check({"type": "present", "text": "table tr td"}, md)
