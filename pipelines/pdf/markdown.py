@@ -219,14 +219,27 @@ def _reading_order(items: list[_Item], width: float) -> list[_Item]:
         return sorted(items, key=lambda it: (round(it.bbox[1] / 3), it.bbox[0]))
     out: list[_Item] = []
     band: list[tuple[int, _Item]] = []
+
+    def flush(before_full_width: bool) -> None:
+        ordered = sorted(band, key=lambda ci: (ci[0], ci[1].bbox[1]))
+        if before_full_width and ordered:
+            # A heading that ends a column below everything of the other column heads the
+            # full-width section under it ("Additional Features" over a page-wide list), not
+            # its column.
+            c, last = max(ordered, key=lambda ci: ci[1].bbox[1])
+            if last.md.startswith("#") and all(it.bbox[3] <= last.bbox[1] for oc, it in ordered if oc != c):
+                ordered.remove((c, last))
+                ordered.append((c, last))
+        out.extend(it for _, it in ordered)
+        band.clear()
+
     for c, it in sorted(zip(cols, items, strict=True), key=lambda ci: (ci[1].bbox[1], ci[1].bbox[0])):
         if c == 2:
-            out.extend(it for _, it in sorted(band, key=lambda ci: (ci[0], ci[1].bbox[1])))
-            band = []
+            flush(True)
             out.append(it)
         else:
             band.append((c, it))
-    out.extend(it for _, it in sorted(band, key=lambda ci: (ci[0], ci[1].bbox[1])))
+    flush(False)
     return out
 
 

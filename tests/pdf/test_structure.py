@@ -390,3 +390,15 @@ def test_lone_page_header_and_footer_in_another_font_are_dropped(tmp_path: Path)
         page.insert_text((264, 755), bottom, fontname=font, fontsize=10)
         md = _cheap(_save(doc, tmp_path, name))["md"]
         assert top in md and bottom in md, name
+
+
+def test_heading_closing_a_column_band_heads_the_full_width_section_below(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=W, height=H)
+    page.insert_textbox(pymupdf.Rect(50, 80, 290, 300), "LEFTCOL " + PROSE * 2, fontname="tiro", fontsize=10)
+    page.insert_textbox(pymupdf.Rect(305, 80, 545, 330), "RIGHTCOL " + PROSE * 2, fontname="tiro", fontsize=10)
+    page.insert_text((50, 320), "Additional Features", fontname="tibo", fontsize=13)
+    page.insert_textbox(pymupdf.Rect(50, 345, 545, 500), "FULLWIDTH " + PROSE * 2, fontname="tiro", fontsize=10)
+    md = _cheap(_save(doc, tmp_path, "band.pdf"))["md"]
+    order = [md.index(k) for k in ("LEFTCOL", "RIGHTCOL", "Additional Features", "FULLWIDTH")]
+    assert order == sorted(order), md
