@@ -36,7 +36,7 @@ _CMD = {
     "Σ": r"\Sigma", "Υ": r"\Upsilon", "Φ": r"\Phi", "Ψ": r"\Psi", "Ω": r"\Omega",
     "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N",
     "Ο": "O", "Ρ": "P", "Τ": "T", "Χ": "X",
-    "∇": r"\nabla", "∂": r"\partial", "∞": r"\infty", "∑": r"\sum", "∏": r"\prod", "∫": r"\int",
+    "∇": r"\nabla", "∆": r"\Delta", "∂": r"\partial", "∞": r"\infty", "∑": r"\sum", "∏": r"\prod", "∫": r"\int",
     "∬": r"\iint", "∮": r"\oint", "√": r"\surd", "±": r"\pm", "∓": r"\mp", "×": r"\times",
     "÷": r"\div", "·": r"\cdot", "⋅": r"\cdot", "∘": r"\circ", "−": "-", "–": "-", "∗": "*",
     "≤": r"\leq", "≥": r"\geq", "≠": r"\neq", "≈": r"\approx", "≡": r"\equiv", "∝": r"\propto",
@@ -78,8 +78,9 @@ def _char_tex(c: str) -> str:
         return cmd
     if c.isascii():
         return c
-    if "\U0001d400" <= c <= "\U0001d7ff":  # math alphanumerics: bold/italic letters and digits
-        return unicodedata.normalize("NFKC", c)
+    if "\U0001d400" <= c <= "\U0001d7ff":  # math alphanumerics: bold/italic letters and digits, Greek too
+        n = unicodedata.normalize("NFKC", c)
+        return _CMD.get(n, n)
     return c
 
 
@@ -267,6 +268,11 @@ _ACCENTS = {"¨": r"\ddot", "˙": r"\dot", "ˆ": r"\hat", "^": r"\hat", "˜": r"
 _BIG_OPS = frozenset(r"\sum \prod \int \oint \bigcup \bigcap \coprod \lim \max \min \sup \inf \argmax \argmin".split())
 _CAL_FONT_RE = re.compile(r"(^|[+_-])(CMSY|CMBSY|LMSY|TXSY|PXSY|NTXSY|NewTXSY|MTSY|RMTSY|EUSM|RSFS)", re.I)
 _BB_FONT_RE = re.compile(r"(^|[+_-])(MSBM|BBold|DSRom|txmiaX|TXMIAX)", re.I)
+def extension_font(font: str) -> bool:
+    """A TeX math extension font (cmex and its clones: big delimiters, radicals, operators)."""
+    return bool(_CMEX_FONT_RE.search(font))
+
+
 _CMEX_FONT_RE = re.compile(r"(^|[+_-])(CMEX|LMEX|TXEX|PXEX|NTXEX|NewTXEX|MTEX|RMTEX|EUEX)", re.I)
 _ARGOP = {"argmax": r"\argmax", "argmin": r"\argmin"}
 _EQ_NUMBER_ONLY_RE = re.compile(r"\(\s*((?:[A-Z]\.)?\d{1,3}(?:\.\d{1,3})?[a-z]?)\s*\)")
@@ -292,13 +298,35 @@ class _Atom:
 
 
 def _span_text(s: dict[str, Any]) -> str:
-    """A span's text with the font's meaning: cmex codes to delimiters and operators."""
+    """A span's text with the font's meaning: TeX font codes that came without Unicode (cmex:
+    delimiters, radicals, operators; cmsy: symbols; cmmi: the partial sign and the letters a
+    Quartz-made ToUnicode maps to keyboard symbols) to their characters."""
     t = s["text"]
-    if _CMEX_FONT_RE.search(s.get("font", "")):
+    font = s.get("font", "")
+    if _CMEX_FONT_RE.search(font):
         return "".join(_CMEX.get(c, c) if c.isascii() else _PIECES.get(c, c) for c in t)
+    if _OMS_FONT_RE.search(font) and any(c in _OMS for c in t):
+        return "".join(_OMS.get(c, c) for c in t)
+    if _OML_FONT_RE.search(font) and any(c in _OML for c in t):
+        return "".join(_OML.get(c, c) for c in t)
     if any(c in _PIECES for c in t):
         return "".join(_PIECES.get(c, c) for c in t)
     return t
+
+
+# TeX math symbol font (OMS encoding): the codes of digits and lower-case letters, which are
+# symbols there (its only letters are calligraphic capitals), as a cmsy span without Unicode
+# reports them; and what macOS Quartz writes for the codes below 0x20 (keyboard symbols: ⇥ for
+# code 2, ⇤ for code 3).
+_OMS = dict(zip("0123456789", "′∞∈∋△▽/ ∀∃", strict=True))
+_OMS.update(zip("abcdefghijklmnopqrstuvwxyz", "⊣⌊⌋⌈⌉{}⟨⟩|‖↕⇕\\≀√⨿∇∫⊔⊓⊑⊒§†‡", strict=True))
+_OMS["`"] = "⊢"
+_OMS.update({"⇥": "×", "⇤": "∗"})
+# TeX math italic (OML): code 0x40 is the partial sign; Quartz's keyboard symbols for codes 0x0B,
+# 0x0F, 0x11 (alpha, epsilon, eta).
+_OML = {"@": "∂", "↵": "α", "✏": "ε", "⌘": "η"}
+_OMS_FONT_RE = re.compile(r"(^|[+_-])(CMSY|CMBSY|LMSY|MTSY|RMTSY)", re.I)
+_OML_FONT_RE = re.compile(r"(^|[+_-])(CMMI|CMBMI|LMMI|MTMI|RMTMI)", re.I)
 
 
 _ACCENT_IN_TEXT_RE = re.compile("([" + "".join(re.escape(c) for c in "¨˙ˆ˜¯\u20d7ˇ˘") + r"])\s?(\w)")
@@ -345,7 +373,18 @@ def _atoms(spans: Sequence[dict[str, Any]]) -> list[_Atom]:
             accents.append((_Atom(box, base, s["size"], "", text=t), _ACCENTS[t]))
             continue
         it = bool(s["flags"] & _ITALIC_FLAG)
-        tex = _word_tex(t, it, s.get("font", ""))
+        font = s.get("font", "")
+        # radicals, big delimiters and operators are atoms of their own (a root's vinculum starts
+        # at its radical, limits stack over their operator)
+        if len(t) > 1 and (_CMEX_FONT_RE.search(font) or "√" in t) and len(t) == len(raw.strip()):
+            cw = (box[2] - box[0]) / len(t)
+            for k, c in enumerate(t):
+                if c.strip():
+                    tex = _word_tex(c, it, font)
+                    out.append(_Atom((box[0] + k * cw, y0, box[0] + (k + 1) * cw, y1), base, s["size"], tex,
+                                     tex.strip() in _BIG_OPS, text=c))
+            continue
+        tex = _word_tex(t, it, font)
         op = tex.strip() in _BIG_OPS or t in _OPERATOR_NAMES and ("\\" + t) in _BIG_OPS
         out.append(_Atom(box, base, s["size"], tex, op, text=t))
     for acc, cmd in accents:
@@ -370,7 +409,13 @@ def _fracs_and_roots(atoms: list[_Atom], bars: list[tuple[float, float, float]])
     """Atoms with each fraction (a bar with atoms above and below it within its width) and each
     root (a radical glyph whose right end meets a bar over the radicand) rebuilt as one atom;
     widest bars first, so nested ones are built inside their parent's numerator or radicand."""
-    bars = sorted(bars, key=lambda b: b[0] - b[1])
+    # roots first (narrowest first: a root inside a root), so that a root in a denominator is one
+    # atom below the fraction's bar; then fractions, widest first
+    def is_root(b: tuple[float, float, float]) -> bool:
+        return any(a.tex.strip() in ("√", r"\surd") and abs(a.x1 - b[0]) <= max(2.0, 0.3 * a.size)
+                   and a.y0 - 2.0 <= b[2] <= a.cy + 0.25 * (a.y1 - a.y0) for a in atoms)
+
+    bars = sorted(bars, key=lambda b: (not is_root(b), (b[1] - b[0]) * (1 if is_root(b) else -1)))
     while bars:
         bx0, bx1, by = bars.pop(0)
         tol = 0.2 * min(bx1 - bx0, 4.0)
@@ -378,7 +423,7 @@ def _fracs_and_roots(atoms: list[_Atom], bars: list[tuple[float, float, float]])
         root = next((a for a in atoms if a.tex.strip() in ("√", r"\surd") and abs(a.x1 - bx0) <= max(2.0, 0.3 * a.size)
                      and a.y0 - 2.0 <= by <= a.cy + 0.25 * (a.y1 - a.y0)), None)
         if root is not None:
-            body = [a for a in inside if a.cy > by and a is not root]
+            body = [a for a in inside if by < a.cy <= root.y1 + 0.1 * root.size and a is not root]
             if not body:
                 continue
             inner = [b for b in bars if bx0 - tol <= b[0] and b[1] <= bx1 + tol and b[2] > by]
