@@ -126,9 +126,6 @@ def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[i
                             if i["bbox"][3] - i["bbox"][1] <= thin and i["bbox"][2] - i["bbox"][0] < 200]
             bars = [b for b in img_bars if x0 <= b[0] and b[1] <= x1 and y0 <= b[2] <= y1]
         spans = [s for ln in members for s in ln.spans or ()]
-        bad = [s for s in spans if "\ufffd" in s["text"]]
-        if bad and page is not None and all(mathtex.extension_font(s.get("font", "")) for s in bad):
-            spans = _code_spans(page, (x0, y0, x1, y1))
         tex = mathtex.region_latex(spans, bars)
         if not tex:
             continue
@@ -136,20 +133,6 @@ def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[i
         for ln in members[1:]:
             out[id(ln)] = ""
     return out
-
-
-def _code_spans(page: Any, clip: tuple[float, float, float, float]) -> list[dict[str, Any]]:
-    """The spans in ``clip`` with the font's codes for glyphs that have no Unicode: a TeX math
-    extension font without a ToUnicode map (radicals, big delimiters and operators, which
-    mathtex reads by their OMX codes). Asked only for such a formula."""
-    import pymupdf
-
-    flags = text_flags() | pymupdf.TEXT_CID_FOR_UNKNOWN_UNICODE
-    try:
-        d = page.get_text("dict", clip=clip, flags=flags)
-    except Exception:  # the formula keeps its line-by-line text
-        return []
-    return [s for b in d["blocks"] if b.get("type", 0) == 0 for ln in b["lines"] for s in ln["spans"]]
 
 
 def _line_text(ln: Line) -> str:

@@ -256,6 +256,10 @@ _CMEX_CODES = (
     "∐ ∐ ˆ ˆ ˆ ˜ ˜ ˜ [ ] ⌊ ⌋ ⌈ ⌉ { } "
     "√ √ √ √ √ - - - - - - - - - - -"
 ).split()
+# Advance widths (em) of cmex10's big operators, which no other glyph of the font shares: a
+# glyph without Unicode is identified by them (sums and products in text and display size).
+_CMEX_WIDTHS = ((1.444, "∑"), (1.056, "∑"), (1.278, "∏"), (0.944, "∏"))
+_CMEX_WIDTH_TOL = 0.02
 _CMEX: dict[str, str] = {chr(i): ("" if c == "-" else c) for i, c in enumerate(_CMEX_CODES)}
 # Unicode pieces of tall delimiters (fonts that map them): the top piece stands for the delimiter.
 _PIECES = {"⎛": "(", "⎞": ")", "⎡": "[", "⎤": "]", "⎧": "{", "⎫": "}", "⎝": "", "⎠": "", "⎜": "", "⎟": "",
@@ -304,6 +308,9 @@ def _span_text(s: dict[str, Any]) -> str:
     t = s["text"]
     font = s.get("font", "")
     if _CMEX_FONT_RE.search(font):
+        if "\ufffd" in t and t.strip() == "\ufffd":  # no Unicode, no code: the glyph's width tells a big operator
+            em = (s["bbox"][2] - s["bbox"][0]) / max(s["size"], 1.0)
+            return next((g for w, g in _CMEX_WIDTHS if abs(em - w) <= _CMEX_WIDTH_TOL), t)
         return "".join(_CMEX.get(c, c) if c.isascii() else _PIECES.get(c, c) for c in t)
     if _OMS_FONT_RE.search(font) and any(c in _OMS for c in t):
         return "".join(_OMS.get(c, c) for c in t)
@@ -333,6 +340,7 @@ _ACCENT_IN_TEXT_RE = re.compile("([" + "".join(re.escape(c) for c in "¨˙ˆ˜¯
 
 
 def _word_tex(text: str, italic: bool, font: str) -> str:
+    italic = italic or bool(_OML_FONT_RE.search(font))  # math italic, whatever the flags say
     if len(text) > 1 and _ACCENT_IN_TEXT_RE.search(text):  # "∂ ⃗B": an accent glyph before its letter
         parts = _ACCENT_IN_TEXT_RE.split(text)
         out = [_word_tex(parts[0], italic, font)] if parts[0] else []
@@ -405,6 +413,13 @@ BAR_MAX_THICKNESS = 1.5
 BAR_MIN_LENGTH = 2.5
 
 
+def _radical(a: _Atom, bar: tuple[float, float, float]) -> bool:
+    """A radical sign whose right end meets the bar's left end at its top: the bar is the root's
+    vinculum. An extension-font glyph without Unicode there is a radical too (its shape is)."""
+    return a.tex.strip() in ("√", r"\surd", "\ufffd") and abs(a.x1 - bar[0]) <= max(2.0, 0.3 * a.size) \
+        and a.y0 - 2.0 <= bar[2] <= a.cy + 0.25 * (a.y1 - a.y0)
+
+
 def _fracs_and_roots(atoms: list[_Atom], bars: list[tuple[float, float, float]]) -> list[_Atom]:
     """Atoms with each fraction (a bar with atoms above and below it within its width) and each
     root (a radical glyph whose right end meets a bar over the radicand) rebuilt as one atom;
@@ -412,18 +427,19 @@ def _fracs_and_roots(atoms: list[_Atom], bars: list[tuple[float, float, float]])
     # roots first (narrowest first: a root inside a root), so that a root in a denominator is one
     # atom below the fraction's bar; then fractions, widest first
     def is_root(b: tuple[float, float, float]) -> bool:
-        return any(a.tex.strip() in ("√", r"\surd") and abs(a.x1 - b[0]) <= max(2.0, 0.3 * a.size)
-                   and a.y0 - 2.0 <= b[2] <= a.cy + 0.25 * (a.y1 - a.y0) for a in atoms)
+        return any(_radical(a, b) for a in atoms)
 
     bars = sorted(bars, key=lambda b: (not is_root(b), (b[1] - b[0]) * (1 if is_root(b) else -1)))
     while bars:
         bx0, bx1, by = bars.pop(0)
         tol = 0.2 * min(bx1 - bx0, 4.0)
         inside = [a for a in atoms if bx0 - tol <= a.cx <= bx1 + tol]
-        root = next((a for a in atoms if a.tex.strip() in ("√", r"\surd") and abs(a.x1 - bx0) <= max(2.0, 0.3 * a.size)
-                     and a.y0 - 2.0 <= by <= a.cy + 0.25 * (a.y1 - a.y0)), None)
+        root = next((a for a in atoms if _radical(a, (bx0, bx1, by))), None)
         if root is not None:
-            body = [a for a in inside if by < a.cy <= root.y1 + 0.1 * root.size and a is not root]
+            # the radicand lies under the vinculum, above any wider bar below it (a root in a numerator)
+            stop = min((b[2] for b in bars if b[2] > by + 1 and b[0] < bx1 and b[1] > bx0 and b[1] - b[0] > bx1 - bx0),
+                       default=1e9)
+            body = [a for a in inside if by < a.cy < stop and a.y0 < root.y1 + root.size and a is not root]
             if not body:
                 continue
             inner = [b for b in bars if bx0 - tol <= b[0] and b[1] <= bx1 + tol and b[2] > by]
@@ -480,10 +496,14 @@ def _linear(atoms: list[_Atom]) -> str:
     for op in atoms:
         if not op.op:
             continue
-        lo = _limit(op, [a for a in atoms if id(a) not in used and a is not op
-                         and a.y0 >= op.y1 - 0.3 * a.size and a.size < op.size * 0.95])
-        hi = _limit(op, [a for a in atoms if id(a) not in used and a is not op
-                         and a.y1 <= op.y0 + 0.3 * a.size and a.size < op.size * 0.95])
+        # candidates: smaller atoms below (above) it that are not under another operator
+        free = [a for a in atoms if id(a) not in used and a is not op and a.size < op.size * 0.95
+                and not any(o is not op and o.op and o.x0 <= a.cx <= o.x1 for o in atoms)]
+        # beside the operator's middle by a quarter of its height (an extension-font glyph's box
+        # is the font's, and reaches over its limits)
+        off = 0.25 * (op.y1 - op.y0)
+        lo = _limit(op, [a for a in free if a.cy > op.cy + off])
+        hi = _limit(op, [a for a in free if a.cy < op.cy - off])
         if lo or hi:
             limits[id(op)] = (lo, hi)
             used.update(map(id, lo + hi))
@@ -544,7 +564,8 @@ def region_latex(spans: Sequence[dict[str, Any]], bars: Sequence[tuple[float, fl
     ``(x0, x1, y)`` drawn among them; an equation number at its right end becomes ``\\tag{n}``.
     Empty when a glyph has no Unicode (the formula's text is kept instead)."""
     ss = [s for s in spans if s.get("text")]
-    if not ss or any(_UNREADABLE_RE.search(s["text"]) for s in ss):
+    if not ss or any(_UNREADABLE_RE.search(s["text"]) and not (
+            _CMEX_FONT_RE.search(s.get("font", "")) and "\ufffd" in s["text"]) for s in ss):
         return ""
     atoms = _atoms(ss)
     if not atoms:
@@ -556,7 +577,8 @@ def region_latex(spans: Sequence[dict[str, Any]], bars: Sequence[tuple[float, fl
         tag = r" \tag{" + m.group(1) + "}"
         atoms.remove(last)
     atoms = _fracs_and_roots(atoms, [b for b in bars if b[1] - b[0] >= BAR_MIN_LENGTH])
-    return _linear(atoms) + tag
+    tex = _linear(atoms)
+    return "" if "\ufffd" in tex else tex + tag  # an extension-font glyph left unidentified: keep the text
 
 
 # A line joins a display formula's region when it overlaps the region's rows, or lies within

@@ -76,3 +76,27 @@ def test_a_fraction_on_a_generated_page_comes_out_as_latex(tmp_path: Path) -> No
     md = cheap_pass(path, 0, 1, PdfConfig().model_dump_json())["pages"][0]["md"]
     assert r"$$f(x)=\frac{a+b}{c} \tag{7}$$" in md
     assert "The response of the system" in md and "where c is the speed" in md
+
+
+def test_an_extension_glyph_without_unicode_is_read_by_its_width_or_its_vinculum() -> None:
+    # cmex10's display sum is 1.444 em wide; its box (the font's) reaches over both limits
+    spans = [{"text": "\ufffd", "bbox": (100, 87, 114.4, 118), "origin": (100, 94.6), "size": 10.0, "flags": 0,
+              "font": "CMEX10"},
+             _span("j", 100, 116, size=7), _span("=1", 104, 116, size=7, font="CMR7", italic=False),
+             _span("d", 103, 91.5, size=7), _span("x", 116, 104), _span("j", 121, 106, size=7)]
+    assert mathtex.region_latex(spans, []) == r"\sum_{j=1}^{d}x_{j}"
+    # a glyph of unknown width: the text is kept, nothing is guessed ...
+    odd = {**spans[0], "bbox": (100, 87, 106, 118)}
+    assert mathtex.region_latex([odd, *spans[1:]], []) == ""
+    # ... unless a vinculum starts at its right end: a radical
+    root = [{"text": "\ufffd", "bbox": (100, 95, 108, 110), "origin": (100, 96), "size": 10.0, "flags": 0,
+             "font": "CMEX10"}, _span("x", 109, 106)]
+    assert mathtex.region_latex(root, [(108.0, 116.0, 96.0)]) == r"\sqrt{x}"
+
+
+def test_tex_font_codes_and_quartz_keyboard_glyphs() -> None:
+    # cmmi's code "@" is the partial sign; Quartz writes "⌘" for eta (cmmi) and "⇥" for times (cmsy)
+    assert mathtex.region_latex([_span("@", 100, 200, font="RMTMI"), _span("C", 106, 200),
+                                 _span("=", 114, 200, font="CMR10", italic=False),
+                                 _span("⌘", 124, 200, font="RMTMI"), _span("⇥", 130, 200, font="MTSY", italic=False),
+                                 _span("2", 136, 200, font="CMR10", italic=False)], []) == r"\partial C=\eta\times 2"
