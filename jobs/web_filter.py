@@ -171,22 +171,27 @@ def _spark(spark: Any, settings: Settings, cfg: WebConfig, scored_ref: DatasetRe
     storage = open_storage(settings.data_root, settings.storage_options())
     n_parts = output_parts(read_manifest(storage, scored_ref), settings)
     seed, dcfg, ccfg = settings.seed, cfg.domain, cfg.classifier
+    # Each read names the columns its query needs: a read is a Python task over Parquet parts, which
+    # Spark cannot prune, and the per-domain counts need no page text.
     pages = read_df(spark, settings, scored_ref)
     q_page = read_df(spark, settings, scored_ref.quarantine())
+    page_domains = read_df(spark, settings, scored_ref, ["domain"])
 
     # -- pass 2: per-domain statistics over a seeded bottom-k sample
-    fetched = (pages.select("domain").unionByName(q_page.select("domain"))
+    fetched = (page_domains.unionByName(read_df(spark, settings, scored_ref.quarantine(), ["domain"]))
                .groupBy("domain").agg(F.count(F.lit(1)).alias("pages_fetched")))
-    ok = pages.groupBy("domain").agg(F.count(F.lit(1)).alias("pages_ok"))
+    ok = page_domains.groupBy("domain").agg(F.count(F.lit(1)).alias("pages_ok"))
+
+    sample_cols = ["doc_id", "domain", "science_score", "field", "text"]
 
     def add_key(it: Any) -> Any:
         for pdf in it:
-            pdf = pdf[["doc_id", "domain", "science_score", "field", "text"]].copy()
+            pdf = pdf[sample_cols].copy()
             pdf["_k"] = [sample_key(d, seed) for d in pdf["doc_id"]]
             yield pdf
 
-    keyed = pages.mapInPandas(add_key, "doc_id string, domain string, science_score float, field string, "
-                                       "text string, _k long")
+    keyed = read_df(spark, settings, scored_ref, sample_cols).mapInPandas(
+        add_key, "doc_id string, domain string, science_score float, field string, text string, _k long")
     w = Window.partitionBy("domain").orderBy("_k", "doc_id")
     sample = (keyed.withColumn("_rn", F.row_number().over(w)).where(F.col("_rn") <= dcfg.sample_size)
               .join(fetched, "domain").join(ok, "domain"))
@@ -245,7 +250,8 @@ def _spark(spark: Any, settings: Settings, cfg: WebConfig, scored_ref: DatasetRe
     groups = [(r[_KIND], r["r"] or "", r["rewrite_method"] or "", int(r["count"])) for r in
               routed.select(_KIND, F.when(F.col(_KIND) == "kept", F.col("route")).otherwise(F.col("reason")).alias("r"),
                             "rewrite_method").groupBy(_KIND, "r", "rewrite_method").count().collect()]
-    groups += [("quarantine", r["reason"], "", int(r["count"])) for r in q_page.groupBy("reason").count().collect()]
+    q_reasons = read_df(spark, settings, scored_ref.quarantine(), ["reason"])
+    groups += [("quarantine", r["reason"], "", int(r["count"])) for r in q_reasons.groupBy("reason").count().collect()]
     routed.unpersist()
     domains.unpersist()
     return groups, dom_counts
