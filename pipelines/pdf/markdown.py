@@ -95,6 +95,16 @@ def _is_display(ln: Line, block: Block) -> bool:
     return abs((x0 + x1) / 2 - (bx0 + bx1) / 2) <= DISPLAY_CENTRE_TOLERANCE * w and x1 - x0 <= DISPLAY_MAX_WIDTH * w
 
 
+def _stacked_pieces(members: list[Line]) -> bool:
+    """Some glyph run of the formula lies over another (a numerator over its denominator)."""
+    boxes = [sp["bbox"] for ln in members for sp in ln.spans or () if sp["text"].strip()]
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            if min(a[2], b[2]) - max(a[0], b[0]) > 1.0 and min(a[3], b[3]) - max(a[1], b[1]) <= 0:
+                return True
+    return False
+
+
 def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[int, str]:
     """id() of the lines of each display formula rebuilt in two dimensions (mathtex.region_latex:
     fractions, roots, limits, accents) -> its ``$$...$$`` for the first line, "" for the others.
@@ -116,7 +126,7 @@ def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[i
         x1 = max(ln.bbox[2] for ln in members) + 1
         y1 = max(ln.bbox[3] for ln in members) + 1
         bars = [b for b in vec_bars if x0 <= b[0] and b[1] <= x1 and y0 <= b[2] <= y1]
-        if not bars and len(members) > 1 and page is not None:
+        if not bars and page is not None and _stacked_pieces(members):
             if img_bars is None:  # some TeX drivers draw rules as thin images: asked for once a page
                 try:
                     infos = page.get_image_info()

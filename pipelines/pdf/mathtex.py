@@ -611,7 +611,12 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
     seed_ids = {id(ln) for ln in seeds}
     anchors = [ln for ln in lines if ln.eq] + [ln for ln in seeds if not ln.eq]
 
-    def near(ln: Any) -> int:  # id() of the seed nearest to a line (vertical centres), among those beside it
+    nearest: dict[int, int] = {}
+
+    def near(ln: Any) -> int:  # id() of the equation line nearest to a line (vertical centres), among those beside it
+        got = nearest.get(id(ln))
+        if got is not None:
+            return got
         cy = (ln.bbox[1] + ln.bbox[3]) / 2
         best, arg = 1e9, 0
         for sd in anchors:
@@ -619,6 +624,7 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
                 d = abs((sd.bbox[1] + sd.bbox[3]) / 2 - cy)
                 if d < best:
                     best, arg = d, id(sd)
+        nearest[id(ln)] = arg
         return arg
 
     taken: set[int] = set()
@@ -630,10 +636,12 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
         members = [seed]
         x0, y0, x1, y1 = seed.bbox
         size = max(seed.size, 1.0)
+        reach = 6 * size  # lines further than this above or below cannot join (a formula's rows are close)
+        near_lines = [ln for ln in lines if ln.bbox[3] > y0 - reach and ln.bbox[1] < y1 + reach]
         grew = True
         while grew:
             grew = False
-            for ln in lines:
+            for ln in near_lines:
                 if id(ln) in taken or not ln.text.strip():
                     continue
                 a0, b0, a1, b1 = ln.bbox
