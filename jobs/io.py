@@ -38,13 +38,27 @@ def arrow_schema_of(settings: Settings, ref: DatasetRef, columns: list[str] | No
     return schema
 
 
+def group_parts(keys: list[str], sizes: dict[str, int], target_bytes: int) -> list[list[str]]:
+    """``keys`` in order, cut into runs of at most ``target_bytes`` (a larger part alone)."""
+    groups: list[list[str]] = []
+    size = 0
+    for k in keys:
+        if not groups or size + sizes.get(k, 0) > target_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append(k)
+        size += sizes.get(k, 0)
+    return groups
+
+
 def read_df(spark: Any, settings: Settings, ref: DatasetRef, columns: list[str] | None = None) -> Any:
     """A Spark DataFrame over a published dataset (refuses an unpublished one)."""
     import pandas as pd
     from pyspark.sql.pandas.types import from_arrow_schema
 
     storage = open_storage(settings.data_root, settings.storage_options())
-    keys = part_keys(storage, ref, read_manifest(storage, ref))
+    manifest = read_manifest(storage, ref)
+    keys = part_keys(storage, ref, manifest)
     schema = arrow_schema_of(settings, ref, columns)
     root, opts = settings.data_root, settings.storage_options()
     batch_rows = settings.spark.arrow_batch_size
@@ -57,9 +71,12 @@ def read_df(spark: Any, settings: Settings, ref: DatasetRef, columns: list[str] 
                 for b in table.to_batches(max_chunksize=batch_rows):
                     yield b.to_pandas()
 
-    # one partition per part, sliced on the driver: no shuffle (a list given to createDataFrame is cut into
-    # spark.default.parallelism slices, 512 on the cluster profile, that a repartition must then shuffle)
-    rdd = spark.sparkContext.parallelize([(k,) for k in keys], max(1, len(keys)))
+    # Parts grouped into partitions of about spark.task_input_bytes, cut on the driver: no shuffle (a list
+    # given to createDataFrame is cut into spark.default.parallelism slices, 512 on the cluster profile,
+    # that a repartition must then shuffle), and a small day's many small parts do not each cost a task.
+    groups = group_parts(keys, {f"{ref.key}/{f['path']}": int(f["bytes"]) for f in manifest["files"]},
+                         settings.spark.task_input_bytes)
+    rdd = spark.sparkContext.parallelize(groups, max(1, len(groups))).flatMap(lambda g: [(k,) for k in g])
     keys_df = spark.createDataFrame(rdd, "key string")
     return keys_df.mapInPandas(read, from_arrow_schema(schema))
 

@@ -116,3 +116,20 @@ def test_read_df_and_write_df_round_trip(spark, settings):
     write_df(read_df(spark, settings, src).filter("k % 2 = 0"), w, ["k"], num_parts=4)
     w.publish()
     assert _files(settings, out) == first
+
+
+def test_read_df_groups_small_parts_into_tasks_by_bytes(spark, settings):
+    from sciforge.jobs.io import group_parts
+
+    assert group_parts(["a", "b", "c", "d"], {"a": 5, "b": 5, "c": 20, "d": 1}, 10) == [["a", "b"], ["c"], ["d"]]
+    assert group_parts([], {}, 10) == []
+    st = open_storage(settings.data_root)
+    src = DatasetRef("raw", "nums", "2026-01-01_g")
+    write_dataset(st, src, [pa.table({"k": list(range(i, 60, 6))}) for i in range(6)])
+    everything = read_df(spark, settings, src)  # six small parts: one task
+    assert everything.rdd.getNumPartitions() == 1
+    assert sorted(r["k"] for r in everything.collect()) == list(range(60))
+    one_each = settings.model_copy(update={"spark": settings.spark.model_copy(update={"task_input_bytes": 1})})
+    split = read_df(spark, one_each, src, ["k"])  # parts larger than a task's bytes: one task each
+    assert split.rdd.getNumPartitions() == 6
+    assert sorted(r["k"] for r in split.collect()) == list(range(60))
