@@ -496,9 +496,10 @@ _TABLE_CAPTION_RE = re.compile(r"^(Table|TABLE|Tab\.)[.:]?\s*[A-Z]?[0-9IVX]+[.:]
 _NUMERIC_CHARS = set("0123456789.,%±+-−–()[]/ ×eE<>~≈*")
 
 
-def _tabular(row: list[tuple[float, float, float, float, str, int]]) -> bool:
+def _tabular(row: list[tuple[float, float, float, float, str, int]], keys: bool = False) -> bool:
     """A row that can belong to a table: 3+ pieces, or 2 of which one is a number, both are
-    short or the first is a short key (two prose columns side by side are neither)."""
+    short or (``keys``: the page has a table caption) the first is a short key (two prose
+    columns side by side are neither)."""
     if len(row) < 2:
         return False
     for p in row:
@@ -507,7 +508,7 @@ def _tabular(row: list[tuple[float, float, float, float, str, int]]) -> bool:
     if len(row) >= 3:
         return True
     a, b = row[0][4], row[1][4]
-    return (len(a) <= 25 and len(b) <= 25) or _numeric(a) or _numeric(b) or len(a) <= TWO_COLUMN_MAX_KEY_CHARS
+    return (len(a) <= 25 and len(b) <= 25) or _numeric(a) or _numeric(b) or (keys and len(a) <= TWO_COLUMN_MAX_KEY_CHARS)
 
 
 def _numeric(text: str) -> bool:
@@ -554,10 +555,10 @@ def aligned_tables(pieces: Sequence[Piece], formulas: Sequence[bool] = ()) -> li
     spanning columns) ends the run. ``formulas[i]``: piece i is a formula or an equation
     number (display equations with their numbers line up like a two-column table)."""
     rows = _rows(pieces)
-    tabular = [_tabular(r) for r in rows]  # each row judged once
+    captions = [p for p in pieces if _TABLE_CAPTION_RE.match(p[4])]
+    tabular = [_tabular(r, bool(captions)) for r in rows]  # each row judged once
     if sum(tabular) < MIN_TABLE_ROWS:
         return []
-    captions = [p for p in pieces if _TABLE_CAPTION_RE.match(p[4])]
     out: list[Table] = []
     i = 0
     while i < len(rows):
