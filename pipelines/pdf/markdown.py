@@ -299,13 +299,13 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
         for ln in b.lines:
             text = ln.text.strip()
             box = _turn(ln.bbox, rot)
-            # equation numbers ("(12)") never start a table cell: beside display equations, and
-            # as the "(73)" codes of a patent's front page, they line up like a column
-            if not text or _EQ_NUMBER_RE.fullmatch(text) or (out and any(_inside(ln.bbox, it.bbox) for it in out)) \
+            if not text or (out and any(_inside(ln.bbox, it.bbox) for it in out)) \
                     or in_margin(box, feats.height, margin_share) or is_side_stamp(ln.bbox, text, feats.width):
                 continue
             pieces.append((*box, text))
-            formulas.append(ln.eq)
+            # equation numbers count as formulas: beside display equations they line up like a
+            # column ("(1)" headers of regression tables are cells)
+            formulas.append(bool(ln.eq or _EQ_NUMBER_RE.fullmatch(text)))
             owners.append(ln)
     if len(pieces) >= MIN_TABLE_PIECES:
         taken: set[int] = set()

@@ -483,9 +483,10 @@ TWO_COLUMN_MIN_NUMERIC = 0.5
 WRAP_MAX_GAP = 0.6
 # At most this share of a table's rows hold a cell spanning two columns.
 MAX_SPANNING_ROW_SHARE = 0.34
-# A table holds formulas in at most this share of its rows (a cell such as "< 100 chars");
+# A table holds formulas or equation numbers in at most this share of its rows (a cell such
+# as "< 100 chars", a "(1)" column header; not the "(73)" codes down a patent front page);
 # display equations with numbers have one in every row.
-MAX_FORMULA_ROW_SHARE = 0.25
+MAX_FORMULA_ROW_SHARE = 0.2
 _UNIT_SUFFIXES = set("kKMBGT%")
 # A two-column run whose second column is text is a table when its first column holds short
 # keys (at most this many characters on average) and a "Table N" caption lies within
