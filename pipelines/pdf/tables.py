@@ -487,6 +487,7 @@ MAX_SPANNING_ROW_SHARE = 0.34
 # as "< 100 chars", a "(1)" column header; not the "(73)" codes down a patent front page);
 # display equations with numbers have one in every row.
 MAX_FORMULA_ROW_SHARE = 0.2
+_NUMBERED_HEAD_RE = re.compile(r"\(\s*[0-9ivxIVX]{1,4}\s*\)")
 _UNIT_SUFFIXES = set("kKMBGT%")
 # A two-column run whose second column is text is a table when its first column holds short
 # keys (at most this many characters on average) and a "Table N" caption lies within
@@ -623,7 +624,9 @@ def _run_table(run: list[list[tuple[float, float, float, float, str, int]]],
                captions: Sequence[Piece] = (), wrapped: set[int] | None = None) -> Table | None:
     if len(run) - len(wrapped or ()) < MIN_TABLE_ROWS or not gutters:
         return None
-    if formulas and sum(any(formulas[p[5]] for p in r) for r in run) > MAX_FORMULA_ROW_SHARE * len(run):
+    # a row of several numbered column heads ("(1) (2) (3)") is a header, not a formula row
+    if formulas and sum(any(formulas[p[5]] for p in r) and sum(bool(_NUMBERED_HEAD_RE.fullmatch(p[4])) for p in r) < 2
+                        for r in run) > MAX_FORMULA_ROW_SHARE * len(run):
         return None
     bounds = [(a + b) / 2 for a, b in gutters]
     ncols = len(bounds) + 1
