@@ -134,18 +134,24 @@ def render_page_png(path: str, pno: int, dpi: int) -> bytes:
 
 
 def ink_share(pix: Any) -> float:
-    """Share of a grey pixmap's pixels darker than mid-grey: ~0 on a blank (or speckled) sheet,
-    a few percent on a page of text or handwriting."""
+    """Share of a grey pixmap's pixels that are ink (darker than mid-grey, or clearly darker than
+    a light sheet): ~0 on a blank (or speckled) sheet, a few percent on a page of text or
+    handwriting."""
     import numpy as np
 
     a = np.frombuffer(pix.samples, dtype=np.uint8)
     if pix.n > 1:
         a = a.reshape(-1, pix.n)[:, 0]
-    return float((a < INK_LEVEL).mean()) if a.size else 0.0
+    if not a.size:
+        return 0.0
+    level = max(INK_LEVEL, int(np.median(a)) - INK_CONTRAST)
+    return float((a < level).mean())
 
 
-# A pixel darker than this (0-255 grey) is ink.
+# A pixel darker than this (0-255 grey) is ink; and on a light sheet, one at least INK_CONTRAST
+# darker than the sheet (its median grey): pencil and faint print on white paper, grey ~140-190.
 INK_LEVEL = 128
+INK_CONTRAST = 64
 # Ink is measured at this resolution (a speck of dust is below one pixel, a 10 pt glyph is not).
 INK_DPI = 50
 

@@ -154,7 +154,7 @@ class PdfConfig(BaseModel):
     # loses little on 10 pt text (STACK.md measured ~2.3 s/page at 150-200 dpi on one core).
     ocr_dpi: int = Field(200, ge=72, le=600)
     ocr_language: str = "eng"
-    # OCR validation (Tesseract backend). A page whose dark pixels (grey < 128 at 50 dpi) cover
+    # OCR validation (Tesseract backend). A page whose ink (backends.ink_share at 50 dpi) covers
     # less than this share is blank: quarantined as `blank_page` without OCR. Measured on A4
     # pages scanned at 150 dpi (tests/pdf/test_structure.py): one 12-character word of 10 pt
     # text covers 0.006%, three lines 0.044%, ten lines 0.14%, 40 specks of dust 0.009%; the

@@ -247,7 +247,25 @@ def test_blank_scan_yields_nothing(tmp_path: Path) -> None:
         res = pp.parse_segment(path, Segment("d", "blank.pdf", 0, 1, 1))
     assert res.kept == []
     (q,) = res.quarantined
-    assert q["reason"] == "blank_page" and q["text"] == "" and "ink 0.0000" in q["detail"]
+    assert q["reason"] == "blank_page" and q["text"] == "" and "ink 0.0" in q["detail"]
+
+
+@needs_tesseract
+def test_faint_print_on_a_light_sheet_is_not_blank(tmp_path: Path) -> None:
+    # Grey 140 text (pencil, a faded copy) on off-white paper: never darker than mid-grey.
+    src = pymupdf.open().new_page(width=W, height=H)
+    src.draw_rect(src.rect, color=None, fill=(0.93, 0.92, 0.88))
+    lines = ["Handwritten notes were scanned for the archive", "and this second line says the page is nearly empty"]
+    for i, text in enumerate(lines):
+        src.insert_text((60, 100 + 30 * i), text, fontname="tiro", fontsize=14, color=(0.55, 0.55, 0.55))
+    doc = pymupdf.open()
+    _as_scan(doc, src)
+    path = _save(doc, tmp_path, "faint.pdf")
+    with PageParser(PdfConfig(ocr_backend="tesseract")) as pp:
+        res = pp.parse_segment(path, Segment("d", "faint.pdf", 0, 1, 1))
+    (row,) = res.kept
+    text = " ".join(row["text"].replace("#", " ").split())
+    assert lines[0] in text and lines[1] in text
 
 
 def _big_scan(lines: list[str], size: float = 1440, px: int = 3000, fs: float = 24) -> pymupdf.Document:
