@@ -261,6 +261,8 @@ def _reading_order(items: list[_Item], width: float) -> list[_Item]:
 MIN_TABLE_PIECES = 6
 
 
+# A text line this short can be a table cell (tables.MAX_MEAN_CELL_CHARS).
+SHORT_PIECE_CHARS = 28
 # Lines of a page column's prose average at least this many characters (two-column papers:
 # ~50-60 a line); a table cell far fewer.
 PROSE_MIN_MEAN_CHARS = 35
@@ -298,7 +300,7 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
     for b in blocks:
         for ln in b.lines:
             text = ln.text.strip()
-            box = _turn(ln.bbox, rot)
+            box = ln.bbox if rot is None else _turn(ln.bbox, rot)
             if not text or (out and any(_inside(ln.bbox, it.bbox) for it in out)) \
                     or in_margin(box, feats.height, margin_share) or is_side_stamp(ln.bbox, text, feats.width):
                 continue
@@ -322,7 +324,8 @@ def _tables(page: Any, feats: PageFeatures, min_crossings: int, extractor: str, 
         # column's prose, so each column's remaining lines are searched on their own.
         rest = [i for i in range(len(pieces)) if i not in taken]
         for side in ([i for i in rest if pieces[i][2] <= mid + tol], [i for i in rest if pieces[i][0] >= mid - tol]):
-            if len(side) < MIN_TABLE_PIECES or len(side) == len(rest):
+            # (only where the column has a table's worth of short pieces: cells, not prose)
+            if len(side) == len(rest) or sum(len(pieces[i][4]) <= SHORT_PIECE_CHARS for i in side) < MIN_TABLE_PIECES:
                 continue
             for tab in aligned_tables([pieces[i] for i in side], [formulas[i] for i in side]):
                 md = table_markdown(tab.rows)

@@ -194,8 +194,13 @@ def _split_straddling(words: Sequence[Word], vs: Sequence[VRule], tol: float) ->
     """Words that cross a vertical rule (no space between two cells' text in the text layer)
     cut at the rule, characters taken as equally wide."""
     out: list[Word] = []
+    rule_xs = sorted(v[2] for v in vs)
     for w in words:
         x0, y0, x1, y1, text = w
+        k = bisect_right(rule_xs, x0 + STRADDLE_MIN)
+        if k == len(rule_xs) or rule_xs[k] >= x1 - STRADDLE_MIN:  # no rule inside the word
+            out.append(w)
+            continue
         cy = (y0 + y1) / 2
         cut = sorted(vx for vy0, vy1, vx in vs
                      if x0 + STRADDLE_MIN < vx < x1 - STRADDLE_MIN and vy0 - tol <= cy <= vy1 + tol)
