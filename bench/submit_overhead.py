@@ -127,6 +127,7 @@ def main() -> None:
             f.write(f"spark.authenticate.secret {cluster.secret_file.read_text().strip()}\n")
         secret_conf = ["--properties-file", str(props)]
         apps: dict[str, list[str]] = {}
+        app_env: dict[str, dict[str, str]] = {}
         for variant in variants:
             parts = set(variant.split("+"))
             mode_settings = settings.model_copy(update={"spark": settings.spark.model_copy(update={
@@ -136,6 +137,13 @@ def main() -> None:
             for k, v in sorted(spark_conf(mode_settings).items()):
                 conf += ["--conf", f"{k}={v}"]
             submit = [spark_submit(), "--master", cluster.master_url, *conf]
+            # a job builds its session from its own settings (the environment), on top of spark-submit's
+            # --conf: the variant's settings go there too
+            venv = {**env, "SCIFORGE_SPARK__EXECUTOR_ALLOCATION": mode_settings.spark.executor_allocation}
+            if mode_settings.spark.class_archive_dir:
+                venv["SCIFORGE_SPARK__CLASS_ARCHIVE_DIR"] = mode_settings.spark.class_archive_dir
+            for name in ("bare", "ingest", "text_pages"):
+                app_env[f"{name} [{variant}]"] = venv
             apps[f"bare [{variant}]"] = [submit[0], *secret_conf, *submit[1:], str(bare)]
             apps[f"ingest [{variant}]"] = [*submit, str(REPO_ROOT / "jobs" / "ingest.py"), "--source",
                                            str(landing), "--kind", "jsonl", "--date", "2026-01-01"]
@@ -146,7 +154,7 @@ def main() -> None:
         cpus: list[dict[str, float]] = []
         pids = [p.pid for p in cluster.procs]
         for r in range(a.rounds):
-            timed = {name: _run(cmd, env, pids) for name, cmd in apps.items()}
+            timed = {name: _run(cmd, app_env[name], pids) for name, cmd in apps.items()}
             rows.append({k: v[0] for k, v in timed.items()})
             cpus.append({k: v[1] for k, v in timed.items()})
             print(f"round {r + 1} (load average {os.getloadavg()[0]:.1f}): "
