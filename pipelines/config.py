@@ -104,9 +104,10 @@ class SparkSettings(Section):
     # needs no external shuffle service: `spark.dynamicAllocation.*`), starting with
     # `initial_executors`, up to what the cluster gives; "static": every core the cluster offers at
     # once. A submitted job pays each executor's start (a JVM, its JIT, the Python worker: ~4
-    # CPU-seconds each, measured with bench/submit_overhead.py) whether its tasks use it or not, so a
-    # job of one task on a 2-worker cluster paid for two: 12.5 -> 9.0 CPU-seconds per bare
-    # application with "dynamic". A job of many tasks gets more executors after
+    # CPU-seconds each) whether its tasks use it or not: on a 2-worker cluster a bare application of
+    # one task costs 16.3 CPU-seconds and 11.2 s with "static", 12.2 and 9.4 s with "dynamic"
+    # (`python bench/submit_overhead.py --rounds 3 --variants cds,cds+dynamic`, medians, 2-core machine
+    # at load 2-3). A job of many tasks gets more executors after
     # `spark.dynamicAllocation.schedulerBacklogTimeout` (1 s), doubling each second while tasks wait.
     executor_allocation: Literal["dynamic", "static"] = "dynamic"
     initial_executors: int = Field(1, ge=0, description="executors an application starts with ('dynamic')")
