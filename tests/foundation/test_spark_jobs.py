@@ -133,3 +133,18 @@ def test_read_df_groups_small_parts_into_tasks_by_bytes(spark, settings):
     split = read_df(spark, one_each, src, ["k"])  # parts larger than a task's bytes: one task each
     assert split.rdd.getNumPartitions() == 6
     assert sorted(r["k"] for r in split.collect()) == list(range(60))
+
+
+def test_shuffle_partitions_are_set_for_the_job_and_restored(spark):
+    from sciforge.jobs.spark import shuffle_partitions
+
+    key = "spark.sql.shuffle.partitions"
+    before = spark.conf.get(key)
+    with shuffle_partitions(spark, 3):
+        assert spark.conf.get(key) == "3"
+        assert spark.range(10).repartition("id").rdd.getNumPartitions() <= 3
+    assert spark.conf.get(key) == before
+    with pytest.raises(RuntimeError), shuffle_partitions(spark, 0):  # at least one partition, restored on error
+        assert spark.conf.get(key) == "1"
+        raise RuntimeError("job failed")
+    assert spark.conf.get(key) == before
