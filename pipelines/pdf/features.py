@@ -176,7 +176,18 @@ def is_equation_line(line: Line) -> bool:
         if not (n_math >= 2 or (n_math and (line.script or line.italic)) or (line.script and line.italic)):
             return False
     prose = sum(1 for w in _PROSE_WORD_RE.findall(text) if w.lower() not in MATH_WORDS)
+    if prose > EQUATION_MAX_PROSE_WORDS and line.math_font and line.spans:
+        # letters set in a math font are variables and their indices ("pjrt" is p with the
+        # subscript jrt in CMMI), not prose words: count the words of the other spans only
+        prose = sum(1 for w in _PROSE_WORD_RE.findall(prose_text(line)) if w.lower() not in MATH_WORDS)
     return prose <= EQUATION_MAX_PROSE_WORDS
+
+
+def prose_text(line: Line) -> str:
+    """The line's text with its math-font spans blanked out: where its prose words can be."""
+    if not line.math_font or not line.spans:
+        return line.text
+    return "".join(" " if font_info(s["font"], s["flags"]).math else s["text"] for s in line.spans if s["text"])
 
 
 # Two equation lines are one display equation when they overlap vertically by at least this

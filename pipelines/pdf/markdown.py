@@ -32,6 +32,7 @@ from sciforge.pipelines.pdf.features import (
     Line,
     PageFeatures,
     Rules,
+    prose_text,
     text_flags,
 )
 from sciforge.pipelines.pdf.tables import FILL_MIN_ROWS, Table, aligned_tables, fill_stacks, ruled_tables
@@ -111,7 +112,7 @@ def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[i
     Formulas that cannot be rebuilt are left to the line-by-line path."""
     small = LIMIT_MAX_SIZE * feats.body_size  # a limit ("h→0" under "lim") is part of a formula, not one
     seeds = [ln for b in blocks for ln in b.lines if ln.spans and ln.eq and (_is_display(ln, b) or all(
-        len(x.text) <= 60 and mathtex._few_words(x.text, MATH_WORDS) for x in b.lines))  # a formula's own block
+        len(x.text) <= 60 and mathtex._few_words(prose_text(x), MATH_WORDS) for x in b.lines))  # a formula's own block
         and not (0 < ln.size < small and len(ln.text.strip()) <= LIMIT_MAX_CHARS)]
     if not seeds:
         return {}
@@ -120,7 +121,7 @@ def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[i
     vec_bars = [(v[0], v[2], (v[1] + v[3]) / 2) for v in feats.vectors or () if v[3] - v[1] <= thin and v[2] - v[0] < 200]
     img_bars: list[tuple[float, float, float]] | None = None
     out: dict[int, str] = {}
-    for members in mathtex.display_regions(seeds, lines, MATH_WORDS):
+    for members in mathtex.display_regions(seeds, lines, MATH_WORDS, prose_text):
         x0 = min(ln.bbox[0] for ln in members) - 1
         y0 = min(ln.bbox[1] for ln in members) - 1
         x1 = max(ln.bbox[2] for ln in members) + 1

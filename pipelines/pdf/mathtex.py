@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 # Unicode -> LaTeX (math mode). Letters and digits pass through.
@@ -106,6 +106,10 @@ def _tex(text: str, italic: bool) -> str:
                 out.append(("\\" + w + " ") if w in _OPERATOR_NAMES else r"\mathrm{" + w + "}")
                 i = m.end()
                 continue
+        if c == "." and text.startswith("...", i):  # an ellipsis set as three full stops
+            out.append(r"\ldots ")
+            i += 3
+            continue
         t = _char_tex(c)
         if t.startswith("\\") and t[-1].isalpha():
             t += " "  # "\alpha x", not "\alphax"
@@ -143,9 +147,20 @@ def _main(spans: Sequence[dict[str, Any]]) -> tuple[float, float]:
 DESCENT = 0.22
 
 
+# Top of a glyph box above its baseline as a share of the font size (MuPDF's boxes: CM 0.69,
+# Times 0.68): the baseline of a raised span that starts with a synthetic space.
+ASCENT = 0.7
+# A box reaching this many font sizes above the baseline estimated from its bottom holds glyphs
+# set higher than the space that opens it.
+RAISED_TOP = 1.0
+
+
 def _baseline(s: dict[str, Any]) -> float:
     if s["text"][:1].isspace():  # MuPDF's synthetic space carries the previous glyph's baseline
-        return float(s["bbox"][3] - DESCENT * s["size"])
+        base = float(s["bbox"][3] - DESCENT * s["size"])
+        if s["flags"] & _SUPERSCRIPT_FLAG and base - s["bbox"][1] > RAISED_TOP * s["size"]:
+            return float(s["bbox"][1] + ASCENT * s["size"])  # " D" raised after a space: the box's top is the glyph's
+        return base
     return float(s["origin"][1])
 
 
@@ -269,7 +284,12 @@ _PIECES = {"⎛": "(", "⎞": ")", "⎡": "[", "⎤": "]", "⎧": "{", "⎫": "}
 _ACCENTS = {"¨": r"\ddot", "˙": r"\dot", "ˆ": r"\hat", "^": r"\hat", "˜": r"\tilde", "~": r"\tilde", "¯": r"\bar",
             "\u20d7": r"\vec", "ˇ": r"\check", "˘": r"\breve", "´": r"\acute", "`": r"\grave",
             "\u0307": r"\dot", "\u0308": r"\ddot", "\u0302": r"\hat", "\u0303": r"\tilde", "\u0304": r"\bar"}
-_BIG_OPS = frozenset(r"\sum \prod \int \oint \bigcup \bigcap \coprod \lim \max \min \sup \inf \argmax \argmin".split())
+_BIG_OPS = frozenset(r"\sum \prod \int \oint \bigcup \bigcap \coprod \lim \max \min \sup \inf".split()
+                     + [r"\operatorname{argmax}", r"\operatorname{argmin}"])
+# Accents that MuPDF reports as zero-width combining marks at the pen position before their
+# letter (cmmi's vector arrow, U+20D7, as TeX's \vec sets it): they belong to the glyph after them.
+_COMBINING_ACCENTS = frozenset("\u20d7\u0300\u0301\u0302\u0303\u0304\u0307\u0308")
+ZERO_WIDTH = 0.5  # points: a glyph box narrower than this is a combining mark's
 _CAL_FONT_RE = re.compile(r"(^|[+_-])(CMSY|CMBSY|LMSY|TXSY|PXSY|NTXSY|NewTXSY|MTSY|RMTSY|EUSM|RSFS)", re.I)
 _BB_FONT_RE = re.compile(r"(^|[+_-])(MSBM|BBold|DSRom|txmiaX|TXMIAX)", re.I)
 def extension_font(font: str) -> bool:
@@ -278,7 +298,7 @@ def extension_font(font: str) -> bool:
 
 
 _CMEX_FONT_RE = re.compile(r"(^|[+_-])(CMEX|LMEX|TXEX|PXEX|NTXEX|NewTXEX|MTEX|RMTEX|EUEX)", re.I)
-_ARGOP = {"argmax": r"\argmax", "argmin": r"\argmin"}
+_ARGOP = {"argmax": r"\operatorname{argmax}", "argmin": r"\operatorname{argmin}"}
 _EQ_NUMBER_ONLY_RE = re.compile(r"\(\s*((?:[A-Z]\.)?\d{1,3}(?:\.\d{1,3})?[a-z]?)\s*\)")
 
 
@@ -330,8 +350,9 @@ _OMS.update(zip("abcdefghijklmnopqrstuvwxyz", "⊣⌊⌋⌈⌉{}⟨⟩|‖↕⇕
 _OMS["`"] = "⊢"
 _OMS.update({"⇥": "×", "⇤": "∗"})
 # TeX math italic (OML): code 0x40 is the partial sign; Quartz's keyboard symbols for codes 0x0B,
-# 0x0F, 0x11 (alpha, epsilon, eta).
-_OML = {"@": "∂", "↵": "α", "✏": "ε", "⌘": "η"}
+# 0x0F, 0x11 (alpha, epsilon, eta); code 0x60 is the script ell, which a font without ToUnicode
+# reports as "`".
+_OML = {"@": "∂", "↵": "α", "✏": "ε", "⌘": "η", "`": "ℓ"}
 _OMS_FONT_RE = re.compile(r"(^|[+_-])(CMSY|CMBSY|LMSY|MTSY|RMTSY)", re.I)
 _OML_FONT_RE = re.compile(r"(^|[+_-])(CMMI|CMBMI|LMMI|MTMI|RMTMI)", re.I)
 
@@ -377,6 +398,10 @@ def _atoms(spans: Sequence[dict[str, Any]]) -> list[_Atom]:
         box = (x0 + w * lead, y0, x1 - w * trail, y1)
         t = t.strip()
         base = _baseline(s)
+        if len(t) > 1 and t[-1] in _COMBINING_ACCENTS:  # "∂⃗" then "B": a combining accent ends the span
+            accents.append((_Atom((box[2], box[1], box[2], box[3]), base, s["size"], "", text=t[-1]), _ACCENTS[t[-1]]))
+            t = t[:-1].rstrip()
+            box = (box[0], box[1], box[2] - w, box[3])
         if t in _ACCENTS:
             accents.append((_Atom(box, base, s["size"], "", text=t), _ACCENTS[t]))
             continue
@@ -396,7 +421,12 @@ def _atoms(spans: Sequence[dict[str, Any]]) -> list[_Atom]:
         op = tex.strip() in _BIG_OPS or t in _OPERATOR_NAMES and ("\\" + t) in _BIG_OPS
         out.append(_Atom(box, base, s["size"], tex, op, text=t))
     for acc, cmd in accents:
-        under = [a for a in out if a.x0 - 0.5 <= acc.cx <= a.x1 + 0.5 and a.text and a.cy > acc.cy - 0.3 * a.size]
+        if acc.x1 - acc.x0 < ZERO_WIDTH:  # a combining accent (TeX's \vec): drawn over the glyph after its origin
+            right = [a for a in out if a.text and acc.x0 - ZERO_WIDTH <= a.x0 <= acc.x0 + 0.5 * acc.size
+                     and a.y0 < acc.y1 and acc.y0 < a.y1]
+            under = [min(right, key=lambda a: a.x0)] if right else []
+        else:
+            under = [a for a in out if a.x0 - 0.5 <= acc.cx <= a.x1 + 0.5 and a.text and a.cy > acc.cy - 0.3 * a.size]
         if not under:
             continue
         a = min(under, key=lambda a: abs(a.cy - acc.cy) + abs(a.cx - acc.cx))
@@ -468,6 +498,34 @@ def _fracs_and_roots(atoms: list[_Atom], bars: list[tuple[float, float, float]])
         gone = set(map(id, members))
         atoms = [a for a in atoms if id(a) not in gone] + [atom]
     return atoms
+
+
+# A bar drawn over a glyph run, with nothing above it, is an overline (TeX's \bar{s} set as a rule):
+# its ends within OVERBAR_OVERHANG font sizes of the run's, its height between the run's x-height
+# and OVERBAR_RISE font sizes over the run's box top.
+OVERBAR_OVERHANG = 0.3
+OVERBAR_XHEIGHT = 0.35
+OVERBAR_RISE = 0.35
+
+
+def _overbars(atoms: list[_Atom], bars: list[tuple[float, float, float]]
+              ) -> tuple[list[_Atom], list[tuple[float, float, float]]]:
+    """Atoms with the bars that lie right over one of them (and over no other atom) as
+    ``\\bar{x}`` (one letter) or ``\\overline{..}``; the bars left for fractions and roots."""
+    left: list[tuple[float, float, float]] = []
+    for b in bars:
+        bx0, bx1, by = b
+        over = [a for a in atoms if min(a.x1, bx1) - max(a.x0, bx0) > 0.25 * (bx1 - bx0)]  # touching boxes do not count
+        under = [a for a in over if by < a.base - OVERBAR_XHEIGHT * a.size and by > a.y0 - OVERBAR_RISE * a.size]
+        hit = under[0] if len(under) == 1 else None
+        if hit is None or any(a.cy < by for a in over) or hit.text in ("", "\x00") \
+                or abs(bx0 - hit.x0) > OVERBAR_OVERHANG * hit.size or abs(bx1 - hit.x1) > OVERBAR_OVERHANG * hit.size \
+                or _radical(hit, b) or any(_radical(a, b) for a in atoms):
+            left.append(b)
+            continue
+        body = hit.tex.strip()
+        hit.tex = (r"\bar{" if len(hit.text) == 1 else r"\overline{") + body + "}"
+    return atoms, left
 
 
 def _main_line(atoms: Sequence[_Atom]) -> tuple[float, float]:
@@ -576,7 +634,8 @@ def region_latex(spans: Sequence[dict[str, Any]], bars: Sequence[tuple[float, fl
     if m and len(atoms) > 1 and last.x0 - max(a.x1 for a in atoms if a is not last) > last.size:
         tag = r" \tag{" + m.group(1) + "}"
         atoms.remove(last)
-    atoms = _fracs_and_roots(atoms, [b for b in bars if b[1] - b[0] >= BAR_MIN_LENGTH])
+    atoms, rules = _overbars(atoms, [b for b in bars if b[1] - b[0] >= BAR_MIN_LENGTH])
+    atoms = _fracs_and_roots(atoms, rules)
     tex = _linear(atoms)
     return "" if "\ufffd" in tex else tex + tag  # an extension-font glyph left unidentified: keep the text
 
@@ -603,11 +662,14 @@ def _few_words(text: str, math_words: frozenset[str]) -> bool:
         w.lower() not in math_words for w in _LETTERS_RE.findall(text))
 
 
-def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: frozenset[str]) -> list[list[Any]]:  # noqa: C901
+def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: frozenset[str],  # noqa: C901
+                    words: Callable[[Any], str] | None = None) -> list[list[Any]]:
     """The lines each display-equation line in ``seeds`` is built from (itself first): lines
     with ``bbox``, ``text``, ``size`` and ``eq``. A line belongs to one region at most, the one
     of the display line nearest to it vertically; another display-equation line joins only when
-    it shares the region's row (a formula MuPDF cut)."""
+    it shares the region's row (a formula MuPDF cut). ``words(line)`` is the part of a line's
+    text that may hold prose words (default: all of it; ``features.prose_text`` leaves out
+    math-font spans, whose letter runs are variables and indices)."""
     seed_ids = {id(ln) for ln in seeds}
     anchors = [ln for ln in lines if ln.eq] + [ln for ln in seeds if not ln.eq]
 
@@ -657,7 +719,7 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
                     continue
                 elif ln.eq and not same_row:
                     continue  # another display row of a derivation, or an equation line of its own
-                elif not (overlap > 0 or -overlap <= REGION_GAP * size) or not _few_words(text, math_words) \
+                elif not (overlap > 0 or -overlap <= REGION_GAP * size) or not _few_words(words(ln) if words else text, math_words) \
                         or len(text) > 60 or (id(ln) not in seed_ids and not same_row and near(ln) != id(seed)):
                     continue
                 taken.add(id(ln))

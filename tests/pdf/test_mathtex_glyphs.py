@@ -1,0 +1,129 @@
+"""Glyph-level rules of the display-formula builder (mathtex) and of the equation-line test
+(features): combining accents, TeX font codes, ellipses, operator names with limits, raised
+spans after a synthetic space, overbars, indices in a math font; on small generated pages
+(PyMuPDF) and on span dicts shaped as PyMuPDF returns them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pymupdf
+
+from sciforge.pipelines.pdf import mathtex
+from sciforge.pipelines.pdf.config import PdfConfig
+from sciforge.pipelines.pdf.features import extract_blocks, is_equation_line, prose_text
+from sciforge.pipelines.pdf.parse import cheap_pass
+from tests.pdf import pdfgen
+
+
+def _span(text: str, x: float, base: float, size: float = 10.0, font: str = "CMMI10", italic: bool = True,
+          width: float | None = None, flags: int | None = None) -> dict:
+    w = width if width is not None else 0.55 * size * len(text)
+    return {"text": text, "bbox": (x, base - 0.75 * size, x + w, base + 0.25 * size), "origin": (x, base),
+            "size": size, "flags": flags if flags is not None else (2 if italic else 0), "font": font}
+
+
+def _md(doc: pymupdf.Document, tmp_path: Path) -> str:
+    path = str(tmp_path / "page.pdf")
+    doc.save(path)
+    return str(cheap_pass(path, 0, 1, PdfConfig().model_dump_json())["pages"][0]["md"])
+
+
+def test_a_zero_width_combining_accent_goes_on_the_glyph_after_it(tmp_path: Path) -> None:
+    # TeX's \vec from cmmi: a zero-width arrow at the pen position before its letter, in a span of
+    # its own ("∇·", "⃗", "E") or closing the span before the letter ("∂⃗", "B")
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=300)
+    page.insert_font(fontname="dv", fontfile=pdfgen.DEJAVU)
+    page.insert_font(fontname="stix", fontfile=pdfgen.STIX)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    page.insert_text((40, 60), "The divergence and the curl of the field are as follows.", fontname="dv", fontsize=10)
+    page.insert_text((150, 110), "∇·", fontname="dv", fontsize=10)
+    page.insert_text((160.5, 110), "\u20d7", fontname="stix", fontsize=10)
+    page.insert_text((163, 110), "E", fontname="cmmi", fontsize=10)
+    page.insert_text((172, 110), "= −", fontname="dv", fontsize=10)
+    page.insert_text((190, 110), "∂\u20d7", fontname="stix", fontsize=10)
+    page.insert_text((195.5, 110), "B", fontname="cmmi", fontsize=10)
+    page.insert_text((40, 150), "where the field is taken at one instant of time in the frame.", fontname="dv",
+                     fontsize=10)
+    md = _md(doc, tmp_path)
+    assert r"$$\nabla\cdot\vec{E}=-\partial\vec{B}$$" in md, md
+
+
+def test_a_drawn_bar_over_one_letter_is_an_overline_and_math_font_indices_are_not_prose(tmp_path: Path) -> None:
+    # s_jrt = x_j + p_jrt + q_jrt + w_jrt (5), letters in cmmi, indices at 8 pt: four runs of 3+
+    # letters, which in a text font would be prose words; a rule drawn right over the "s"
+    doc = pymupdf.open()
+    page = doc.new_page(width=500, height=300)
+    page.insert_font(fontname="dv", fontfile=pdfgen.DEJAVU)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    page.insert_text((40, 60), "The shares of the products in each market are given by the model.", fontname="dv",
+                     fontsize=10)
+    x = 120.0
+    for i, (var, idx) in enumerate((("s", "jrt"), ("x", "j"), ("p", "jrt"), ("q", "jrt"), ("w", "jrt"))):
+        page.insert_text((x, 110), var, fontname="cmmi", fontsize=12)
+        if i == 0:
+            page.draw_line((x + 0.3, 103.5), (x + 5.3, 103.5), width=0.4)
+        x += 6.5
+        page.insert_text((x, 113), idx, fontname="cmmi", fontsize=8)
+        x += 4.5 * len(idx) + 3
+        if i < 4:
+            page.insert_text((x, 110), "=" if i == 0 else "+", fontname="dv", fontsize=12)
+            x += 13
+    page.insert_text((440, 110), "(5)", fontname="dv", fontsize=12)
+    page.insert_text((40, 150), "where the indices run over products, regions and periods.", fontname="dv", fontsize=10)
+    blocks, _ = extract_blocks(page)
+    line = next(ln for b in blocks for ln in b.lines if ln.text.startswith("sjrt"))
+    assert line.math_font and is_equation_line(line)
+    assert "jrt" not in prose_text(line) and "=" in prose_text(line)
+    md = _md(doc, tmp_path)
+    assert r"$$\bar{s}_{jrt}=x_{j}+p_{jrt}+q_{jrt}+w_{jrt} \tag{5}$$" in md, md
+    assert "The shares of the products" in md and "where the indices run" in md
+
+
+def test_prose_in_a_text_font_beside_math_font_variables_stays_prose(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=500, height=200)
+    page.insert_font(fontname="dv", fontfile=pdfgen.DEJAVU)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    page.insert_text((40, 60), "where the mean valuation of product", fontname="dv", fontsize=10)
+    page.insert_text((225, 60), "pjrt", fontname="cmmi", fontsize=10)
+    page.insert_text((248, 60), "= 0 holds in every region and period", fontname="dv", fontsize=10)
+    blocks, _ = extract_blocks(page)
+    line = blocks[0].lines[0]
+    assert line.math_font and not is_equation_line(line)
+
+
+def test_an_overbar_needs_nothing_above_it_and_a_close_fit() -> None:
+    s = _span("s", 100, 200, size=12, width=5.5)
+    # a bar right over the letter: \bar
+    assert mathtex.region_latex([s], [(100.0, 105.5, 193.0)]) == r"\bar{s}"
+    # a bar much wider than the letter is not its overline (and with nothing above, no fraction)
+    assert r"\bar" not in mathtex.region_latex([s], [(96.0, 120.0, 193.0)])
+    # a bar with a numerator above it stays a fraction bar
+    num = _span("a", 100, 186, width=5.5)
+    den = _span("s", 100, 206, width=5.5)
+    assert mathtex.region_latex([num, den], [(99.0, 106.0, 197.0)]) == r"\frac{a}{s}"
+
+
+def test_a_raised_span_opened_by_a_synthetic_space_is_a_superscript() -> None:
+    # MuPDF puts the space it inserts before "D" into D's span, with the space's (main) baseline
+    # as origin and a box reaching from D's top to the space's bottom: D is tau's superscript
+    tau = _span("τ", 100, 200, size=12, width=7)
+    d = {"text": " D", "bbox": (107, 186.5, 115, 201.6), "origin": (107, 200), "size": 8.0, "flags": 7,
+         "font": "CMMI8"}
+    t = _span("t", 107, 203, size=8, width=3)
+    assert mathtex.region_latex([tau, d, t], []) == r"\tau_{t}^{D}"
+
+
+def test_tex_codes_ellipsis_and_operator_names_with_limits() -> None:
+    # cmmi code 0x60 is the script ell ("`" without ToUnicode); "..." in a limit is \ldots;
+    # argmax is an operator name with its limit, as amsmath writes it
+    spans = [_span("`", 100, 200, font="RMTMI", width=4), _span("t", 104.5, 202, size=6, width=2),
+             _span("=", 110, 200, font="MTSYN", italic=False, width=7),
+             _span("argmax", 120, 200, size=8.3, font="Gulliver", italic=False, width=29),
+             _span("k", 121, 208, size=6, width=3), _span("=1", 124, 208, size=6, font="Gulliver", italic=False,
+                                                          width=7),
+             _span(",...,", 131, 208, size=6, font="RMTMI", width=10), _span("K", 141, 208, size=6, width=4),
+             _span("p", 152, 200, size=8.3, width=4.5)]
+    assert mathtex.region_latex(spans, []) == r"\ell_{t}=\operatorname{argmax}_{k=1,\ldots,K}p"
