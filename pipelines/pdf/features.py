@@ -156,6 +156,9 @@ EQUATION_MAX_PROSE_WORDS = 3
 # A relation sign alone on its line: the middle column of an aligned derivation (eqnarray,
 # align), which MuPDF returns apart from both sides; prose never sets one alone.
 _RELATION_ONLY_RE = re.compile("(?:=|:=|=:|<|>|≤|≥|≈|≡|≃|≅|∝)")
+# A short left-hand side and its relation sign alone on a line ("Θ =", "f(x) ="): a display
+# formula MuPDF cut where its right-hand side is stacked (a fraction); prose lines do not end so.
+_LHS_ONLY_RE = re.compile(r"[^\s=<>]{1,5}\s?(?:=|:=|≡|≈|∝)")
 
 
 def is_equation_line(line: Line) -> bool:
@@ -164,6 +167,8 @@ def is_equation_line(line: Line) -> bool:
     relation sign alone (the "=" column of an aligned derivation)."""
     text = line.text
     if len(text) <= 4 and _RELATION_ONLY_RE.fullmatch(text.strip()):
+        return True
+    if len(text) <= 8 and _LHS_ONLY_RE.fullmatch(text.strip()) and not _PROSE_WORD_RE.search(text):
         return True
     if len(text) > 200 or not _RELATION_RE.search(text):
         return False

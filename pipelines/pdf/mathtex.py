@@ -584,11 +584,19 @@ def _linear(atoms: list[_Atom]) -> str:
             j += 1
         sub = [a for a in rest[i:j] if _atom_level(a, size, base) < 0]
         sup_tex = _linear([a for a in rest[i:j] if _atom_level(a, size, base) > 0])
+        if j < len(rest) and sub and rest[j - 1] is sub[-1] and _prime_of(rest[j], sub[-1]):
+            sub.append(rest[j])  # e_{r'}: a prime set smaller than the subscript it follows is the subscript's
+            j += 1
         primes = len(sup_tex) - len(sup_tex.lstrip("'"))  # R' is written with a prime, not R^{'}
         sup_tex = sup_tex[primes:].strip()
         out.append("'" * primes + ("_{" + _linear(sub) + "}" if sub else "") + ("^{" + sup_tex + "}" if sup_tex else ""))
         i = j
     return _tidy(" ".join(out))
+
+
+def _prime_of(a: _Atom, prev: _Atom) -> bool:
+    """A prime set smaller than the script atom before it and right after it: that script's prime."""
+    return a.text in ("′", "″", "'") and a.size < 0.95 * prev.size and a.x0 - prev.x1 < 0.3 * prev.size
 
 
 def _limit(op: _Atom, cands: list[_Atom]) -> list[_Atom]:
@@ -649,6 +657,24 @@ REGION_X_GAP = 1.5
 # Pieces of one display formula on one row (display-equation lines) may lie this far apart in
 # points (features.ROW_MAX_GAP: a formula MuPDF cut at a wide space).
 REGION_ROW_GAP = 40.0
+
+
+# A display operator's limit lies further from the formula's row than a numerator does (TeX sets
+# it below the operator's depth): a short line in a script size under or over a member holding a
+# big operator joins within this many font sizes.
+LIMIT_GAP = 1.0
+LIMIT_SIZE = 0.85
+LIMIT_CHARS = 8
+_BIG_OP_CHARS_RE = re.compile("[∑∏∫∮⋃⋂∐]")
+
+
+def _limit_of(ln: Any, members: Sequence[Any], size: float) -> bool:
+    """A short line set smaller than the formula, under or over one of its big operators."""
+    if not 0 < ln.size < LIMIT_SIZE * size or len(ln.text.strip()) > LIMIT_CHARS:
+        return False
+    a0, a1 = ln.bbox[0], ln.bbox[2]
+    return any(m.bbox[0] < a1 and a0 < m.bbox[2] and (_BIG_OP_CHARS_RE.search(m.text) or any(
+        extension_font(sp.get("font", "")) for sp in getattr(m, "spans", None) or ())) for m in members)
 
 
 _LETTERS_RE = re.compile(r"[A-Za-z]{3,}")
@@ -719,7 +745,8 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
                     continue
                 elif ln.eq and not same_row:
                     continue  # another display row of a derivation, or an equation line of its own
-                elif not (overlap > 0 or -overlap <= REGION_GAP * size) or not _few_words(words(ln) if words else text, math_words) \
+                elif not (overlap > 0 or -overlap <= REGION_GAP * size
+                          or (-overlap <= LIMIT_GAP * size and _limit_of(ln, members, size))) or not _few_words(words(ln) if words else text, math_words) \
                         or len(text) > 60 or (id(ln) not in seed_ids and not same_row and near(ln) != id(seed)):
                     continue
                 taken.add(id(ln))

@@ -127,3 +127,56 @@ def test_tex_codes_ellipsis_and_operator_names_with_limits() -> None:
              _span(",...,", 131, 208, size=6, font="RMTMI", width=10), _span("K", 141, 208, size=6, width=4),
              _span("p", 152, 200, size=8.3, width=4.5)]
     assert mathtex.region_latex(spans, []) == r"\ell_{t}=\operatorname{argmax}_{k=1,\ldots,K}p"
+
+
+def test_a_prime_smaller_than_the_subscript_before_it_is_the_subscripts() -> None:
+    # e_{r'}: "e", subscript "r" at 7 pt, a prime at 5 pt right after it, a little higher
+    spans = [_span("e", 100, 200, width=5), _span("r", 105, 201.5, size=7, width=3.5),
+             _span("′", 108.7, 199.5, size=5, font="CMSY5", italic=False, width=2)]
+    assert mathtex.region_latex(spans, []) == r"e_{r'}"
+    # a prime at the size of the base letter after a subscript stays the base's (x_i')
+    big = [_span("x", 100, 200, width=5), _span("i", 105, 201.5, size=7, width=2.5),
+           _span("′", 107.7, 199.5, size=10, font="CMSY10", italic=False, width=2.5)]
+    assert mathtex.region_latex(big, []) == r"x_{i}'"
+
+
+def test_a_limit_under_a_display_operator_joins_its_formula_further_down(tmp_path: Path) -> None:
+    # R = A ∑_n cos(x): the limit "n" lies 0.6 font sizes under the formula's row, further than a
+    # numerator or denominator would, right under the sum sign
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=300)
+    page.insert_font(fontname="dv", fontfile=pdfgen.DEJAVU)
+    page.insert_font(fontname="stix", fontfile=pdfgen.STIX)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    page.insert_text((40, 60), "The amplitude at a point on the screen is the sum below.", fontname="dv", fontsize=10)
+    page.insert_text((150, 110), "R", fontname="cmmi", fontsize=10)
+    page.insert_text((158, 110), "=", fontname="dv", fontsize=10)
+    page.insert_text((170, 110), "A", fontname="cmmi", fontsize=10)
+    page.insert_text((182, 110), "∑", fontname="stix", fontsize=10)
+    page.insert_text((184, 125), "n", fontname="cmmi", fontsize=7)
+    page.insert_text((192, 110), "cos(x)", fontname="dv", fontsize=10)
+    page.insert_text((40, 160), "where the sum runs over all the sources in the array.", fontname="dv", fontsize=10)
+    md = _md(doc, tmp_path)
+    assert r"$$R=A\sum_{n}\cos(x)$$" in md, md
+
+
+def test_a_left_hand_side_alone_on_its_line_is_an_equation_line(tmp_path: Path) -> None:
+    # "Θ =" in a text font, MuPDF's line apart from the fraction beside it: a display formula
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=300)
+    page.insert_font(fontname="dv", fontfile=pdfgen.DEJAVU)
+    page.insert_text((40, 60), "The scalar of the expansion is equal to the ratio below.", fontname="dv", fontsize=10)
+    page.insert_text((130, 110), "Θ =", fontname="dv", fontsize=10)
+    page.draw_line((155, 107), (165, 107), width=0.4)
+    page.insert_text((157, 102), "a", fontname="dv", fontsize=10)
+    page.insert_text((157, 119), "b", fontname="dv", fontsize=10)
+    page.insert_text((340, 110), "(9)", fontname="dv", fontsize=10)
+    page.insert_text((40, 150), "where the two rates are taken at the same time.", fontname="dv", fontsize=10)
+    blocks, _ = extract_blocks(page)
+    assert is_equation_line(next(ln for b in blocks for ln in b.lines if ln.text.strip() == "Θ ="))
+    md = _md(doc, tmp_path)
+    assert r"$$\Theta=\frac{a}{b} \tag{9}$$" in md, md
+    # prose that ends a line before its formula is not one ("we have x =" is more than a side)
+    page2 = pymupdf.open().new_page()
+    page2.insert_text((40, 60), "which gives =", fontsize=10)
+    assert not any(ln.eq for b in extract_blocks(page2)[0] for ln in b.lines)
