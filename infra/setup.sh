@@ -26,4 +26,6 @@ fi
 # Every layer's extra (pyproject.toml): the base install alone is the configuration, the CLI and the pure stages.
 .venv/bin/python -m pip install -q -c constraints.txt -e '.[spark,airflow,train,gpu,pdf-ocr,dev]'
 .venv/bin/python -m pip check
+# Bytecode in the zips Spark puts first on PySpark's path: drivers and executors import pyspark from them.
+.venv/bin/python -m sciforge.infra.pyspark_bytecode >/dev/null
 echo "setup: OK ($(.venv/bin/python -c 'import torch, pyspark, airflow; print("torch", torch.__version__, "pyspark", pyspark.__version__, "airflow", airflow.__version__)'))"
