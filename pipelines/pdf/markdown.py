@@ -48,6 +48,8 @@ _BULLET_RE = re.compile(r"^\s*([•●◦▪▫■□‣⁃∙·\-–—*])\s+")
 _NUMBERED_RE = re.compile(r"^\s*(\(?\d{1,3}[.)]|\(?[a-z][.)]|\(?[ivx]{1,4}[.)])\s+")
 _CAPTION_RE = re.compile(r"^(Figure|Fig\.|Table|Listing|Algorithm|Scheme|Chart)\s*[A-Z]?\d+[.:]?\s", re.I)
 _RTL_RE = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew, Arabic, Syriac, Thaana
+# MuPDF's TEXT_CID_FOR_UNKNOWN_UNICODE: a glyph without Unicode reports its font code.
+_CID_FOR_UNKNOWN_UNICODE = 128
 _SECTION_RE = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]\.|[IVX]+\.)\s+\S")
 
 
@@ -106,27 +108,80 @@ def _stacked_pieces(members: list[Line]) -> bool:
     return False
 
 
+# A vector block at most this tall (points) beside a formula may hide a fraction bar: a compound
+# path, or a stroked line whose box MuPDF pads by the stroke's miter reach (~11 pt for a 0.4 pt bar).
+FAT_BAR_MAX_BOX = 16.0
+
+
+def _drawn_bars(page: Any) -> list[tuple[float, float, float]]:
+    """The page's short horizontal segments (x0, x1, y) from its drawing commands: fraction bars
+    and vinculums inside compound paths, and stroked lines whose text-page box the stroke widens
+    (MuPDF pads a stroked line's box by its miter reach: a 0.4 pt bar comes as an 11 pt box)."""
+    try:
+        paths = page.get_cdrawings()
+    except Exception:  # a broken content stream: no bars, the formula keeps its text
+        return []
+    thin, out = mathtex.BAR_MAX_THICKNESS, []
+    for p in paths:
+        for it in p.get("items", ()):
+            if it[0] == "l":
+                (x0, y0), (x1, y1) = it[1], it[2]
+            elif it[0] == "re":
+                x0, y0, x1, y1 = it[1][0], it[1][1], it[1][2], it[1][3]
+            else:
+                continue
+            x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
+            if y1 - y0 <= thin and mathtex.BAR_MIN_LENGTH <= x1 - x0 < 200:
+                out.append((x0, x1, (y0 + y1) / 2))
+    return out
+
+
+def _unique_bars(bars: list[tuple[float, float, float]]) -> list[tuple[float, float, float]]:
+    """One bar where several sources (or a filled bar's two edges) saw it: the longest."""
+    out: list[tuple[float, float, float]] = []
+    for b in sorted(bars, key=lambda b: (b[0] - b[1], b[2])):
+        if not any(abs(b[2] - o[2]) <= 1.0 and o[0] - 0.5 <= b[0] and b[1] <= o[1] + 0.5 for o in out):
+            out.append(b)
+    return out
+
+
+_RELATION_START_RE = re.compile(r"^\s*[=<>≤≥≈≡∝≃≅∼]")
+
+
+def _continued_row(ln: Line) -> bool:
+    """A row of a derivation that starts with its relation sign and holds no prose ("= lim" over
+    a limit and beside a fraction MuPDF returns as lines of their own)."""
+    return bool(_RELATION_START_RE.match(ln.text)) and len(ln.text) <= 30 and mathtex._few_words(ln.text, MATH_WORDS)
+
+
 def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[int, str]:
     """id() of the lines of each display formula rebuilt in two dimensions (mathtex.region_latex:
     fractions, roots, limits, accents) -> its ``$$...$$`` for the first line, "" for the others.
     Formulas that cannot be rebuilt are left to the line-by-line path."""
     small = LIMIT_MAX_SIZE * feats.body_size  # a limit ("h→0" under "lim") is part of a formula, not one
-    seeds = [ln for b in blocks for ln in b.lines if ln.spans and ln.eq and (_is_display(ln, b) or all(
-        len(x.text) <= 60 and mathtex._few_words(prose_text(x), MATH_WORDS) for x in b.lines))  # a formula's own block
+    seeds = [ln for b in blocks for ln in b.lines if ln.spans and (ln.eq or _continued_row(ln)) and (_is_display(ln, b) or all(
+        len(x.text) <= 60 and (x.eq or mathtex._few_words(prose_text(x), MATH_WORDS)) for x in b.lines))  # a formula's own block
         and not (0 < ln.size < small and len(ln.text.strip()) <= LIMIT_MAX_CHARS)]
     if not seeds:
         return {}
     lines = [ln for b in blocks for ln in b.lines if ln.spans]
     thin = mathtex.BAR_MAX_THICKNESS
-    vec_bars = [(v[0], v[2], (v[1] + v[3]) / 2) for v in feats.vectors or () if v[3] - v[1] <= thin and v[2] - v[0] < 200]
+    page_bars = [(v[0], v[2], (v[1] + v[3]) / 2) for v in feats.vectors or () if v[3] - v[1] <= thin and v[2] - v[0] < 200]
+    if page is not None and any(v[3] - v[1] > thin and v[3] - v[1] < FAT_BAR_MAX_BOX and any(
+            v[0] < ln.bbox[2] and v[2] > ln.bbox[0] and v[1] < ln.bbox[3] + ln.size and v[3] > ln.bbox[1] - ln.size
+            for ln in seeds) for v in feats.vectors or ()):
+        # a path beside a formula whose text-page box hides its segments: the drawing pass, once a page
+        page_bars = _unique_bars(page_bars + _drawn_bars(page))
     img_bars: list[tuple[float, float, float]] | None = None
+    codes: dict[tuple[str, float, float], list[dict[str, Any]]] | None = None
+    names: dict[str, dict[int, str]] = {}
     out: dict[int, str] = {}
-    for members in mathtex.display_regions(seeds, lines, MATH_WORDS, prose_text):
+    for members in mathtex.display_regions(seeds, lines, MATH_WORDS, prose_text, page_bars):
         x0 = min(ln.bbox[0] for ln in members) - 1
         y0 = min(ln.bbox[1] for ln in members) - 1
         x1 = max(ln.bbox[2] for ln in members) + 1
         y1 = max(ln.bbox[3] for ln in members) + 1
-        bars = [b for b in vec_bars if x0 <= b[0] and b[1] <= x1 and y0 <= b[2] <= y1]
+        bars = [b for b in page_bars if x0 <= b[0] and b[1] <= x1 and y0 <= b[2] <= y1]
         if not bars and page is not None and _stacked_pieces(members):
             if img_bars is None:  # some TeX drivers draw rules as thin images: asked for once a page
                 try:
@@ -137,6 +192,15 @@ def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[i
                             if i["bbox"][3] - i["bbox"][1] <= thin and i["bbox"][2] - i["bbox"][0] < 200]
             bars = [b for b in img_bars if x0 <= b[0] and b[1] <= x1 and y0 <= b[2] <= y1]
         spans = [s for ln in members for s in ln.spans or ()]
+        if page is not None and mathtex.needs_font_codes(spans):
+            if codes is None:  # extension-font glyphs without Unicode: their font codes, read once a page
+                try:
+                    codes = mathtex.font_code_index(page.get_text(
+                        "rawdict", flags=text_flags() | _CID_FOR_UNKNOWN_UNICODE))
+                    names = mathtex.font_glyph_names(page)
+                except Exception:  # a page MuPDF cannot read twice keeps the formula's text
+                    codes, names = {}, {}
+            spans = mathtex.with_font_codes(spans, codes, names)
         tex = mathtex.region_latex(spans, bars)
         if not tex:
             continue

@@ -12,9 +12,12 @@ baseline origin), whatever the font (Computer Modern, Times + Symbol, DejaVu, ST
   scripts, math alphanumerics (U+1D400...) to plain letters, operator names to ``\\sin`` etc.;
 - an equation number ``(12)`` ending a display line to ``\\tag{12}``.
 
-Fractions stacked on two lines, roots and matrices are not rebuilt: their text is kept as it
-is in the text layer (never invented). Display lines (``features.is_equation_line``) become
-``$$...$$``; in prose lines only a token carrying a script or a math-font run becomes ``$...$``
+Display formulas are rebuilt in two dimensions (``region_latex`` over the lines of
+``display_regions`` and the fraction bars drawn among them): fractions, roots, limits of big
+operators, TeX extension-font glyphs read from their font codes and glyph names. Matrices are not
+rebuilt, and a formula with a glyph that stays unidentified keeps its text (never invented).
+Display lines (``features.is_equation_line``) that are not rebuilt that way become ``$$...$$``
+line by line; in prose lines only a token carrying a script or a math-font run becomes ``$...$``
 (footnote markers after words stay text).
 """
 
@@ -290,16 +293,140 @@ _BIG_OPS = frozenset(r"\sum \prod \int \oint \bigcup \bigcap \coprod \lim \max \
 # letter (cmmi's vector arrow, U+20D7, as TeX's \vec sets it): they belong to the glyph after them.
 _COMBINING_ACCENTS = frozenset("\u20d7\u0300\u0301\u0302\u0303\u0304\u0307\u0308")
 ZERO_WIDTH = 0.5  # points: a glyph box narrower than this is a combining mark's
-_CAL_FONT_RE = re.compile(r"(^|[+_-])(CMSY|CMBSY|LMSY|TXSY|PXSY|NTXSY|NewTXSY|MTSY|RMTSY|EUSM|RSFS)", re.I)
+_CAL_FONT_RE = re.compile(r"(^|[+_-])(CMSY|CMBSY|LMSY|LMMathSymbols|TXSY|PXSY|NTXSY|NewTXSY|MTSY|RMTSY|EUSM|RSFS)", re.I)
 _BB_FONT_RE = re.compile(r"(^|[+_-])(MSBM|BBold|DSRom|txmiaX|TXMIAX)", re.I)
 def extension_font(font: str) -> bool:
     """A TeX math extension font (cmex and its clones: big delimiters, radicals, operators)."""
     return bool(_CMEX_FONT_RE.search(font))
 
 
-_CMEX_FONT_RE = re.compile(r"(^|[+_-])(CMEX|LMEX|TXEX|PXEX|NTXEX|NewTXEX|MTEX|RMTEX|EUEX)", re.I)
+_CMEX_FONT_RE = re.compile(r"(^|[+_-])(CMEX|LMEX|LMMathExtension|TXEX|PXEX|NTXEX|NewTXEX|MTEX|RMTEX|EUEX)", re.I)
 _ARGOP = {"argmax": r"\operatorname{argmax}", "argmin": r"\operatorname{argmin}"}
 _EQ_NUMBER_ONLY_RE = re.compile(r"\(\s*((?:[A-Z]\.)?\d{1,3}(?:\.\d{1,3})?[a-z]?)\s*\)")
+
+
+def needs_font_codes(spans: Sequence[dict[str, Any]]) -> bool:
+    """Some extension-font glyph of the spans came without Unicode: its font code tells what it is."""
+    return any("\ufffd" in (s.get("text") or "") and _CMEX_FONT_RE.search(s.get("font", "")) for s in spans)
+
+
+def font_code_index(raw: dict[str, Any]) -> dict[tuple[str, float, float], list[dict[str, Any]]]:
+    """The characters of the extension-font spans of a page's ``rawdict`` extracted with
+    ``TEXT_CID_FOR_UNKNOWN_UNICODE`` (a glyph without Unicode reports its font code), by font and
+    the span's top-left corner."""
+    out: dict[tuple[str, float, float], list[dict[str, Any]]] = {}
+    for b in raw.get("blocks", ()):
+        for ln in b.get("lines", ()):
+            for s in ln["spans"]:
+                if _CMEX_FONT_RE.search(s["font"]):
+                    out[(s["font"], round(s["bbox"][0], 1), round(s["bbox"][1], 1))] = s["chars"]
+    return out
+
+
+# The glyph names of cmex10's codes 0-127 (TeX's OMX encoding, cmex10.afm): a font whose PDF
+# encoding or embedded program names its glyphs ("summationdisplay") is read through them, whatever
+# codes the PDF producer gave the glyphs (dvipdfm and subsetting tools renumber them 1, 2, 3...).
+_OMX_NAMES = (
+    "parenleftbig parenrightbig bracketleftbig bracketrightbig floorleftbig floorrightbig ceilingleftbig "
+    "ceilingrightbig braceleftbig bracerightbig angbracketleftbig angbracketrightbig vextendsingle vextenddouble "
+    "slashbig backslashbig parenleftBig parenrightBig parenleftbigg parenrightbigg bracketleftbigg "
+    "bracketrightbigg floorleftbigg floorrightbigg ceilingleftbigg ceilingrightbigg braceleftbigg bracerightbigg "
+    "angbracketleftbigg angbracketrightbigg slashbigg backslashbigg parenleftBigg parenrightBigg bracketleftBigg "
+    "bracketrightBigg floorleftBigg floorrightBigg ceilingleftBigg ceilingrightBigg braceleftBigg bracerightBigg "
+    "angbracketleftBigg angbracketrightBigg slashBigg backslashBigg slashBig backslashBig parenlefttp "
+    "parenrighttp bracketlefttp bracketrighttp bracketleftbt bracketrightbt bracketleftex bracketrightex "
+    "bracelefttp bracerighttp braceleftbt bracerightbt braceleftmid bracerightmid braceex arrowvertex "
+    "parenleftbt parenrightbt parenleftex parenrightex angbracketleftBig angbracketrightBig unionsqtext "
+    "unionsqdisplay contintegraltext contintegraldisplay circledottext circledotdisplay circleplustext "
+    "circleplusdisplay circlemultiplytext circlemultiplydisplay summationtext producttext integraltext "
+    "uniontext intersectiontext unionmultitext logicalandtext logicalortext summationdisplay productdisplay "
+    "integraldisplay uniondisplay intersectiondisplay unionmultidisplay logicalanddisplay logicalordisplay "
+    "coproducttext coproductdisplay hatwide hatwider hatwidest tildewide tildewider tildewidest bracketleftBig "
+    "bracketrightBig floorleftBig floorrightBig ceilingleftBig ceilingrightBig braceleftBig bracerightBig "
+    "radicalbig radicalBig radicalbigg radicalBigg radicalbt radicalvertex radicaltp arrowvertexdbl arrowtp "
+    "arrowbt bracehtipdownleft bracehtipdownright bracehtipupleft bracehtipupright arrowdbltp arrowdblbt"
+).split()
+_OMX_CODE = {n: i for i, n in enumerate(_OMX_NAMES)}
+_DIFFERENCES_RE = re.compile(r"/Differences\s*\[([^\]]*)\]")
+_TYPE1_ENCODING_RE = re.compile(rb"dup\s+(\d+)\s*/([^\s/]+)\s+put")
+# The clear-text part of a Type 1 program that holds its built-in encoding (the glyph programs follow).
+_TYPE1_HEADER_BYTES = 65536
+
+
+def _differences(obj: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    m = _DIFFERENCES_RE.search(obj)
+    code = 0
+    for tok in (m.group(1).replace("/", " /").split() if m else ()):
+        if tok.startswith("/"):
+            out[code] = tok[1:]
+            code += 1
+        elif tok.isdigit():
+            code = int(tok)
+    return out
+
+
+def font_glyph_names(page: Any) -> dict[str, dict[int, str]]:
+    """The page's extension fonts (by name without the subset prefix) -> their codes' glyph names,
+    from the embedded Type 1 program's built-in encoding and the font's ``/Encoding /Differences``
+    (which wins); a font that names nothing is left out (TeX's codes are assumed for it)."""
+    doc = page.parent
+    out: dict[str, dict[int, str]] = {}
+    for xref, _ext, _kind, base, _res, _enc in page.get_fonts():
+        short = base.split("+", 1)[-1]
+        if not _CMEX_FONT_RE.search(short):
+            continue
+        names: dict[int, str] = {}
+        try:
+            fd = doc.xref_get_key(xref, "FontDescriptor")
+            ff = doc.xref_get_key(int(fd[1].split()[0]), "FontFile") if fd[0] == "xref" else ("null", "")
+            if ff[0] == "xref":
+                head = (doc.xref_stream(int(ff[1].split()[0])) or b"")[:_TYPE1_HEADER_BYTES]
+                names = {int(c): n.decode("latin-1") for c, n in _TYPE1_ENCODING_RE.findall(head) if int(c) < 256}
+            enc = doc.xref_get_key(xref, "Encoding")
+            if enc[0] == "xref":
+                names.update(_differences(doc.xref_object(int(enc[1].split()[0]))))
+            elif enc[0] == "dict":
+                names.update(_differences(enc[1]))
+        except Exception:  # a broken font object: its glyphs keep TeX's codes
+            continue
+        if names:
+            out.setdefault(short, names)
+    return out
+
+
+def _code_char(code: str, names: dict[int, str] | None) -> str:
+    """The character a cmex-like glyph stands for, from its font code: through the font's glyph
+    name where the font names its glyphs (an unknown name stays U+FFFD), else TeX's code."""
+    if names is not None:
+        name = names.get(ord(code))
+        if name is None or name not in _OMX_CODE:
+            return "\ufffd"
+        code = chr(_OMX_CODE[name])
+    c = _CMEX_CODES[ord(code)] if ord(code) < len(_CMEX_CODES) else "\ufffd"
+    return "" if c == "-" else c
+
+
+def with_font_codes(spans: Sequence[dict[str, Any]], index: dict[tuple[str, float, float], list[dict[str, Any]]],
+                    names: dict[str, dict[int, str]]) -> list[dict[str, Any]]:
+    """The spans with each extension-font span holding glyphs without Unicode split into one span
+    per glyph, a glyph without Unicode read from its font code (``font_glyph_names``, else TeX's
+    codes: ``X`` is the display sum, ``r`` a radical, 0x10 a big left parenthesis; the middle and
+    bottom pieces of a tall delimiter are nothing); spans not in ``index`` stay as they are."""
+    out: list[dict[str, Any]] = []
+    for s in spans:
+        t = s.get("text") or ""
+        font = s.get("font", "")
+        chars = index.get((font, round(s["bbox"][0], 1), round(s["bbox"][1], 1))) \
+            if "\ufffd" in t and _CMEX_FONT_RE.search(font) else None
+        if chars is None or len(chars) != len(t):
+            out.append(s)
+            continue
+        named = next((v for k, v in names.items() if k.startswith(font)), None) if font else None
+        for c, ch in zip(t, chars, strict=True):
+            out.append({**s, "text": _code_char(ch["c"], named) if c == "\ufffd" else c,
+                        "bbox": tuple(ch["bbox"]), "origin": tuple(ch["origin"]), "coded": True})
+    return out
 
 
 class _Atom:
@@ -327,6 +454,8 @@ def _span_text(s: dict[str, Any]) -> str:
     Quartz-made ToUnicode maps to keyboard symbols) to their characters."""
     t = s["text"]
     font = s.get("font", "")
+    if s.get("coded"):  # read from its font code (with_font_codes)
+        return t
     if _CMEX_FONT_RE.search(font):
         if "\ufffd" in t and t.strip() == "\ufffd":  # no Unicode, no code: the glyph's width tells a big operator
             em = (s["bbox"][2] - s["bbox"][0]) / max(s["size"], 1.0)
@@ -353,8 +482,8 @@ _OMS.update({"⇥": "×", "⇤": "∗"})
 # 0x0F, 0x11 (alpha, epsilon, eta); code 0x60 is the script ell, which a font without ToUnicode
 # reports as "`".
 _OML = {"@": "∂", "↵": "α", "✏": "ε", "⌘": "η", "`": "ℓ"}
-_OMS_FONT_RE = re.compile(r"(^|[+_-])(CMSY|CMBSY|LMSY|MTSY|RMTSY)", re.I)
-_OML_FONT_RE = re.compile(r"(^|[+_-])(CMMI|CMBMI|LMMI|MTMI|RMTMI)", re.I)
+_OMS_FONT_RE = re.compile(r"(^|[+_-])(CMSY|CMBSY|LMSY|LMMathSymbols|MTSY|RMTSY)", re.I)
+_OML_FONT_RE = re.compile(r"(^|[+_-])(CMMI|CMBMI|LMMI|LMMathItalic|MTMI|RMTMI)", re.I)
 
 
 _ACCENT_IN_TEXT_RE = re.compile("([" + "".join(re.escape(c) for c in "¨˙ˆ˜¯\u20d7ˇ˘") + r"])\s?(\w)")
@@ -562,6 +691,8 @@ def _linear(atoms: list[_Atom]) -> str:
         off = 0.25 * (op.y1 - op.y0)
         lo = _limit(op, [a for a in free if a.cy > op.cy + off])
         hi = _limit(op, [a for a in free if a.cy < op.cy - off])
+        if not lo and not hi:
+            lo = _side_limit(op, free)
         if lo or hi:
             limits[id(op)] = (lo, hi)
             used.update(map(id, lo + hi))
@@ -615,6 +746,23 @@ def _limit(op: _Atom, cands: list[_Atom]) -> list[_Atom]:
     return got
 
 
+def _side_limit(op: _Atom, cands: list[_Atom]) -> list[_Atom]:
+    """A limit set beside its operator (``\\lim_{x\\to 1}`` in a text-style formula): smaller atoms
+    starting right after it, below its baseline, on one baseline of their own. Told from the
+    operator's own baseline, not the formula's (a line where scripts outnumber the letters)."""
+    first = min((a for a in cands if -0.5 <= a.x0 - op.x1 <= 0.3 * op.size and a.base - op.base >= SCRIPT_SHIFT * op.size
+                 and a.size < SCRIPT_MAX_SIZE * op.size), key=lambda a: a.x0, default=None)
+    if first is None:
+        return []
+    got, end = [first], first.x1
+    for a in sorted(cands, key=lambda a: a.x0):
+        if a.x0 > first.x0 and abs(a.base - first.base) < 0.3 * first.size and -0.3 * first.size <= a.x0 - end < 0.3 * first.size \
+                and a.size < SCRIPT_MAX_SIZE * op.size:
+            got.append(a)
+            end = max(end, a.x1)
+    return got
+
+
 def _atom_level(a: _Atom, size: float, base: float) -> int:
     small = a.size < SCRIPT_MAX_SIZE * size
     dy = a.base - base
@@ -657,6 +805,8 @@ REGION_X_GAP = 1.5
 # Pieces of one display formula on one row (display-equation lines) may lie this far apart in
 # points (features.ROW_MAX_GAP: a formula MuPDF cut at a wide space).
 REGION_ROW_GAP = 40.0
+# A numerator or denominator starts within this share of its font size of its fraction bar.
+BAR_REACH = 0.6
 
 
 # A display operator's limit lies further from the formula's row than a numerator does (TeX sets
@@ -685,25 +835,101 @@ def _few_words(text: str, math_words: frozenset[str]) -> bool:
     """No prose word: only Greek letters, Latin letters in runs of 1-2, digits, signs and
     operator names ("λmin" is a variable with its subscript)."""
     return not _OTHER_SCRIPT_RE.search(text) and not any(
-        w.lower() not in math_words for w in _LETTERS_RE.findall(text))
+        w.lower() not in math_words and not _math_word_run(w.lower(), math_words) for w in _LETTERS_RE.findall(text))
+
+
+def _math_word_run(w: str, math_words: frozenset[str]) -> bool:
+    """An operator name run into a variable or another name ("limx", "xlim": MuPDF joins a limit's
+    line with its operator's): what is left once the operator names are taken out has no run of
+    three letters."""
+    names = [m for m in math_words if m in w]
+    if not names:
+        return False
+    for m in sorted(names, key=len, reverse=True):
+        w = w.replace(m, " ")
+    return not _LETTERS_RE.search(w)
+
+
+# Limits of a big operator: a line set smaller than LIMIT_SIZE of the formula, of at most
+# OP_LIMIT_CHARS characters, right over or under the operator's glyph within OP_LIMIT_GAP of its
+# size, joins whatever it holds (an equation line of its own: "i=1"). A
+# TeX extension-font operator hangs from its origin (cmex10's display sum reaches 1.45 em below
+# it, its integral 2.2 em) while MuPDF's box for it is the font's ascent and descent (0.04 / 0.6
+# em): its foot is taken EXT_DEPTH below the origin.
+OP_LIMIT_CHARS = 12
+OP_LIMIT_GAP = 0.6
+EXT_DEPTH = 1.45
+_OP_CHARS_RE = re.compile("[∑∏∫∮⋃⋂∐⨁⨂]|^(lim|max|min|sup|inf|argmax|argmin)$")
+
+
+def _op_spans(ln: Any) -> list[tuple[float, float, float, float, float]]:
+    """(x0, x1, top, foot, size) of the big operators of a line: extension-font glyphs, operator
+    signs and operator names."""
+    out = []
+    for s in ln.spans or ():
+        t = (s.get("text") or "").strip()
+        if not t:
+            continue
+        ext = bool(_CMEX_FONT_RE.search(s.get("font", "")))
+        if ext or _OP_CHARS_RE.search(t):
+            x0, y0, x1, y1 = s["bbox"]
+            foot = max(y1, s["origin"][1] + EXT_DEPTH * s["size"]) if ext else y1
+            out.append((x0, x1, y0, foot, s["size"]))
+    return out
+
+
+def _limit_line(ln: Any, ops: list[tuple[float, float, float, float, float]], size: float) -> bool:
+    """A short line set small right over or under one of the formula's big operators (its limit)."""
+    text = ln.text.strip()
+    if not ops or not text or len(text) > OP_LIMIT_CHARS or not 0 < ln.size < LIMIT_SIZE * size:
+        return False
+    a0, b0, a1, b1 = ln.bbox
+    for x0, x1, top, foot, sz in ops:
+        pad = 0.3 * sz
+        if a1 < x0 - pad or a0 > x1 + pad:
+            continue
+        if foot - 0.5 * (foot - top) <= b0 <= foot + OP_LIMIT_GAP * sz or top - OP_LIMIT_GAP * sz <= b1 <= top + 0.5 * (foot - top):
+            return True
+    return False
 
 
 def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: frozenset[str],  # noqa: C901
-                    words: Callable[[Any], str] | None = None) -> list[list[Any]]:
+                    words: Callable[[Any], str] | None = None,
+                    bars: Sequence[tuple[float, float, float]] = ()) -> list[list[Any]]:
     """The lines each display-equation line in ``seeds`` is built from (itself first): lines
     with ``bbox``, ``text``, ``size`` and ``eq``. A line belongs to one region at most, the one
-    of the display line nearest to it vertically; another display-equation line joins only when
-    it shares the region's row (a formula MuPDF cut). ``words(line)`` is the part of a line's
-    text that may hold prose words (default: all of it; ``features.prose_text`` leaves out
-    math-font spans, whose letter runs are variables and indices)."""
+    of the display line nearest to it vertically, or, for a line right over or under a fraction
+    bar of ``bars`` (x0, x1, y), the one of the display line the bar crosses (rows of a
+    derivation set close: a denominator lies nearer the next row than its own); another
+    display-equation line joins only when it shares the region's row (a formula MuPDF cut) or
+    is such a denominator. ``words(line)`` is the part of a line's text that may hold prose words
+    (default: all of it; ``features.prose_text`` leaves out math-font spans, whose letter runs
+    are variables and indices)."""
     seed_ids = {id(ln) for ln in seeds}
     anchors = [ln for ln in lines if ln.eq] + [ln for ln in seeds if not ln.eq]
 
     nearest: dict[int, int] = {}
+    owner: dict[int, int] = {}
+
+    def bar_owner(ln: Any) -> int:  # id() of the equation line a fraction bar right over or under a line crosses
+        got = owner.get(id(ln))
+        if got is not None:
+            return got
+        got, cx = 0, (ln.bbox[0] + ln.bbox[2]) / 2
+        for bx0, bx1, by in bars:
+            if bx0 - 1 <= cx <= bx1 + 1 and (0 <= ln.bbox[1] - by <= BAR_REACH * ln.size
+                                               or 0 <= by - ln.bbox[3] <= BAR_REACH * ln.size):
+                owners = [sd for sd in anchors if sd is not ln and sd.bbox[1] <= by <= sd.bbox[3]
+                          and sd.bbox[0] < bx1 and sd.bbox[2] > bx0]
+                if owners:
+                    got = id(min(owners, key=lambda sd: abs((sd.bbox[1] + sd.bbox[3]) / 2 - by)))
+                    break
+        owner[id(ln)] = got
+        return got
 
     def near(ln: Any) -> int:  # id() of the equation line nearest to a line (vertical centres), among those beside it
-        got = nearest.get(id(ln))
-        if got is not None:
+        got = nearest.get(id(ln)) or bar_owner(ln)
+        if got:
             return got
         cy = (ln.bbox[1] + ln.bbox[3]) / 2
         best, arg = 1e9, 0
@@ -722,6 +948,7 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
             continue
         taken.add(id(seed))
         members = [seed]
+        ops = _op_spans(seed)
         x0, y0, x1, y1 = seed.bbox
         size = max(seed.size, 1.0)
         reach = 6 * size  # lines further than this above or below cannot join (a formula's rows are close)
@@ -738,12 +965,12 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
                 same_row = overlap >= 0.5 * h
                 text = ln.text.strip()
                 number = same_row and a0 > x1 and _EQ_NUMBER_ONLY_RE.fullmatch(text)
-                if number:
+                if number or _limit_line(ln, ops, size):
                     pass
                 elif a0 > x1 + (gap := REGION_ROW_GAP if ln.eq and same_row else REGION_X_GAP * size) \
                         or a1 < x0 - gap:
                     continue
-                elif ln.eq and not same_row:
+                elif ln.eq and not same_row and bar_owner(ln) != id(seed):
                     continue  # another display row of a derivation, or an equation line of its own
                 elif not (overlap > 0 or -overlap <= REGION_GAP * size
                           or (-overlap <= LIMIT_GAP * size and _limit_of(ln, members, size))) or not _few_words(words(ln) if words else text, math_words) \
@@ -751,6 +978,7 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
                     continue
                 taken.add(id(ln))
                 members.append(ln)
+                ops.extend(_op_spans(ln))
                 if not number:  # the number's box does not widen the formula
                     x0, y0, x1, y1 = min(x0, a0), min(y0, b0), max(x1, a1), max(y1, b1)
                 grew = True

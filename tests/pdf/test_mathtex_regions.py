@@ -5,6 +5,7 @@ equation numbers; end to end on small generated pages."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pymupdf
 
@@ -100,3 +101,114 @@ def test_tex_font_codes_and_quartz_keyboard_glyphs() -> None:
                                  _span("=", 114, 200, font="CMR10", italic=False),
                                  _span("⌘", 124, 200, font="RMTMI"), _span("⇥", 130, 200, font="MTSY", italic=False),
                                  _span("2", 136, 200, font="CMR10", italic=False)], []) == r"\partial C=\eta\times 2"
+
+
+def _raw_content(doc: pymupdf.Document, page: pymupdf.Page, ops: str, fonts: dict[str, str] | None = None) -> None:
+    """Append PDF drawing/text operators to a page (user space: origin at the bottom left), with
+    font objects (name -> dictionary source) added to its resources."""
+    page.clean_contents()
+    for name, src in (fonts or {}).items():
+        x = doc.get_new_xref()
+        doc.update_object(x, src)
+        doc.xref_set_key(page.xref, f"Resources/Font/{name}", f"{x} 0 R")
+    cx = page.get_contents()[0]
+    doc.update_stream(cx, doc.xref_stream(cx) + b"\n" + ops.encode("latin-1") + b"\n")
+
+
+def _md(doc: pymupdf.Document, path: Path) -> str:
+    doc.save(str(path))
+    return cheap_pass(str(path), 0, 1, PdfConfig().model_dump_json())["pages"][0]["md"]
+
+
+def test_extension_glyphs_without_unicode_are_read_by_their_glyph_names_and_limits_join(tmp_path: Path) -> None:
+    # a cmex subset whose codes a PDF producer renumbered 1, 2, 3 (dvipdfm does): no ToUnicode, so
+    # MuPDF reports U+FFFD; the font's /Differences names the glyphs: a display sum, tall parentheses
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=300)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    page.insert_text((40, 60), "The total of the terms is written below as a sum over all the indices.", fontname="tiro",
+                     fontsize=10)
+    page.insert_text((120, 110), "y", fontname="cmmi", fontsize=10)
+    page.insert_text((127, 110), "=", fontname="tiro", fontsize=10)
+    page.insert_text((139, 124), "i=1", fontname="cmmi", fontsize=7)  # the sum's limits, lines of their own
+    page.insert_text((144, 94), "n", fontname="cmmi", fontsize=7)
+    page.insert_text((160, 110), "a+b", fontname="cmmi", fontsize=10)
+    page.insert_text((340, 110), "(4)", fontname="tiro", fontsize=10)
+    page.insert_text((40, 150), "where n is the number of terms and each of them is the same.", fontname="tiro", fontsize=10)
+    cmex = ("<< /Type /Font /Subtype /Type1 /BaseFont /ABCDEF+CMEX10 /FirstChar 1 /LastChar 3 /Widths [1444 736 736] "
+            "/Encoding << /Type /Encoding /Differences [1 /summationdisplay /parenleftbigg /parenrightbigg] >> >>")
+    # cmex glyphs hang from their origin: the sum's origin is at its top, 1.7 em over the baseline
+    _raw_content(doc, page, "BT /FX 10 Tf 1 0 0 1 138 199 Tm (\\001) Tj 1 0 0 1 153 199 Tm (\\002) Tj "
+                            "1 0 0 1 186 199 Tm (\\003) Tj ET", {"FX": cmex})
+    md = _md(doc, tmp_path / "cmex.pdf")
+    assert r"$$y=\sum_{i=1}^{n}(a+b) \tag{4}$$" in md
+    assert "\ufffd" not in md and "where n is the number" in md
+
+
+def test_tex_codes_when_the_font_names_no_glyph_and_unknown_names_stay_unread() -> None:
+    span = {"text": "\ufffd\ufffd", "bbox": (100.0, 95.0, 120.0, 101.0), "origin": (100.0, 96.0), "size": 10.0,
+            "flags": 0, "font": "CMEX10"}
+    chars = [{"c": "X", "bbox": (100.0, 95.0, 114.4, 101.0), "origin": (100.0, 96.0)},
+             {"c": "\x10", "bbox": (114.4, 95.0, 120.0, 101.0), "origin": (114.4, 96.0)}]
+    index = {("CMEX10", 100.0, 95.0): chars}
+    # no glyph names: TeX's codes (0x58 the display sum, 0x10 \Big's left parenthesis)
+    assert [s["text"] for s in mathtex.with_font_codes([span], index, {})] == ["∑", "("]
+    # the font names its glyphs: a name outside cmex's stays unread (the formula keeps its text)
+    named = mathtex.with_font_codes([span], index, {"CMEX10": {0x58: "summationdisplay", 0x10: "someglyph"}})
+    assert [s["text"] for s in named] == ["∑", "\ufffd"]
+    assert mathtex.region_latex(named, []) == ""
+    # a span whose codes were not extracted stays as it is
+    assert mathtex.with_font_codes([span], {}, {}) == [span]
+
+
+def test_fraction_bars_hidden_in_stroked_or_compound_paths_are_found_in_the_drawing(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=300)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    page.insert_text((40, 60), "The derivative of a constant function is zero, as shown below.", fontname="tiro",
+                     fontsize=10)
+    page.insert_text((122, 103), "d", fontname="cmmi", fontsize=10)
+    page.insert_text((120, 119), "dx", fontname="cmmi", fontsize=10)
+    page.insert_text((133, 110), "c", fontname="cmmi", fontsize=10)
+    page.insert_text((140, 110), "= 0", fontname="tiro", fontsize=10)
+    page.insert_text((40, 160), "The same holds for every other function that does not change.", fontname="tiro",
+                     fontsize=10)
+    # the bar as a TeX driver writes it: a 0.558 pt line drawn in a 0.1-scaled space with width
+    # 5.58, whose text-page box MuPDF pads by 5.58 pt (no longer a thin rule), beside a shape of
+    # the same compound path
+    _raw_content(doc, page, "q 0.1 0 0 0.1 0 0 cm 5.58 w 1200 1930 m 1310 1930 l 3000 1930 m 3000 2100 l S Q")
+    md = _md(doc, tmp_path / "bars.pdf")
+    assert r"$$\frac{d}{dx}c=0$$" in md
+
+
+def _line(text: str, bbox: tuple[float, float, float, float], eq: bool, size: float = 10.0) -> SimpleNamespace:
+    return SimpleNamespace(text=text, bbox=bbox, size=size, eq=eq, spans=[])
+
+
+def test_rows_of_a_derivation_keep_their_own_numerators_and_denominators() -> None:
+    # row 1: "= (a + b) / (c + d)" with its bar at y 130; row 2: "= e / f" with its bar at 160.
+    # Row 1's denominator (an equation line itself: "c → d") lies nearer row 2 than its own row
+    row1 = _line("= a + b", (100, 116, 160, 136), True)
+    den1 = _line("c → d", (112, 131, 150, 146), True)
+    num2 = _line("e", (120, 143, 126, 153), False)
+    row2 = _line("= lim", (100, 150, 135, 166), False)
+    den2 = _line("f", (120, 161, 126, 171), False)
+    lines = [row1, den1, num2, row2, den2]
+    regions = mathtex.display_regions([row1, row2], lines, frozenset({"lim"}),
+                                      bars=[(110.0, 152.0, 130.0), (118.0, 128.0, 156.0)])
+    assert [[ln.text for ln in r] for r in regions] == [["= a + b", "c → d"], ["= lim", "e", "f"]]
+    # without the bars, the denominator goes to the row it is nearest (and as an equation line of
+    # its own row it stays out of row 1)
+    regions = mathtex.display_regions([row1, row2], lines, frozenset({"lim"}))
+    assert ["c → d"] not in [[ln.text for ln in r][1:] for r in regions if r[0] is row1]
+
+
+def test_a_limit_beside_its_operator_and_operator_names_run_into_variables() -> None:
+    # \lim_{x\to 1} f(x) in text style: the limit sits right after "lim", lower and smaller
+    spans = [_span("lim", 100, 200, font="CMR10", italic=False, width=13), _span("x", 113.5, 202, size=7),
+             _span("→", 117.5, 202, size=7, font="CMSY7", italic=False, width=6),
+             _span("1", 123.5, 202, size=7, font="CMR7", italic=False, width=4),
+             _span("f", 130, 200, width=5), _span("(x)", 135, 200, font="CMR10", italic=False, width=12)]
+    assert mathtex.region_latex(spans, []) == r"\lim_{x\to 1}f(x)"
+    assert mathtex._few_words("limx→1 x − limx→1 2", frozenset({"lim"}))
+    assert not mathtex._few_words("limits of x", frozenset({"lim"}))
