@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from sciforge.pipelines.pdf import mathtex
 from sciforge.pipelines.pdf import text as T
 
 # Text extraction flags: ligatures expanded by MuPDF, whitespace kept, clipped to the page box,
@@ -63,6 +64,7 @@ class FontInfo:
     symbol: bool
     bold: bool
     mono: bool
+    texcm_symbols: bool = False  # text.TEXCM_SYMBOLS_FONT_RE: a cmsy whose codes MuPDF reports
 
 
 _FONT_CACHE: dict[tuple[str, int], FontInfo] = {}
@@ -76,7 +78,8 @@ def font_info(font: str, flags: int) -> FontInfo:
     if fi is None:
         low = font.lower()
         fi = FontInfo(T.is_math_font(font), T.is_symbol_font(font), bool(flags & 16) or "bold" in low,
-                      bool(flags & 8) or "mono" in low or "courier" in low or "consolas" in low)
+                      bool(flags & 8) or "mono" in low or "courier" in low or "consolas" in low,
+                      T.is_texcm_symbols_font(font))
         if len(_FONT_CACHE) < 100_000:
             _FONT_CACHE[key] = fi
     return fi
@@ -167,7 +170,8 @@ def is_equation_line(line: Line) -> bool:
     relation sign alone (the "=" column of an aligned derivation)."""
     text = line.text
     if len(text) <= 4 and _RELATION_ONLY_RE.fullmatch(text.strip()):
-        return True
+        # not the codes of a math extension font's delimiter pieces ("<" ">" of a tall brace)
+        return not (line.spans and all(mathtex.extension_font(s["font"]) for s in line.spans if s["text"].strip()))
     if len(text) <= 8 and _LHS_ONLY_RE.fullmatch(text.strip()) and not _PROSE_WORD_RE.search(text):
         return True
     if len(text) > 200 or not _RELATION_RE.search(text):
@@ -408,6 +412,8 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
                         fixed = T.symbol_latin_to_greek(t)
                         sym += sum(x != y for x, y in zip(t, fixed, strict=True))
                         t = s["text"] = fixed
+                    elif fi.texcm_symbols:
+                        t = s["text"] = T.texcm_symbols_to_unicode(t)
                     if not misenc and T.MISENCODED_MATH_RE.search(t):
                         misenc = True
                 raw = s["size"]

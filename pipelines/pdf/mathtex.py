@@ -213,12 +213,15 @@ def display_latex(spans: Sequence[dict[str, Any]]) -> str:
             lv, t, it = pieces[-1]
             pieces[-1] = (lv, t[:m.start()], it)
     parts: list[str] = []
-    for lv, t, it in pieces:
-        tex = _tex(t, it).strip() if lv else _tex(t, it)
-        if not tex.strip():
-            parts.append(tex)
+    scripts: dict[int, str] = {}  # the scripts of the current base, subscript and superscript runs joined
+    for lv, t, it in pieces + [(0, "", False)]:
+        if lv:  # A^{(}_{M}^{t)} set interleaved is A_{M}^{(t)}
+            scripts[lv] = scripts.get(lv, "") + _tex(t, it).strip()
             continue
-        parts.append(("^{" if lv > 0 else "_{") + tex + "}" if lv else tex)
+        if scripts:
+            parts.extend(mark + "{" + scripts[k] + "}" for k, mark in ((-1, "_"), (1, "^")) if scripts.get(k))
+            scripts = {}
+        parts.append(_tex(t, it))
     return _tidy("".join(parts)) + tag
 
 
@@ -300,7 +303,8 @@ def extension_font(font: str) -> bool:
     return bool(_CMEX_FONT_RE.search(font))
 
 
-_CMEX_FONT_RE = re.compile(r"(^|[+_-])(CMEX|LMEX|LMMathExtension|TXEX|PXEX|NTXEX|NewTXEX|MTEX|RMTEX|EUEX)", re.I)
+_CMEX_FONT_RE = re.compile(r"(^|[+_-])(CMEX|LMEX|LMMathExtension|TXEX|PXEX|NTXEX|NewTXEX|MTEX|RMTEX|EUEX|"
+                           r"TeX_CM_Maths_Extension)", re.I)
 _ARGOP = {"argmax": r"\operatorname{argmax}", "argmin": r"\operatorname{argmin}"}
 _EQ_NUMBER_ONLY_RE = re.compile(r"\(\s*((?:[A-Z]\.)?\d{1,3}(?:\.\d{1,3})?[a-z]?)\s*\)")
 

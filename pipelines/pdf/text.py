@@ -34,7 +34,19 @@ MATH_FONT_RE = re.compile(
 # glyphs can read it.
 MISENCODED_MATH_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\u00a1-\u00a9\u00ab\u00ae\u00af\u00b4\u00b6"
                                 "\u00b8\u00ba-\u00d6\u00d8-\u00f6\u00f8-\u00ff]")
-SYMBOL_FONT_RE = re.compile(r"(^|[+_-])(Symbol|SymbolMT|Symbol-)", re.IGNORECASE)
+SYMBOL_FONT_RE = re.compile(r"(^|[+_-])(Symbol|SymbolMT|Symbol-)(?!s)", re.IGNORECASE)  # not "..._Symbols" (below)
+
+# Aries (PLOS ONE's typesetter) embeds TeX's cmsy as "TeX_CM_Maths_Symbols" without a usable
+# ToUnicode map, with glyphs of its own added: MuPDF reports the font's codes, OMS's for cmsy's
+# glyphs (j for |, f g for { }, 2 for ∈, 8 9 for ∀ ∃, [ for ∪, ^ for ∧, n for \) and Latin-1
+# ones for the additions (ð Þ for the parentheses, ¼ for =, þ for +, ½ for [), each checked
+# against the rendered glyphs of a PLOS ONE paper. Its codes below 0x20 (minus, ≥ ...) come out
+# as U+FFFD and stay unreadable.
+TEXCM_SYMBOLS_FONT_RE = re.compile(r"(^|[+_-])TeX_CM_Maths_Symbols", re.IGNORECASE)
+_OMS_CODES = dict(zip("012345689", "′∞∈∋△▽/∀∃", strict=True))
+_OMS_CODES.update(zip("abcdefghijklmnopqrstuvwxyz", "⊣⌊⌋⌈⌉{}⟨⟩|‖↕⇕\\≀√⨿∇∫⊔⊓⊑⊒§†‡", strict=True))
+_OMS_CODES.update(zip("[\\]^_", "∪∩⊎∧∨", strict=True))
+_TEXCM_SYMBOLS = str.maketrans({**_OMS_CODES, "ð": "(", "Þ": ")", "¼": "=", "þ": "+", "½": "["})
 
 # Adobe Symbol encoding: ASCII letters in a Symbol-font span stand for Greek (PyMuPDF reports
 # the font's codes when the PDF lacks a ToUnicode map, giving "a b g" for "alpha beta gamma").
@@ -72,6 +84,15 @@ def is_math_font(font: str) -> bool:
 
 def is_symbol_font(font: str) -> bool:
     return bool(SYMBOL_FONT_RE.search(font))
+
+
+def is_texcm_symbols_font(font: str) -> bool:
+    return bool(TEXCM_SYMBOLS_FONT_RE.search(font))
+
+
+def texcm_symbols_to_unicode(text: str) -> str:
+    """The characters of a "TeX_CM_Maths_Symbols" span from the codes MuPDF reports."""
+    return text.translate(_TEXCM_SYMBOLS)
 
 
 def symbol_latin_to_greek(text: str) -> str:

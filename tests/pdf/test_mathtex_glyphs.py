@@ -11,7 +11,7 @@ import pymupdf
 
 from sciforge.pipelines.pdf import mathtex
 from sciforge.pipelines.pdf.config import PdfConfig
-from sciforge.pipelines.pdf.features import extract_blocks, is_equation_line, prose_text
+from sciforge.pipelines.pdf.features import Line, extract_blocks, is_equation_line, prose_text
 from sciforge.pipelines.pdf.parse import cheap_pass
 from tests.pdf import pdfgen
 
@@ -180,3 +180,52 @@ def test_a_left_hand_side_alone_on_its_line_is_an_equation_line(tmp_path: Path) 
     page2 = pymupdf.open().new_page()
     page2.insert_text((40, 60), "which gives =", fontsize=10)
     assert not any(ln.eq for b in extract_blocks(page2)[0] for ln in b.lines)
+
+
+def _renamed(doc: pymupdf.Document, old: str, new: str) -> pymupdf.Document:
+    """The document with the fonts whose name holds ``old`` renamed ``new`` (BaseFont, FontName)."""
+    out = pymupdf.open("pdf", doc.tobytes())
+    for x in range(1, out.xref_length()):
+        for key in ("BaseFont", "FontName"):
+            kind, value = out.xref_get_key(x, key)
+            if kind == "name" and old in value:
+                out.xref_set_key(x, key, "/" + new)
+    return out
+
+
+def test_aries_cmsy_codes_are_read_back_and_make_an_equation_line(tmp_path: Path) -> None:
+    # PLOS ONE's "TeX_CM_Maths_Symbols": "ð" "Þ" are parentheses, "¼" is "=", "j" is "|" (OMS);
+    # a font name with "Symbols" is not Adobe Symbol (its "j" is not phi)
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=300)
+    page.insert_font(fontname="dv", fontfile=pdfgen.DEJAVU)
+    page.insert_font(fontname="stix", fontfile=pdfgen.STIX)
+    page.insert_text((40, 60), "For any frequency bin of the signal the part is activated as:", fontname="dv",
+                     fontsize=10)
+    for x, text, font in ((150, "A", "dv"), (157, "ð", "stix"), (161, "k", "dv"), (167, "Þ ¼ j", "stix"),
+                          (187, "X", "dv"), (195, "j", "stix")):
+        page.insert_text((x, 110), text, fontname=font, fontsize=10)
+    page.insert_text((40, 150), "where the magnitude is taken at one time frame of the signal.", fontname="dv",
+                     fontsize=10)
+    doc = _renamed(doc, "STIX", "TeX_CM_Maths_Symbols")
+    blocks, _ = extract_blocks(doc[0])
+    line = next(ln for b in blocks for ln in b.lines if ln.text.startswith("A"))
+    assert line.text.replace(" ", "") == "A(k)=|X|" and line.eq
+    assert r"$$A(k)=|X|$$" in _md(doc, tmp_path)
+
+
+def test_delimiter_pieces_of_an_extension_font_are_not_relation_lines() -> None:
+    # cmex codes "<" ">" are pieces of a tall brace, not relation signs alone on their line
+    spans = [{"text": ">", "font": "TeX_CM_Maths_Extension", "size": 10.0, "flags": 0,
+              "bbox": (100, 90, 108, 99), "origin": (100, 97)}]
+    assert not is_equation_line(Line(">", (100, 90, 108, 99), 10.0, spans=spans))
+    assert is_equation_line(Line(">", (100, 90, 108, 99), 10.0, spans=[{**spans[0], "font": "CMR10"}]))
+
+
+def test_scripts_set_interleaved_on_a_display_line_are_joined() -> None:
+    # A^( _M ^t) as MuPDF orders them (by x) is A_{M}^{(t)}
+    spans = [_span("A", 100, 200), _span("(", 106, 196, size=6, font="CMR6", italic=False, width=2),
+             _span("M", 106, 202, size=6, width=4), _span("t", 108, 196, size=6, width=2),
+             _span(")", 110, 196, size=6, font="CMR6", italic=False, width=2),
+             _span("= 1", 114, 200, font="CMR10", italic=False, width=12)]
+    assert mathtex.display_latex(spans) == r"A_{M}^{(t)}=1"
