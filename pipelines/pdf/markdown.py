@@ -111,6 +111,9 @@ def _stacked_pieces(members: list[Line]) -> bool:
 # A vector block at most this tall (points) beside a formula may hide a fraction bar: a compound
 # path, or a stroked line whose box MuPDF pads by the stroke's miter reach (~11 pt for a 0.4 pt bar).
 FAT_BAR_MAX_BOX = 16.0
+# A formula's bars may run past its glyph boxes by this many font sizes (TeX's vinculum ends past
+# the radicand's last glyph; a fraction bar overhangs its numerator and denominator by nullspace).
+BAR_OVERHANG = 0.5
 
 
 def _drawn_bars(page: Any) -> list[tuple[float, float, float]]:
@@ -181,7 +184,8 @@ def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[i
         y0 = min(ln.bbox[1] for ln in members) - 1
         x1 = max(ln.bbox[2] for ln in members) + 1
         y1 = max(ln.bbox[3] for ln in members) + 1
-        bars = [b for b in page_bars if x0 <= b[0] and b[1] <= x1 and y0 <= b[2] <= y1]
+        reach = BAR_OVERHANG * max(ln.size for ln in members)  # a vinculum runs on past its radicand's last glyph
+        bars = [b for b in page_bars if x0 - reach <= b[0] and b[1] <= x1 + reach and y0 <= b[2] <= y1]
         if not bars and page is not None and _stacked_pieces(members):
             if img_bars is None:  # some TeX drivers draw rules as thin images: asked for once a page
                 try:
@@ -190,7 +194,7 @@ def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[i
                     infos = []
                 img_bars = [(i["bbox"][0], i["bbox"][2], (i["bbox"][1] + i["bbox"][3]) / 2) for i in infos
                             if i["bbox"][3] - i["bbox"][1] <= thin and i["bbox"][2] - i["bbox"][0] < 200]
-            bars = [b for b in img_bars if x0 <= b[0] and b[1] <= x1 and y0 <= b[2] <= y1]
+            bars = [b for b in img_bars if x0 - reach <= b[0] and b[1] <= x1 + reach and y0 <= b[2] <= y1]
         spans = [s for ln in members for s in ln.spans or ()]
         if page is not None and mathtex.needs_font_codes(spans):
             if codes is None:  # extension-font glyphs without Unicode: their font codes, read once a page

@@ -580,7 +580,7 @@ def _radical(a: _Atom, bar: tuple[float, float, float]) -> bool:
     """A radical sign whose right end meets the bar's left end at its top: the bar is the root's
     vinculum. An extension-font glyph without Unicode there is a radical too (its shape is)."""
     return a.tex.strip() in ("√", r"\surd", "\ufffd") and abs(a.x1 - bar[0]) <= max(2.0, 0.3 * a.size) \
-        and a.y0 - 2.0 <= bar[2] <= a.cy + 0.25 * (a.y1 - a.y0)
+        and a.y0 - 2.0 <= bar[2] <= a.y1
 
 
 def _fracs_and_roots(atoms: list[_Atom], bars: list[tuple[float, float, float]]) -> list[_Atom]:
@@ -589,15 +589,24 @@ def _fracs_and_roots(atoms: list[_Atom], bars: list[tuple[float, float, float]])
     widest bars first, so nested ones are built inside their parent's numerator or radicand."""
     # roots first (narrowest first: a root inside a root), so that a root in a denominator is one
     # atom below the fraction's bar; then fractions, widest first
+    # a radical's vinculum is the highest bar meeting its right end (a fraction bar under it that
+    # starts there too is the radicand's)
+    vinculum: dict[tuple[float, float, float], _Atom] = {}
+    for a in atoms:
+        top = min((b for b in bars if _radical(a, b)), key=lambda b: b[2], default=None)
+        if top is not None:
+            vinculum.setdefault(top, a)
+
     def is_root(b: tuple[float, float, float]) -> bool:
-        return any(_radical(a, b) for a in atoms)
+        return b in vinculum
 
     bars = sorted(bars, key=lambda b: (not is_root(b), (b[1] - b[0]) * (1 if is_root(b) else -1)))
     while bars:
         bx0, bx1, by = bars.pop(0)
         tol = 0.2 * min(bx1 - bx0, 4.0)
         inside = [a for a in atoms if bx0 - tol <= a.cx <= bx1 + tol]
-        root = next((a for a in atoms if _radical(a, (bx0, bx1, by))), None)
+        root = vinculum.get((bx0, bx1, by))
+        root = root if root is not None and any(a is root for a in atoms) else None
         if root is not None:
             # the radicand lies under the vinculum, above any wider bar below it (a root in a numerator)
             stop = min((b[2] for b in bars if b[2] > by + 1 and b[0] < bx1 and b[1] > bx0 and b[1] - b[0] > bx1 - bx0),

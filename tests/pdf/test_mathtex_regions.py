@@ -212,3 +212,36 @@ def test_a_limit_beside_its_operator_and_operator_names_run_into_variables() -> 
     assert mathtex.region_latex(spans, []) == r"\lim_{x\to 1}f(x)"
     assert mathtex._few_words("limx→1 x − limx→1 2", frozenset({"lim"}))
     assert not mathtex._few_words("limits of x", frozenset({"lim"}))
+
+
+def test_a_radical_takes_its_highest_bar_and_a_root_in_a_denominator_stays_below_the_bar() -> None:
+    # sqrt(1/d): the vinculum (y 190) and the fraction bar under it (y 201) both start at the
+    # radical's right end; the vinculum is the higher one, the fraction is its radicand
+    spans = [_span("√", 100, 205, font="CMSY10", italic=False, width=9), _span("1", 111, 198, font="CMR10", italic=False),
+             _span("d", 110, 211)]
+    spans[0]["bbox"] = (100.0, 189.0, 109.0, 214.0)  # a big radical, as tall as the fraction
+    assert mathtex.region_latex(spans, [(109.0, 119.0, 190.0), (109.5, 117.0, 201.0)]) == r"\sqrt{\frac{1}{d}}"
+    # QK / sqrt(d): the radical's box (the font's) reaches over the fraction bar at y 200.5; its
+    # vinculum at 202.5 lies inside that box, and the root goes under the fraction bar whole
+    spans = [_span("QK", 100, 197), _span("√", 102, 208, font="CMSY10", italic=False, width=8),
+             _span("d", 110.5, 212)]
+    spans[1]["bbox"] = (102.0, 195.5, 110.0, 205.0)
+    assert mathtex.region_latex(spans, [(99.0, 118.0, 200.5), (109.8, 117.0, 202.5)]) == r"\frac{QK}{\sqrt{d}}"
+
+
+def test_a_vinculum_running_past_the_formula_still_counts(tmp_path: Path) -> None:
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=300)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    page.insert_font(fontname="dv", fontfile=pdfgen.DEJAVU)
+    page.insert_text((40, 60), "The amplitude follows from the two constants in the usual way.", fontname="tiro",
+                     fontsize=10)
+    page.insert_text((120, 110), "x", fontname="cmmi", fontsize=10)
+    page.insert_text((128, 110), "=", fontname="tiro", fontsize=10)
+    page.insert_text((140, 110), "√", fontname="dv", fontsize=10)
+    page.insert_text((147, 110), "k", fontname="cmmi", fontsize=10)
+    page.draw_line((146.5, 101.5), (157.5, 101.5), width=0.4)  # 4.5 pt past the k's box
+    page.insert_text((40, 150), "where k is the stiffness of the spring that holds the mass here.", fontname="tiro",
+                     fontsize=10)
+    md = _md(doc, tmp_path / "root.pdf")
+    assert r"$$x=\sqrt{k}$$" in md
