@@ -184,12 +184,22 @@ def is_equation_line(line: Line) -> bool:
         n_math = len(T.MATH_CHAR_RE.findall(text))
         if not (n_math >= 2 or (n_math and (line.script or line.italic)) or (line.script and line.italic)):
             return False
-    prose = sum(1 for w in _PROSE_WORD_RE.findall(text) if w.lower() not in MATH_WORDS)
+    prose = _prose_words(text)
     if prose > EQUATION_MAX_PROSE_WORDS and line.math_font and line.spans:
         # letters set in a math font are variables and their indices ("pjrt" is p with the
         # subscript jrt in CMMI), not prose words: count the words of the other spans only
-        prose = sum(1 for w in _PROSE_WORD_RE.findall(prose_text(line)) if w.lower() not in MATH_WORDS)
+        prose = _prose_words(prose_text(line))
     return prose <= EQUATION_MAX_PROSE_WORDS
+
+
+# Two-letter function words: half a prose word each ("x = 0 if y < 0" stays an equation line,
+# "F(y) is a nondecreasing function of y. If y1 < y2, then ..." is a sentence).
+_FUNCTION_WORD_RE = re.compile(r"\b(?:is|of|if|in|on|to|be|as|at|by|or|an|we|it)\b", re.IGNORECASE)
+
+
+def _prose_words(text: str) -> float:
+    return sum(1 for w in _PROSE_WORD_RE.findall(text) if w.lower() not in MATH_WORDS) \
+        + 0.5 * len(_FUNCTION_WORD_RE.findall(text))
 
 
 def prose_text(line: Line) -> str:

@@ -84,6 +84,10 @@ def _char_tex(c: str) -> str:
     if "\U0001d400" <= c <= "\U0001d7ff":  # math alphanumerics: bold/italic letters and digits, Greek too
         n = unicodedata.normalize("NFKC", c)
         return _CMD.get(n, n)
+    if "\u2100" <= c <= "\u214f":  # letterlike symbols set as math letters: ℎ (italic h), ℊ, ℯ
+        n = unicodedata.normalize("NFKC", c)
+        if len(n) == 1 and n.isascii() and n.isalpha():
+            return n
     return c
 
 

@@ -229,3 +229,25 @@ def test_scripts_set_interleaved_on_a_display_line_are_joined() -> None:
              _span(")", 110, 196, size=6, font="CMR6", italic=False, width=2),
              _span("= 1", 114, 200, font="CMR10", italic=False, width=12)]
     assert mathtex.display_latex(spans) == r"A_{M}^{(t)}=1"
+
+
+def test_a_sentence_with_a_relation_is_not_an_equation_line(tmp_path: Path) -> None:
+    # three prose words and three two-letter function words: a sentence, kept as text
+    doc = pymupdf.open()
+    page = doc.new_page(width=500, height=200)
+    page.insert_font(fontname="dv", fontfile=pdfgen.DEJAVU)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    for x, text, font in ((40, "3. F(y) is a nondecreasing function of", "dv"), (228, "y", "cmmi"),
+                          (236, ". If", "dv"), (256, "y < z", "cmmi"), (284, ", then F(y) ≤ F(z).", "dv")):
+        page.insert_text((x, 60), text, fontname=font, fontsize=10)
+    page.insert_text((40, 100), "x = 0 if y < 0", fontname="cmmi", fontsize=10)  # a condition stays an equation
+    blocks, _ = extract_blocks(page)
+    lines = {ln.text.split()[0]: ln for b in blocks for ln in b.lines}
+    assert not lines["3."].eq and lines["x"].eq
+    assert "is a nondecreasing function of" in _md(doc, tmp_path)
+
+
+def test_letterlike_math_letters_are_plain_letters() -> None:
+    # U+210E (the planck constant, an italic h) in "k^{th}"
+    spans = [_span("k", 100, 200, width=5), _span("tℎ", 105, 196, size=7, width=6)]
+    assert mathtex.region_latex(spans, []) == r"k^{th}"
