@@ -418,6 +418,9 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
                 if fi.math:
                     mfont = True
                     math_font += n
+                    if fi.symbol and (fixed := T.symbol_pua_to_unicode(t)) is not t:  # Word's U+F000 + code
+                        sym += sum(1 for c in t if "\uf020" <= c <= "\uf0fe")
+                        t = s["text"] = fixed
                     if fi.symbol and any("A" <= c <= "z" and c.isalpha() for c in t):
                         fixed = T.symbol_latin_to_greek(t)
                         sym += sum(x != y for x, y in zip(t, fixed, strict=True))

@@ -60,6 +60,22 @@ _SYMBOL_ENCODING = {
 }
 SYMBOL_TO_GREEK = str.maketrans(_SYMBOL_ENCODING)
 
+# The rest of Adobe's Symbol encoding (codes 0x20-0xFE; letters above). A Symbol font set from
+# Word carries a (3,0) "symbol" cmap, whose codes sit at U+F000 + code, and its ToUnicode map
+# often gives those Private Use code points ("=" as U+F03D, alpha as U+F061): they are read back
+# through the encoding. The extension pieces of tall delimiters map to Unicode's pieces (which
+# mathtex reads as the delimiter); the radical and arrow extenders are nothing.
+_SYMBOL_CODES: dict[int, str] = {c: chr(c) for c in range(0x20, 0x7F)}
+_SYMBOL_CODES.update({ord(k): v for k, v in _SYMBOL_ENCODING.items()})
+_SYMBOL_CODES.update(zip(b'"$\'*-@\\^`~', "∀∃∋∗−≅∴⊥\u203e∼", strict=True))
+_SYMBOL_CODES.update(enumerate(
+    "€ϒ′≤⁄∞ƒ♣♦♥♠↔←↑→↓°±″≥×∝∂•÷≠≡≈…\u23d0\u23af↵ℵℑℜ℘⊗⊕∅∩∪⊃⊇⊄⊂⊆∈∉∠∇®©™∏√⋅¬∧∨⇔⇐⇑⇒⇓"
+    "◊⟨®©™∑⎛⎜⎝⎡⎢⎣⎧⎨⎩⎪\uf8ff⟩∫⌠⎮⌡⎞⎟⎠⎤⎥⎦⎫⎬⎭", 0xA0))
+for _c in (0x60, 0xBD, 0xBE):  # radical extender, arrow extenders: no character of their own
+    _SYMBOL_CODES[_c] = ""
+_SYMBOL_PUA = {0xF000 + c: v for c, v in _SYMBOL_CODES.items() if c != 0xF0}
+_SYMBOL_PUA_RE = re.compile("[\uf020-\uf0fe]")
+
 LIGATURES = {
     "\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
     "\ufb05": "st", "\ufb06": "st", "\u0132": "IJ", "\u0133": "ij", "\u0152": "OE", "\u0153": "oe",
@@ -93,6 +109,11 @@ def is_texcm_symbols_font(font: str) -> bool:
 def texcm_symbols_to_unicode(text: str) -> str:
     """The characters of a "TeX_CM_Maths_Symbols" span from the codes MuPDF reports."""
     return text.translate(_TEXCM_SYMBOLS)
+
+
+def symbol_pua_to_unicode(text: str) -> str:
+    """A Symbol-font span's Private Use code points (U+F000 + Symbol code) as Unicode."""
+    return text.translate(_SYMBOL_PUA) if _SYMBOL_PUA_RE.search(text) else text
 
 
 def symbol_latin_to_greek(text: str) -> str:

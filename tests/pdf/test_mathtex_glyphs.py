@@ -251,3 +251,40 @@ def test_letterlike_math_letters_are_plain_letters() -> None:
     # U+210E (the planck constant, an italic h) in "k^{th}"
     spans = [_span("k", 100, 200, width=5), _span("tℎ", 105, 196, size=7, width=6)]
     assert mathtex.region_latex(spans, []) == r"k^{th}"
+
+
+def _pua_symbol_font(doc: pymupdf.Document, codes: dict[str, int]) -> pymupdf.Document:
+    """The document with its STIX font renamed SymbolMT and its ToUnicode map giving ``codes``
+    (character drawn -> code point reported), as Word writes a Symbol font: U+F000 + code."""
+    font = pymupdf.Font(fontfile=pdfgen.STIX)
+    pairs = " ".join(f"<{font.has_glyph(ord(c)):04x}> <{u:04x}>" for c, u in codes.items())
+    cmap = ("/CIDInit /ProcSet findresource begin 12 dict begin begincmap /CMapName /W def /CMapType 2 def "
+            f"1 begincodespacerange <0000> <FFFF> endcodespacerange {len(codes)} beginbfchar {pairs} endbfchar "
+            "endcmap CMapName currentdict /CMap defineresource pop end end")
+    out = _renamed(doc, "STIX", "SymbolMT")
+    for x in range(1, out.xref_length()):
+        kind, value = out.xref_get_key(x, "ToUnicode")
+        if kind == "xref" and "SymbolMT" in out.xref_get_key(x, "BaseFont")[1]:
+            out.update_stream(int(value.split()[0]), cmap.encode())
+    return out
+
+
+def test_word_symbol_font_private_use_codes_are_read_through_the_symbol_encoding(tmp_path: Path) -> None:
+    # Word's SymbolMT with a ToUnicode map to U+F000 + code: "=" is U+F03D, alpha U+F061, the sum
+    # U+F0E5; read back, the line is an equation line and its formula LaTeX
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=300)
+    page.insert_font(fontname="dv", fontfile=pdfgen.DEJAVU)
+    page.insert_font(fontname="sy", fontfile=pdfgen.STIX)
+    page.insert_text((40, 60), "The total weight of the sample follows from the sum below.", fontname="dv", fontsize=10)
+    page.insert_text((150, 110), "W", fontname="dv", fontsize=10)
+    page.insert_text((162, 110), "= α ∑", fontname="sy", fontsize=10)
+    page.insert_text((195, 110), "w", fontname="dv", fontsize=10)
+    page.insert_text((40, 150), "where the weights are taken from the calibration table.", fontname="dv", fontsize=10)
+    doc = _pua_symbol_font(doc, {" ": 0x20, "=": 0xF03D, "α": 0xF061, "∑": 0xF0E5})
+    spans = [s for b in doc[0].get_text("dict")["blocks"] for ln in b["lines"] for s in ln["spans"]]
+    assert any("\uf03d" in s["text"] and s["font"] == "SymbolMT" for s in spans)  # the fixture is what Word writes
+    blocks, feats = extract_blocks(doc[0])
+    line = next(ln for b in blocks for ln in b.lines if ln.text.startswith("W"))
+    assert line.text.replace(" ", "") == "W=α∑w" and line.eq and feats.symbol_latin_chars == 3
+    assert r"$$W=\alpha\sum w$$" in _md(doc, tmp_path)
