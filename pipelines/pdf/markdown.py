@@ -168,6 +168,16 @@ def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[i
     if not seeds:
         return {}
     lines = [ln for b in blocks for ln in b.lines if ln.spans]
+    if page is not None and any(mathtex.needs_font_codes(ln.spans or ()) for ln in lines):
+        try:  # extension-font glyphs without Unicode: their font codes (their sizes place a matrix's rows)
+            codes = mathtex.font_code_index(page.get_text("rawdict", flags=text_flags() | _CID_FOR_UNKNOWN_UNICODE))
+            names = mathtex.font_glyph_names(page)
+        except Exception:  # a page MuPDF cannot read twice keeps the formulas' text
+            codes, names = {}, {}
+        for ln in lines:  # formula lines only: prose keeps its spans
+            if mathtex.needs_font_codes(ln.spans or ()) and (ln.eq or len(ln.text) <= 60 and mathtex._few_words(
+                    prose_text(ln), MATH_WORDS)):
+                ln.spans = mathtex.with_font_codes(ln.spans or [], codes, names)
     thin = mathtex.BAR_MAX_THICKNESS
     page_bars = [(v[0], v[2], (v[1] + v[3]) / 2) for v in feats.vectors or () if v[3] - v[1] <= thin and v[2] - v[0] < 200]
     if page is not None and any(v[3] - v[1] > thin and v[3] - v[1] < FAT_BAR_MAX_BOX and any(
@@ -176,8 +186,6 @@ def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[i
         # a path beside a formula whose text-page box hides its segments: the drawing pass, once a page
         page_bars = _unique_bars(page_bars + _drawn_bars(page))
     img_bars: list[tuple[float, float, float]] | None = None
-    codes: dict[tuple[str, float, float], list[dict[str, Any]]] | None = None
-    names: dict[str, dict[int, str]] = {}
     out: dict[int, str] = {}
     for members in mathtex.display_regions(seeds, lines, MATH_WORDS, prose_text, page_bars):
         x0 = min(ln.bbox[0] for ln in members) - 1
@@ -196,15 +204,6 @@ def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[i
                             if i["bbox"][3] - i["bbox"][1] <= thin and i["bbox"][2] - i["bbox"][0] < 200]
             bars = [b for b in img_bars if x0 - reach <= b[0] and b[1] <= x1 + reach and y0 <= b[2] <= y1]
         spans = [s for ln in members for s in ln.spans or ()]
-        if page is not None and mathtex.needs_font_codes(spans):
-            if codes is None:  # extension-font glyphs without Unicode: their font codes, read once a page
-                try:
-                    codes = mathtex.font_code_index(page.get_text(
-                        "rawdict", flags=text_flags() | _CID_FOR_UNKNOWN_UNICODE))
-                    names = mathtex.font_glyph_names(page)
-                except Exception:  # a page MuPDF cannot read twice keeps the formula's text
-                    codes, names = {}, {}
-            spans = mathtex.with_font_codes(spans, codes, names)
         tex = mathtex.region_latex(spans, bars)
         if not tex:
             continue

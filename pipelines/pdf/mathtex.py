@@ -14,8 +14,9 @@ baseline origin), whatever the font (Computer Modern, Times + Symbol, DejaVu, ST
 
 Display formulas are rebuilt in two dimensions (``region_latex`` over the lines of
 ``display_regions`` and the fraction bars drawn among them): fractions, roots, limits of big
-operators, TeX extension-font glyphs read from their font codes and glyph names. Matrices are not
-rebuilt, and a formula with a glyph that stays unidentified keeps its text (never invented).
+operators, matrices and cases, TeX extension-font glyphs read from their font codes and glyph
+names. A formula with a glyph that stays unidentified, or with rows that do not fall into
+columns, keeps its text (never invented).
 Display lines (``features.is_equation_line``) that are not rebuilt that way become ``$$...$$``
 line by line; in prose lines only a token carrying a script or a math-font run becomes ``$...$``
 (footnote markers after words stay text).
@@ -403,16 +404,26 @@ def font_glyph_names(page: Any) -> dict[str, dict[int, str]]:
     return out
 
 
-def _code_char(code: str, names: dict[int, str] | None) -> str:
-    """The character a cmex-like glyph stands for, from its font code: through the font's glyph
-    name where the font names its glyphs (an unknown name stays U+FFFD), else TeX's code."""
+# Height (em) of cmex10's sized delimiters, by the size in their glyph name (\\big ... \\Bigg): a
+# delimiter hangs that far below its origin, over the rows of a matrix or the cases it encloses.
+_DELIMITER_EM = (("Bigg", 3.0), ("bigg", 2.4), ("Big", 1.8), ("big", 1.2))
+
+
+def _code_char(code: str, names: dict[int, str] | None) -> tuple[str, float]:
+    """The character a cmex-like glyph stands for, from its font code, and its height in em when
+    it is a sized delimiter (else 0): through the font's glyph name where the font names its
+    glyphs (an unknown name stays U+FFFD), else TeX's code."""
     if names is not None:
         name = names.get(ord(code))
         if name is None or name not in _OMX_CODE:
-            return "\ufffd"
+            return "\ufffd", 0.0
         code = chr(_OMX_CODE[name])
-    c = _CMEX_CODES[ord(code)] if ord(code) < len(_CMEX_CODES) else "\ufffd"
-    return "" if c == "-" else c
+    if ord(code) >= len(_CMEX_CODES):
+        return "\ufffd", 0.0
+    c = _CMEX_CODES[ord(code)]
+    name = _OMX_NAMES[ord(code)]
+    em = next((h for k, h in _DELIMITER_EM if name.endswith(k) and not name.startswith(("radical", "slash", "back"))), 0.0)
+    return ("" if c == "-" else c), em
 
 
 def with_font_codes(spans: Sequence[dict[str, Any]], index: dict[tuple[str, float, float], list[dict[str, Any]]],
@@ -432,20 +443,22 @@ def with_font_codes(spans: Sequence[dict[str, Any]], index: dict[tuple[str, floa
             continue
         named = next((v for k, v in names.items() if k.startswith(font)), None) if font else None
         for c, ch in zip(t, chars, strict=True):
-            out.append({**s, "text": _code_char(ch["c"], named) if c == "\ufffd" else c,
-                        "bbox": tuple(ch["bbox"]), "origin": tuple(ch["origin"]), "coded": True})
+            text, em = _code_char(ch["c"], named) if c == "\ufffd" else (c, 0.0)
+            out.append({**s, "text": text, "bbox": tuple(ch["bbox"]), "origin": tuple(ch["origin"]), "coded": True,
+                        "delimiter_em": em})
     return out
 
 
 class _Atom:
     """A piece of a formula: a span's text (or a rebuilt fraction / root) with its box."""
 
-    __slots__ = ("x0", "y0", "x1", "y1", "base", "size", "tex", "op", "text")
+    __slots__ = ("x0", "y0", "x1", "y1", "base", "size", "tex", "op", "text", "tall")
 
     def __init__(self, box: Sequence[float], base: float, size: float, tex: str, op: bool = False,
-                 text: str = "") -> None:
+                 text: str = "", tall: bool = False) -> None:
         self.x0, self.y0, self.x1, self.y1 = float(box[0]), float(box[1]), float(box[2]), float(box[3])
         self.base, self.size, self.tex, self.op, self.text = base, size, tex, op, text
+        self.tall = tall  # a delimiter that may span rows: an extension-font glyph or a tall piece
 
     @property
     def cx(self) -> float:
@@ -552,11 +565,12 @@ def _atoms(spans: Sequence[dict[str, Any]]) -> list[_Atom]:
                 if c.strip():
                     tex = _word_tex(c, it, font)
                     out.append(_Atom((box[0] + k * cw, y0, box[0] + (k + 1) * cw, y1), base, s["size"], tex,
-                                     tex.strip() in _BIG_OPS, text=c))
+                                     tex.strip() in _BIG_OPS, text=c, tall=True))
             continue
         tex = _word_tex(t, it, font)
         op = tex.strip() in _BIG_OPS or t in _OPERATOR_NAMES and ("\\" + t) in _BIG_OPS
-        out.append(_Atom(box, base, s["size"], tex, op, text=t))
+        tall = bool(_CMEX_FONT_RE.search(font)) or any(c in _PIECES for c in raw)
+        out.append(_Atom(box, base, s["size"], tex, op, text=t, tall=tall))
     for acc, cmd in accents:
         if acc.x1 - acc.x0 < ZERO_WIDTH:  # a combining accent (TeX's \vec): drawn over the glyph after its origin
             right = [a for a in out if a.text and acc.x0 - ZERO_WIDTH <= a.x0 <= acc.x0 + 0.5 * acc.size
@@ -620,11 +634,12 @@ def _fracs_and_roots(atoms: list[_Atom], bars: list[tuple[float, float, float]])
                 continue
             inner = [b for b in bars if bx0 - tol <= b[0] and b[1] <= bx1 + tol and b[2] > by]
             bars = [b for b in bars if b not in inner]
-            tex = r"\sqrt{" + _linear(_fracs_and_roots(body, inner)) + "}"
+            built = _fracs_and_roots(body, inner)
+            tex = r"\sqrt{" + _linear(built) + "}"
             members = [root, *body]
-            big = max(body, key=lambda a: a.size)
+            big_size, big_base = _main_line(built)  # a radicand that is a fraction sits on the axis, not on its numerator
             atom = _Atom((root.x0, min(a.y0 for a in members), max(a.x1 for a in members), max(a.y1 for a in members)),
-                         big.base, big.size, tex)
+                         big_base, big_size, tex)
         else:
             num = [a for a in inside if a.cy < by]
             den = [a for a in inside if a.cy > by]
@@ -809,8 +824,97 @@ def region_latex(spans: Sequence[dict[str, Any]], bars: Sequence[tuple[float, fl
         atoms.remove(last)
     atoms, rules = _overbars(atoms, [b for b in bars if b[1] - b[0] >= BAR_MIN_LENGTH])
     atoms = _fracs_and_roots(atoms, rules)
-    tex = _linear(atoms)
+    arrays = _arrays(atoms)
+    if arrays is None:
+        return ""  # rows inside tall delimiters that do not fall into columns: keep the text
+    tex = _linear(arrays)
     return "" if "\ufffd" in tex else tex + tag  # an extension-font glyph left unidentified: keep the text
+
+
+# Matrices and cases: rows of full-size glyphs inside a pair of tall delimiters (an extension-font
+# glyph or a delimiter built of pieces), or right of a tall left brace alone, whose baselines lie
+# at least ARRAY_ROW_GAP font sizes apart; a gap of ARRAY_COL_GAP font sizes between two glyph runs
+# of a row separates columns (TeX: 2 \arraycolsep = 10 pt between matrix columns, a quad before a
+# case's condition; spaces inside a cell are at most a thick space, 0.28 em).
+ARRAY_ROW_GAP = 0.6
+ARRAY_COL_GAP = 0.8
+_MATRIX_ENVS = {"(": ("pmatrix", ")"), "[": ("bmatrix", "]"), "{": ("Bmatrix", "}"), "|": ("vmatrix", "|"),
+                "‖": ("Vmatrix", "‖")}
+
+
+def _rows(content: list[_Atom], size: float) -> list[list[_Atom]] | None:
+    """The rows of an array's atoms (each at least one full-size atom; script-size atoms go to
+    the row whose baseline is nearest), top to bottom; None for fewer than two rows."""
+    full = sorted((a for a in content if a.size >= SCRIPT_MAX_SIZE * size), key=lambda a: a.base)
+    if not full:
+        return None
+    bases: list[list[float]] = [[full[0].base]]
+    for a in full[1:]:
+        if a.base - bases[-1][-1] > ARRAY_ROW_GAP * size:
+            bases.append([a.base])
+        else:
+            bases[-1].append(a.base)
+    if len(bases) < 2:
+        return None
+    mids = [sum(b) / len(b) for b in bases]
+    rows: list[list[_Atom]] = [[] for _ in mids]
+    for a in content:
+        rows[min(range(len(mids)), key=lambda k: abs(mids[k] - a.base))].append(a)
+    return rows
+
+
+def _cells(row: list[_Atom], size: float) -> list[list[_Atom]]:
+    """A row's atoms cut into cells at gaps of ARRAY_COL_GAP font sizes, left to right."""
+    cells: list[list[_Atom]] = []
+    end = -1e9
+    for a in sorted(row, key=lambda a: a.x0):
+        if not cells or a.x0 - end >= ARRAY_COL_GAP * size:
+            cells.append([a])
+        else:
+            cells[-1].append(a)
+        end = max(end, a.x1)
+    return cells
+
+
+def _arrays(atoms: list[_Atom]) -> list[_Atom] | None:
+    """Atoms with each matrix (rows between a pair of tall delimiters: ``pmatrix``, ``bmatrix``,
+    ``Bmatrix``, ``vmatrix``, ``Vmatrix``) and each ``cases`` (rows right of a tall left brace
+    with no right one: a value, then the rest of the row as its condition) rebuilt as one atom. None when such rows do not fall
+    into the same columns (a matrix with an empty cell, misread rows): the formula keeps its text."""
+    plain = [a for a in atoms if not a.op and a.text != "\x00"] or atoms
+    size, base = _main_line(plain)
+    out = list(atoms)
+    for left in sorted((a for a in atoms if a.tall and a.text in _MATRIX_ENVS), key=lambda a: a.x0):
+        if not any(a is left for a in out):
+            continue
+        env, closer = _MATRIX_ENVS[left.text]
+        right = min((a for a in out if a.tall and a is not left and a.text == closer and a.x0 >= left.x1 - 0.5),
+                    key=lambda a: a.x0, default=None)
+        if right is None and left.text != "{":
+            continue
+        if right is None:
+            env = "cases"
+        stop = right.x0 + 0.5 if right is not None else 1e9
+        content = [a for a in out if a is not left and a is not right and a.x0 >= left.x1 - 0.5 and a.x1 <= stop]
+        if any(a.tall for a in content):
+            continue  # tall delimiters inside: a bracketed expression, not rows of cells
+        rows = _rows(content, size)
+        if rows is None:
+            continue
+        cells = [_cells(r, size) for r in rows]
+        if env == "cases":  # a value and its condition: the condition's words ("if  x > 0") are one cell
+            cells = [c[:1] + ([[a for cell in c[1:] for a in cell]] if len(c) > 1 else []) for c in cells]
+        n = max(len(c) for c in cells)
+        if env != "cases" and any(len(c) != n for c in cells):
+            return None
+        body = r"\\".join("&".join(_linear(c) for c in row) for row in cells)
+        members = [left, *content] + ([right] if right is not None else [])
+        atom = _Atom((min(a.x0 for a in members), min(a.y0 for a in members), max(a.x1 for a in members),
+                      max(a.y1 for a in members)), base, size, r"\begin{" + env + "}" + body + r"\end{" + env + "}")
+        atom.text = "\x00"
+        gone = set(map(id, members))
+        out = [a for a in out if id(a) not in gone] + [atom]
+    return out
 
 
 # A line joins a display formula's region when it overlaps the region's rows, or lies within
@@ -910,6 +1014,37 @@ def _limit_line(ln: Any, ops: list[tuple[float, float, float, float, float]], si
     return False
 
 
+def _tall_openers(ln: Any) -> list[tuple[float, float, float]]:
+    """(x1, top, foot) of the sized left delimiters of a line read from their font codes
+    (with_font_codes): a matrix's or a cases' rows lie between top and foot."""
+    out = []
+    for s in ln.spans or ():
+        em = s.get("delimiter_em", 0.0)
+        if em and s.get("text") in _MATRIX_ENVS:
+            out.append((s["bbox"][2], s["origin"][1], s["origin"][1] + em * s["size"]))
+    return out
+
+
+def _array_row(ln: Any, talls: list[tuple[float, float, float]], size: float) -> bool:
+    """A line that is (a cell of) a row of a matrix or of cases: it starts right of a tall left
+    delimiter of the formula and lies within the delimiter's height."""
+    a0, b0, _, b1 = ln.bbox
+    return any(a0 >= x1 - 0.5 and top - 0.5 * size <= b0 and b1 <= foot + 0.5 * size for x1, top, foot in talls)
+
+
+# Words a condition of cases may hold besides its formula.
+_CASE_WORDS_RE = re.compile(r"\b(if|otherwise|else|for|all|and|or|when|with|where|elsewhere|unless)\b", re.I)
+
+
+def _extent(ln: Any) -> tuple[float, float, float, float]:
+    """A line's box, reaching down to the foot of its tall delimiters (MuPDF's box of an
+    extension-font glyph is the font's ascent and descent, not the glyph's)."""
+    x0, y0, x1, y1 = ln.bbox
+    for _, top, foot in _tall_openers(ln):
+        y0, y1 = min(y0, top), max(y1, foot)
+    return x0, y0, x1, y1
+
+
 def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: frozenset[str],  # noqa: C901
                     words: Callable[[Any], str] | None = None,
                     bars: Sequence[tuple[float, float, float]] = ()) -> list[list[Any]]:
@@ -948,7 +1083,8 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
         got = nearest.get(id(ln)) or bar_owner(ln)
         if got:
             return got
-        cy = (ln.bbox[1] + ln.bbox[3]) / 2
+        ext = _extent(ln)
+        cy = (ext[1] + ext[3]) / 2
         best, arg = 1e9, 0
         for sd in anchors:
             if sd.bbox[0] - REGION_X_GAP * sd.size * 4 < ln.bbox[2] and ln.bbox[0] < sd.bbox[2] + REGION_X_GAP * sd.size * 4:
@@ -960,13 +1096,17 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
 
     taken: set[int] = set()
     out: list[list[Any]] = []
-    for seed in sorted(seeds, key=lambda ln: (ln.bbox[1], ln.bbox[0])):
+    # rows of a matrix or of cases that are equation lines of their own ("x ≥ 0") come last: the
+    # formula's main row, whose region takes the delimiter, takes them first
+    all_talls = [t for ln in lines for t in _tall_openers(ln)]
+    for seed in sorted(seeds, key=lambda ln: (_array_row(ln, all_talls, max(ln.size, 1.0)), ln.bbox[1], ln.bbox[0])):
         if id(seed) in taken:
             continue
         taken.add(id(seed))
         members = [seed]
         ops = _op_spans(seed)
-        x0, y0, x1, y1 = seed.bbox
+        talls = _tall_openers(seed)
+        x0, y0, x1, y1 = _extent(seed)
         size = max(seed.size, 1.0)
         reach = 6 * size  # lines further than this above or below cannot join (a formula's rows are close)
         near_lines = [ln for ln in lines if ln.bbox[3] > y0 - reach and ln.bbox[1] < y1 + reach]
@@ -976,13 +1116,15 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
             for ln in near_lines:
                 if id(ln) in taken or not ln.text.strip():
                     continue
-                a0, b0, a1, b1 = ln.bbox
+                a0, b0, a1, b1 = _extent(ln)
                 overlap = min(b1, y1) - max(b0, y0)
                 h = max(min(b1 - b0, y1 - y0), 1.0)
                 same_row = overlap >= 0.5 * h
                 text = ln.text.strip()
                 number = same_row and a0 > x1 and _EQ_NUMBER_ONLY_RE.fullmatch(text)
-                if number or _limit_line(ln, ops, size):
+                if number or _limit_line(ln, ops, size) or (_array_row(ln, talls, size) and a0 <= x1 + REGION_ROW_GAP
+                                                            and len(text) <= 60 and _few_words(
+                        _CASE_WORDS_RE.sub(" ", words(ln) if words else text), math_words)):
                     pass
                 elif a0 > x1 + (gap := REGION_ROW_GAP if ln.eq and same_row else REGION_X_GAP * size) \
                         or a1 < x0 - gap:
@@ -996,6 +1138,7 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
                 taken.add(id(ln))
                 members.append(ln)
                 ops.extend(_op_spans(ln))
+                talls.extend(_tall_openers(ln))
                 if not number:  # the number's box does not widen the formula
                     x0, y0, x1, y1 = min(x0, a0), min(y0, b0), max(x1, a1), max(y1, b1)
                 grew = True

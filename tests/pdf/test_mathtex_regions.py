@@ -245,3 +245,55 @@ def test_a_vinculum_running_past_the_formula_still_counts(tmp_path: Path) -> Non
                      fontsize=10)
     md = _md(doc, tmp_path / "root.pdf")
     assert r"$$x=\sqrt{k}$$" in md
+
+
+def _array_page(tmp_path: Path, name: str, rows: list[tuple[float, float, str]], delimiters: list[tuple[float, str]],
+                lhs: str, number: str) -> str:
+    """A display formula ``lhs = <delimiter> rows <delimiter>`` as TeX sets a matrix or cases: the
+    tall delimiters are cmex glyphs without Unicode, named by the font's /Differences, hanging from
+    their origin 1.5 em over the formula's baseline (y 110); rows are cmmi/Times text."""
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=300)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    page.insert_text((40, 60), "The display below is one formula set over several rows of cells.", fontname="tiro",
+                     fontsize=10)
+    page.insert_text((110, 110), lhs, fontname="cmmi", fontsize=10)
+    page.insert_text((131, 110), "=", fontname="tiro", fontsize=10)
+    for x, y, text in rows:
+        page.insert_text((x, y), text, fontname="cmmi", fontsize=10)
+    page.insert_text((340, 110), number, fontname="tiro", fontsize=10)
+    page.insert_text((40, 160), "where every entry is a real number taken from the example above.", fontname="tiro",
+                     fontsize=10)
+    glyphs = " ".join(f"/{g}" for _, g in delimiters)
+    widths = " ".join("750" for _ in delimiters)
+    cmex = (f"<< /Type /Font /Subtype /Type1 /BaseFont /ABCDEF+CMEX10 /FirstChar 1 /LastChar {len(delimiters)} "
+            f"/Widths [{widths}] /Encoding << /Type /Encoding /Differences [1 {glyphs}] >> >>")
+    shows = " ".join(f"1 0 0 1 {x} 205 Tm (\\{k + 1:03o}) Tj" for k, (x, _) in enumerate(delimiters))
+    _raw_content(doc, page, f"BT /FX 10 Tf {shows} ET", {"FX": cmex})
+    return _md(doc, tmp_path / name)
+
+
+def test_a_matrix_between_tall_parentheses_comes_out_as_pmatrix(tmp_path: Path) -> None:
+    md = _array_page(tmp_path, "matrix.pdf", [(150, 103, "a"), (170, 103, "b"), (150, 117, "c"), (170, 117, "d")],
+                     [(141, "parenleftbigg"), (178, "parenrightbigg")], "A", "(2)")
+    assert r"$$A=\begin{pmatrix}a&b\\c&d\end{pmatrix} \tag{2}$$" in md
+
+
+def test_cases_right_of_a_tall_brace_take_their_conditions_even_as_equation_lines(tmp_path: Path) -> None:
+    # each condition ("x>0") is an equation line of its own; the rows join the formula whose brace they are in
+    md = _array_page(tmp_path, "cases.pdf", [(152, 103, "1"), (175, 103, "x>0"), (152, 117, "-1"), (175, 117, "x<0")],
+                     [(142, "braceleftbigg")], "f(x)", "(3)")
+    assert r"$$f(x)=\begin{cases}1&x>0\\-1&x<0\end{cases} \tag{3}$$" in md
+
+
+def test_rows_that_do_not_fall_into_columns_keep_the_text() -> None:
+    # a tall parenthesis pair around rows with 2 and 1 cells: not a matrix that can be read back
+    paren = {"text": "(", "bbox": (100.0, 186.0, 106.0, 192.0), "origin": (100.0, 186.0), "size": 10.0, "flags": 0,
+             "font": "CMEX10", "coded": True, "delimiter_em": 2.4}
+    close = {**paren, "text": ")", "bbox": (140.0, 186.0, 146.0, 192.0), "origin": (140.0, 186.0)}
+    spans = [paren, _span("a", 108, 196), _span("b", 128, 196), _span("c", 118, 210), close]
+    assert mathtex.region_latex(spans, []) == ""
+    # the same rows aligned are a matrix; one row is a bracketed expression, left alone
+    spans = [paren, _span("a", 108, 196), _span("b", 128, 196), _span("c", 108, 210), _span("d", 128, 210), close]
+    assert mathtex.region_latex(spans, []) == r"\begin{pmatrix}a&b\\c&d\end{pmatrix}"
+    assert mathtex.region_latex([paren, _span("a", 108, 203), _span("+b", 114, 203), close], []) == "(a+b)"
