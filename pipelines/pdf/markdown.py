@@ -168,16 +168,19 @@ def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[i
     if not seeds:
         return {}
     lines = [ln for b in blocks for ln in b.lines if ln.spans]
-    if page is not None and any(mathtex.needs_font_codes(ln.spans or ()) for ln in lines):
+    coded = [ln for ln in lines if "\ufffd" in ln.text and mathtex.needs_font_codes(ln.spans or ()) and (  # formula lines: prose keeps its spans
+        ln.eq or len(ln.text) <= 60 and mathtex._few_words(prose_text(ln), MATH_WORDS))]
+    if page is not None and coded:
+        clip = (min(ln.bbox[0] for ln in coded) - 1, min(ln.bbox[1] for ln in coded) - 1,
+                max(ln.bbox[2] for ln in coded) + 1, max(ln.bbox[3] for ln in coded) + 1)
         try:  # extension-font glyphs without Unicode: their font codes (their sizes place a matrix's rows)
-            codes = mathtex.font_code_index(page.get_text("rawdict", flags=text_flags() | _CID_FOR_UNKNOWN_UNICODE))
+            codes = mathtex.font_code_index(page.get_text("rawdict", clip=clip,
+                                                          flags=text_flags() | _CID_FOR_UNKNOWN_UNICODE))
             names = mathtex.font_glyph_names(page)
         except Exception:  # a page MuPDF cannot read twice keeps the formulas' text
             codes, names = {}, {}
-        for ln in lines:  # formula lines only: prose keeps its spans
-            if mathtex.needs_font_codes(ln.spans or ()) and (ln.eq or len(ln.text) <= 60 and mathtex._few_words(
-                    prose_text(ln), MATH_WORDS)):
-                ln.spans = mathtex.with_font_codes(ln.spans or [], codes, names)
+        for ln in coded:
+            ln.spans = mathtex.with_font_codes(ln.spans or [], codes, names)
     thin = mathtex.BAR_MAX_THICKNESS
     page_bars = [(v[0], v[2], (v[1] + v[3]) / 2) for v in feats.vectors or () if v[3] - v[1] <= thin and v[2] - v[0] < 200]
     if page is not None and any(v[3] - v[1] > thin and v[3] - v[1] < FAT_BAR_MAX_BOX and any(

@@ -881,10 +881,12 @@ def _arrays(atoms: list[_Atom]) -> list[_Atom] | None:
     ``Bmatrix``, ``vmatrix``, ``Vmatrix``) and each ``cases`` (rows right of a tall left brace
     with no right one: a value, then the rest of the row as its condition) rebuilt as one atom. None when such rows do not fall
     into the same columns (a matrix with an empty cell, misread rows): the formula keeps its text."""
-    plain = [a for a in atoms if not a.op and a.text != "\x00"] or atoms
-    size, base = _main_line(plain)
+    lefts = sorted((a for a in atoms if a.tall and a.text in _MATRIX_ENVS), key=lambda a: a.x0)
+    if not lefts:
+        return atoms
+    size, base = _main_line([a for a in atoms if not a.op and a.text != "\x00"] or atoms)
     out = list(atoms)
-    for left in sorted((a for a in atoms if a.tall and a.text in _MATRIX_ENVS), key=lambda a: a.x0):
+    for left in lefts:
         if not any(a is left for a in out):
             continue
         env, closer = _MATRIX_ENVS[left.text]
@@ -1059,6 +1061,13 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
     are variables and indices)."""
     seed_ids = {id(ln) for ln in seeds}
     anchors = [ln for ln in lines if ln.eq] + [ln for ln in seeds if not ln.eq]
+    extents: dict[int, tuple[float, float, float, float]] = {}
+
+    def extent(ln: Any) -> tuple[float, float, float, float]:
+        got = extents.get(id(ln))
+        if got is None:
+            got = extents[id(ln)] = _extent(ln)
+        return got
 
     nearest: dict[int, int] = {}
     owner: dict[int, int] = {}
@@ -1083,7 +1092,7 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
         got = nearest.get(id(ln)) or bar_owner(ln)
         if got:
             return got
-        ext = _extent(ln)
+        ext = extent(ln)
         cy = (ext[1] + ext[3]) / 2
         best, arg = 1e9, 0
         for sd in anchors:
@@ -1106,7 +1115,7 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
         members = [seed]
         ops = _op_spans(seed)
         talls = _tall_openers(seed)
-        x0, y0, x1, y1 = _extent(seed)
+        x0, y0, x1, y1 = extent(seed)
         size = max(seed.size, 1.0)
         reach = 6 * size  # lines further than this above or below cannot join (a formula's rows are close)
         near_lines = [ln for ln in lines if ln.bbox[3] > y0 - reach and ln.bbox[1] < y1 + reach]
@@ -1116,7 +1125,7 @@ def display_regions(seeds: Sequence[Any], lines: Sequence[Any], math_words: froz
             for ln in near_lines:
                 if id(ln) in taken or not ln.text.strip():
                     continue
-                a0, b0, a1, b1 = _extent(ln)
+                a0, b0, a1, b1 = extent(ln)
                 overlap = min(b1, y1) - max(b0, y0)
                 h = max(min(b1 - b0, y1 - y0), 1.0)
                 same_row = overlap >= 0.5 * h
