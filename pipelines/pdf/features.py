@@ -174,7 +174,7 @@ def is_equation_line(line: Line) -> bool:
         return not (line.spans and all(mathtex.extension_font(s["font"]) for s in line.spans if s["text"].strip()))
     if len(text) <= 8 and _LHS_ONLY_RE.fullmatch(text.strip()) and not _PROSE_WORD_RE.search(text):
         return True
-    if len(text) > 200 or not _RELATION_RE.search(text):
+    if len(text) > 200 or not _RELATION_RE.search(text) or _relations_enclosed(text):
         return False
     # One arrow or Greek letter in a line is common in prose and CJK lists ("A → B"): without a
     # math font, ask for two math code points, or one with a script or an italic variable
@@ -200,6 +200,26 @@ _FUNCTION_WORD_RE = re.compile(r"\b(?:is|of|if|in|on|to|be|as|at|by|or|an|we|it)
 def _prose_words(text: str) -> float:
     return sum(1 for w in _PROSE_WORD_RE.findall(text) if w.lower() not in MATH_WORDS) \
         + 0.5 * len(_FUNCTION_WORD_RE.findall(text))
+
+
+def _relations_enclosed(text: str) -> bool:
+    """Every relation sign of the line lies inside parentheses, and the line opens or closes one
+    it does not match (a wrapped line of prose or data: "29), 3.20 (1H, dd, J=11.5, 5.03 Hz, H-3),
+    2.36"): a display formula sets its relation at the top level."""
+    if "(" not in text and ")" not in text:
+        return False
+    depth, low, marks = 0, 0, []
+    for c in text:
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            low = min(low, depth)
+        elif _RELATION_RE.match(c):
+            marks.append(depth)
+    # a relation is enclosed when it sits deeper than the line's lowest level (the closing
+    # parenthesis of an opening on the line before counts as one level out)
+    return depth != 0 and bool(marks) and all(m > low for m in marks)
 
 
 def prose_text(line: Line) -> str:

@@ -288,3 +288,16 @@ def test_word_symbol_font_private_use_codes_are_read_through_the_symbol_encoding
     line = next(ln for b in blocks for ln in b.lines if ln.text.startswith("W"))
     assert line.text.replace(" ", "") == "W=α∑w" and line.eq and feats.symbol_latin_chars == 3
     assert r"$$W=\alpha\sum w$$" in _md(doc, tmp_path)
+
+
+def test_a_wrapped_data_line_with_relations_only_inside_parentheses_is_not_an_equation_line() -> None:
+    # NMR data wrapped across lines: "J=11.5" sits inside a parenthesis the line closes without
+    # opening; a formula's relation sits at its top level ("f(x) = (a + b" cut at a fraction is one)
+    spans = [{"text": "H", "font": "TimesNewRomanPS-ItalicMT", "size": 10.0, "flags": 2,
+              "bbox": (100, 90, 106, 100), "origin": (100, 98)},
+             {"text": "2", "font": "TimesNewRomanPSMT", "size": 7.0, "flags": 0,
+              "bbox": (106, 94, 110, 101), "origin": (106, 100)}]
+    data = "H2-29), 3.20 (1H, dd, J=11.5, 5.03 Hz, Hα-3), 2.36"
+    assert not is_equation_line(Line(data, (100, 90, 300, 101), 10.0, script=True, italic=True, spans=spans))
+    for formula in ("f(x) = (a + bα", "+ cα) = 0", "F(y) = P(Y ≤ y) α"):
+        assert is_equation_line(Line(formula, (100, 90, 300, 101), 10.0, script=True, italic=True, spans=spans))
