@@ -224,10 +224,15 @@ def display_latex(spans: Sequence[dict[str, Any]]) -> str:
             scripts[lv] = scripts.get(lv, "") + _tex(t, it).strip()
             continue
         if scripts:
-            parts.extend(mark + "{" + scripts[k] + "}" for k, mark in ((-1, "_"), (1, "^")) if scripts.get(k))
+            parts.extend(_script_tex(mark, scripts[k]) for k, mark in ((-1, "_"), (1, "^")) if scripts.get(k))
             scripts = {}
         parts.append(_tex(t, it))
     return _tidy("".join(parts)) + tag
+
+
+def _script_tex(mark: str, tex: str) -> str:
+    """``^{tex}`` / ``_{tex}``; a script of primes only is written as primes (``R'``, not ``R^{'}``)."""
+    return tex if tex and tex.strip("'") == "" else mark + "{" + tex + "}"
 
 
 def inline_markdown(spans: Sequence[dict[str, Any]]) -> str:
@@ -246,7 +251,7 @@ def inline_markdown(spans: Sequence[dict[str, Any]]) -> str:
             after_script = False
             continue
         script = t.strip()
-        sup = ("^{" if lv > 0 else "_{") + _tex(script, it).strip() + "}"
+        sup = _script_tex("^" if lv > 0 else "_", _tex(script, it).strip())
         if after_script and script and not out[-1].endswith(" "):
             out[-1] = out[-1][:-1] + sup + "$" + (" " if t[-1:].isspace() else "")
             continue

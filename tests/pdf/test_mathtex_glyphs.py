@@ -301,3 +301,13 @@ def test_a_wrapped_data_line_with_relations_only_inside_parentheses_is_not_an_eq
     assert not is_equation_line(Line(data, (100, 90, 300, 101), 10.0, script=True, italic=True, spans=spans))
     for formula in ("f(x) = (a + bα", "+ cα) = 0", "F(y) = P(Y ≤ y) α"):
         assert is_equation_line(Line(formula, (100, 90, 300, 101), 10.0, script=True, italic=True, spans=spans))
+
+
+def test_a_script_of_primes_is_written_as_primes_on_display_and_prose_lines() -> None:
+    # sigma' set as a raised prime glyph: sigma', not sigma^{'} (which TeX reads as a second prime)
+    sigma = _span("σ", 100, 200, width=6)
+    prime = _span("′", 106, 196, size=6, font="CMSY6", italic=False, width=2)
+    assert mathtex.display_latex([sigma, prime, _span(" ≡ 0", 109, 200, font="CMR10", italic=False)]) == \
+        r"\sigma'\equiv 0"
+    assert mathtex.inline_markdown([_span("where ", 60, 200, font="CMR10", italic=False), sigma, prime,
+                                    _span(" holds", 109, 200, font="CMR10", italic=False)]) == r"where $\sigma'$ holds"
