@@ -154,18 +154,20 @@ class PdfConfig(BaseModel):
     # loses little on 10 pt text (STACK.md measured ~2.3 s/page at 150-200 dpi on one core).
     ocr_dpi: int = Field(200, ge=72, le=600)
     ocr_language: str = "eng"
-    # OCR validation (Tesseract backend). A page whose ink (backends.ink_share at 50 dpi) covers
-    # less than this share is blank: quarantined as `blank_page` without OCR. Measured on A4
-    # pages scanned at 150 dpi (tests/pdf/test_structure.py): one 12-character word of 10 pt
-    # text covers 0.006%, three lines 0.044%, ten lines 0.14%, 40 specks of dust 0.009%; the
-    # share does not depend on the page size (a 30-inch page with two lines of text is not blank).
+    # OCR validation (Tesseract backend). A page whose ink (backends.ink_share at 72 dpi: pixels
+    # darker than the sheet, faint or not, with an ink neighbour) covers less than this share is
+    # blank: quarantined as `blank_page` without OCR. Measured on A4 pages scanned at 150 dpi
+    # (tests/pdf/test_structure.py): a 10 pt page number "17" covers 0.007%, one 12-character
+    # word 0.05%, a line 0.28%, ten lines 2.6%; a sheet with 40 specks of dust 0.000%; the share does
+    # not depend on the page size (a 30-inch page with two lines of text is not blank).
     ocr_blank_max_ink: float = Field(0.00005, ge=0, le=1)
-    # A page with less ink than this share (about 15 lines of text) is near-blank: its OCR text
-    # is kept only when at least `ocr_near_blank_min_chars` letters and digits lie in confident
-    # words (>= 60) of two or more of them; otherwise it is `blank_page` (dust read as "|", "." or
-    # "i", a speckled blank scan read as a few hundred characters of noise).
-    ocr_near_blank_ink: float = Field(0.002, ge=0, le=1)
-    ocr_near_blank_min_chars: int = Field(8, ge=0)
+    # A page whose confident OCR words (>= 60, two or more letters or digits each) hold fewer
+    # letters and digits than this yields nothing to keep (dust read as "|", "." or "i", a lone
+    # page number, a speckled sheet read as a few characters of noise): it is `blank_page` when its
+    # ink covers less than `ocr_near_blank_ink` (0.01: about three and a half lines of text),
+    # else `ocr_unreadable` (a page of handwriting, a picture).
+    ocr_min_chars: int = Field(8, ge=0)
+    ocr_near_blank_ink: float = Field(0.01, ge=0, le=1)
     # Pages Tesseract cannot read (handwriting, noise, pictures) are quarantined as
     # `ocr_unreadable` when the character-weighted mean word confidence is below
     # `ocr_min_confidence` or fewer than `ocr_min_good_share` of the characters lie in words of
@@ -173,6 +175,13 @@ class PdfConfig(BaseModel):
     # figures); handwriting and noise 20-55.
     ocr_min_confidence: float = Field(60.0, ge=0, le=100)
     ocr_min_good_share: float = Field(0.5, ge=0, le=1)
+    # The same two figures judge each OCR line. A page whose unreadable lines hold more than this
+    # share of its characters is mixed (printed questions with handwritten answers, a printed
+    # line over a verso showing through): only its readable lines are kept (none left:
+    # `ocr_unreadable`); on other pages the unreadable lines are a printed page's misreads
+    # (rules, split words, stamps: 0-10% of the characters of bench/data/pdf_real's dev scans)
+    # and the page is judged whole, as above.
+    ocr_max_unreadable_share: float = Field(0.25, ge=0, le=1)
     # Wall-clock allowance of the cheap pass per page: ~1000x its median cost (a few ms). A range
     # that overruns is redone page by page; a page that overruns alone is quarantined as
     # page_timeout (a pathological content stream must not stick the task).

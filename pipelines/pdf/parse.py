@@ -408,8 +408,9 @@ class PageParser:
                         "marker_models_dir": cfg.marker_models_dir, "ocr_blank_max_ink": cfg.ocr_blank_max_ink,
                         "ocr_min_confidence": cfg.ocr_min_confidence,
                         "ocr_min_good_share": cfg.ocr_min_good_share, "timeout_s": cfg.page_timeout_s,
+                        "ocr_max_unreadable_share": cfg.ocr_max_unreadable_share,
                         "ocr_near_blank_ink": cfg.ocr_near_blank_ink,
-                        "ocr_near_blank_min_chars": cfg.ocr_near_blank_min_chars}
+                        "ocr_min_chars": cfg.ocr_min_chars}
                 t0 = time.perf_counter()
                 try:
                     emd = self.expensive_worker.call(BACKENDS[name], (pdf_file, p["page"], opts),
@@ -422,6 +423,7 @@ class PageParser:
                                                            f"{p['reason']}; {emd.get('detail', '')}",
                                                            emd.get("md", ""), fjson))
                             return
+                        flags.extend(emd.get("flags", []))  # e.g. ocr_lines_left_out
                         emd = emd["md"]
                     md, parser = strip_margin_lines(emd, set(p["running"])), name
                 except PageTimeout as e:
