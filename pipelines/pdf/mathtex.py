@@ -582,7 +582,10 @@ def _atoms(spans: Sequence[dict[str, Any]]) -> list[_Atom]:
                      and a.y0 < acc.y1 and acc.y0 < a.y1]
             under = [min(right, key=lambda a: a.x0)] if right else []
         else:
-            under = [a for a in out if a.x0 - 0.5 <= acc.cx <= a.x1 + 0.5 and a.text and a.cy > acc.cy - 0.3 * a.size]
+            # the letter's centre is not above the accent's, or their tops meet (an accent font's box
+            # is its font's, as tall as a delimiter: MathTime's hat)
+            under = [a for a in out if a.x0 - 0.5 <= acc.cx <= a.x1 + 0.5 and a.text and (
+                a.cy > acc.cy - 0.3 * a.size or a.y0 >= acc.y0 - 0.1 * a.size)]
         if not under:
             continue
         a = min(under, key=lambda a: abs(a.cy - acc.cy) + abs(a.cx - acc.cx))
@@ -724,8 +727,9 @@ def _linear(atoms: list[_Atom]) -> str:
         free = [a for a in atoms if id(a) not in used and a is not op and a.size < op.size * 0.95
                 and not any(o is not op and o.op and o.x0 <= a.cx <= o.x1 for o in atoms)]
         # beside the operator's middle by a quarter of its height (an extension-font glyph's box
-        # is the font's, and reaches over its limits)
-        off = 0.25 * (op.y1 - op.y0)
+        # is the font's, and reaches over its limits), at most LIMIT_OFFSET of its size (a box as
+        # tall as the glyph with its limits, MathTime's: a limit's centre lies inside it)
+        off = min(0.25 * (op.y1 - op.y0), LIMIT_OFFSET * op.size)
         lo = _limit(op, [a for a in free if a.cy > op.cy + off])
         hi = _limit(op, [a for a in free if a.cy < op.cy - off])
         if not lo and not hi:
@@ -781,6 +785,9 @@ def _limit(op: _Atom, cands: list[_Atom]) -> list[_Atom]:
                 got.append(a)
                 grew = True
     return got
+
+
+LIMIT_OFFSET = 0.3
 
 
 def _side_limit(op: _Atom, cands: list[_Atom]) -> list[_Atom]:

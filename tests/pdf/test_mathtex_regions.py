@@ -297,3 +297,19 @@ def test_rows_that_do_not_fall_into_columns_keep_the_text() -> None:
     spans = [paren, _span("a", 108, 196), _span("b", 128, 196), _span("c", 108, 210), _span("d", 128, 210), close]
     assert mathtex.region_latex(spans, []) == r"\begin{pmatrix}a&b\\c&d\end{pmatrix}"
     assert mathtex.region_latex([paren, _span("a", 108, 203), _span("+b", 114, 203), close], []) == "(a+b)"
+
+
+def test_limits_inside_a_tall_operator_box_and_an_accent_whose_box_is_its_fonts() -> None:
+    # MathTime's extension font gives its sum a box as tall as the sum with its limits: the limits'
+    # centres lie inside it; its hat's box is as tall as a delimiter, its top level with the letter's
+    spans = [{"text": "X", "bbox": (60.2, 730.3, 73.7, 766.0), "origin": (60.2, 737.7), "size": 9.6, "flags": 0,
+              "font": "MTEX"},
+             _span("K", 64.8, 735.6, size=5.8), _span("k", 61.1, 757.2, size=5.8),
+             _span("=", 64.2, 757.2, size=6.7, font="MTSYN", italic=False, width=5.2),
+             _span("1", 69.4, 757.2, size=5.8, font="CMR7", italic=False, width=3.3),
+             _span("y", 75.3, 746.8, size=8.3, width=4.5),
+             {"text": "ˆ", "bbox": (76.0, 737.9, 79.1, 755.6), "origin": (76.0, 746.5), "size": 9.6, "flags": 0,
+              "font": "MTSYN"},
+             _span("k", 79.8, 748.2, size=5.8, width=3.0)]
+    spans[5]["bbox"] = (75.3, 737.8, 79.8, 749.8)
+    assert mathtex.region_latex(spans, []) == r"\sum_{k=1}^{K}\hat{y}_{k}"
