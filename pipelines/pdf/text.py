@@ -18,12 +18,15 @@ _MATH_RANGES = (
 MATH_CHAR_RE = re.compile(f"[{_MATH_RANGES}]")
 # Fonts whose glyphs are mathematics (TeX's Computer Modern math, AMS, newtx/txfonts, STIX,
 # Cambria Math, Symbol, MathType's MT Extra, Mathematica, Euclid, Lucida Math, MathTime
-# (MTMI/MTSY/MTEX), Linotype's Mathematical Pi, and the Advent "AdvMath*" fonts that Elsevier's
-# typesetting embeds).
+# (MTMI/MTSY/MTEX, and RMTMI as Neural Networks embeds it), txfonts/pxfonts (rtxmi, rpxmi),
+# Linotype's Mathematical Pi, the Advent "AdvMath*" fonts that Elsevier's typesetting embeds,
+# Aries' "TeX_CM_Maths_*" (PLOS ONE), esint, and the OpenType math fonts of TeX Gyre, STIX Two
+# and Libertinus).
 MATH_FONT_RE = re.compile(
-    r"(^|[+_-])(CMMI|CMSY|CMEX|CMBSY|CMMIB|MSAM|MSBM|EUFM|EUSM|RSFS|LMMATH|TXSY|TXEX|PXSY|"
-    r"TXMI|NTXMI|NTXSY|NewTXMI|NewTXSY|MTMI|MTSY|MTEX|MathematicalPi|MathPi|AdvMath|"
-    r"STIXMath|STIXGeneral-Italic|STIXSizeOne|STIXNonUnicode|CambriaMath|Cambria-Math|"
+    r"(^|[+_-])(CMMI|CMSY|CMEX|CMBSY|CMMIB|MSAM|MSBM|EUFM|EUSM|RSFS|LMMATH|TXSY|TXBSY|TXEX|PXSY|PXEX|"
+    r"R?TXMI|R?PXMI|NTXMI|NTXSY|NewTXMI|NewTXSY|R?MTMI|MTSY|MTEX|MathematicalPi|MathPi|AdvMath|TeX_CM_Maths|"
+    r"STIXMath|STIXTwoMath|STIXGeneral-Italic|STIXSizeOne|STIXNonUnicode|CambriaMath|Cambria-Math|esint|"
+    r"TeXGyre\w*Math|LibertinusMath|"
     r"Symbol|MTExtra|MT-Extra|Mathematica|Euclid|LucidaMath|MathJax|XITSMath|LatinModernMath)",
     re.IGNORECASE,
 )

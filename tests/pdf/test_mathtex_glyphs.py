@@ -311,3 +311,25 @@ def test_a_script_of_primes_is_written_as_primes_on_display_and_prose_lines() ->
         r"\sigma'\equiv 0"
     assert mathtex.inline_markdown([_span("where ", 60, 200, font="CMR10", italic=False), sigma, prime,
                                     _span(" holds", 109, 200, font="CMR10", italic=False)]) == r"where $\sigma'$ holds"
+
+
+def test_math_italic_fonts_of_txfonts_pxfonts_and_mathtime_are_math_fonts(tmp_path: Path) -> None:
+    from sciforge.pipelines.pdf import text as T
+
+    assert all(T.is_math_font(n) for n in ("ABCDEF+rtxmi", "rpxmi", "RMTMI", "RMTMIB", "TeX_CM_Maths_Italic",
+                                           "esint10", "TeXGyrePagellaMath-Regular", "STIXTwoMath-Regular"))
+    assert not any(T.is_math_font(n) for n in ("rtxr", "TeXGyreHeros-Bold", "MinionPro-It", "CMR10"))
+    # "a = b + c" set in cmmi renamed rtxmi (txfonts' math italic): an equation line by its font
+    doc = pymupdf.open()
+    page = doc.new_page(width=400, height=200)
+    page.insert_font(fontname="cmmi", fontfile=pdfgen.CMMI)
+    page.insert_font(fontname="dv", fontfile=pdfgen.DEJAVU)
+    page.insert_text((150, 60), "a", fontname="cmmi", fontsize=10)
+    page.insert_text((160, 60), "=", fontname="dv", fontsize=10)
+    page.insert_text((172, 60), "b", fontname="cmmi", fontsize=10)
+    page.insert_text((182, 60), "+", fontname="dv", fontsize=10)
+    page.insert_text((194, 60), "c", fontname="cmmi", fontsize=10)
+    line = extract_blocks(_renamed(doc, "Cmmi10", "ABCDEF+rtxmi")[0])[0][0].lines[0]
+    assert line.math_font and line.eq
+    plain = extract_blocks(_renamed(doc, "Cmmi10", "ABCDEF+rtxr")[0])[0][0].lines[0]
+    assert not plain.math_font and not plain.eq
