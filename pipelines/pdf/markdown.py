@@ -32,6 +32,7 @@ from sciforge.pipelines.pdf.features import (
     Line,
     PageFeatures,
     Rules,
+    font_info,
     prose_text,
     text_flags,
 )
@@ -148,6 +149,17 @@ def _unique_bars(bars: list[tuple[float, float, float]]) -> list[tuple[float, fl
     return out
 
 
+def _formula_words(ln: Line) -> str:
+    """Where a formula line's prose words can be: its text without math-font spans (as
+    features.prose_text) and without spans set in a script size (a text-font letter and its index
+    read "Wyf": W_{yf})."""
+    if not ln.spans:
+        return ln.text
+    big = max((sp["size"] for sp in ln.spans if sp["text"].strip()), default=0.0)
+    return "".join(" " if sp["size"] < LIMIT_MAX_SIZE * big or (ln.math_font and font_info(sp["font"], sp["flags"]).math)
+                   else sp["text"] for sp in ln.spans if sp["text"])
+
+
 _RELATION_START_RE = re.compile(r"^\s*[=<>≤≥≈≡∝≃≅∼]")
 
 
@@ -190,7 +202,7 @@ def _display_math(page: Any, blocks: list[Block], feats: PageFeatures) -> dict[i
         page_bars = _unique_bars(page_bars + _drawn_bars(page))
     img_bars: list[tuple[float, float, float]] | None = None
     out: dict[int, str] = {}
-    for members in mathtex.display_regions(seeds, lines, MATH_WORDS, prose_text, page_bars):
+    for members in mathtex.display_regions(seeds, lines, MATH_WORDS, _formula_words, page_bars):
         x0 = min(ln.bbox[0] for ln in members) - 1
         y0 = min(ln.bbox[1] for ln in members) - 1
         x1 = max(ln.bbox[2] for ln in members) + 1

@@ -411,7 +411,7 @@ def font_glyph_names(page: Any) -> dict[str, dict[int, str]]:
 
 # Height (em) of cmex10's sized delimiters, by the size in their glyph name (\\big ... \\Bigg): a
 # delimiter hangs that far below its origin, over the rows of a matrix or the cases it encloses.
-_DELIMITER_EM = (("Bigg", 3.0), ("bigg", 2.4), ("Big", 1.8), ("big", 1.2))
+_DELIMITER_EM = (("Bigg", 3.0), ("bigg", 2.4), ("Big", 1.8), ("big", 1.2), ("tp", 3.0))
 
 
 def _code_char(code: str, names: dict[int, str] | None) -> tuple[str, float]:
@@ -457,13 +457,14 @@ def with_font_codes(spans: Sequence[dict[str, Any]], index: dict[tuple[str, floa
 class _Atom:
     """A piece of a formula: a span's text (or a rebuilt fraction / root) with its box."""
 
-    __slots__ = ("x0", "y0", "x1", "y1", "base", "size", "tex", "op", "text", "tall")
+    __slots__ = ("x0", "y0", "x1", "y1", "base", "size", "tex", "op", "text", "tall", "ext")
 
     def __init__(self, box: Sequence[float], base: float, size: float, tex: str, op: bool = False,
                  text: str = "", tall: bool = False) -> None:
         self.x0, self.y0, self.x1, self.y1 = float(box[0]), float(box[1]), float(box[2]), float(box[3])
         self.base, self.size, self.tex, self.op, self.text = base, size, tex, op, text
         self.tall = tall  # a delimiter that may span rows: an extension-font glyph or a tall piece
+        self.ext = False  # an extension-font glyph: its origin is its top, not a baseline
 
     @property
     def cx(self) -> float:
@@ -486,7 +487,8 @@ def _span_text(s: dict[str, Any]) -> str:
         if "\ufffd" in t and t.strip() == "\ufffd":  # no Unicode, no code: the glyph's width tells a big operator
             em = (s["bbox"][2] - s["bbox"][0]) / max(s["size"], 1.0)
             return next((g for w, g in _CMEX_WIDTHS if abs(em - w) <= _CMEX_WIDTH_TOL), t)
-        return "".join(_CMEX.get(c, c) if c.isascii() else _PIECES.get(c, c) for c in t)
+        return "".join(_CMEX.get(c, c) if c.isascii() else _CMEX[chr(_QUARTZ_CODES[c])] if c in _QUARTZ_CODES
+                       else _PIECES.get(c, c) for c in t)
     if _OMS_FONT_RE.search(font) and any(c in _OMS for c in t):
         return "".join(_OMS.get(c, c) for c in t)
     if _OML_FONT_RE.search(font) and any(c in _OML for c in t):
@@ -507,6 +509,10 @@ _OMS.update({"⇥": "×", "⇤": "∗"})
 # TeX math italic (OML): code 0x40 is the partial sign; Quartz's keyboard symbols for codes 0x0B,
 # 0x0F, 0x11 (alpha, epsilon, eta); code 0x60 is the script ell, which a font without ToUnicode
 # reports as "`".
+# The keyboard symbols macOS Quartz writes for a TeX font's codes below 0x20 (the same codes in
+# every font: cmsy's 0x02 / 0x03, cmmi's 0x0B / 0x0F / 0x11 above; MathTime's extension font
+# sets its \\Big parentheses, codes 0x10 / 0x11, as "⇣" / "⌘").
+_QUARTZ_CODES = {"⇥": 0x02, "⇤": 0x03, "↵": 0x0B, "✏": 0x0F, "⇣": 0x10, "⌘": 0x11}
 _OML = {"@": "∂", "↵": "α", "✏": "ε", "⌘": "η", "`": "ℓ"}
 _OMS_FONT_RE = re.compile(r"(^|[+_-])(CMSY|CMBSY|LMSY|LMMathSymbols|MTSY|RMTSY)", re.I)
 _OML_FONT_RE = re.compile(r"(^|[+_-])(CMMI|CMBMI|LMMI|LMMathItalic|MTMI|RMTMI)", re.I)
@@ -570,12 +576,13 @@ def _atoms(spans: Sequence[dict[str, Any]]) -> list[_Atom]:
                 if c.strip():
                     tex = _word_tex(c, it, font)
                     out.append(_Atom((box[0] + k * cw, y0, box[0] + (k + 1) * cw, y1), base, s["size"], tex,
-                                     tex.strip() in _BIG_OPS, text=c, tall=True))
+                                     tex.strip() in _BIG_OPS, text=c))
             continue
         tex = _word_tex(t, it, font)
         op = tex.strip() in _BIG_OPS or t in _OPERATOR_NAMES and ("\\" + t) in _BIG_OPS
-        tall = bool(_CMEX_FONT_RE.search(font)) or any(c in _PIECES for c in raw)
+        tall = s.get("delimiter_em", 0.0) >= ARRAY_MIN_EM or any(c in _PIECES for c in raw)
         out.append(_Atom(box, base, s["size"], tex, op, text=t, tall=tall))
+        out[-1].ext = bool(_CMEX_FONT_RE.search(font))
     for acc, cmd in accents:
         if acc.x1 - acc.x0 < ZERO_WIDTH:  # a combining accent (TeX's \vec): drawn over the glyph after its origin
             right = [a for a in out if a.text and acc.x0 - ZERO_WIDTH <= a.x0 <= acc.x0 + 0.5 * acc.size
@@ -837,8 +844,8 @@ def region_latex(spans: Sequence[dict[str, Any]], bars: Sequence[tuple[float, fl
     atoms, rules = _overbars(atoms, [b for b in bars if b[1] - b[0] >= BAR_MIN_LENGTH])
     atoms = _fracs_and_roots(atoms, rules)
     arrays = _arrays(atoms)
-    if arrays is None:
-        return ""  # rows inside tall delimiters that do not fall into columns: keep the text
+    if arrays is None or _stacked_rows(arrays):
+        return ""  # rows that do not fall into columns, or one over another outside any structure: keep the text
     tex = _linear(arrays)
     return "" if "\ufffd" in tex else tex + tag  # an extension-font glyph left unidentified: keep the text
 
@@ -850,14 +857,35 @@ def region_latex(spans: Sequence[dict[str, Any]], bars: Sequence[tuple[float, fl
 # case's condition; spaces inside a cell are at most a thick space, 0.28 em).
 ARRAY_ROW_GAP = 0.6
 ARRAY_COL_GAP = 0.8
+# A delimiter around rows is at least TeX's \\bigg size (2.4 em; \\Big, 1.8 em, holds one row with
+# fractions), or built of pieces; one whose size is unknown (no glyph name or code) is not.
+ARRAY_MIN_EM = 2.4
 _MATRIX_ENVS = {"(": ("pmatrix", ")"), "[": ("bmatrix", "]"), "{": ("Bmatrix", "}"), "|": ("vmatrix", "|"),
                 "‖": ("Vmatrix", "‖")}
+
+
+def _stacked_rows(atoms: list[_Atom]) -> bool:
+    """Full-size glyphs on two baselines ARRAY_ROW_GAP font sizes apart or more, one over the
+    other, that no fraction, root, limit or array took: written left to right they would
+    interleave (two rows of a display, a fraction whose bar was not found)."""
+    plain = [a for a in atoms if not a.op and not a.ext]
+    if len(plain) < 2:
+        return False
+    size, _ = _main_line(plain)
+    rows = _rows(plain, size)
+    if rows is None:
+        return False
+    full = [[a for a in r if a.size >= SCRIPT_MAX_SIZE * size] for r in rows]
+    # a row holds a letter, a digit or a built piece (a sign alone is a symbol font's box off its baseline)
+    spans = [(min(a.x0 for a in r), max(a.x1 for a in r)) for r in full
+             if any(a.text == "\x00" or any(c.isalnum() for c in a.text) for a in r)]
+    return any(min(a[1], b[1]) - max(a[0], b[0]) > size for i, a in enumerate(spans) for b in spans[i + 1:])
 
 
 def _rows(content: list[_Atom], size: float) -> list[list[_Atom]] | None:
     """The rows of an array's atoms (each at least one full-size atom; script-size atoms go to
     the row whose baseline is nearest), top to bottom; None for fewer than two rows."""
-    full = sorted((a for a in content if a.size >= SCRIPT_MAX_SIZE * size), key=lambda a: a.base)
+    full = sorted((a for a in content if a.size >= SCRIPT_MAX_SIZE * size and not a.ext), key=lambda a: a.base)
     if not full:
         return None
     bases: list[list[float]] = [[full[0].base]]
@@ -870,8 +898,9 @@ def _rows(content: list[_Atom], size: float) -> list[list[_Atom]] | None:
         return None
     mids = [sum(b) / len(b) for b in bases]
     rows: list[list[_Atom]] = [[] for _ in mids]
-    for a in content:
-        rows[min(range(len(mids)), key=lambda k: abs(mids[k] - a.base))].append(a)
+    for a in content:  # an extension-font glyph goes by its middle (its origin is its top)
+        y = a.cy if a.ext else a.base
+        rows[min(range(len(mids)), key=lambda k: abs(mids[k] - y))].append(a)
     return rows
 
 
@@ -923,10 +952,13 @@ def _arrays(atoms: list[_Atom]) -> list[_Atom] | None:
             return None
         body = r"\\".join("&".join(_linear(c) for c in row) for row in cells)
         members = [left, *content] + ([right] if right is not None else [])
-        atom = _Atom((min(a.x0 for a in members), min(a.y0 for a in members), max(a.x1 for a in members),
-                      max(a.y1 for a in members)), base, size, r"\begin{" + env + "}" + body + r"\end{" + env + "}")
-        atom.text = "\x00"
         gone = set(map(id, members))
+        rest = [a for a in out if id(a) not in gone and not a.op and not a.ext and a.text != "\x00"]
+        # the array sits on the formula's baseline (the row of its left-hand side), not on one of its rows
+        on = _main_line(rest)[1] if rest else base
+        atom = _Atom((min(a.x0 for a in members), min(a.y0 for a in members), max(a.x1 for a in members),
+                      max(a.y1 for a in members)), on, size, r"\begin{" + env + "}" + body + r"\end{" + env + "}")
+        atom.text = "\x00"
         out = [a for a in out if id(a) not in gone] + [atom]
     return out
 
@@ -1034,7 +1066,7 @@ def _tall_openers(ln: Any) -> list[tuple[float, float, float]]:
     out = []
     for s in ln.spans or ():
         em = s.get("delimiter_em", 0.0)
-        if em and s.get("text") in _MATRIX_ENVS:
+        if em >= ARRAY_MIN_EM and s.get("text") in _MATRIX_ENVS:
             out.append((s["bbox"][2], s["origin"][1], s["origin"][1] + em * s["size"]))
     return out
 
@@ -1054,6 +1086,10 @@ def _extent(ln: Any) -> tuple[float, float, float, float]:
     """A line's box, reaching down to the foot of its tall delimiters (MuPDF's box of an
     extension-font glyph is the font's ascent and descent, not the glyph's)."""
     x0, y0, x1, y1 = ln.bbox
+    spans = [s for s in ln.spans or () if (s.get("text") or "").strip()]
+    text = [s for s in spans if not _CMEX_FONT_RE.search(s.get("font", ""))]
+    if text and len(text) < len(spans):  # an extension font's box is its font's (MathTime's reach 3 em)
+        y0, y1 = min(s["bbox"][1] for s in text), max(s["bbox"][3] for s in text)
     for _, top, foot in _tall_openers(ln):
         y0, y1 = min(y0, top), max(y1, foot)
     return x0, y0, x1, y1

@@ -313,3 +313,44 @@ def test_limits_inside_a_tall_operator_box_and_an_accent_whose_box_is_its_fonts(
              _span("k", 79.8, 748.2, size=5.8, width=3.0)]
     spans[5]["bbox"] = (75.3, 737.8, 79.8, 749.8)
     assert mathtex.region_latex(spans, []) == r"\sum_{k=1}^{K}\hat{y}_{k}"
+
+
+def test_two_rows_one_over_the_other_outside_any_structure_keep_the_text() -> None:
+    # "min f(x)" over "such that x > 0": two rows of a display that no bar, limit or array joins
+    spans = [_span("min", 100, 200, font="CMR10", italic=False, width=15), _span("f(x)", 120, 200, width=16),
+             _span("s.t.", 100, 214, font="CMR10", italic=False, width=14), _span("x>0", 120, 214, width=16)]
+    assert mathtex.region_latex(spans, []) == ""
+    # a sign whose symbol-font box sits off the baseline is no row of its own
+    spans = [_span("a", 100, 200), _span("=", 108, 207, font="MTSYN", italic=False), _span("b", 118, 200),
+             _span("+", 126, 207, font="MTSYN", italic=False), _span("c", 136, 200)]
+    assert mathtex.region_latex(spans, []) == "a=b+c"
+
+
+def test_quartz_keyboard_symbols_of_an_extension_font_and_text_font_indices() -> None:
+    # MathTime's \Big parentheses as a Quartz-made PDF writes them ("⇣" code 0x10, "⌘" code 0x11)
+    spans = [_span("σ", 100, 200, font="RMTMI", width=6),
+             {"text": "⇣", "bbox": (107.0, 190.0, 112.0, 226.0), "origin": (107.0, 198.0), "size": 9.6, "flags": 0,
+              "font": "MTEX"},
+             _span("x", 112, 200, width=5),
+             {"text": "⌘", "bbox": (118.0, 190.0, 123.0, 226.0), "origin": (118.0, 198.0), "size": 9.6, "flags": 0,
+              "font": "MTEX"}]
+    assert mathtex.region_latex(spans, []) == r"\sigma(x)"
+    # "W" and its index "yf" set in a text font read "Wyf": the index is no prose word
+    line = SimpleNamespace(text="⇣Wyf y", spans=[_span("W", 100, 200, font="t1-gul-bold", italic=False),
+                                                 _span("yf", 108, 202, size=5.8, font="t1-gul-italic"),
+                                                 _span(" y", 113, 200, font="t1-gul-bold", italic=False)],
+                           script=True, math_font=False)
+    from sciforge.pipelines.pdf.markdown import _formula_words
+    assert "yf" not in _formula_words(line)  # type: ignore[arg-type]
+
+
+def test_an_extension_fonts_tall_box_does_not_pull_the_next_row_in() -> None:
+    # MathTime's parenthesis box reaches 3 em down, over the next display row (its own equation)
+    row1 = SimpleNamespace(text="o = σ⇣x⌘", bbox=(100.0, 190.0, 160.0, 226.0), size=9.6, eq=True,
+                           spans=[_span("o", 100, 200), _span("= σ", 106, 200, font="RMTMI"),
+                                  {"text": "⇣", "bbox": (125.0, 190.0, 130.0, 226.0), "origin": (125.0, 198.0),
+                                   "size": 9.6, "flags": 0, "font": "MTEX"}, _span("x", 131, 200)])
+    row2 = SimpleNamespace(text="h = o", bbox=(100.0, 209.0, 130.0, 221.0), size=9.6, eq=True,
+                           spans=[_span("h = o", 100, 218, width=30)])
+    regions = mathtex.display_regions([row1, row2], [row1, row2], frozenset())
+    assert [[ln.text for ln in r] for r in regions] == [["o = σ⇣x⌘"], ["h = o"]]
