@@ -50,12 +50,13 @@ _CMD = {
     "⊂": r"\subset", "⊃": r"\supset", "⊆": r"\subseteq", "⊇": r"\supseteq", "∪": r"\cup",
     "∩": r"\cap", "∀": r"\forall", "∃": r"\exists", "∅": r"\emptyset", "¬": r"\neg",
     "∧": r"\wedge", "∨": r"\vee", "⊗": r"\otimes", "⊕": r"\oplus", "†": r"\dagger",
-    "ℏ": r"\hbar", "ℓ": r"\ell", "⟨": r"\langle", "⟩": r"\rangle", "‖": r"\|", "∥": r"\|", "⋆": r"\star", "⋄": r"\diamond", "′": "'",
+    "ℏ": r"\hbar", "ℓ": r"\ell", "⟨": r"\langle", "⟩": r"\rangle", "‖": r"\|", "∥": r"\|", "⋆": r"\star", "⊤": r"\top", "⊥": r"\perp", "⋄": r"\diamond", "′": "'",
     "″": "''", "…": r"\ldots", "⋯": r"\cdots", "°": r"^{\circ}", "ℝ": r"\mathbb{R}",
     "ℕ": r"\mathbb{N}", "ℤ": r"\mathbb{Z}", "ℚ": r"\mathbb{Q}", "ℂ": r"\mathbb{C}",
     "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#", "&": r"\&", "$": r"\$", "_": r"\_",
     "\\": r"\backslash", "~": r"\sim", "^": r"\hat{}",
 }
+_GREEK_CMDS = frozenset(v for k, v in _CMD.items() if "\u0391" <= k <= "\u03f5" and v.startswith("\\"))
 _SUP_DIGITS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ", "0123456789+-=()ni", strict=True))
 _SUB_DIGITS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎", "0123456789+-=()", strict=True))
 _EQ_TAG_RE = re.compile(r"\s*\(\s*((?:[A-Z]\.)?\d{1,3}(?:\.\d{1,3})?[a-z]?)\s*\)\s*$")
@@ -85,11 +86,14 @@ def _char_tex(c: str) -> str:
     if "\U0001d400" <= c <= "\U0001d7ff":  # math alphanumerics: bold/italic letters and digits, Greek too
         n = unicodedata.normalize("NFKC", c)
         return _CMD.get(n, n)
-    if "\u2100" <= c <= "\u214f":  # letterlike symbols set as math letters: ℎ (italic h), ℊ, ℯ
+    if "\u2100" <= c <= "\u214f":  # letterlike symbols set as math letters: ℎ (italic h), ℊ, ℯ, Ω (ohm sign)
         n = unicodedata.normalize("NFKC", c)
-        if len(n) == 1 and n.isascii() and n.isalpha():
-            return n
+        if len(n) == 1 and (n.isascii() and n.isalpha() or n in _CMD):
+            return _CMD.get(n, n)
     return c
+
+
+_CDOTS_RE = re.compile("[·⋅] ?[·⋅] ?[·⋅]")
 
 
 def _tex(text: str, italic: bool) -> str:
@@ -117,6 +121,10 @@ def _tex(text: str, italic: bool) -> str:
         if c == "." and text.startswith("...", i):  # an ellipsis set as three full stops
             out.append(r"\ldots ")
             i += 3
+            continue
+        if c in "·⋅" and (m3 := _CDOTS_RE.match(text, i)):  # three centred dots: \cdots
+            out.append(r"\cdots ")
+            i = m3.end()
             continue
         t = _char_tex(c)
         if t.startswith("\\") and t[-1].isalpha():
@@ -204,10 +212,39 @@ def _unordered(ss: Sequence[dict[str, Any]]) -> bool:
     return any(b["bbox"][0] < a["bbox"][0] - 0.5 for a, b in zip(ss, ss[1:], strict=False))
 
 
+def _accented(m: re.Match[str]) -> str:
+    """``\\bar{x}`` for an accent glyph and the letter (or Greek letter command) after it."""
+    if m.group(2).startswith("\\") and m.group(2) not in _GREEK_CMDS:
+        return m.group(0)
+    return _ACCENTS[m.group(1)] + "{" + m.group(2) + "}"
+
+
+def _accents_before_letters(spans: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The spans with each lone spacing-accent span ("¯") moved into the span of the letter it
+    sits over, right before that letter (copies; the others as they are): the order
+    ``_ACCENT_BEFORE_RE`` reads, whichever order the text layer has them in."""
+    ss = list(spans)
+    for k, acc in enumerate(ss):
+        if (acc.get("text") or "").strip() not in _SPACING_ACCENTS:
+            continue
+        cx = (acc["bbox"][0] + acc["bbox"][2]) / 2
+        for j, sp in enumerate(ss):
+            t = sp.get("text") or ""
+            x0, x1 = sp["bbox"][0], sp["bbox"][2]
+            if j == k or not t.strip() or not x0 <= cx <= x1 or (t.strip() in _SPACING_ACCENTS):
+                continue
+            i = min(int((cx - x0) / ((x1 - x0) / len(t))), len(t) - 1)
+            if t[i].isalpha():
+                ss[j] = {**sp, "text": t[:i] + acc["text"].strip() + t[i:]}
+                ss[k] = {**acc, "text": ""}
+            break
+    return ss
+
+
 def display_latex(spans: Sequence[dict[str, Any]]) -> str:
     """LaTeX of a display-equation line (without the ``$$``); an equation number at its end
     becomes ``\\tag{n}``."""
-    pieces = line_pieces(spans)
+    pieces = line_pieces(_accents_before_letters(spans))
     if any(_UNREADABLE_RE.search(t) for _, t, _ in pieces):
         return ""  # glyphs without Unicode (big delimiters, misencoded fonts): keep the text
     tag = ""
@@ -227,7 +264,8 @@ def display_latex(spans: Sequence[dict[str, Any]]) -> str:
             parts.extend(_script_tex(mark, scripts[k]) for k, mark in ((-1, "_"), (1, "^")) if scripts.get(k))
             scripts = {}
         parts.append(_tex(t, it))
-    return _tidy("".join(parts)) + tag
+    tex = _ACCENT_BEFORE_RE.sub(_accented, "".join(parts))
+    return _tidy(tex) + tag
 
 
 def _script_tex(mark: str, tex: str) -> str:
@@ -306,6 +344,10 @@ _BIG_OPS = frozenset(r"\sum \prod \int \oint \bigcup \bigcap \coprod \lim \max \
 # letter (cmmi's vector arrow, U+20D7, as TeX's \vec sets it): they belong to the glyph after them.
 _COMBINING_ACCENTS = frozenset("\u20d7\u0300\u0301\u0302\u0303\u0304\u0307\u0308")
 ZERO_WIDTH = 0.5  # points: a glyph box narrower than this is a combining mark's
+# Spacing accents (TeX's \bar, \hat ... as glyphs of their own), which MuPDF may put at the end of
+# the span before their letter's.
+_SPACING_ACCENTS = frozenset("¨˙ˆ˜¯ˇ˘")
+_ACCENT_BEFORE_RE = re.compile("([¨˙ˆ˜¯ˇ˘])\\s?(\\\\[A-Za-z]+|[A-Za-z])(?![A-Za-z])")
 _CAL_FONT_RE = re.compile(r"(^|[+_-])(CMSY|CMBSY|LMSY|LMMathSymbols|TXSY|PXSY|NTXSY|NewTXSY|MTSY|RMTSY|EUSM|RSFS)", re.I)
 _BB_FONT_RE = re.compile(r"(^|[+_-])(MSBM|BBold|DSRom|txmiaX|TXMIAX)", re.I)
 def extension_font(font: str) -> bool:
@@ -561,6 +603,11 @@ def _atoms(spans: Sequence[dict[str, Any]]) -> list[_Atom]:
         base = _baseline(s)
         if len(t) > 1 and t[-1] in _COMBINING_ACCENTS:  # "∂⃗" then "B": a combining accent ends the span
             accents.append((_Atom((box[2], box[1], box[2], box[3]), base, s["size"], "", text=t[-1]), _ACCENTS[t[-1]]))
+            t = t[:-1].rstrip()
+            box = (box[0], box[1], box[2] - w, box[3])
+        elif len(t) > 1 and t[-1] in _SPACING_ACCENTS:  # " = (¯" then "x, y": the macron is over the x
+            accents.append((_Atom((box[2] - w, box[1], box[2], box[3]), base, s["size"], "", text=t[-1]),
+                            _ACCENTS[t[-1]]))
             t = t[:-1].rstrip()
             box = (box[0], box[1], box[2] - w, box[3])
         if t in _ACCENTS:

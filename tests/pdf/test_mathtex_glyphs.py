@@ -333,3 +333,25 @@ def test_math_italic_fonts_of_txfonts_pxfonts_and_mathtime_are_math_fonts(tmp_pa
     assert line.math_font and line.eq
     plain = extract_blocks(_renamed(doc, "Cmmi10", "ABCDEF+rtxr")[0])[0][0].lines[0]
     assert not plain.math_font and not plain.eq
+
+
+def test_spacing_accents_go_on_the_letter_under_them_on_region_and_line_paths() -> None:
+    # the macron at the end of the span before its letter (" = (¯" then "x, y"): \bar{x}
+    spans = [_span("p", 100, 200, width=5), _span(" = (¯", 105, 200, font="CMR10", italic=False, width=21),
+             _span("x, y", 122, 200, width=14), _span(")", 136, 200, font="CMR10", italic=False, width=3)]
+    assert mathtex.region_latex(spans, []) == r"p=(\bar{x},y)"
+    # a line-by-line display line whose spans MuPDF has out of x order: the accent (x0 165.3) sits
+    # over the p (x0 164.5), not over the sign after it
+    line = [_span("¯", 165.3, 200, size=7, font="CMR7", italic=False, width=3.9),
+            _span("p", 164.5, 200, size=7, width=4.2), _span("∈", 168.7, 200, size=7, font="CMSY7", italic=False,
+                                                           width=5.3),
+            _span("S", 174.0, 200, size=7, width=4.9)]
+    assert mathtex.display_latex(line) == r"\bar{p}\in S"
+
+
+def test_ohm_sign_top_and_centred_dots() -> None:
+    spans = [_span("Ω", 100, 200, font="CMR10", italic=False, width=7), _span("=", 110, 200, font="CMR10",
+                                                                               italic=False, width=7),
+             _span("K", 120, 200, width=7), _span("⊤", 127, 196, size=7, font="CMSY7", italic=False, width=5),
+             _span("w · · · w", 135, 200, width=30)]
+    assert mathtex.region_latex(spans, []) == r"\Omega=K^{\top}w\cdots w"
