@@ -125,8 +125,10 @@ def test_tex_codes_ellipsis_and_operator_names_with_limits() -> None:
              _span("k", 121, 208, size=6, width=3), _span("=1", 124, 208, size=6, font="Gulliver", italic=False,
                                                           width=7),
              _span(",...,", 131, 208, size=6, font="RMTMI", width=10), _span("K", 141, 208, size=6, width=4),
-             _span("p", 152, 200, size=8.3, width=4.5)]
-    assert mathtex.region_latex(spans, []) == r"\ell_{t}=\operatorname{argmax}_{k=1,\ldots,K}p"
+             _span("p", 152, 200, size=8.3, width=4.5), _span("(", 157, 200, size=9.6, font="RMTMI", width=3.5),
+             _span("y", 160.5, 200, size=8.3, width=4.4), _span("|", 166, 200, size=9.6, font="MTSYN", width=2.8),
+             _span("x", 169, 200, size=8.3, width=4), _span(")", 173, 200, size=9.6, font="RMTMI", width=3.6)]
+    assert mathtex.region_latex(spans, []) == r"\ell_{t}=\operatorname{argmax}_{k=1,\ldots,K}p(y|x)"
 
 
 def test_a_prime_smaller_than_the_subscript_before_it_is_the_subscripts() -> None:
