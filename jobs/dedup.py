@@ -35,6 +35,7 @@ from sciforge.pipelines.datasets import (
     part_keys,
     read_manifest,
     read_part,
+    read_part_slice,
     read_table,
     write_part,
 )
@@ -200,6 +201,14 @@ _BROADCAST_MAX_BYTES = 10 * 2**20
 # snapshot first, longest normalized text, then the page identity; `_rid` breaks exact ties
 # the way the local engine's stable sort does (input order).
 _RANK_FIELDS = ("r_new", "r_len", "source", "doc_id", "page", "content_hash", "_rid")
+# Pages of one scan task of the Spark engine: a part holding more is cut into row ranges, so a day
+# spreads over the cluster whatever the number of parts it arrives in (a 50k-page day written as 3
+# parts is 10 tasks, not 3 tasks for 2 or more executors). A task is seconds of feature and MinHash
+# work, long against a Python task's start (~0.1 s). The shuffles after the scan get as many
+# partitions as the scan has tasks, at most spark.shuffle_partitions: a small day is not shuffled
+# into the cluster profile's 512 partitions (a 600-page day ran 4 stages of 512 near-empty tasks,
+# 102 of its 141 s: bench/web_scaling.py --pages 600 --jobs web_filter,dedup, 1 worker).
+SCAN_PAGES_PER_TASK = 5000
 
 
 def _parts(storage: Any, inputs: Sequence[DatasetRef], previous: Sequence[DatasetRef]) -> list[tuple[int, str, bool]]:
@@ -261,10 +270,30 @@ def _one_per_partition(df: Any, column: str, keys: list[int]) -> Any:
     return df.withColumn("_slot", slot).repartition(n, "_slot")
 
 
-def _parts_df(spark: Any, items: list[tuple[int, str, bool]]) -> Any:
-    """The part list as a DataFrame with exactly one part per partition (one task each)."""
-    rdd = spark.sparkContext.parallelize(items, max(1, len(items)))
-    return spark.createDataFrame(rdd, "base long, key string, is_prev boolean")
+def scan_slices(storage: Any, inputs: Sequence[DatasetRef], previous: Sequence[DatasetRef],
+                pages_per_task: int | None = None) -> list[tuple[int, str, bool, int, int]]:
+    """(part's first _rid, part key, is_prev, first row, end row) of every scan task: each part (in
+    `_parts` order) cut into the fewest even row ranges of at most ``pages_per_task`` rows. End row -1:
+    the whole part (a manifest entry without a row count)."""
+    per_task = pages_per_task or SCAN_PAGES_PER_TASK
+    out = []
+    for i, ref in enumerate([*inputs, *previous]):
+        files = [f for f in read_manifest(storage, ref)["files"] if f["path"].endswith(".parquet")]
+        for j, f in enumerate(files):
+            base, key, is_prev = (i << 20 | j) << _RID_PART_BITS, f"{ref.key}/{f['path']}", i >= len(inputs)
+            rows = f.get("rows")
+            if rows is None:
+                out.append((base, key, is_prev, 0, -1))
+                continue
+            k = max(1, -(-int(rows) // per_task))
+            out += [(base, key, is_prev, s * int(rows) // k, (s + 1) * int(rows) // k) for s in range(k)]
+    return out
+
+
+def _parts_df(spark: Any, slices: list[tuple[int, str, bool, int, int]]) -> Any:
+    """The scan slices as a DataFrame with exactly one slice per partition (one task each)."""
+    rdd = spark.sparkContext.parallelize(slices, max(1, len(slices)))
+    return spark.createDataFrame(rdd, "base long, key string, is_prev boolean, start long, stop long")
 
 
 def _scan_schema(cfg: DedupConfig) -> pa.Schema:
@@ -275,16 +304,17 @@ def _scan_schema(cfg: DedupConfig) -> pa.Schema:
 
 
 def _scan_fn(cfg: DedupConfig, root: str, opts: dict[str, Any], batch_rows: int) -> Any:
-    """Executor side of the scan: read a part, featurize it batch by batch."""
+    """Executor side of the scan: read a slice of a part, featurize it batch by batch."""
     feat = Featurizer(cfg)
     schema = _scan_schema(cfg)
 
     def fn(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         st = open_storage(root, opts)
         for batch in batches:
-            for base, key, is_prev in zip(batch.column("base").to_pylist(), batch.column("key").to_pylist(),
-                                          batch.column("is_prev").to_pylist(), strict=True):
-                table = contract_table(read_part(st, key))
+            for base, key, is_prev, start, stop in zip(
+                    *(batch.column(c).to_pylist() for c in ("base", "key", "is_prev", "start", "stop")), strict=True):
+                table = contract_table(read_part(st, key) if stop < 0 else read_part_slice(st, key, start, stop))
+                base += start  # the slice's first row
                 for off in range(0, table.num_rows, batch_rows):
                     t = table.slice(off, batch_rows)
                     n = t.num_rows
@@ -481,6 +511,17 @@ def _write_fn(targets: dict[str, tuple[Any, str, pa.Schema]], parts: dict[int, t
 
 def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequence[DatasetRef],
                previous: Sequence[DatasetRef], kept_w: DatasetWriter, quar_w: DatasetWriter) -> StageCounters:
+    from sciforge.jobs.spark import shuffle_partitions
+
+    storage = open_storage(settings.data_root, settings.storage_options())
+    slices = scan_slices(storage, inputs, previous)
+    with shuffle_partitions(spark, min(len(slices), settings.spark.shuffle_partitions)):
+        return _run_spark_plan(spark, settings, cfg, inputs, previous, kept_w, quar_w, slices)
+
+
+def _run_spark_plan(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequence[DatasetRef],
+                    previous: Sequence[DatasetRef], kept_w: DatasetWriter, quar_w: DatasetWriter,
+                    slices: list[tuple[int, str, bool, int, int]]) -> StageCounters:
     from pyspark import StorageLevel
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -498,7 +539,7 @@ def _run_spark(spark: Any, settings: Settings, cfg: DedupConfig, inputs: Sequenc
 
     # 1. scan: read + features, one Python pass; the text stays in Python. Not cached itself:
     # its only consumer is the exact-group step, whose (persisted) output holds what follows
-    nodes = _parts_df(spark, items).mapInArrow(_scan_fn(cfg, root, opts, batch_rows),
+    nodes = _parts_df(spark, slices).mapInArrow(_scan_fn(cfg, root, opts, batch_rows),
                                                from_arrow_schema(_scan_schema(cfg)))
     ok = F.col("status") == STATUS_OK
     rank = F.struct((~F.col("is_prev")).alias("r_new"), (-F.col("norm_chars")).alias("r_len"),

@@ -10,7 +10,14 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sciforge.jobs.dedup import _one_per_partition, connected_components, run_dedup, spark_hash_long
+from sciforge.jobs.dedup import (
+    _one_per_partition,
+    _parts,
+    connected_components,
+    run_dedup,
+    scan_slices,
+    spark_hash_long,
+)
 from sciforge.pipelines.datasets import DatasetRef, read_manifest, read_table, write_dataset
 from sciforge.pipelines.dedup.decide import UnionFind
 from sciforge.pipelines.pages import PAGE_SCHEMA
@@ -52,10 +59,12 @@ def _tables(settings: Any, ref: DatasetRef) -> tuple[pa.Table, pa.Table, dict]:
 
 
 @pytest.mark.spark
-@pytest.mark.parametrize("broadcast", [True, False], ids=["broadcast", "shuffle-joins"])
+@pytest.mark.parametrize("mode", ["broadcast", "shuffle-joins", "sliced-scan"])
 def test_spark_job_matches_local_reference(spark: Any, settings: Any, monkeypatch: Any, request: Any,
-                                           broadcast: bool) -> None:
-    if not broadcast:  # the joins a large input takes: nothing is small enough to broadcast
+                                           mode: str) -> None:
+    if mode == "sliced-scan":  # parts cut into row ranges of 2 pages: several scan tasks per part
+        monkeypatch.setattr("sciforge.jobs.dedup.SCAN_PAGES_PER_TASK", 2)
+    if mode == "shuffle-joins":  # the joins a large input takes: nothing is small enough to broadcast
         monkeypatch.setattr("sciforge.jobs.dedup._BROADCAST_MAX_ROWS", 0)
         monkeypatch.setattr("sciforge.jobs.dedup._BROADCAST_MAX_BYTES", 0)
         # nor does Spark broadcast anything, at planning or at run time (AQE)
@@ -95,6 +104,21 @@ def test_spark_job_matches_local_reference(spark: Any, settings: Any, monkeypatc
         assert t == sorted(t, key=lambda r: (r["source"], r["doc_id"], r["page"], r["content_hash"]))
         for r in t:
             assert seen.setdefault((r["source"], r["doc_id"]), key) == key
+
+
+def test_scan_slices_cut_each_part_into_even_row_ranges_in_part_order(settings: Any) -> None:
+    refs, prev = _inputs(settings)
+    st = open_storage(settings.data_root, settings.storage_options())
+    parts = _parts(st, refs, prev)
+    rows = {f"{r.key}/{f['path']}": f["rows"] for r in [*refs, *prev] for f in read_manifest(st, r)["files"]}
+    assert [s[:3] for s in scan_slices(st, refs, prev, pages_per_task=10**9)] == parts  # one task a part
+    sliced = scan_slices(st, refs, prev, pages_per_task=2)
+    assert len(sliced) > len(parts)
+    for base, key, is_prev in parts:
+        mine = [(a, b) for s_base, s_key, s_prev, a, b in sliced if (s_base, s_key, s_prev) == (base, key, is_prev)]
+        assert mine[0][0] == 0 and mine[-1][1] == rows[key]  # every row, each once, in order
+        assert all(b == a2 and a < b for (a, b), (a2, _) in zip(mine, mine[1:], strict=False))
+        assert len(mine) == max(1, -(-rows[key] // 2)) and max(b - a for a, b in mine) <= 2
 
 
 @pytest.mark.spark
