@@ -57,6 +57,22 @@ _CMD = {
     "\\": r"\backslash", "~": r"\sim", "^": r"\hat{}",
 }
 _GREEK_CMDS = frozenset(v for k, v in _CMD.items() if "\u0391" <= k <= "\u03f5" and v.startswith("\\"))
+# Operators, relations, arrows and letterlike symbols of the TeX math fonts (amssymb's too), as
+# their Unicode code points come out of fonts that map them.
+_CMD.update({
+    "∖": r"\setminus", "⊙": r"\odot", "⊘": r"\oslash", "⊖": r"\ominus", "⋮": r"\vdots", "⋱": r"\ddots",
+    "∠": r"\angle", "∡": r"\measuredangle", "℘": r"\wp", "ℑ": r"\Im", "ℜ": r"\Re", "ℵ": r"\aleph",
+    "≺": r"\prec", "≻": r"\succ", "⪯": r"\preceq", "⪰": r"\succeq", "∣": r"\mid", "∤": r"\nmid",
+    "≜": r"\triangleq", "≍": r"\asymp", "≐": r"\doteq", "≲": r"\lesssim", "≳": r"\gtrsim", "⩽": r"\leqslant",
+    "⩾": r"\geqslant", "≰": r"\nleq", "≱": r"\ngeq", "⊊": r"\subsetneq", "⊋": r"\supsetneq", "∄": r"\nexists",
+    "↑": r"\uparrow", "↓": r"\downarrow", "⟶": r"\longrightarrow", "⟹": r"\Longrightarrow",
+    "↪": r"\hookrightarrow", "⇝": r"\rightsquigarrow", "⇀": r"\rightharpoonup", "⇌": r"\rightleftharpoons",
+    "⨁": r"\bigoplus", "⨂": r"\bigotimes", "⋃": r"\bigcup", "⋂": r"\bigcap", "∐": r"\coprod", "⊎": r"\uplus",
+    "⊔": r"\sqcup", "⊓": r"\sqcap", "⊑": r"\sqsubseteq", "⊒": r"\sqsupseteq", "⊢": r"\vdash", "⊣": r"\dashv",
+    "⊨": r"\models", "♯": r"\sharp", "♭": r"\flat", "⌈": r"\lceil", "⌉": r"\rceil", "⌊": r"\lfloor",
+    "⌋": r"\rfloor", "△": r"\triangle", "▽": r"\triangledown", "□": r"\square", "∎": r"\blacksquare",
+    "ϒ": r"\Upsilon", "ϰ": r"\varkappa", "≀": r"\wr", "∙": r"\bullet",
+})
 _SUP_DIGITS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ", "0123456789+-=()ni", strict=True))
 _SUB_DIGITS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎", "0123456789+-=()", strict=True))
 _EQ_TAG_RE = re.compile(r"\s*\(\s*((?:[A-Z]\.)?\d{1,3}(?:\.\d{1,3})?[a-z]?)\s*\)\s*$")

@@ -354,3 +354,8 @@ def test_an_extension_fonts_tall_box_does_not_pull_the_next_row_in() -> None:
                            spans=[_span("h = o", 100, 218, width=30)])
     regions = mathtex.display_regions([row1, row2], [row1, row2], frozenset())
     assert [[ln.text for ln in r] for r in regions] == [["o = σ⇣x⌘"], ["h = o"]]
+
+
+def test_amssymb_operators_relations_and_arrows_to_latex_commands() -> None:
+    spans = [_span("a", 100, 200), _span("⊙b⩽c∖d↪e", 106, 200, font="STIXGeneral", italic=False, width=40)]
+    assert mathtex.region_latex(spans, []) == r"a\odot b\leqslant c\setminus d\hookrightarrow e"
