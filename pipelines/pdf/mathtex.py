@@ -56,7 +56,14 @@ _CMD = {
     "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#", "&": r"\&", "$": r"\$", "_": r"\_",
     "\\": r"\backslash", "~": r"\sim", "^": r"\hat{}",
 }
-_GREEK_CMDS = frozenset(v for k, v in _CMD.items() if "\u0391" <= k <= "\u03f5" and v.startswith("\\"))
+# Word's equations (Cambria Math) and the STIX fonts: more signs and arrows, and the invisible
+# operators (function application, invisible times / separator / plus, zero-width space), which
+# are nothing in LaTeX.
+_CMD.update({
+    "≔": ":=", "∕": "/", "⁄": "/", "‴": "'''", "⟵": r"\longleftarrow", "⟸": r"\Longleftarrow",
+    "⟺": r"\Longleftrightarrow", "∵": r"\because", "∴": r"\therefore", "⊈": r"\nsubseteq", "≢": r"\not\equiv",
+    "∦": r"\nparallel", "⨿": r"\amalg", "\u2061": "", "\u2062": "", "\u2063": "", "\u2064": "", "\u200b": "",
+})
 # Operators, relations, arrows and letterlike symbols of the TeX math fonts (amssymb's too), as
 # their Unicode code points come out of fonts that map them.
 _CMD.update({
@@ -73,6 +80,7 @@ _CMD.update({
     "⌋": r"\rfloor", "△": r"\triangle", "▽": r"\triangledown", "□": r"\square", "∎": r"\blacksquare",
     "ϒ": r"\Upsilon", "ϰ": r"\varkappa", "≀": r"\wr", "∙": r"\bullet",
 })
+_GREEK_CMDS = frozenset(v for k, v in _CMD.items() if "\u0391" <= k <= "\u03f5" and v.startswith("\\"))
 _SUP_DIGITS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿⁱ", "0123456789+-=()ni", strict=True))
 _SUB_DIGITS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎", "0123456789+-=()", strict=True))
 _EQ_TAG_RE = re.compile(r"\s*\(\s*((?:[A-Z]\.)?\d{1,3}(?:\.\d{1,3})?[a-z]?)\s*\)\s*$")

@@ -357,3 +357,14 @@ def test_ohm_sign_top_and_centred_dots() -> None:
              _span("K", 120, 200, width=7), _span("⊤", 127, 196, size=7, font="CMSY7", italic=False, width=5),
              _span("w · · · w", 135, 200, width=30)]
     assert mathtex.region_latex(spans, []) == r"\Omega=K^{\top}w\cdots w"
+
+
+def test_word_invisible_operators_vanish_and_big_cup_takes_limits() -> None:
+    # Word's equations carry U+2061 (function application) between "sin" and its argument; a big
+    # union with a limit under it is an operator like a sum
+    spans = [_span("y", 100, 200, width=5), _span("=", 108, 200, font="CambriaMath", italic=False, width=7),
+             _span("sin\u2061", 118, 200, font="CambriaMath", italic=False, width=14), _span("x", 133, 200, width=5)]
+    assert mathtex.region_latex(spans, []) == r"y=\sin x"
+    cup = [_span("⋃", 100, 205, size=14, font="CambriaMath", italic=False, width=10),
+           _span("i", 103, 218, size=7, width=3), _span("A", 112, 200, width=7), _span("i", 119, 202, size=7, width=2)]
+    assert mathtex.region_latex(cup, []) == r"\bigcup_{i}A_{i}"
