@@ -202,6 +202,18 @@ def _prose_words(text: str) -> float:
         + 0.5 * len(_FUNCTION_WORD_RE.findall(text))
 
 
+_OPERATOR_RE = re.compile("[+\u2212×·/*^-]")
+
+
+def _italic_formula(line: Line) -> bool:
+    """A line of variables in an italic text font, a relation and an operator, and no prose word
+    ("y = a + bx" as Word sets it in Times-Italic): an equation line when an equation number
+    stands on its row (extract_blocks), which prose and table cells do not have."""
+    text = line.text
+    return (len(text) <= 120 and bool(_RELATION_RE.search(text)) and bool(_OPERATOR_RE.search(text))
+            and any(c.isalpha() for c in text) and _prose_words(text) == 0 and not _relations_enclosed(text))
+
+
 def _relations_enclosed(text: str) -> bool:
     """Every relation sign of the line lies inside parentheses, and the line opens or closes one
     it does not match (a wrapped line of prose or data: "29), 3.20 (1H, dd, J=11.5, 5.03 Hz, H-3),
@@ -398,6 +410,7 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
     fonts: set[str] = set()
     total = math_font = sym = invisible = n_lines = 0
     eq_lines: list[Line] = []
+    numbered: list[Line] = []  # italic formulas without other math evidence: equation lines when numbered
     misencoded: set[int] = set()  # id() of lines whose math-font glyphs lack usable Unicode
     all_text: list[str] = []
     hist: dict[float, int] = {}  # characters per font size (0.5 pt bins)
@@ -499,6 +512,16 @@ def extract_blocks(page: Any, textpage: Any = None, *, collects_vectors: bool = 
                 eq_lines.append(line)
             elif len(text) <= 12 and "(" in text and _EQ_NUMBER_RE.fullmatch(text.strip()):
                 feats.number_boxes.append(line.bbox)
+            elif line.italic and _italic_formula(line):
+                numbered.append(line)
+    for line in numbered:  # "y = a + bx" in Times-Italic with its equation number on its row
+        x0, y0, x1, y1 = line.bbox
+        h = max(y1 - y0, 1.0)
+        if any(nb[0] > x1 and min(nb[3], y1) - max(nb[1], y0) >= ROW_MIN_OVERLAP * min(h, nb[3] - nb[1])
+               for nb in feats.number_boxes):
+            line.eq = True
+            feats.equation_lines += 1
+            eq_lines.append(line)
     text = "\n".join(all_text)
     math_chars = T.math_char_count(text)
     feats.text_chars, feats.bad_chars, feats.garble_score = T.text_scores(text)

@@ -368,3 +368,25 @@ def test_word_invisible_operators_vanish_and_big_cup_takes_limits() -> None:
     cup = [_span("⋃", 100, 205, size=14, font="CambriaMath", italic=False, width=10),
            _span("i", 103, 218, size=7, width=3), _span("A", 112, 200, width=7), _span("i", 119, 202, size=7, width=2)]
     assert mathtex.region_latex(cup, []) == r"\bigcup_{i}A_{i}"
+
+
+def test_a_numbered_formula_in_an_italic_text_font_is_an_equation_line(tmp_path: Path) -> None:
+    # Word/MathType: "y = a + bx" in Times-Italic and Times-Roman, no math font, no Greek, no
+    # script; its equation number on its row makes it a display formula, its absence does not
+    def page_with(number: bool) -> pymupdf.Document:
+        doc = pymupdf.open()
+        page = doc.new_page(width=612, height=300)
+        page.insert_textbox(pymupdf.Rect(72, 60, 540, 120), "The regression line fitted to the measured points is "
+                            "the one given below, with its two coefficients.", fontname="tiro", fontsize=11)
+        for x, text, font in ((260, "y", "tiit"), (268, "=", "tiro"), (280, "a", "tiit"), (289, "+", "tiro"),
+                              (299, "bx", "tiit")):
+            page.insert_text((x, 140), text, fontname=font, fontsize=12)
+        if number:
+            page.insert_text((520, 140), "(3)", fontname="tiro", fontsize=12)
+        page.insert_textbox(pymupdf.Rect(72, 160, 540, 220), "where the coefficients are estimated by least squares.",
+                            fontname="tiro", fontsize=11)
+        return doc
+
+    assert r"$$y=a+bx \tag{3}$$" in _md(page_with(True), tmp_path)
+    blocks, _ = extract_blocks(page_with(False)[0])
+    assert not any(ln.eq for b in blocks for ln in b.lines)
