@@ -174,7 +174,7 @@ def is_equation_line(line: Line) -> bool:
         return not (line.spans and all(mathtex.extension_font(s["font"]) for s in line.spans if s["text"].strip()))
     if len(text) <= 8 and _LHS_ONLY_RE.fullmatch(text.strip()) and not _PROSE_WORD_RE.search(text):
         return True
-    if len(text) > 200 or not _RELATION_RE.search(text) or _relations_enclosed(text):
+    if len(text) > 200 or not _RELATION_RE.search(text):
         return False
     # One arrow or Greek letter in a line is common in prose and CJK lists ("A → B"): without a
     # math font, ask for two math code points, or one with a script or an italic variable
@@ -189,7 +189,7 @@ def is_equation_line(line: Line) -> bool:
         # letters set in a math font are variables and their indices ("pjrt" is p with the
         # subscript jrt in CMMI), not prose words: count the words of the other spans only
         prose = _prose_words(prose_text(line))
-    return prose <= EQUATION_MAX_PROSE_WORDS
+    return prose <= EQUATION_MAX_PROSE_WORDS and not _relations_enclosed(text)
 
 
 # Two-letter function words: half a prose word each ("x = 0 if y < 0" stays an equation line,
