@@ -16,7 +16,10 @@ the job without Spark's own start-up. Rounds alternate 1 and 2 workers; the spee
 per round (wall time with 1 worker / with 2), then the median.
 
 With ``--jobs web_filter,dedup`` (the default), each run then submits ``jobs/dedup.py --engine spark`` on
-the ``clean/web_pages`` dataset that run published, with the same workers, timed on its own.
+the ``clean/web_pages`` dataset that run published, with the same workers, timed on its own. With
+``--jobs dedup`` alone, dedup runs on ``--pages`` 20 Newsgroups posts and edited copies of them
+(bench/dedup_throughput.py's corpus), published before any timing as a page dataset of
+``DEDUP_PART_PAGES``-page parts: a day's pages arrive in a few large parts, as web_filter writes them.
 
 Also checks that every run published byte-identical ``clean/web_pages`` (and ``clean/pages``) parts.
 
@@ -53,6 +56,9 @@ from bench._goals import Goals, add_check_flag  # noqa: E402
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 GOAL_SPEEDUP = 1.7  # issue [cluster]: 1 -> 2 workers at least 1.7x at 50k+ pages
 WARC_FILES = 16  # landing files: a crawl day arrives as many WARCs
+# --jobs dedup: pages per part of its input (web_filter writes one part per 32 MiB of Parquet,
+# spark.task_input_bytes: ~20k pages of 20 Newsgroups text)
+DEDUP_PART_PAGES = 20000
 BARE = """
 from pyspark.sql import SparkSession
 s = SparkSession.builder.getOrCreate()
@@ -149,13 +155,14 @@ def main() -> int:
                     help="CPU quota of each worker and of the driver (0.5: driver + 2 workers take 1.5 of 2 "
                          "cores, leaving the rest to the master, the bench and the OS, so that no quota'd "
                          "process waits for a core)")
-    ap.add_argument("--jobs", default="web_filter,dedup", help="comma-separated: web_filter, dedup")
+    ap.add_argument("--jobs", default="web_filter,dedup",
+                    help="web_filter,dedup (dedup on web_filter's output), web_filter, or dedup (on a text corpus)")
     ap.add_argument("--workdir", default=None, help="scratch folder (default: a temporary one; removed at the end)")
     add_check_flag(ap)
     a = ap.parse_args()
     jobs = [j.strip() for j in a.jobs.split(",") if j.strip()]
-    if not jobs or not set(jobs) <= {"web_filter", "dedup"} or jobs[0] != "web_filter":
-        ap.error("--jobs: web_filter, then optionally dedup")
+    if jobs not in (["web_filter", "dedup"], ["web_filter"], ["dedup"]):
+        ap.error("--jobs: web_filter,dedup, web_filter or dedup")
 
     from sciforge.infra.services.seaweed import pick_base
     from sciforge.infra.services.standalone import StandaloneCluster, spark_submit
@@ -164,14 +171,23 @@ def main() -> int:
     from sciforge.pipelines.config import load_settings
 
     tmp = Path(a.workdir or tempfile.mkdtemp(prefix="web-scaling-"))
-    eval_dir = Path(a.data) / "web" / "trafilatura_eval"
     t0 = time.perf_counter()
-    build_warcs(eval_dir, tmp / "landing", a.pages)
     base_root = tmp / "base"
     os.environ["SCIFORGE_DATA_ROOT"] = str(base_root)
-    raw, _, _ = run_ingest(load_settings(), str(tmp / "landing"), "warc", "2026-01-01", engine="local")
-    print(f"{a.pages} WARC records in {WARC_FILES} files ingested into {raw.key} in "
-          f"{time.perf_counter() - t0:.0f} s (not timed); cpus here: {os.cpu_count()}, "
+    if jobs[0] == "web_filter":
+        build_warcs(Path(a.data) / "web" / "trafilatura_eval", tmp / "landing", a.pages)
+        raw, _, _ = run_ingest(load_settings(), str(tmp / "landing"), "warc", "2026-01-01", engine="local")
+        made = f"{a.pages} WARC records in {WARC_FILES} files ingested into {raw.key}"
+    else:
+        from dedup_common import write_pages
+        from dedup_throughput import make_docs
+
+        from sciforge.pipelines.storage import open_storage
+
+        raw = write_pages(open_storage(str(base_root)), make_docs(a.data, a.pages), "2026-01-01_bench",
+                          part_rows=DEDUP_PART_PAGES)
+        made = f"{a.pages} pages published as {raw.key}"
+    print(f"{made} in {time.perf_counter() - t0:.0f} s (not timed); cpus here: {os.cpu_count()}, "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
 
     base = pick_base(30000, 40000)
@@ -242,15 +258,18 @@ def main() -> int:
                 root = tmp / f"run-{r}-{workers}"
                 shutil.copytree(base_root, root)  # before the clock: the job's own input
                 row[f"bare {workers}"] = submit(workers, [str(tmp / "bare.py")], root)
-                result = root / "web_filter.json"
-                events = tmp / f"events-{r}-{workers}"
-                row[f"web_filter {workers}"] = submit(
-                    workers, [str(REPO / "jobs" / "web_filter.py"), "--input", raw.key, "--date", "2026-01-01",
-                              "--result-file", str(result)], root, events)
-                _, row[f"web_filter driver-only {workers}"], stage_counts["web_filter"] = driver_only_seconds(events)
-                digests["web_pages"].add(_digest(root, "web_pages"))
-                if "dedup" in jobs:
+                pages = raw.key
+                if "web_filter" in jobs:
+                    result = root / "web_filter.json"
+                    events = tmp / f"events-{r}-{workers}"
+                    row[f"web_filter {workers}"] = submit(
+                        workers, [str(REPO / "jobs" / "web_filter.py"), "--input", raw.key, "--date", "2026-01-01",
+                                  "--result-file", str(result)], root, events)
+                    _, row[f"web_filter driver-only {workers}"], stage_counts["web_filter"] = \
+                        driver_only_seconds(events)
+                    digests["web_pages"].add(_digest(root, "web_pages"))
                     pages = json.loads(result.read_text())["dataset"]
+                if "dedup" in jobs:
                     events = tmp / f"events-dedup-{r}-{workers}"
                     row[f"dedup {workers}"] = submit(
                         workers, [str(REPO / "jobs" / "dedup.py"), "--input", pages, "--date", "2026-01-01",
@@ -290,7 +309,7 @@ def main() -> int:
         goals.at_least(f"{job}: 1 -> 2 workers speed-up at {a.pages} pages, start-up included",
                        statistics.median(with_startup), GOAL_SPEEDUP, fmt="{:.2f}")
     differ = [name for name, d in digests.items() if len(d) > 1]
-    print(f"\nclean/web_pages{' and clean/pages' if 'dedup' in jobs else ''} byte-identical across all runs: "
+    print(f"\n{' and '.join(f'clean/{n}' for n, d in digests.items() if d)} byte-identical across all runs: "
           f"{not differ}")
     if differ:
         print(f"ERROR: the runs published different bytes in clean/{', clean/'.join(differ)}", file=sys.stderr)
