@@ -50,6 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.pdf_structure import check as structure_check  # noqa: E402
 from bench.pdf_structure import norm  # noqa: E402
+from sciforge.fixtures.scribble import cursive_row  # noqa: E402
 from sciforge.pipelines.pdf.backends import tessdata_dir  # noqa: E402
 from sciforge.pipelines.pdf.config import PdfConfig  # noqa: E402
 from sciforge.pipelines.pdf.parse import PageParser, Segment  # noqa: E402
@@ -105,15 +106,7 @@ def _strokes(page: pymupdf.Page, rng: random.Random, x0: float, y0: float, x1: f
     sh = page.new_shape()
     y = y0
     while y < y1:
-        x = x0 + rng.uniform(0, 20)
-        while x < x1 - 30:
-            px, py = x, y
-            for _ in range(rng.randint(3, 8)):
-                nx, ny = px + rng.uniform(5, 10), y + rng.uniform(-3, 3)
-                sh.draw_bezier((px, py), (px + rng.uniform(-3, 6), py - rng.uniform(4, 14)),
-                               (nx + rng.uniform(-6, 3), py + rng.uniform(-2, 8)), (nx, ny))
-                px, py = nx, ny
-            x = px + rng.uniform(8, 18)
+        cursive_row(sh, rng, x0 + rng.uniform(0, 20), y, x1 - 30)
         y += row * rng.uniform(0.85, 1.15)
     sh.finish(color=(grey, grey, grey + 0.1 if grey < 0.9 else grey), width=width, closePath=False)
     sh.commit()

@@ -71,6 +71,7 @@ from rapidfuzz import fuzz
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sciforge.fixtures.scribble import cursive_row  # noqa: E402
 from sciforge.pipelines.pdf.config import PdfConfig  # noqa: E402
 from sciforge.pipelines.pdf.parse import PageParser, Segment  # noqa: E402
 
@@ -307,15 +308,7 @@ def _scan_pages(rng: random.Random, kind: str) -> tuple[pymupdf.Document, list[d
         sh = src.new_shape()
         y = 80.0
         while y < rng.uniform(400, 760):
-            x = 60.0
-            while x < 520:
-                px, py = x, y
-                for _ in range(rng.randint(3, 8)):
-                    nx, ny = px + rng.uniform(5, 10), y + rng.uniform(-3, 3)
-                    sh.draw_bezier((px, py), (px + rng.uniform(-3, 6), py - rng.uniform(4, 14)),
-                                   (nx + rng.uniform(-6, 3), py + rng.uniform(-2, 8)), (nx, ny))
-                    px, py = nx, ny
-                x = px + rng.uniform(8, 18)
+            cursive_row(sh, rng, 60.0, y, 520)
             y += rng.uniform(24, 36)
         sh.finish(color=(0.1, 0.1, 0.3), width=rng.uniform(0.9, 1.6), closePath=False)
         sh.commit()

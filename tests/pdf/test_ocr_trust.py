@@ -12,6 +12,7 @@ import numpy as np
 import pymupdf
 import pytest
 
+from sciforge.fixtures.scribble import cursive_row
 from sciforge.pipelines.pdf import backends as B
 from sciforge.pipelines.pdf.backends import OcrLine, ink_share, ocr_lines, ocr_verdict, stretch_contrast
 from sciforge.pipelines.pdf.config import PdfConfig
@@ -216,15 +217,7 @@ def test_printed_questions_with_handwritten_answers_keep_the_questions(tmp_path:
         page.insert_text((60, y), text, fontname="tiro", fontsize=11)
         yy = y + 28
         while yy < y + 130:  # three rows of cursive-like strokes under each question
-            x = 80.0
-            while x < 510:
-                px, py = x, yy
-                for _ in range(rng.randint(3, 8)):
-                    nx, ny = px + rng.uniform(5, 10), yy + rng.uniform(-3, 3)
-                    sh.draw_bezier((px, py), (px + rng.uniform(-3, 6), py - rng.uniform(4, 14)),
-                                   (nx + rng.uniform(-6, 3), py + rng.uniform(-2, 8)), (nx, ny))
-                    px, py = nx, ny
-                x = px + rng.uniform(8, 18)
+            cursive_row(sh, rng, 80.0, yy, 510)
             yy += 30
     sh.finish(color=(0.15, 0.15, 0.25), width=1.2, closePath=False)
     sh.commit()

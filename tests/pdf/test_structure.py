@@ -10,6 +10,7 @@ from pathlib import Path
 import pymupdf
 import pytest
 
+from sciforge.fixtures.scribble import cursive_row
 from sciforge.pipelines.pdf.backends import ocr_confident_chars, ocr_tsv_stats
 from sciforge.pipelines.pdf.config import PdfConfig
 from sciforge.pipelines.pdf.parse import PageParser, Segment, cheap_pass
@@ -223,15 +224,7 @@ def _scribbles(seed: int = 2) -> pymupdf.Page:
     sh = src.new_shape()
     y = 80.0
     while y < 700:
-        x = 60.0
-        while x < 520:
-            px, py = x, y
-            for _ in range(rng.randint(3, 8)):
-                nx, ny = px + rng.uniform(5, 10), y + rng.uniform(-3, 3)
-                sh.draw_bezier((px, py), (px + rng.uniform(-3, 6), py - rng.uniform(4, 14)),
-                               (nx + rng.uniform(-6, 3), py + rng.uniform(-2, 8)), (nx, ny))
-                px, py = nx, ny
-            x = px + rng.uniform(8, 18)
+        cursive_row(sh, rng, 60.0, y, 520)
         y += rng.uniform(26, 34)
     sh.finish(color=(0.1, 0.1, 0.3), width=1.3, closePath=False)
     sh.commit()
